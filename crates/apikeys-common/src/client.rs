@@ -1,0 +1,335 @@
+//! Building a vendor client: base URL, credential, timeouts and user agent, checked once.
+
+use std::marker::PhantomData;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::redirect;
+use url::Url;
+
+use crate::{Error, Result, Secret};
+
+/// How long a whole request may take by default, body included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting may take by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many same-origin redirects are followed.
+const MAX_REDIRECTS: usize = 5;
+
+/// A credential sent on every request as one sensitive header.
+#[derive(Clone)]
+pub struct Credential {
+    name: HeaderName,
+    value: HeaderValue,
+    secret: Secret,
+}
+
+impl Credential {
+    /// A credential sent as `<name>: <scheme> <secret>` (e.g. `Authorization: Bearer …`),
+    /// or `<name>: <secret>` when `scheme` is empty.
+    ///
+    /// Fails when the secret cannot be a header value (a newline, say); the error does not
+    /// contain the secret.
+    pub fn header(name: &'static str, scheme: &str, secret: Secret) -> Result<Self> {
+        let text = match scheme {
+            "" => secret.expose_secret().to_string(),
+            scheme => format!("{scheme} {}", secret.expose_secret()),
+        };
+        let mut value = HeaderValue::from_str(&text).map_err(|_| {
+            Error::InvalidRequest(format!(
+                "the credential for `{name}` has characters a header cannot carry"
+            ))
+        })?;
+        value.set_sensitive(true);
+        Ok(Credential {
+            name: HeaderName::from_static(name),
+            value,
+            secret,
+        })
+    }
+
+    /// The header this credential is sent in.
+    pub fn header_name(&self) -> &HeaderName {
+        &self.name
+    }
+
+    pub(crate) fn header_value(&self) -> &HeaderValue {
+        &self.value
+    }
+
+    pub(crate) fn secret(&self) -> &Secret {
+        &self.secret
+    }
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential").field("header", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// What the request hooks need from a client: its credential. The generated `Client`
+/// carries one as its inner state.
+#[derive(Clone, Debug, Default)]
+pub struct ClientState {
+    pub(crate) credential: Option<Credential>,
+}
+
+/// A generated client, as the `generated_client!` macro (emitted by `cargo xtask codegen`)
+/// describes it to the builder.
+pub trait GeneratedClient: Sized {
+    /// Wraps an HTTP client configured by [`ClientBuilder`].
+    fn from_parts(base_url: &str, http: reqwest::Client, state: ClientState) -> Self;
+}
+
+/// What the shared builder needs to know of a vendor. Each vendor crate implements it for
+/// its `Client`.
+pub trait Vendor: GeneratedClient {
+    /// Sent as `User-Agent`: `<crate>/<version>`.
+    const USER_AGENT: &'static str;
+
+    /// How the vendor expects an API key (or API token) to be sent.
+    fn api_key_credential(key: Secret) -> Result<Credential>;
+}
+
+/// Vendors whose users also sign in with a JWT (ThingsBoard).
+pub trait JwtAuth: Vendor {
+    /// How the vendor expects the JWT to be sent.
+    fn jwt_credential(jwt: Secret) -> Result<Credential>;
+}
+
+/// Builds a vendor's `Client`; every vendor crate offers it as `Client::builder(base_url)`.
+///
+/// Nothing is checked until [`ClientBuilder::build`], which reports the first problem.
+#[must_use]
+pub struct ClientBuilder<V> {
+    base_url: String,
+    credential: Option<Result<Credential>>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    user_agent: Option<String>,
+    allow_insecure_http: bool,
+    vendor: PhantomData<fn() -> V>,
+}
+
+impl<V> Clone for ClientBuilder<V> {
+    fn clone(&self) -> Self {
+        ClientBuilder {
+            base_url: self.base_url.clone(),
+            credential: self.credential.as_ref().map(|c| match c {
+                Ok(credential) => Ok(credential.clone()),
+                Err(e) => Err(Error::InvalidRequest(e.to_string())),
+            }),
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            user_agent: self.user_agent.clone(),
+            allow_insecure_http: self.allow_insecure_http,
+            vendor: PhantomData,
+        }
+    }
+}
+
+impl<V> std::fmt::Debug for ClientBuilder<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("credential", &self.credential.as_ref().map(|c| c.as_ref().ok()))
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("user_agent", &self.user_agent)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish()
+    }
+}
+
+impl<V: Vendor> ClientBuilder<V> {
+    /// Starts a client for the API at `base_url` (scheme, host and any path prefix).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        ClientBuilder {
+            base_url: base_url.into(),
+            credential: None,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            user_agent: None,
+            allow_insecure_http: false,
+            vendor: PhantomData,
+        }
+    }
+
+    /// Authenticates with an API key, sent the way the vendor expects.
+    pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
+        self.credential = Some(V::api_key_credential(key.into()));
+        self
+    }
+
+    /// Authenticates with a credential built by hand.
+    pub fn credential(mut self, credential: Credential) -> Self {
+        self.credential = Some(Ok(credential));
+        self
+    }
+
+    /// Limits how long a whole request may take, body included (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Limits how long connecting may take (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Puts `product` in front of the crate's own `User-Agent` (`<product> <crate>/<version>`).
+    pub fn user_agent(mut self, product: impl Into<String>) -> Self {
+        self.user_agent = Some(product.into());
+        self
+    }
+
+    /// Allows a plain `http://` base URL on a host other than loopback. Off by default, so
+    /// that a credential is never sent in clear text by accident.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<V> {
+        let base_url = normalize_base_url(&self.base_url, self.allow_insecure_http)?;
+        let user_agent = match &self.user_agent {
+            Some(product) => format!("{product} {}", V::USER_AGENT),
+            None => V::USER_AGENT.to_string(),
+        };
+        let origin = Url::parse(&base_url).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .user_agent(user_agent)
+            .redirect(same_origin_redirects(origin))
+            .build()
+            .map_err(|e| Error::InvalidRequest(format!("cannot build the HTTP client: {e}")))?;
+        let state = ClientState {
+            credential: self.credential.transpose()?,
+        };
+        Ok(V::from_parts(&base_url, http, state))
+    }
+}
+
+impl<V: JwtAuth> ClientBuilder<V> {
+    /// Authenticates with a JWT, sent the way the vendor expects.
+    pub fn jwt(mut self, jwt: impl Into<Secret>) -> Self {
+        self.credential = Some(V::jwt_credential(jwt.into()));
+        self
+    }
+}
+
+/// Redirects are followed only within the base URL's origin: the credential header is one
+/// reqwest does not know to strip (ThingsBoard's `X-Authorization`), so it must never reach
+/// another host. A cross-origin redirect comes back to the caller as the 3xx response.
+fn same_origin_redirects(origin: Url) -> redirect::Policy {
+    redirect::Policy::custom(move |attempt| {
+        let same = attempt.url().origin() == origin.origin();
+        if !same {
+            attempt.stop()
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// Checks a base URL and puts it in the form the generated code appends paths to: no
+/// trailing `/` (which would give `//api/...`), no query or fragment.
+pub fn normalize_base_url(base_url: &str, allow_insecure_http: bool) -> Result<String> {
+    let invalid = |why: &str| Error::InvalidRequest(format!("base URL `{base_url}`: {why}"));
+    let url = Url::parse(base_url.trim()).map_err(|e| invalid(&e.to_string()))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(&url) => {}
+        "http" => {
+            return Err(invalid(
+                "plain http would send the credential in clear text; use https, or call \
+                 `.allow_insecure_http(true)` on the builder if you mean it",
+            ));
+        }
+        _ => return Err(invalid("the scheme must be https (or http)")),
+    }
+    if url.host().is_none() {
+        return Err(invalid("it has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("it must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("credentials go in the builder, not in the URL"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_slashes_are_dropped_and_prefixes_kept() {
+        let ok = |url| normalize_base_url(url, false).unwrap();
+        assert_eq!(ok("https://thingsboard.cloud/"), "https://thingsboard.cloud");
+        assert_eq!(ok("https://thingsboard.cloud"), "https://thingsboard.cloud");
+        assert_eq!(ok("https://sensorbucket.nl/api/"), "https://sensorbucket.nl/api");
+        assert_eq!(ok("https://sensorbucket.nl/api//"), "https://sensorbucket.nl/api");
+        assert_eq!(ok(" http://127.0.0.1:8080/ "), "http://127.0.0.1:8080");
+        assert_eq!(ok("http://localhost:8080"), "http://localhost:8080");
+        assert_eq!(ok("http://[::1]:8080"), "http://[::1]:8080");
+    }
+
+    #[test]
+    fn clear_text_http_needs_an_explicit_opt_in() {
+        let err = normalize_base_url("http://tb.example.com", false).unwrap_err();
+        assert!(err.to_string().contains("allow_insecure_http"), "{err}");
+        assert_eq!(
+            normalize_base_url("http://tb.example.com", true).unwrap(),
+            "http://tb.example.com"
+        );
+    }
+
+    #[test]
+    fn malformed_base_urls_are_invalid_requests() {
+        for bad in [
+            "",
+            "thingsboard.cloud",
+            "ftp://thingsboard.cloud",
+            "https://tb.example.com/?x=1",
+            "https://tb.example.com/#top",
+            "https://user:pw@tb.example.com",
+        ] {
+            let err = normalize_base_url(bad, true).unwrap_err();
+            assert!(matches!(err, Error::InvalidRequest(_)), "{bad}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_sensitive_and_never_debug_printed() {
+        let credential = Credential::header("x-authorization", "ApiKey", "tb_canary".into()).unwrap();
+        assert!(credential.header_value().is_sensitive());
+        assert_eq!(credential.header_value(), "ApiKey tb_canary");
+        assert!(!format!("{credential:?}").contains("canary"));
+        assert!(!format!("{:?}", credential.header_value()).contains("canary"));
+    }
+
+    #[test]
+    fn a_secret_that_cannot_be_a_header_is_refused_without_echoing_it() {
+        let err = Credential::header("authorization", "Bearer", "canary\nsecret".into()).unwrap_err();
+        assert!(!err.to_string().contains("canary"), "{err}");
+    }
+}

@@ -1,0 +1,144 @@
+//! How ThingsBoard authenticates: `X-Authorization: ApiKey <value>` or `Bearer <jwt>`
+//! (REF §2.1), and logging in for a JWT.
+
+use std::fmt;
+
+use apikeys_common::{Credential, JwtAuth, Result, Secret, Vendor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{Client, ClientBuilder};
+
+/// ThingsBoard reads the credential from `X-Authorization`, and from `Authorization` only
+/// when that is absent (REF §2.1).
+const HEADER: &str = "x-authorization";
+
+impl Vendor for Client {
+    const USER_AGENT: &'static str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+
+    fn api_key_credential(key: Secret) -> Result<Credential> {
+        Credential::header(HEADER, "ApiKey", key)
+    }
+}
+
+impl JwtAuth for Client {
+    fn jwt_credential(jwt: Secret) -> Result<Credential> {
+        Credential::header(HEADER, "Bearer", jwt)
+    }
+}
+
+/// Logs in with a username and password and returns a client that sends the JWT.
+///
+/// The JWT expires (after 2.5 hours by default): log in again, or use
+/// [`Client::login`] yourself to keep the refresh token.
+///
+/// ```no_run
+/// # async fn demo() -> thingsboard_apikeys::Result<()> {
+/// use thingsboard_apikeys::{Client, login};
+///
+/// let builder = Client::builder("https://thingsboard.cloud");
+/// let client = login(builder, "tenant@thingsboard.org", "tenant").await?;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn login(
+    builder: ClientBuilder,
+    username: impl Into<String>,
+    password: impl Into<Secret>,
+) -> Result<Client> {
+    let anonymous = builder.clone().build()?;
+    let tokens = anonymous
+        .login()
+        .body(LoginRequest::new(username, password))
+        .send()
+        .await?
+        .into_inner();
+    builder.jwt(tokens.token).build()
+}
+
+/// The body of [`Client::login`]: a username and a password that is never printed.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoginRequest {
+    username: String,
+    #[serde(serialize_with = "expose")]
+    password: Secret,
+}
+
+impl LoginRequest {
+    /// A login with the user's e-mail address and password.
+    pub fn new(username: impl Into<String>, password: impl Into<Secret>) -> Self {
+        LoginRequest {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+}
+
+/// The password is the one secret that must reach the wire, and only in this body.
+fn expose<S: Serializer>(password: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(password.expose_secret())
+}
+
+/// The secret value of an API key, as [`Client::save_api_key`] returns it once.
+///
+/// Redacted wherever it is printed or serialized; read it with
+/// [`ApiKeyValue::expose_secret`], or pass it to [`Client::builder`]'s `.api_key(..)`.
+#[derive(Clone)]
+pub struct ApiKeyValue(Secret);
+
+impl ApiKeyValue {
+    /// The bare key value (`tb_…`), as sent in `X-Authorization: ApiKey <value>`.
+    pub fn expose_secret(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl From<ApiKeyValue> for Secret {
+    fn from(value: ApiKeyValue) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Debug for ApiKeyValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKeyValue({})", self.0)
+    }
+}
+
+impl Serialize for ApiKeyValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+/// Some 4.x servers return the value as `ApiKey <value>` (REF §3.1); the prefix is a header
+/// scheme, not part of the key, so it is dropped here, once.
+impl<'de> Deserialize<'de> for ApiKeyValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        let bare = value.strip_prefix("ApiKey ").unwrap_or(&value);
+        Ok(ApiKeyValue(Secret::from(bare)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_key_prefix_is_stripped_once() {
+        let plain: ApiKeyValue = serde_json::from_str(r#""tb_abc""#).unwrap();
+        let prefixed: ApiKeyValue = serde_json::from_str(r#""ApiKey tb_abc""#).unwrap();
+        assert_eq!(plain.expose_secret(), "tb_abc");
+        assert_eq!(prefixed.expose_secret(), "tb_abc");
+    }
+
+    #[test]
+    fn login_bodies_send_the_password_but_never_print_it() {
+        let body = LoginRequest::new("tenant@thingsboard.org", "canary-pw");
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"username": "tenant@thingsboard.org", "password": "canary-pw"})
+        );
+        assert!(!format!("{body:?}").contains("canary"));
+    }
+}

@@ -1,0 +1,42 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod auth;
+mod error_body;
+#[rustfmt::skip]
+#[allow(missing_docs, unused_imports, clippy::unwrap_used, clippy::expect_used)]
+mod generated;
+mod ids;
+mod paging;
+
+pub use apikeys_common::{ApiError, Error, Page, Result, Secret};
+pub use auth::{ApiKeyValue, LoginRequest, login};
+pub use generated::{Client, ResponseValue, builder, types};
+/// The error a generated call returns before it is turned into [`Error`] (with `?` or
+/// `Error::from`).
+pub use progenitor_client::Error as GeneratedError;
+
+/// Builds a [`Client`]: see [`Client::builder`].
+pub type ClientBuilder = apikeys_common::ClientBuilder<Client>;
+
+impl Client {
+    /// Starts building a client for the ThingsBoard server at `base_url` (its root, e.g.
+    /// `https://thingsboard.cloud`; every path starts with `/api`).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> thingsboard_apikeys::Result<()> {
+    /// use std::time::Duration;
+    /// use thingsboard_apikeys::Client;
+    ///
+    /// let client = Client::builder("https://thingsboard.cloud")
+    ///     .api_key("tb_UvImZaYMEtKJGF2VDuiBNgkWb2sRPReNbA")
+    ///     .timeout(Duration::from_secs(10))
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(base_url)
+    }
+}

@@ -1,0 +1,126 @@
+use super::*;
+use crate::lint::lint;
+use crate::vendors::Vendor;
+
+#[test]
+fn committed_generated_code_is_fresh() {
+    if let Err(message) = codegen_all(&workspace_root(), true) {
+        panic!("{message}");
+    }
+}
+
+#[test]
+fn generation_is_deterministic() {
+    let root = workspace_root();
+    for vendor in VENDORS {
+        assert_eq!(codegen::generate(&root, vendor), codegen::generate(&root, vendor));
+    }
+}
+
+const TOY: Vendor = Vendor { name: "toy", operations: &["get_key"], replacements: &[] };
+
+fn fragment(responses: &str, extra: &str) -> serde_yaml::Value {
+    let text = format!(
+        r#"
+openapi: 3.0.3
+info: {{title: toy, version: "1"}}
+paths:
+  /keys/{{id}}:
+    get:
+      operationId: get_key
+      summary: Get a key
+      description: Gets a key.
+      parameters:
+        - {{name: id, in: path, required: true, schema: {{type: string}}}}
+      responses:
+{responses}
+components:
+  schemas:
+    Key: {{type: object, properties: {{id: {{type: string}}}}}}
+    Problem: {{type: object, properties: {{message: {{type: string}}}}}}
+    Other: {{type: object}}
+{extra}
+"#
+    );
+    serde_yaml::from_str(&text).unwrap()
+}
+
+const OK: &str = r##"        '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/Key'}}}}
+        4XX: {description: e, content: {application/json: {schema: {$ref: '#/components/schemas/Problem'}}}}"##;
+
+fn problems(doc: &serde_yaml::Value) -> String {
+    lint(&TOY, doc).err().unwrap_or_default().join("\n")
+}
+
+#[test]
+fn a_well_formed_fragment_passes() {
+    let facts = lint(&TOY, &fragment(OK, "")).unwrap();
+    assert_eq!(facts.error_schema, "Problem");
+}
+
+#[test]
+fn default_responses_are_refused() {
+    let responses = format!("{OK}\n        default: {{description: d}}");
+    let found = problems(&fragment(&responses, ""));
+    assert!(found.contains("operation `get_key` (GET /keys/{id}): declares a `default` response"), "{found}");
+}
+
+#[test]
+fn two_success_responses_are_refused() {
+    let responses = format!("{OK}\n        '202': {{description: accepted}}");
+    assert!(problems(&fragment(&responses, "")).contains("2 success responses"));
+}
+
+#[test]
+fn error_responses_must_share_one_schema() {
+    let responses = format!(
+        "{OK}\n        5XX: {{description: e, content: {{application/json: {{schema: {{$ref: '#/components/schemas/Other'}}}}}}}}"
+    );
+    assert!(problems(&fragment(&responses, "")).contains("2 schemas (Other, Problem)"));
+}
+
+#[test]
+fn closed_response_schemas_are_refused() {
+    let mut doc = fragment(OK, "");
+    doc["components"]["schemas"]["Key"]["additionalProperties"] = false.into();
+    assert!(problems(&doc).contains("schema `Key` is reached from a response"));
+}
+
+#[test]
+fn operation_ids_must_be_the_sdk_names() {
+    let doc = fragment(OK, "");
+    let renamed = Vendor { operations: &["getKey"], ..TOY };
+    let found = lint(&renamed, &doc).unwrap_err().join("\n");
+    assert!(found.contains("`get_key` is not one of the vendor SDK's method names"), "{found}");
+    assert!(found.contains("the vendor SDK's `getKey` has no operation"), "{found}");
+}
+
+#[test]
+fn summaries_descriptions_and_version_are_required() {
+    let mut doc = fragment(OK, "");
+    doc["openapi"] = "3.1.0".into();
+    doc["paths"]["/keys/{id}"]["get"]["summary"] = "".into();
+    let found = problems(&doc);
+    assert!(found.contains("OpenAPI 3.0.x only"), "{found}");
+    assert!(found.contains("has no summary"), "{found}");
+}
+
+#[test]
+fn string_enums_become_open_enums() {
+    let doc = fragment(OK, "    State: {type: string, enum: [ACTIVE, revoked_by-admin]}");
+    let facts = lint(&TOY, &doc).unwrap();
+    let variants: Vec<_> = facts.open_enums[0].variants.iter().map(|(v, _)| v.as_str()).collect();
+    assert_eq!(variants, ["Active", "RevokedByAdmin"]);
+}
+
+#[test]
+fn a_progenitor_panic_names_the_operation() {
+    // Two success types make progenitor panic; the lint, which would refuse them, is skipped.
+    let responses = format!(
+        "{OK}\n        '201': {{description: c, content: {{application/json: {{schema: {{$ref: '#/components/schemas/Other'}}}}}}}}"
+    );
+    let facts = crate::lint::Facts { error_schema: "Problem".into(), open_enums: Vec::new() };
+    let found = codegen::progenitor(&TOY, &facts, &fragment(&responses, "")).unwrap_err();
+    assert!(found.contains("at operation `get_key`"), "{found}");
+    assert!(found.contains("panicked"), "{found}");
+}
