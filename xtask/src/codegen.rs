@@ -4,8 +4,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
 use heck::ToUpperCamelCase;
-use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TypeImpl};
 use proc_macro2::TokenStream;
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TypeImpl};
 use quote::{format_ident, quote};
 use serde_yaml::Value;
 
@@ -26,12 +26,15 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
 
     let tokens = progenitor(vendor, &facts, &doc).map_err(|why| format!("{fragment}: {why}"))?;
 
-    let mut file: syn::File =
-        syn::parse2(tokens).map_err(|e| format!("{fragment}: generated code does not parse: {e}"))?;
+    let mut file: syn::File = syn::parse2(tokens)
+        .map_err(|e| format!("{fragment}: generated code does not parse: {e}"))?;
     add_open_enums(&mut file, &facts.open_enums)?;
     let error_type = format_ident!("{}", facts.error_schema.to_upper_camel_case());
+    let (ids, templates): (Vec<_>, Vec<_>) = facts.paths.iter().cloned().unzip();
     file.items.push(syn::parse_quote! {
-        ::apikeys_common::generated_client!(Client, types::#error_type);
+        ::apikeys_common::generated_client!(Client, types::#error_type, {
+            #(#ids => #templates),*
+        });
     });
 
     Ok(format!(
@@ -51,7 +54,10 @@ fn settings(vendor: &Vendor, facts: &Facts) -> GenerationSettings {
         settings.with_replacement(schema, path, std::iter::empty());
     }
     for open in &facts.open_enums {
-        let path = format!("crate::generated::types::{}", open.name.to_upper_camel_case());
+        let path = format!(
+            "crate::generated::types::{}",
+            open.name.to_upper_camel_case()
+        );
         let impls = [TypeImpl::Display, TypeImpl::FromStr].into_iter();
         settings.with_replacement(&open.name, path, impls);
     }
@@ -76,8 +82,9 @@ fn progenitor_tokens(vendor: &Vendor, facts: &Facts, doc: &Value) -> Result<Toke
     let settings = settings(vendor, facts);
     let quiet = panic::take_hook();
     panic::set_hook(Box::new(|_| {}));
-    let outcome =
-        panic::catch_unwind(AssertUnwindSafe(|| Generator::new(&settings).generate_tokens(&spec)));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        Generator::new(&settings).generate_tokens(&spec)
+    }));
     panic::set_hook(quiet);
     match outcome {
         Ok(Ok(tokens)) => Ok(tokens),
@@ -123,7 +130,11 @@ fn add_open_enums(file: &mut syn::File, enums: &[OpenEnum]) -> Result<(), String
     };
     for open in enums {
         let name = format_ident!("{}", open.name.to_upper_camel_case());
-        let doc = open.doc.as_deref().unwrap_or("A value the vendor may add to.").trim();
+        let doc = open
+            .doc
+            .as_deref()
+            .unwrap_or("A value the vendor may add to.")
+            .trim();
         let variants = open.variants.iter().map(|(ident, value)| {
             let ident = format_ident!("{ident}");
             let doc = format!("`{value}`");

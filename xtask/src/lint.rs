@@ -11,7 +11,9 @@ use serde_yaml::{Mapping, Value};
 
 use crate::vendors::Vendor;
 
-const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
 
 /// What generation needs to know from a fragment that passed the lint.
 #[derive(Debug)]
@@ -20,6 +22,8 @@ pub struct Facts {
     pub error_schema: String,
     /// Component string enums, generated as open enums.
     pub open_enums: Vec<OpenEnum>,
+    /// (operationId, path template) of every operation, for the hooks' path check.
+    pub paths: Vec<(String, String)>,
 }
 
 /// A string enum that keeps values it does not know.
@@ -42,6 +46,7 @@ pub fn lint(vendor: &Vendor, doc: &Value) -> Result<Facts, Vec<String>> {
     }
 
     let mut seen_ids = BTreeSet::new();
+    let mut templates = Vec::new();
     let mut error_schemas: BTreeSet<String> = BTreeSet::new();
     let mut response_schemas = Vec::new();
     let paths = doc.get("paths").and_then(Value::as_mapping);
@@ -61,6 +66,9 @@ pub fn lint(vendor: &Vendor, doc: &Value) -> Result<Facts, Vec<String>> {
                 None => format!("operation {} {path}", method.to_uppercase()),
             };
             let mut problem = |what: String| problems.push(format!("{at}: {what}"));
+            if let Some(id) = id {
+                templates.push((id.to_string(), path.clone()));
+            }
             match id {
                 Some(id) if !seen_ids.insert(id.to_string()) => {
                     problem("its operationId is used twice".into())
@@ -72,14 +80,21 @@ pub fn lint(vendor: &Vendor, doc: &Value) -> Result<Facts, Vec<String>> {
                 None => problem("has no operationId".into()),
             }
             for field in ["summary", "description"] {
-                if op.get(field).and_then(Value::as_str).is_none_or(|s| s.trim().is_empty()) {
+                if op
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .is_none_or(|s| s.trim().is_empty())
+                {
                     problem(format!("has no {field}"));
                 }
             }
             lint_parameters(doc, op, &mut problem);
             if let Some(body) = op.get("requestBody") {
                 let body = resolve(doc, body);
-                let types = body.get("content").and_then(Value::as_mapping).map_or(0, Mapping::len);
+                let types = body
+                    .get("content")
+                    .and_then(Value::as_mapping)
+                    .map_or(0, Mapping::len);
                 if types != 1 {
                     problem(format!(
                         "its request body has {types} media types; progenitor needs exactly one"
@@ -95,11 +110,16 @@ pub fn lint(vendor: &Vendor, doc: &Value) -> Result<Facts, Vec<String>> {
                 let response = resolve(doc, response);
                 let content = response.get("content").and_then(Value::as_mapping);
                 if status == "default" {
-                    problem("declares a `default` response; progenitor panics on it: use 4XX/5XX".into());
+                    problem(
+                        "declares a `default` response; progenitor panics on it: use 4XX/5XX"
+                            .into(),
+                    );
                 } else if status.starts_with('2') {
                     successes += 1;
                     if content.is_some_and(|c| c.len() > 1) {
-                        problem(format!("its {status} response has more than one media type"));
+                        problem(format!(
+                            "its {status} response has more than one media type"
+                        ));
                     }
                     for media in content.into_iter().flatten().map(|(_, m)| m) {
                         if let Some(schema) = media.get("schema") {
@@ -136,8 +156,14 @@ pub fn lint(vendor: &Vendor, doc: &Value) -> Result<Facts, Vec<String>> {
             }
         }
     }
-    for missing in vendor.operations.iter().filter(|id| !seen_ids.contains(**id)) {
-        problems.push(format!("the vendor SDK's `{missing}` has no operation in the fragment"));
+    for missing in vendor
+        .operations
+        .iter()
+        .filter(|id| !seen_ids.contains(**id))
+    {
+        problems.push(format!(
+            "the vendor SDK's `{missing}` has no operation in the fragment"
+        ));
     }
     if error_schemas.len() > 1 {
         problems.push(format!(
@@ -156,7 +182,11 @@ pub fn lint(vendor: &Vendor, doc: &Value) -> Result<Facts, Vec<String>> {
 
     let open_enums = open_enums(doc, &mut problems);
     match error_schemas.into_iter().next() {
-        Some(error_schema) if problems.is_empty() => Ok(Facts { error_schema, open_enums }),
+        Some(error_schema) if problems.is_empty() => Ok(Facts {
+            error_schema,
+            open_enums,
+            paths: templates,
+        }),
         _ => Err(problems),
     }
 }
@@ -167,10 +197,14 @@ fn lint_parameters(doc: &Value, op: &Value, problem: &mut impl FnMut(String)) {
         let parameter = resolve(doc, parameter);
         let name = parameter.get("name").and_then(Value::as_str).unwrap_or("?");
         if parameter.get("in").and_then(Value::as_str) == Some("cookie") {
-            problem(format!("parameter `{name}` is a cookie; progenitor refuses cookie parameters"));
+            problem(format!(
+                "parameter `{name}` is a cookie; progenitor refuses cookie parameters"
+            ));
         }
         if parameter.get("style").and_then(Value::as_str) == Some("deepObject") {
-            problem(format!("parameter `{name}` uses `style: deepObject`, which progenitor refuses"));
+            problem(format!(
+                "parameter `{name}` uses `style: deepObject`, which progenitor refuses"
+            ));
         }
     }
 }
@@ -215,13 +249,18 @@ fn forbids_unknown(value: &Value, refs: &mut Vec<String>) -> bool {
             }
             closed
         }
-        Value::Sequence(items) => items.iter().fold(false, |acc, v| forbids_unknown(v, refs) | acc),
+        Value::Sequence(items) => items
+            .iter()
+            .fold(false, |acc, v| forbids_unknown(v, refs) | acc),
         _ => false,
     }
 }
 
 fn open_enums(doc: &Value, problems: &mut Vec<String>) -> Vec<OpenEnum> {
-    let schemas = doc.get("components").and_then(|c| c.get("schemas")).and_then(Value::as_mapping);
+    let schemas = doc
+        .get("components")
+        .and_then(|c| c.get("schemas"))
+        .and_then(Value::as_mapping);
     let mut enums = Vec::new();
     for (name, schema) in schemas.into_iter().flatten() {
         let name = key(name);
@@ -248,8 +287,15 @@ fn open_enums(doc: &Value, problems: &mut Vec<String>) -> Vec<OpenEnum> {
             }
             variants.push((ident, value.to_string()));
         }
-        let doc = schema.get("description").and_then(Value::as_str).map(str::to_string);
-        enums.push(OpenEnum { name, doc, variants });
+        let doc = schema
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        enums.push(OpenEnum {
+            name,
+            doc,
+            variants,
+        });
     }
     enums
 }

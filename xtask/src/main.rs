@@ -2,6 +2,7 @@
 //!
 //! - `cargo xtask codegen` regenerates every vendor client from its fragment in `openapi/`.
 //! - `cargo xtask codegen --check` changes nothing and fails when a committed client is stale.
+//! - Either takes vendor names to work on those alone.
 
 mod codegen;
 mod lint;
@@ -14,19 +15,21 @@ use similar::TextDiff;
 
 use crate::vendors::VENDORS;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check]";
+const USAGE: &str = "usage: cargo xtask codegen [--check] [VENDOR...]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let check = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["codegen"] => false,
-        ["codegen", "--check"] => true,
+    let (check, only) = match args.split_first() {
+        Some((task, rest)) if task == "codegen" => match rest.split_first() {
+            Some((flag, names)) if flag == "--check" => (true, names),
+            _ => (false, rest),
+        },
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
-    match codegen_all(&workspace_root(), check) {
+    match codegen_all(&workspace_root(), check, only) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("{message}");
@@ -35,10 +38,22 @@ fn main() -> ExitCode {
     }
 }
 
-/// Regenerates every vendor's client, or with `check` reports the stale ones.
-fn codegen_all(root: &Path, check: bool) -> Result<(), String> {
+/// Regenerates the vendors named in `only` (every vendor when empty), or with `check`
+/// reports the stale ones and changes nothing.
+fn codegen_all(root: &Path, check: bool, only: &[String]) -> Result<(), String> {
+    if let Some(unknown) = only
+        .iter()
+        .find(|name| !VENDORS.iter().any(|v| v.name == **name))
+    {
+        return Err(format!(
+            "no vendor `{unknown}` in xtask/src/vendors.rs\n{USAGE}"
+        ));
+    }
     let mut stale = Vec::new();
-    for vendor in VENDORS {
+    for vendor in VENDORS
+        .iter()
+        .filter(|v| only.is_empty() || only.iter().any(|n| *n == v.name))
+    {
         let fresh = codegen::generate(root, vendor)?;
         let path = root.join(vendor.output());
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
@@ -48,7 +63,13 @@ fn codegen_all(root: &Path, check: bool) -> Result<(), String> {
         if check {
             let diff = TextDiff::from_lines(&committed, &fresh);
             let label = vendor.output();
-            eprint!("{}", diff.unified_diff().context_radius(2).header(&label, &format!("{label} (fresh)")));
+            let fresh_label = format!("{label} (fresh)");
+            eprint!(
+                "{}",
+                diff.unified_diff()
+                    .context_radius(2)
+                    .header(&label, &fresh_label)
+            );
             stale.push(label);
         } else {
             std::fs::write(&path, fresh).map_err(|e| format!("{}: {e}", path.display()))?;

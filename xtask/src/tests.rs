@@ -4,7 +4,7 @@ use crate::vendors::Vendor;
 
 #[test]
 fn committed_generated_code_is_fresh() {
-    if let Err(message) = codegen_all(&workspace_root(), true) {
+    if let Err(message) = codegen_all(&workspace_root(), true, &[]) {
         panic!("{message}");
     }
 }
@@ -13,11 +13,18 @@ fn committed_generated_code_is_fresh() {
 fn generation_is_deterministic() {
     let root = workspace_root();
     for vendor in VENDORS {
-        assert_eq!(codegen::generate(&root, vendor), codegen::generate(&root, vendor));
+        assert_eq!(
+            codegen::generate(&root, vendor),
+            codegen::generate(&root, vendor)
+        );
     }
 }
 
-const TOY: Vendor = Vendor { name: "toy", operations: &["get_key"], replacements: &[] };
+const TOY: Vendor = Vendor {
+    name: "toy",
+    operations: &["get_key"],
+    replacements: &[],
+};
 
 fn fragment(responses: &str, extra: &str) -> serde_yaml::Value {
     let text = format!(
@@ -62,7 +69,10 @@ fn a_well_formed_fragment_passes() {
 fn default_responses_are_refused() {
     let responses = format!("{OK}\n        default: {{description: d}}");
     let found = problems(&fragment(&responses, ""));
-    assert!(found.contains("operation `get_key` (GET /keys/{id}): declares a `default` response"), "{found}");
+    assert!(
+        found.contains("operation `get_key` (GET /keys/{id}): declares a `default` response"),
+        "{found}"
+    );
 }
 
 #[test]
@@ -89,10 +99,19 @@ fn closed_response_schemas_are_refused() {
 #[test]
 fn operation_ids_must_be_the_sdk_names() {
     let doc = fragment(OK, "");
-    let renamed = Vendor { operations: &["getKey"], ..TOY };
+    let renamed = Vendor {
+        operations: &["getKey"],
+        ..TOY
+    };
     let found = lint(&renamed, &doc).unwrap_err().join("\n");
-    assert!(found.contains("`get_key` is not one of the vendor SDK's method names"), "{found}");
-    assert!(found.contains("the vendor SDK's `getKey` has no operation"), "{found}");
+    assert!(
+        found.contains("`get_key` is not one of the vendor SDK's method names"),
+        "{found}"
+    );
+    assert!(
+        found.contains("the vendor SDK's `getKey` has no operation"),
+        "{found}"
+    );
 }
 
 #[test]
@@ -107,9 +126,16 @@ fn summaries_descriptions_and_version_are_required() {
 
 #[test]
 fn string_enums_become_open_enums() {
-    let doc = fragment(OK, "    State: {type: string, enum: [ACTIVE, revoked_by-admin]}");
+    let doc = fragment(
+        OK,
+        "    State: {type: string, enum: [ACTIVE, revoked_by-admin]}",
+    );
     let facts = lint(&TOY, &doc).unwrap();
-    let variants: Vec<_> = facts.open_enums[0].variants.iter().map(|(v, _)| v.as_str()).collect();
+    let variants: Vec<_> = facts.open_enums[0]
+        .variants
+        .iter()
+        .map(|(v, _)| v.as_str())
+        .collect();
     assert_eq!(variants, ["Active", "RevokedByAdmin"]);
 }
 
@@ -119,7 +145,10 @@ fn a_progenitor_panic_names_the_operation() {
     let responses = format!(
         "{OK}\n        '201': {{description: c, content: {{application/json: {{schema: {{$ref: '#/components/schemas/Other'}}}}}}}}"
     );
-    let facts = crate::lint::Facts { error_schema: "Problem".into(), open_enums: Vec::new() };
+    let facts = crate::lint::Facts {
+        error_schema: "Problem".into(),
+        open_enums: Vec::new(),
+    };
     let found = codegen::progenitor(&TOY, &facts, &fragment(&responses, "")).unwrap_err();
     assert!(found.contains("at operation `get_key`"), "{found}");
     assert!(found.contains("panicked"), "{found}");

@@ -24,19 +24,22 @@ impl Vendor {
     }
 }
 
-pub const VENDORS: &[Vendor] = &[Vendor {
-    name: "thingsboard",
-    operations: &[
-        "login",
-        "save_api_key",
-        "enable_api_key",
-        "get_user_api_keys",
-        "update_api_key_description",
-        "delete_api_key",
-    ],
-    replacements: &[
-        ("ApiKeyValue", "crate::auth::ApiKeyValue"),
-        ("Jwt", "::apikeys_common::Secret"),
-        ("LoginRequest", "crate::auth::LoginRequest"),
-    ],
-}];
+pub const VENDORS: &[Vendor] = &[
+    Vendor {
+        name: "thingsboard",
+        operations: &[
+            "login",
+            "save_api_key",
+            "enable_api_key",
+            "get_user_api_keys",
+            "update_api_key_description",
+            "delete_api_key",
+        ],
+        replacements: &[
+            ("ApiKeyValue", "crate::auth::ApiKeyValue"),
+            ("Jwt", "::apikeys_common::Secret"),
+            ("LoginRequest", "crate::auth::LoginRequest"),
+        ],
+    },
+    // One row per vendor, in the order of the README's table.
+];

@@ -65,7 +65,9 @@ impl Credential {
 
 impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credential").field("header", &self.name).finish_non_exhaustive()
+        f.debug_struct("Credential")
+            .field("header", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -134,7 +136,10 @@ impl<V> std::fmt::Debug for ClientBuilder<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("base_url", &self.base_url)
-            .field("credential", &self.credential.as_ref().map(|c| c.as_ref().ok()))
+            .field(
+                "credential",
+                &self.credential.as_ref().map(|c| c.as_ref().ok()),
+            )
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("user_agent", &self.user_agent)
@@ -284,10 +289,19 @@ mod tests {
     #[test]
     fn trailing_slashes_are_dropped_and_prefixes_kept() {
         let ok = |url| normalize_base_url(url, false).unwrap();
-        assert_eq!(ok("https://thingsboard.cloud/"), "https://thingsboard.cloud");
+        assert_eq!(
+            ok("https://thingsboard.cloud/"),
+            "https://thingsboard.cloud"
+        );
         assert_eq!(ok("https://thingsboard.cloud"), "https://thingsboard.cloud");
-        assert_eq!(ok("https://sensorbucket.nl/api/"), "https://sensorbucket.nl/api");
-        assert_eq!(ok("https://sensorbucket.nl/api//"), "https://sensorbucket.nl/api");
+        assert_eq!(
+            ok("https://sensorbucket.nl/api/"),
+            "https://sensorbucket.nl/api"
+        );
+        assert_eq!(
+            ok("https://sensorbucket.nl/api//"),
+            "https://sensorbucket.nl/api"
+        );
         assert_eq!(ok(" http://127.0.0.1:8080/ "), "http://127.0.0.1:8080");
         assert_eq!(ok("http://localhost:8080"), "http://localhost:8080");
         assert_eq!(ok("http://[::1]:8080"), "http://[::1]:8080");
@@ -320,7 +334,8 @@ mod tests {
 
     #[test]
     fn credentials_are_sensitive_and_never_debug_printed() {
-        let credential = Credential::header("x-authorization", "ApiKey", "tb_canary".into()).unwrap();
+        let credential =
+            Credential::header("x-authorization", "ApiKey", "tb_canary".into()).unwrap();
         assert!(credential.header_value().is_sensitive());
         assert_eq!(credential.header_value(), "ApiKey tb_canary");
         assert!(!format!("{credential:?}").contains("canary"));
@@ -329,7 +344,8 @@ mod tests {
 
     #[test]
     fn a_secret_that_cannot_be_a_header_is_refused_without_echoing_it() {
-        let err = Credential::header("authorization", "Bearer", "canary\nsecret".into()).unwrap_err();
+        let err =
+            Credential::header("authorization", "Bearer", "canary\nsecret".into()).unwrap_err();
         assert!(!err.to_string().contains("canary"), "{err}");
     }
 }

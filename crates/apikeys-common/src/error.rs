@@ -181,7 +181,10 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// Says where serde_json stopped without quoting the value, which could be a secret.
@@ -214,7 +217,8 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
             break;
         }
         if json && c == '"' {
-            let is_value = last == ':' || (containers.last() == Some(&'[') && matches!(last, '[' | ','));
+            let is_value =
+                last == ':' || (containers.last() == Some(&'[') && matches!(last, '[' | ','));
             let mut escaped = false;
             let mut literal = String::from('"');
             for s in chars.by_ref() {
@@ -251,7 +255,10 @@ mod tests {
     #[test]
     fn excerpt_masks_json_string_values_but_keeps_keys() {
         let body = br#"{"id": 7, "value": "tb_secret", "tags": ["a", "b"], "ok": true}"#;
-        assert_eq!(excerpt(body), r#"{"id": 7, "value": "…", "tags": ["…", "…"], "ok": true}"#);
+        assert_eq!(
+            excerpt(body),
+            r#"{"id": 7, "value": "…", "tags": ["…", "…"], "ok": true}"#
+        );
     }
 
     #[test]
@@ -283,10 +290,20 @@ mod tests {
         let later = SystemTime::now() + Duration::from_secs(90);
         headers.insert(RETRY_AFTER, httpdate::fmt_http_date(later).parse().unwrap());
         let wait = retry_after(&headers).unwrap();
-        assert!(wait > Duration::from_secs(85) && wait <= Duration::from_secs(90), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(85) && wait <= Duration::from_secs(90),
+            "{wait:?}"
+        );
 
-        headers.insert(RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::ZERO), "a past date means now");
+        headers.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(
+            retry_after(&headers),
+            Some(Duration::ZERO),
+            "a past date means now"
+        );
 
         headers.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&headers), None);

@@ -19,6 +19,8 @@ pub mod hooks;
 mod open_enum;
 mod paging;
 mod secret;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use client::{
     ClientBuilder, ClientState, Credential, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,

@@ -31,7 +31,11 @@ impl<T> Page<T, u64> {
     /// A page of an offset/limit API: a full page means there may be more.
     pub fn offset(items: Vec<T>, offset: u64, limit: u64) -> Self {
         let fetched = items.len() as u64;
-        let next = if limit > 0 && fetched >= limit { offset.checked_add(fetched) } else { None };
+        let next = if limit > 0 && fetched >= limit {
+            offset.checked_add(fetched)
+        } else {
+            None
+        };
         Page { items, next }
     }
 }
@@ -40,7 +44,10 @@ impl<T> Page<T, String> {
     /// A page of a cursor API. The cursor is opaque: sent back exactly as received. An
     /// empty cursor means there is no next page.
     pub fn cursor(items: Vec<T>, next: Option<String>) -> Self {
-        Page { items, next: next.filter(|c| !c.is_empty()) }
+        Page {
+            items,
+            next: next.filter(|c| !c.is_empty()),
+        }
     }
 }
 
@@ -76,7 +83,11 @@ where
             return Ok::<_, Error>(None);
         };
         let page = fetch(position).await?;
-        let next = if page.items.is_empty() { None } else { page.next };
+        let next = if page.items.is_empty() {
+            None
+        } else {
+            page.next
+        };
         let items = stream::iter(page.items.into_iter().map(Ok));
         Ok(Some((items, (next, fetch))))
     })
@@ -99,11 +110,21 @@ mod tests {
         let log = asked.clone();
         let stream = paginate(0u32, move |page| {
             log.lock().unwrap().push(page);
-            async move { Ok(Page::numbered(vec![page * 10, page * 10 + 1], page, page < 2)) }
+            async move {
+                Ok(Page::numbered(
+                    vec![page * 10, page * 10 + 1],
+                    page,
+                    page < 2,
+                ))
+            }
         });
         futures::pin_mut!(stream);
         assert_eq!(stream.next().await.unwrap().unwrap(), 0);
-        assert_eq!(*asked.lock().unwrap(), [0], "only the first page is fetched up front");
+        assert_eq!(
+            *asked.lock().unwrap(),
+            [0],
+            "only the first page is fetched up front"
+        );
         let rest: Vec<u32> = stream.try_collect().await.unwrap();
         assert_eq!(rest, [1, 10, 11, 20, 21]);
         assert_eq!(*asked.lock().unwrap(), [0, 1, 2]);
@@ -146,7 +167,7 @@ mod tests {
         let mut calls = 0;
         let items: Vec<u8> = paginate(0u32, |page| {
             calls += 1;
-            async move { Ok(Page::numbered(Vec::new(), page, true)) }
+            async move { Ok(Page::numbered(Vec::<u8>::new(), page, true)) }
         })
         .try_collect()
         .await
@@ -173,6 +194,10 @@ mod tests {
         .await;
         assert_eq!(results.len(), 2);
         assert!(matches!(results[0], Ok(1)));
-        assert!(results[1].as_ref().is_err_and(|e| e.status() == Some(StatusCode::INTERNAL_SERVER_ERROR)));
+        assert!(
+            results[1]
+                .as_ref()
+                .is_err_and(|e| e.status() == Some(StatusCode::INTERNAL_SERVER_ERROR))
+        );
     }
 }

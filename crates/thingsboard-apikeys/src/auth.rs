@@ -13,7 +13,8 @@ use crate::{Client, ClientBuilder};
 const HEADER: &str = "x-authorization";
 
 impl Vendor for Client {
-    const USER_AGENT: &'static str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+    const USER_AGENT: &'static str =
+        concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
     fn api_key_credential(key: Secret) -> Result<Credential> {
         Credential::header(HEADER, "ApiKey", key)

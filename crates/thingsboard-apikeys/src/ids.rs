@@ -7,18 +7,27 @@ use crate::types::{ApiKeyId, EntityType, TenantId, UserId};
 
 impl From<Uuid> for ApiKeyId {
     fn from(id: Uuid) -> Self {
-        ApiKeyId { entity_type: EntityType::ApiKey, id }
+        ApiKeyId {
+            entity_type: EntityType::ApiKey,
+            id,
+        }
     }
 }
 
 impl From<Uuid> for UserId {
     fn from(id: Uuid) -> Self {
-        UserId { entity_type: EntityType::User, id }
+        UserId {
+            entity_type: EntityType::User,
+            id,
+        }
     }
 }
 
 impl From<Uuid> for TenantId {
     fn from(id: Uuid) -> Self {
-        TenantId { entity_type: EntityType::Tenant, id }
+        TenantId {
+            entity_type: EntityType::Tenant,
+            id,
+        }
     }
 }
