@@ -224,10 +224,10 @@ fn closed_schemas(doc: &Value, roots: Vec<Value>) -> Vec<String> {
             let Some(component) = target.strip_prefix("#/components/schemas/") else {
                 continue;
             };
-            if visited.insert(component.to_string()) {
-                if let Some(schema) = component_schema(doc, component) {
-                    stack.push((component.to_string(), schema.clone()));
-                }
+            if visited.insert(component.to_string())
+                && let Some(schema) = component_schema(doc, component)
+            {
+                stack.push((component.to_string(), schema.clone()));
             }
         }
     }

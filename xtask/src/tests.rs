@@ -148,6 +148,7 @@ fn a_progenitor_panic_names_the_operation() {
     let facts = crate::lint::Facts {
         error_schema: "Problem".into(),
         open_enums: Vec::new(),
+        paths: Vec::new(),
     };
     let found = codegen::progenitor(&TOY, &facts, &fragment(&responses, "")).unwrap_err();
     assert!(found.contains("at operation `get_key`"), "{found}");
