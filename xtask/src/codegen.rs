@@ -30,11 +30,12 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
         .map_err(|e| format!("{fragment}: generated code does not parse: {e}"))?;
     add_open_enums(&mut file, &facts.open_enums)?;
     let error_type = format_ident!("{}", facts.error_schema.to_upper_camel_case());
-    let (ids, templates): (Vec<_>, Vec<_>) = facts.paths.iter().cloned().unzip();
+    let operations = facts.operations.iter().map(|op| {
+        let (id, path, idempotent) = (&op.id, &op.path, op.idempotent);
+        quote!((#id, #path, #idempotent))
+    });
     file.items.push(syn::parse_quote! {
-        ::apikeys_common::generated_client!(Client, types::#error_type, {
-            #(#ids => #templates),*
-        });
+        ::apikeys_common::generated_client!(Client, types::#error_type, [#(#operations),*]);
     });
 
     Ok(format!(

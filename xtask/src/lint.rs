@@ -22,8 +22,16 @@ pub struct Facts {
     pub error_schema: String,
     /// Component string enums, generated as open enums.
     pub open_enums: Vec<OpenEnum>,
-    /// (operationId, path template) of every operation, for the hooks' path check.
-    pub paths: Vec<(String, String)>,
+    /// Every operation, for the request hooks.
+    pub operations: Vec<Operation>,
+}
+
+/// An operation as the request hooks see it.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub id: String,
+    pub path: String,
+    pub idempotent: bool,
 }
 
 /// A string enum that keeps values it does not know.
@@ -67,7 +75,12 @@ pub fn lint(vendor: &Vendor, doc: &Value) -> Result<Facts, Vec<String>> {
             };
             let mut problem = |what: String| problems.push(format!("{at}: {what}"));
             if let Some(id) = id {
-                templates.push((id.to_string(), path.clone()));
+                let idempotent = vendor.idempotent(id, &method);
+                templates.push(Operation {
+                    id: id.to_string(),
+                    path: path.clone(),
+                    idempotent,
+                });
             }
             match id {
                 Some(id) if !seen_ids.insert(id.to_string()) => {
@@ -185,7 +198,7 @@ pub fn lint(vendor: &Vendor, doc: &Value) -> Result<Facts, Vec<String>> {
         Some(error_schema) if problems.is_empty() => Ok(Facts {
             error_schema,
             open_enums,
-            paths: templates,
+            operations: templates,
         }),
         _ => Err(problems),
     }

@@ -24,6 +24,7 @@ const TOY: Vendor = Vendor {
     name: "toy",
     operations: &["get_key"],
     replacements: &[],
+    idempotency_overrides: &[],
 };
 
 fn fragment(responses: &str, extra: &str) -> serde_yaml::Value {
@@ -148,9 +149,28 @@ fn a_progenitor_panic_names_the_operation() {
     let facts = crate::lint::Facts {
         error_schema: "Problem".into(),
         open_enums: Vec::new(),
-        paths: Vec::new(),
+        operations: Vec::new(),
     };
     let found = codegen::progenitor(&TOY, &facts, &fragment(&responses, "")).unwrap_err();
     assert!(found.contains("at operation `get_key`"), "{found}");
     assert!(found.contains("panicked"), "{found}");
+}
+
+#[test]
+fn idempotency_follows_the_method_unless_overridden() {
+    let vendor = Vendor {
+        idempotency_overrides: &[("create_key", false), ("update_key", true)],
+        ..TOY
+    };
+    assert!(vendor.idempotent("get_key", "get"));
+    assert!(vendor.idempotent("delete_key", "delete"));
+    assert!(
+        !vendor.idempotent("create_key", "put"),
+        "a PUT that creates"
+    );
+    assert!(
+        vendor.idempotent("update_key", "post"),
+        "a POST that updates"
+    );
+    assert!(!vendor.idempotent("save_key", "post"));
 }

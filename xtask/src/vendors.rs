@@ -10,6 +10,10 @@ pub struct Vendor {
     /// Schemas swapped for hand-written types, as (schema name, Rust path). String enums
     /// need no row: every one becomes an open enum on its own.
     pub replacements: &'static [(&'static str, &'static str)],
+    /// Operations whose method misleads about idempotency, as (operationId, idempotent).
+    /// Otherwise GET, HEAD, PUT, DELETE and OPTIONS are idempotent (and may be retried)
+    /// and POST and PATCH are not.
+    pub idempotency_overrides: &'static [(&'static str, bool)],
 }
 
 impl Vendor {
@@ -21,6 +25,18 @@ impl Vendor {
     /// The generated file, relative to the workspace root.
     pub fn output(&self) -> String {
         format!("crates/{}-apikeys/src/generated.rs", self.name)
+    }
+
+    /// Whether sending `operation` (an HTTP `method`, lower case) twice equals sending it once.
+    pub fn idempotent(&self, operation: &str, method: &str) -> bool {
+        match self
+            .idempotency_overrides
+            .iter()
+            .find(|(id, _)| *id == operation)
+        {
+            Some((_, idempotent)) => *idempotent,
+            None => matches!(method, "get" | "head" | "put" | "delete" | "options"),
+        }
     }
 }
 
@@ -40,6 +56,8 @@ pub const VENDORS: &[Vendor] = &[
             ("Jwt", "::apikeys_common::Secret"),
             ("LoginRequest", "crate::auth::LoginRequest"),
         ],
+        // Logging in twice only mints a second token pair.
+        idempotency_overrides: &[("login", true)],
     },
     // One row per vendor, in the order of the README's table.
 ];

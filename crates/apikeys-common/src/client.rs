@@ -8,7 +8,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::redirect;
 use url::Url;
 
-use crate::{Error, Result, Secret};
+use crate::{Error, Result, RetryPolicy, Secret};
 
 /// How long a whole request may take by default, body included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -71,11 +71,26 @@ impl std::fmt::Debug for Credential {
     }
 }
 
-/// What the request hooks need from a client: its credential. The generated `Client`
-/// carries one as its inner state.
-#[derive(Clone, Debug, Default)]
+/// The most a success response body may weigh by default (8 MiB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
+/// What the request hooks need from a client: its credential, retry policy and response
+/// size limit. The generated `Client` carries one as its inner state.
+#[derive(Clone, Debug)]
 pub struct ClientState {
     pub(crate) credential: Option<Credential>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) max_response_bytes: usize,
+}
+
+impl Default for ClientState {
+    fn default() -> Self {
+        ClientState {
+            credential: None,
+            retry: RetryPolicy::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
 }
 
 /// A generated client, as the `generated_client!` macro (emitted by `cargo xtask codegen`)
@@ -112,6 +127,8 @@ pub struct ClientBuilder<V> {
     connect_timeout: Duration,
     user_agent: Option<String>,
     allow_insecure_http: bool,
+    retry: RetryPolicy,
+    max_response_bytes: usize,
     vendor: PhantomData<fn() -> V>,
 }
 
@@ -127,6 +144,8 @@ impl<V> Clone for ClientBuilder<V> {
             connect_timeout: self.connect_timeout,
             user_agent: self.user_agent.clone(),
             allow_insecure_http: self.allow_insecure_http,
+            retry: self.retry.clone(),
+            max_response_bytes: self.max_response_bytes,
             vendor: PhantomData,
         }
     }
@@ -144,6 +163,8 @@ impl<V> std::fmt::Debug for ClientBuilder<V> {
             .field("connect_timeout", &self.connect_timeout)
             .field("user_agent", &self.user_agent)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("retry", &self.retry)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
@@ -158,6 +179,8 @@ impl<V: Vendor> ClientBuilder<V> {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             user_agent: None,
             allow_insecure_http: false,
+            retry: RetryPolicy::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             vendor: PhantomData,
         }
     }
@@ -199,6 +222,19 @@ impl<V: Vendor> ClientBuilder<V> {
         self
     }
 
+    /// Sets how idempotent operations are retried (see [`RetryPolicy`]; on by default).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Refuses success responses whose body is larger than `bytes` (default 8 MiB) with
+    /// [`Error::BodyTooLarge`], instead of buffering them.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<V> {
         let base_url = normalize_base_url(&self.base_url, self.allow_insecure_http)?;
@@ -216,6 +252,8 @@ impl<V: Vendor> ClientBuilder<V> {
             .map_err(|e| Error::InvalidRequest(format!("cannot build the HTTP client: {e}")))?;
         let state = ClientState {
             credential: self.credential.transpose()?,
+            retry: self.retry,
+            max_response_bytes: self.max_response_bytes,
         };
         Ok(V::from_parts(&base_url, http, state))
     }

@@ -28,6 +28,12 @@ pub enum Error {
     /// The request was refused before it was sent: a bad argument, base URL or credential.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// A response body larger than the client's limit (`ClientBuilder::max_response_bytes`).
+    #[error("the response body is larger than the {limit}-byte limit")]
+    BodyTooLarge {
+        /// The limit in force.
+        limit: usize,
+    },
     /// A success response whose body is not what the API documents.
     #[error("the response body does not decode: {reason}; it begins {excerpt:?}")]
     Decode {
@@ -166,12 +172,27 @@ impl<E: ErrorBody> From<GeneratedError<E>> for Error {
 
 impl From<reqwest::Error> for Error {
     fn from(error: reqwest::Error) -> Self {
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            if let Some(BodyTooLarge { limit }) = cause.downcast_ref::<BodyTooLarge>() {
+                return Error::BodyTooLarge { limit: *limit };
+            }
+            source = cause.source();
+        }
         if error.is_timeout() {
             Error::Timeout(error)
         } else {
             Error::Transport(error)
         }
     }
+}
+
+/// How the hooks end a body that is over the limit: reqwest wraps it, and the conversion
+/// above finds it again.
+#[derive(Debug, thiserror::Error)]
+#[error("the response body is larger than the {limit}-byte limit")]
+pub(crate) struct BodyTooLarge {
+    pub(crate) limit: usize,
 }
 
 /// Reads `Retry-After` in either of its forms: delay-seconds or an HTTP date.

@@ -1,34 +1,45 @@
 //! What happens around every request of every generated client. The generated code calls
 //! this through `generated_client!`, which `cargo xtask codegen` emits for each vendor.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use progenitor_client::OperationInfo;
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use reqwest::{Request, Response};
 use tracing::{Instrument, field};
 
-use crate::ClientState;
-use crate::ErrorBody;
+use crate::error::BodyTooLarge;
+use crate::retry::{is_retryable_error, is_retryable_status};
+use crate::{ClientState, ErrorBody, retry_after};
 
 /// Error bodies are read up to this size; only their message is of use.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 /// An error body that is not the vendor's shape keeps this much of its text as the message.
 const MAX_ERROR_TEXT: usize = 300;
 
+/// One operation of a generated client, as its fragment declares it.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation {
+    /// The operationId.
+    pub id: &'static str,
+    /// The path template, e.g. `/api/apiKey/{id}`.
+    pub path: &'static str,
+    /// Whether sending it twice has the effect of sending it once (and so may be retried).
+    pub idempotent: bool,
+}
+
 /// Runs before a request is sent: checks that the path kept the operation's shape, sets
 /// the credential, drops progenitor's `api-version` header (no vendor reads it), and labels
 /// text bodies as the UTF-8 they are.
 ///
-/// `template` is the operation's path in the fragment, `base_url` the client's.
+/// `operation` is what the fragment declares, `base_url` the client's.
 pub fn pre(
     state: &ClientState,
     base_url: &str,
-    template: &str,
+    operation: &Operation,
     request: &mut Request,
 ) -> Result<(), String> {
-    check_path(base_url, request.url().path(), template)?;
+    check_path(base_url, request.url().path(), operation.path)?;
     let headers = request.headers_mut();
     headers.remove("api-version");
     if let Some(credential) = &state.credential {
@@ -48,10 +59,10 @@ pub fn pre(
     Ok(())
 }
 
-/// Path parameters are percent-encoded, but `.` and `..` are not, and URL parsing resolves
-/// them: `DELETE /users/{id}` with id `..` would become `DELETE /`. So the path that will be
-/// sent must still have the template's segments: every literal in place, every parameter
-/// non-empty.
+/// Path parameters are percent-encoded, but `.`, `..` and `\` are not, and URL parsing
+/// resolves them (`\` is a `/` to it): `DELETE /users/{id}` with id `..` would become
+/// `DELETE /`. So the path that will be sent must still have the template's segments:
+/// every literal in place, every parameter non-empty.
 fn check_path(base_url: &str, path: &str, template: &str) -> Result<(), String> {
     let base = base_url.split('/').skip(3).filter(|s| !s.is_empty());
     let expected: Vec<&str> = base.chain(template.split('/').skip(1)).collect();
@@ -65,7 +76,8 @@ fn check_path(base_url: &str, path: &str, template: &str) -> Result<(), String> 
         Ok(())
     } else {
         Err(format!(
-            "a path parameter would change the request path to `{path}` (expected the shape              `{template}`); `.`, `..` and empty ids cannot be sent"
+            "a path parameter would change the request path to `{path}` (expected the shape \
+             `{template}`): ids that are empty, `.` or `..`, or that contain `\\`, cannot be sent"
         ))
     }
 }
@@ -84,24 +96,29 @@ fn segment_fits(template: &str, segment: &str) -> bool {
 }
 
 /// Sends a request inside a `tracing` span (operation, method, status, latency; never
-/// headers or bodies), and puts every error response into the vendor's error shape so the
-/// caller always gets the status and a message.
+/// headers or bodies), retrying idempotent operations as the client's [`RetryPolicy`]
+/// allows. The body is read here, up to the client's limit, so that an oversized body is
+/// refused rather than buffered, and every error response is put into the vendor's error
+/// shape so the caller always gets the status and a message.
+///
+/// [`RetryPolicy`]: crate::RetryPolicy
 pub async fn exec<E: ErrorBody>(
     http: &reqwest::Client,
     state: &ClientState,
+    operation: &Operation,
     request: Request,
-    info: &OperationInfo,
 ) -> reqwest::Result<Response> {
     let span = tracing::debug_span!(
         "apikeys.request",
-        operation = info.operation_id,
+        operation = operation.id,
         method = %request.method(),
+        attempts = field::Empty,
         status = field::Empty,
         latency_ms = field::Empty,
     );
     async move {
         let started = Instant::now();
-        let outcome = http.execute(request).await;
+        let outcome = send_with_retries(http, state, operation, request).await;
         let span = tracing::Span::current();
         span.record(
             "latency_ms",
@@ -111,11 +128,7 @@ pub async fn exec<E: ErrorBody>(
             Ok(response) => {
                 span.record("status", response.status().as_u16());
                 tracing::debug!("response received");
-                if response.status().is_client_error() || response.status().is_server_error() {
-                    vendor_error_shape::<E>(response, state).await
-                } else {
-                    Ok(response)
-                }
+                buffer_response::<E>(response, state).await
             }
             Err(error) => {
                 tracing::debug!(%error, "request failed");
@@ -127,48 +140,128 @@ pub async fn exec<E: ErrorBody>(
     .await
 }
 
-/// Reads an error response (up to [`MAX_ERROR_BODY`]) and hands it on in the vendor's
-/// error shape. A body in another shape (a proxy's HTML page, plain text, nothing) becomes
-/// the vendor shape with its text as the message; otherwise progenitor would report a
-/// decode error and the status would be lost. The client's own credential is masked.
-async fn vendor_error_shape<E: ErrorBody>(
+async fn send_with_retries(
+    http: &reqwest::Client,
+    state: &ClientState,
+    operation: &Operation,
+    request: Request,
+) -> reqwest::Result<Response> {
+    let mut waited = Duration::ZERO;
+    let mut attempt = 1;
+    let mut request = request;
+    loop {
+        // A body that cannot be cloned (a stream) can only be sent once.
+        let spare = if operation.idempotent {
+            request.try_clone()
+        } else {
+            None
+        };
+        let outcome = http.execute(request).await;
+        tracing::Span::current().record("attempts", attempt);
+        let (reason, asked) = match &outcome {
+            Ok(response) if is_retryable_status(response.status()) => (
+                response.status().to_string(),
+                retry_after(response.headers()),
+            ),
+            Err(error) if is_retryable_error(error) => ("connection failed".to_string(), None),
+            _ => return outcome,
+        };
+        let (Some(next), Some(delay)) = (spare, state.retry.next_delay(attempt, waited, asked))
+        else {
+            return outcome;
+        };
+        tracing::info!(
+            attempt,
+            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            %reason,
+            "retrying"
+        );
+        drop(outcome);
+        tokio::time::sleep(delay).await;
+        waited += delay;
+        attempt += 1;
+        request = next;
+    }
+}
+
+/// Reads the whole body (refusing one over the client's limit) and hands the response on,
+/// error responses in the vendor's error shape.
+async fn buffer_response<E: ErrorBody>(
     response: Response,
     state: &ClientState,
 ) -> reqwest::Result<Response> {
     let status = response.status();
-    let version = response.version();
-    let headers = response.headers().clone();
-    let body = mask_credential(read_capped(response, MAX_ERROR_BODY).await?, state);
-    let body = if serde_json::from_slice::<E>(&body).is_ok() {
-        body
+    let failed = status.is_client_error() || status.is_server_error();
+    let limit = if failed {
+        MAX_ERROR_BODY
     } else {
-        let text: String = String::from_utf8_lossy(&body)
-            .trim()
-            .chars()
-            .take(MAX_ERROR_TEXT)
-            .collect();
-        match serde_json::to_vec(&E::from_text(text)) {
-            Ok(json) => Bytes::from(json),
-            Err(_) => body,
-        }
+        state.max_response_bytes
     };
-    let mut rebuilt = http::Response::new(body);
-    *rebuilt.status_mut() = status;
-    *rebuilt.version_mut() = version;
-    *rebuilt.headers_mut() = headers;
-    Ok(Response::from(rebuilt))
+    let declared = response
+        .content_length()
+        .and_then(|n| usize::try_from(n).ok());
+    let mut rebuilt = http::Response::builder()
+        .status(status)
+        .version(response.version());
+    if let Some(headers) = rebuilt.headers_mut() {
+        *headers = response.headers().clone();
+        // The body may be cut or rewritten below; reqwest recomputes the length.
+        headers.remove(CONTENT_LENGTH);
+    }
+    let body = match declared {
+        Some(length) if !failed && length > limit => None,
+        _ => read_capped(response, limit, failed).await?,
+    };
+    let body = match body {
+        None => reqwest::Body::wrap_stream(futures::stream::once(async move {
+            Err::<Bytes, _>(BodyTooLarge { limit })
+        })),
+        Some(body) if failed => reqwest::Body::from(vendor_error_body::<E>(body, state)),
+        Some(body) => reqwest::Body::from(body),
+    };
+    Ok(Response::from(rebuilt.body(body).unwrap_or_default()))
 }
 
-async fn read_capped(mut response: Response, cap: usize) -> reqwest::Result<Bytes> {
+/// The body, or `None` when it exceeds `limit`. With `truncate`, a longer body is cut at
+/// `limit` instead (error bodies: only their start is of use).
+async fn read_capped(
+    mut response: Response,
+    limit: usize,
+    truncate: bool,
+) -> reqwest::Result<Option<Bytes>> {
     let mut body = BytesMut::new();
     while let Some(chunk) = response.chunk().await? {
-        let room = cap.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= cap {
+        if body.len() + chunk.len() > limit {
+            if !truncate {
+                return Ok(None);
+            }
+            let room = limit - body.len();
+            body.extend_from_slice(&chunk[..room]);
             break;
         }
+        body.extend_from_slice(&chunk);
     }
-    Ok(body.freeze())
+    Ok(Some(body.freeze()))
+}
+
+/// An error body in the vendor's error shape. A body in another shape (a proxy's HTML page,
+/// plain text, nothing) becomes the vendor shape with its text as the message; otherwise
+/// progenitor would report a decode error and the status would be lost. The client's own
+/// credential is masked.
+fn vendor_error_body<E: ErrorBody>(body: Bytes, state: &ClientState) -> Bytes {
+    let body = mask_credential(body, state);
+    if serde_json::from_slice::<E>(&body).is_ok() {
+        return body;
+    }
+    let text: String = String::from_utf8_lossy(&body)
+        .trim()
+        .chars()
+        .take(MAX_ERROR_TEXT)
+        .collect();
+    match serde_json::to_vec(&E::from_text(text)) {
+        Ok(json) => Bytes::from(json),
+        Err(_) => body,
+    }
 }
 
 /// Servers sometimes echo a rejected credential in their error text.
@@ -190,25 +283,44 @@ fn mask_credential(body: Bytes, state: &ClientState) -> Bytes {
 /// Connects a generated `Client` to this crate: its request hooks and its builder.
 ///
 /// `cargo xtask codegen` emits one call at the end of every `generated.rs`, naming the
-/// vendor's error schema and each operation's path template; it is not meant to be
-/// written by hand.
+/// vendor's error schema and, for each operation, its path template and whether it is
+/// idempotent; it is not meant to be written by hand.
 #[macro_export]
 macro_rules! generated_client {
-    ($client:ident, $error:ty, { $($operation:literal => $template:literal),* $(,)? }) => {
+    (
+        $client:ident,
+        $error:ty,
+        [$(($operation:literal, $path:literal, $idempotent:literal)),* $(,)?]
+    ) => {
+        impl $client {
+            const OPERATIONS: &'static [$crate::hooks::Operation] = &[
+                $($crate::hooks::Operation {
+                    id: $operation,
+                    path: $path,
+                    idempotent: $idempotent,
+                }),*
+            ];
+
+            fn operation(info: &$crate::__private::OperationInfo) -> &'static $crate::hooks::Operation {
+                const UNKNOWN: $crate::hooks::Operation =
+                    $crate::hooks::Operation { id: "", path: "", idempotent: false };
+                Self::OPERATIONS
+                    .iter()
+                    .find(|operation| operation.id == info.operation_id)
+                    .unwrap_or(&UNKNOWN)
+            }
+        }
+
         impl $crate::__private::ClientHooks<$crate::ClientState> for $client {
             async fn pre<E>(
                 &self,
                 request: &mut $crate::__private::reqwest::Request,
                 info: &$crate::__private::OperationInfo,
             ) -> ::std::result::Result<(), $crate::__private::GeneratedError<E>> {
-                let template = match info.operation_id {
-                    $($operation => $template,)*
-                    _ => "",
-                };
                 $crate::hooks::pre(
                     $crate::__private::ClientInfo::inner(self),
                     $crate::__private::ClientInfo::baseurl(self),
-                    template,
+                    Self::operation(info),
                     request,
                 )
                 .map_err($crate::__private::GeneratedError::InvalidRequest)
@@ -222,8 +334,8 @@ macro_rules! generated_client {
                 $crate::hooks::exec::<$error>(
                     $crate::__private::ClientInfo::client(self),
                     $crate::__private::ClientInfo::inner(self),
+                    Self::operation(info),
                     request,
-                    info,
                 )
                 .await
             }
@@ -251,6 +363,7 @@ mod tests {
             credential: Some(
                 Credential::header("authorization", "Bearer", Secret::from(secret)).unwrap(),
             ),
+            ..ClientState::default()
         }
     }
 
@@ -263,7 +376,18 @@ mod tests {
         request
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        pre(&state_with("k"), "http://127.0.0.1", "/x", &mut request).unwrap();
+        let operation = Operation {
+            id: "x",
+            path: "/x",
+            idempotent: true,
+        };
+        pre(
+            &state_with("k"),
+            "http://127.0.0.1",
+            &operation,
+            &mut request,
+        )
+        .unwrap();
         let headers = request.headers();
         assert!(headers.get("api-version").is_none());
         assert_eq!(headers["authorization"], "Bearer k");

@@ -18,16 +18,19 @@ mod error;
 pub mod hooks;
 mod open_enum;
 mod paging;
+mod retry;
 mod secret;
 #[cfg(feature = "testing")]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 pub mod testing;
 
 pub use client::{
-    ClientBuilder, ClientState, Credential, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
-    GeneratedClient, JwtAuth, Vendor, normalize_base_url,
+    ClientBuilder, ClientState, Credential, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT, GeneratedClient, JwtAuth, Vendor, normalize_base_url,
 };
 pub use error::{ApiError, Error, ErrorBody, Result, retry_after};
 pub use paging::{Page, paginate};
+pub use retry::RetryPolicy;
 pub use secret::Secret;
 
 /// What the generated code reaches through this crate; not part of the public API.

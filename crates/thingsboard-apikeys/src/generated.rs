@@ -2157,9 +2157,9 @@ pub mod prelude {
     pub use self::super::Client;
 }
 ::apikeys_common::generated_client!(
-    Client, types::ThingsboardErrorResponse, { "login" => "/api/auth/login",
-    "save_api_key" => "/api/apiKey", "delete_api_key" => "/api/apiKey/{id}",
-    "update_api_key_description" => "/api/apiKey/{id}/description", "enable_api_key" =>
-    "/api/apiKey/{id}/enabled/{enabledValue}", "get_user_api_keys" =>
-    "/api/apiKeys/{userId}" }
+    Client, types::ThingsboardErrorResponse, [("login", "/api/auth/login", true),
+    ("save_api_key", "/api/apiKey", false), ("delete_api_key", "/api/apiKey/{id}", true),
+    ("update_api_key_description", "/api/apiKey/{id}/description", true),
+    ("enable_api_key", "/api/apiKey/{id}/enabled/{enabledValue}", true),
+    ("get_user_api_keys", "/api/apiKeys/{userId}", true)]
 );

@@ -10,7 +10,7 @@ mod generated;
 mod ids;
 mod paging;
 
-pub use apikeys_common::{ApiError, Error, Page, Result, Secret};
+pub use apikeys_common::{ApiError, Error, Page, Result, RetryPolicy, Secret};
 pub use auth::{ApiKeyValue, LoginRequest, login};
 pub use generated::{Client, ResponseValue, builder, types};
 /// The error a generated call returns before it is turned into [`Error`] (with `?` or

@@ -1,0 +1,178 @@
+//! When a failed request is sent again: only idempotent operations, only for failures that
+//! say "try again", with exponential backoff and full jitter, within a time budget.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+/// How a client retries idempotent operations. On by default; set it with
+/// `ClientBuilder::retry`.
+///
+/// Retried: connection failures (nothing was received), 408, 429, 502, 503 and 504. The wait
+/// before attempt `n + 1` is a random duration up to `base_delay × 2ⁿ` (capped at
+/// `max_delay`), or the server's `Retry-After` when that is longer. No retry starts once
+/// the budget would be overrun. Operations that create something are never retried.
+///
+/// ```
+/// use std::time::Duration;
+/// use apikeys_common::RetryPolicy;
+///
+/// let patient = RetryPolicy::default().max_attempts(5).budget(Duration::from_secs(60));
+/// let never = RetryPolicy::disabled();
+/// # let _ = (patient, never);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub(crate) max_attempts: u32,
+    pub(crate) budget: Duration,
+    pub(crate) base_delay: Duration,
+    pub(crate) max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// Three attempts within 30 seconds, backing off from 200 ms up to 10 s.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            budget: Duration::from_secs(30),
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry: every request is sent once.
+    pub fn disabled() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// How many times a request may be sent in all (1 disables retries).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The most time spent waiting between attempts, all waits together.
+    pub fn budget(mut self, budget: Duration) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The backoff before the second attempt; it doubles with each attempt.
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// The longest backoff between two attempts (a longer `Retry-After` still wins, within
+    /// the budget).
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// The wait before the attempt after `attempt` (1-based), given the server's
+    /// `Retry-After`, or `None` when no further attempt fits in the policy. `waited` is the
+    /// time already spent waiting.
+    pub(crate) fn next_delay(
+        &self,
+        attempt: u32,
+        waited: Duration,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        let ceiling = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt - 1))
+            .min(self.max_delay);
+        let jittered = ceiling.mul_f64(fastrand::f64());
+        let delay = retry_after.map_or(jittered, |asked| asked.max(jittered));
+        (waited + delay <= self.budget).then_some(delay)
+    }
+}
+
+/// Statuses that mean "the same request may succeed later".
+pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 502 | 503 | 504)
+}
+
+/// Transport failures after which the server cannot have acted on the request.
+pub(crate) fn is_retryable_error(error: &reqwest::Error) -> bool {
+    error.is_connect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_jittered_below_an_exponential_ceiling() {
+        let policy = RetryPolicy::default()
+            .max_attempts(10)
+            .budget(Duration::from_secs(3600));
+        for attempt in 1..6 {
+            let ceiling = Duration::from_millis(200 * 2u64.pow(attempt - 1));
+            for _ in 0..50 {
+                let delay = policy.next_delay(attempt, Duration::ZERO, None).unwrap();
+                assert!(
+                    delay <= ceiling,
+                    "attempt {attempt}: {delay:?} > {ceiling:?}"
+                );
+            }
+        }
+        let capped = policy.next_delay(9, Duration::ZERO, None).unwrap();
+        assert!(capped <= Duration::from_secs(10));
+    }
+
+    #[test]
+    fn retry_after_wins_when_longer() {
+        let policy = RetryPolicy::default();
+        let delay = policy
+            .next_delay(1, Duration::ZERO, Some(Duration::from_secs(2)))
+            .unwrap();
+        assert_eq!(delay, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn attempts_and_budget_bound_the_retries() {
+        let policy = RetryPolicy::default()
+            .max_attempts(3)
+            .budget(Duration::from_secs(5));
+        assert!(policy.next_delay(2, Duration::ZERO, None).is_some());
+        assert!(
+            policy.next_delay(3, Duration::ZERO, None).is_none(),
+            "three attempts in all"
+        );
+        assert!(
+            policy
+                .next_delay(1, Duration::ZERO, Some(Duration::from_secs(6)))
+                .is_none()
+        );
+        assert!(
+            policy
+                .next_delay(1, Duration::from_secs(4), Some(Duration::from_secs(2)))
+                .is_none()
+        );
+        assert!(
+            RetryPolicy::disabled()
+                .next_delay(1, Duration::ZERO, None)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn only_transient_statuses_are_retryable() {
+        for status in [408, 429, 502, 503, 504] {
+            assert!(is_retryable_status(StatusCode::from_u16(status).unwrap()));
+        }
+        for status in [400, 401, 403, 404, 409, 500, 501] {
+            assert!(!is_retryable_status(StatusCode::from_u16(status).unwrap()));
+        }
+    }
+}
