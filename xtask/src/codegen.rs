@@ -24,18 +24,32 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
         format!("{fragment} fails the lint:\n{}", list.join("\n"))
     })?;
 
+    let doc = with_examples(vendor, doc);
     let tokens = progenitor(vendor, &facts, &doc).map_err(|why| format!("{fragment}: {why}"))?;
 
     let mut file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("{fragment}: generated code does not parse: {e}"))?;
     add_open_enums(&mut file, &facts.open_enums)?;
-    let error_type = format_ident!("{}", facts.error_schema.to_upper_camel_case());
+    // The error schema may be swapped for a hand-written type like any other.
+    let error_type: syn::Type = match vendor
+        .replacements
+        .iter()
+        .find(|(name, _)| *name == facts.error_schema)
+    {
+        Some((_, path)) => {
+            syn::parse_str(path).map_err(|e| format!("{fragment}: `{path}`: {e}"))?
+        }
+        None => {
+            let name = format_ident!("{}", facts.error_schema.to_upper_camel_case());
+            syn::parse_quote!(types::#name)
+        }
+    };
     let operations = facts.operations.iter().map(|op| {
         let (id, path, idempotent) = (&op.id, &op.path, op.idempotent);
         quote!((#id, #path, #idempotent))
     });
     file.items.push(syn::parse_quote! {
-        ::apikeys_common::generated_client!(Client, types::#error_type, [#(#operations),*]);
+        ::apikeys_common::generated_client!(Client, #error_type, [#(#operations),*]);
     });
 
     Ok(format!(
@@ -43,6 +57,34 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
          // Do not edit by hand: change the fragment or the xtask, then run `cargo xtask codegen`.\n\n{}",
         prettyplease::unparse(&file)
     ))
+}
+
+/// Appends each operation's `x-rust-example` to its description, as a `no_run` doctest
+/// with a `client` in scope, so every generated method documents a call that compiles.
+fn with_examples(vendor: &Vendor, mut doc: Value) -> Value {
+    let krate = format!("{}_apikeys", vendor.name);
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_mapping_mut) else {
+        return doc;
+    };
+    for (_, item) in paths.iter_mut() {
+        let Some(item) = item.as_mapping_mut() else {
+            continue;
+        };
+        for (_, op) in item.iter_mut() {
+            let Some(example) = op.get("x-rust-example").and_then(Value::as_str) else {
+                continue;
+            };
+            let description = op.get("description").and_then(Value::as_str).unwrap_or("");
+            let text = format!(
+                "{description}\n\n# Example\n\n```no_run\n\
+                 # async fn example(client: {krate}::Client) -> {krate}::Result<()> {{\n\
+                 {}\n# Ok(())\n# }}\n```",
+                example.trim_end()
+            );
+            op["description"] = Value::String(text);
+        }
+    }
+    doc
 }
 
 fn settings(vendor: &Vendor, facts: &Facts) -> GenerationSettings {

@@ -2,7 +2,9 @@
 //!
 //! Each rule exists because progenitor refuses, panics on, or silently mis-generates the
 //! shape it forbids (see shared/reference/progenitor.md), or because the hand layer relies
-//! on it (one error schema per vendor). Messages name the operation at fault.
+//! on it (one error schema per vendor), or the docs do (every operation carries an
+//! `x-rust-example`, the body of an async fn with `client` in scope, which becomes a
+//! compiled doctest). Messages name the operation at fault.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -92,7 +94,7 @@ pub fn lint(vendor: &Vendor, doc: &Value) -> Result<Facts, Vec<String>> {
                 Some(_) => {}
                 None => problem("has no operationId".into()),
             }
-            for field in ["summary", "description"] {
+            for field in ["summary", "description", "x-rust-example"] {
                 if op
                     .get(field)
                     .and_then(Value::as_str)

@@ -93,3 +93,5 @@ fn workspace_root() -> PathBuf {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tidy;

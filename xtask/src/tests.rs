@@ -38,6 +38,7 @@ paths:
       operationId: get_key
       summary: Get a key
       description: Gets a key.
+      x-rust-example: "client.get_key().id(\"7\").send().await?;"
       parameters:
         - {{name: id, in: path, required: true, schema: {{type: string}}}}
       responses:

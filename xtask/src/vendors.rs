@@ -59,5 +59,92 @@ pub const VENDORS: &[Vendor] = &[
         // Logging in twice only mints a second token pair.
         idempotency_overrides: &[("login", true)],
     },
+    Vendor {
+        name: "sensorbucket",
+        operations: &[
+            "list_api_keys",
+            "create_api_key",
+            "get_api_key",
+            "revoke_api_key",
+        ],
+        replacements: &[("ApiKeyToken", "::apikeys_common::Secret")],
+        idempotency_overrides: &[],
+    },
+    Vendor {
+        name: "automox",
+        operations: &[
+            "create_user_api_key",
+            "decrypt_user_api_key",
+            "delete_user_api_key",
+            "get_organization_api_keys",
+            "get_user_api_key",
+            "get_user_api_keys",
+            "update_user_api_key",
+        ],
+        replacements: &[
+            ("ApiKeySecret", "::apikeys_common::Secret"),
+            ("Timestamp", "crate::timestamp::Timestamp"),
+        ],
+        // Decrypting reads the secret; it changes nothing on the server.
+        idempotency_overrides: &[("decrypt_user_api_key", true)],
+    },
+    Vendor {
+        name: "nuki",
+        operations: &[
+            "list_api_keys",
+            "create_api_key",
+            "update_api_key",
+            "delete_api_key",
+            "get_advanced_api_key",
+            "create_advanced_api_key",
+            "update_advanced_api_key",
+            "delete_advanced_api_key",
+            "reactivate_advanced_api_key",
+            "list_api_key_tokens",
+            "create_api_key_token",
+            "update_api_key_token",
+            "delete_api_key_token",
+        ],
+        replacements: &[
+            ("AccessToken", "::apikeys_common::Secret"),
+            ("ApiKeyValue", "::apikeys_common::Secret"),
+            ("ClientSecret", "::apikeys_common::Secret"),
+        ],
+        // Nuki creates with PUT and updates with POST (REF §4 item 1): creating twice makes
+        // two keys or tokens (or a second application); updating or reactivating twice
+        // leaves what updating once does.
+        idempotency_overrides: &[
+            ("create_api_key", false),
+            ("create_advanced_api_key", false),
+            ("create_api_key_token", false),
+            ("update_api_key", true),
+            ("update_advanced_api_key", true),
+            ("update_api_key_token", true),
+            ("reactivate_advanced_api_key", true),
+        ],
+    },
+    Vendor {
+        name: "balena",
+        // The wire operations of REF §7.2; the seven SDK methods are hand-written helpers.
+        operations: &[
+            "create_named_user_api_key",
+            "get_actor_whoami",
+            "get_api_keys",
+            "count_api_keys",
+            "update_api_key",
+            "revoke_api_key",
+            "get_application_actor",
+            "find_application_actor",
+            "get_device_actor",
+            "get_device_actor_by_uuid",
+        ],
+        replacements: &[
+            ("ApiKeySecret", "::apikeys_common::Secret"),
+            ("ApiKeyUpdate", "crate::update::ApiKeyUpdate"),
+        ],
+        // PATCH of one key by id sets the given fields to given values: sending it twice
+        // leaves what sending it once does (REF §4.6).
+        idempotency_overrides: &[("update_api_key", true)],
+    },
     // One row per vendor, in the order of the README's table.
 ];

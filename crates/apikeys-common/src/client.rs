@@ -49,6 +49,11 @@ impl Credential {
         })
     }
 
+    /// The most common credential: `Authorization: Bearer <secret>`.
+    pub fn bearer(secret: Secret) -> Result<Self> {
+        Credential::header("authorization", "Bearer", secret)
+    }
+
     /// The header this credential is sent in.
     pub fn header_name(&self) -> &HeaderName {
         &self.name
@@ -108,6 +113,14 @@ pub trait Vendor: GeneratedClient {
 
     /// How the vendor expects an API key (or API token) to be sent.
     fn api_key_credential(key: Secret) -> Result<Credential>;
+
+    /// A last change to every request before it is sent, for wire rules the generator
+    /// cannot express (balena's OData query syntax, say). Nothing by default; an `Err`
+    /// refuses the request with that message.
+    fn prepare_request(request: &mut reqwest::Request) -> std::result::Result<(), String> {
+        let _ = request;
+        Ok(())
+    }
 }
 
 /// Vendors whose users also sign in with a JWT (ThingsBoard).

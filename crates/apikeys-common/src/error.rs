@@ -42,6 +42,13 @@ pub enum Error {
         /// The start of the body, with JSON string values masked.
         excerpt: String,
     },
+    /// A look-up the client made found nothing, although the server answered success
+    /// (balena answers an unknown device with an empty list, not a 404).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The server's pagination does not advance (it sent the same position twice).
+    #[error("the server's pagination does not advance: {0}")]
+    Pagination(String),
     /// A status the API does not document for this operation.
     #[error("unexpected response status {0}")]
     UnexpectedStatus(StatusCode),
@@ -69,9 +76,9 @@ impl Error {
         }
     }
 
-    /// Whether the thing asked for does not exist (HTTP 404).
+    /// Whether the thing asked for does not exist (HTTP 404, or [`Error::NotFound`]).
     pub fn is_not_found(&self) -> bool {
-        self.status() == Some(StatusCode::NOT_FOUND)
+        matches!(self, Error::NotFound(_)) || self.status() == Some(StatusCode::NOT_FOUND)
     }
 
     /// Whether the credential was missing, wrong or expired (HTTP 401).
@@ -150,7 +157,7 @@ impl<E: ErrorBody> From<GeneratedError<E>> for Error {
             GeneratedError::ErrorResponse(response) => Error::Api(ApiError {
                 status: response.status(),
                 code: response.code(),
-                message: response.message(),
+                message: response.message().filter(|m| !m.trim().is_empty()),
                 retry_after: retry_after(response.headers()),
             }),
             GeneratedError::InvalidResponsePayload(body, e) => Error::Decode {
@@ -222,26 +229,42 @@ fn decode_reason(error: &serde_json::Error) -> String {
 
 const EXCERPT_CHARS: usize = 160;
 
-/// The start of a body for an error message. JSON string values are masked (`"…"`), since
-/// a secret can only be a string; keys and structure stay readable.
+/// A character as the message shows it: one that `Debug` would escape into several
+/// (`\u{1b}`, `\u{10ffff}`) becomes `·`, so the escaped excerpt stays short.
+fn printable(c: char) -> char {
+    match c {
+        '\n' | '\r' | '\t' => ' ',
+        '"' | '\\' | '\'' => c,
+        c if c.escape_debug().count() > 1 => '·',
+        c => c,
+    }
+}
+
+/// The longest object key an excerpt shows; a longer one is masked like a value.
+const EXCERPT_KEY_CHARS: usize = 64;
+
+/// The start of a body for an error message. In JSON, every string is masked (`"…"`),
+/// since a secret can only be a string, except object keys (a short string between `{` or
+/// `,` and `:`), so the structure stays readable. At most [`EXCERPT_CHARS`] characters.
 pub(crate) fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    // Only the start is shown; masking can shrink it, so read a little more than that.
+    let start = body
+        .get(..body.len().min(EXCERPT_CHARS * 16))
+        .unwrap_or(body);
+    let text = String::from_utf8_lossy(start);
     let json = text.trim_start().starts_with(['{', '[']);
-    let mut out = String::new();
+    let mut out: Vec<String> = Vec::new();
     let mut chars = text.chars().peekable();
-    // Whether the next string starts in value position: after `:`, or inside an array.
     let mut containers: Vec<char> = Vec::new();
     let mut last = ' ';
     while let Some(c) = chars.next() {
-        if out.chars().count() >= EXCERPT_CHARS {
-            out.push('…');
+        if out.len() >= EXCERPT_CHARS {
+            out.push("…".into());
             break;
         }
         if json && c == '"' {
-            let is_value =
-                last == ':' || (containers.last() == Some(&'[') && matches!(last, '[' | ','));
-            let mut escaped = false;
             let mut literal = String::from('"');
+            let mut escaped = false;
             for s in chars.by_ref() {
                 literal.push(s);
                 match (escaped, s) {
@@ -250,7 +273,16 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
                     _ => escaped = false,
                 }
             }
-            out.push_str(if is_value { "\"…\"" } else { &literal });
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
+            let is_key = containers.last() == Some(&'{')
+                && matches!(last, '{' | ',')
+                && chars.peek() == Some(&':')
+                && literal.chars().count() <= EXCERPT_KEY_CHARS + 2;
+            out.push(if is_key {
+                literal.chars().map(printable).collect()
+            } else {
+                "\"…\"".into()
+            });
             last = '"';
             continue;
         }
@@ -264,9 +296,15 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
         if !c.is_whitespace() {
             last = c;
         }
-        out.push(c);
+        out.push(printable(c).into());
     }
-    out
+    // Counted in pieces (a kept key is one), then cut to the character budget.
+    let mut text: String = out.concat();
+    if let Some((cut, _)) = text.char_indices().nth(EXCERPT_CHARS) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
 }
 
 #[cfg(test)]
@@ -289,6 +327,17 @@ mod tests {
     }
 
     #[test]
+    fn excerpt_masks_strings_that_are_not_keys_even_in_broken_json() {
+        // No colon after the first string: neither is a key.
+        assert_eq!(excerpt(br#"{"api_key" "tb_secret"}"#), r#"{"…""…"}"#);
+        let long_key = format!(r#"{{"{}": 1}}"#, "k".repeat(100));
+        assert_eq!(excerpt(long_key.as_bytes()), r#"{"…": 1}"#);
+        let many = format!("[{}]", vec![r#""tb_secret""#; 200].join(","));
+        let shown = excerpt(many.as_bytes());
+        assert!(!shown.contains("tb_secret") && shown.chars().count() <= EXCERPT_CHARS + 1);
+    }
+
+    #[test]
     fn excerpt_keeps_plain_text_and_truncates() {
         let page = format!("<html>{}</html>", "x".repeat(500));
         let got = excerpt(page.as_bytes());
@@ -300,6 +349,13 @@ mod tests {
     #[test]
     fn excerpt_survives_non_utf8() {
         assert_eq!(excerpt(&[0xff, b'a']), "\u{fffd}a");
+        assert_eq!(excerpt(b"a\x1b[31mb\x00\n"), "a·[31mb· ");
+        let wide = format!("[{}", "\u{10ffff}".repeat(400));
+        let error = Error::Decode {
+            reason: String::new(),
+            excerpt: excerpt(wide.as_bytes()),
+        };
+        assert!(format!("{error} {error:?}").len() < 1_000);
     }
 
     #[test]

@@ -323,6 +323,7 @@ macro_rules! generated_client {
                     Self::operation(info),
                     request,
                 )
+                .and_then(|()| <$client as $crate::Vendor>::prepare_request(request))
                 .map_err($crate::__private::GeneratedError::InvalidRequest)
             }
 

@@ -55,7 +55,8 @@ impl<T> Page<T, String> {
 ///
 /// `fetch` gets the position of the page to load, starting at `first`. The stream ends
 /// after a page without a next position, and after an empty page (a server that keeps
-/// saying "more" while sending nothing must not loop forever). It stops at the first error.
+/// saying "more" while sending nothing must not loop forever). A page whose next position
+/// is its own is an [`Error::Pagination`]. It stops at the first error.
 ///
 /// ```
 /// use apikeys_common::{Page, paginate};
@@ -75,6 +76,7 @@ impl<T> Page<T, String> {
 /// ```
 pub fn paginate<T, C, F, Fut>(first: C, fetch: F) -> impl Stream<Item = Result<T>>
 where
+    C: Clone + PartialEq + std::fmt::Debug,
     F: FnMut(C) -> Fut,
     Fut: Future<Output = Result<Page<T, C>>>,
 {
@@ -82,7 +84,12 @@ where
         let Some(position) = position else {
             return Ok::<_, Error>(None);
         };
-        let page = fetch(position).await?;
+        let page = fetch(position.clone()).await?;
+        if page.next.as_ref() == Some(&position) {
+            return Err(Error::Pagination(format!(
+                "the page at {position:?} points to itself"
+            )));
+        }
         let next = if page.items.is_empty() {
             None
         } else {
@@ -174,6 +181,20 @@ mod tests {
         .unwrap();
         assert!(items.is_empty());
         assert_eq!(calls, 1);
+    }
+
+    #[tokio::test]
+    async fn a_cursor_that_points_to_itself_is_an_error_not_a_loop() {
+        let results: Vec<Result<u8>> = paginate("c1".to_string(), |cursor| async move {
+            Ok(Page::cursor(vec![1], Some(cursor)))
+        })
+        .collect()
+        .await;
+        assert_eq!(results.len(), 1);
+        assert!(
+            matches!(results[0], Err(Error::Pagination(_))),
+            "{results:?}"
+        );
     }
 
     #[tokio::test]

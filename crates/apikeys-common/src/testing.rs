@@ -2,16 +2,23 @@
 //! unexpected requests, hostile ids, malformed responses, a misbehaving TCP server and a
 //! trace capture, so every crate runs the same checks.
 
+use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
+use percent_encoding::percent_decode_str;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::matchers::{any, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use crate::{ClientBuilder, Error, RetryPolicy, Vendor};
 
 /// A secret no real system would contain: use it as credential and as created-key value,
 /// then check it appears nowhere.
@@ -35,6 +42,29 @@ pub async fn mock_server() -> MockServer {
 #[track_caller]
 pub fn assert_hidden(shown: &str, secret: &str) {
     assert!(!shown.contains(secret), "the secret leaked into: {shown}");
+}
+
+/// A request with no body at all: no bytes and no `Content-Type`.
+pub fn without_body(request: &Request) -> bool {
+    request.body.is_empty() && !request.headers.contains_key("content-type")
+}
+
+/// The default retry policy with millisecond backoffs, so retry tests stay fast.
+pub fn fast_retries() -> RetryPolicy {
+    RetryPolicy::default()
+        .base_delay(Duration::from_millis(1))
+        .max_delay(Duration::from_millis(5))
+}
+
+/// Checks that `err` is the vendor's API error with this status, code and message.
+#[track_caller]
+pub fn assert_api_error(err: &Error, status: u16, code: Option<&str>, message: &str) {
+    let api = err
+        .api()
+        .unwrap_or_else(|| panic!("not an API error: {err:?}"));
+    assert_eq!(api.status.as_u16(), status, "{err}");
+    assert_eq!(api.code.as_deref(), code, "{err}");
+    assert_eq!(api.message.as_deref(), Some(message), "{err}");
 }
 
 /// Thirty ids that try to escape their path segment, break the query, or upset a parser.
@@ -94,27 +124,26 @@ pub struct Malformed {
 /// `max_response_bytes(MALFORMED_LIMIT)`.
 pub const MALFORMED_LIMIT: usize = 64 * 1024;
 
-/// Malformed variations of `valid`, an operation's correct 200 body (a JSON object): cut
+/// Malformed variations of `valid`, an operation's correct success body (a JSON object, or a
+/// list of them, whose first item is then the one altered), answered with `status`: cut
 /// short, wrong types, required fields missing, nulls, unknown fields, an HTML page, an
 /// empty body, bytes that are not UTF-8, nesting deep enough to hurt a recursive parser,
 /// and a body over [`MALFORMED_LIMIT`].
-pub fn malformed_responses(valid: &Value) -> Vec<Malformed> {
+pub fn malformed_responses(valid: &Value, status: u16) -> Vec<Malformed> {
     let json = |status: u16, body: Vec<u8>| {
         ResponseTemplate::new(status).set_body_raw(body, "application/json")
     };
     let text = valid.to_string();
     let mut wrong_types = valid.clone();
+    for value in fields(&mut wrong_types) {
+        *value = match value {
+            Value::String(_) => Value::from(12),
+            _ => Value::from("twelve"),
+        };
+    }
     let mut nulls = valid.clone();
-    if let (Some(wrong), Some(null)) = (wrong_types.as_object_mut(), nulls.as_object_mut()) {
-        for value in wrong.values_mut() {
-            *value = match value {
-                Value::String(_) => Value::from(12),
-                _ => Value::from("twelve"),
-            };
-        }
-        for value in null.values_mut() {
-            *value = Value::Null;
-        }
+    for value in fields(&mut nulls) {
+        *value = Value::Null;
     }
     let mut extra = valid.clone();
     if let Some(object) = extra.as_object_mut() {
@@ -123,66 +152,81 @@ pub fn malformed_responses(valid: &Value) -> Vec<Malformed> {
             serde_json::json!({"nested": [1, 2]}),
         );
     }
-    let depth = 100_000;
+    // Far past serde_json's recursion limit (128), well under the size limit.
+    let depth = 20_000;
     let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth)).into_bytes();
     let mut oversized = valid.clone();
-    if let Some(object) = oversized.as_object_mut() {
+    if let Some(object) = object(&mut oversized) {
         object.insert("padding".into(), Value::from("x".repeat(MALFORMED_LIMIT)));
     }
     let half = text.len() / 2;
     vec![
         Malformed {
             name: "truncated JSON",
-            response: json(200, text.as_bytes()[..half].to_vec()),
+            response: json(status, text.as_bytes()[..half].to_vec()),
             outcome: Outcome::Fails,
         },
         Malformed {
             name: "wrong types",
-            response: json(200, wrong_types.to_string().into_bytes()),
+            response: json(status, wrong_types.to_string().into_bytes()),
             outcome: Outcome::Fails,
         },
         Malformed {
             name: "required fields missing",
-            response: json(200, b"{}".to_vec()),
+            response: json(status, b"{}".to_vec()),
             outcome: Outcome::Fails,
         },
         Malformed {
             name: "nulls",
-            response: json(200, nulls.to_string().into_bytes()),
+            response: json(status, nulls.to_string().into_bytes()),
             outcome: Outcome::Fails,
         },
         Malformed {
             name: "unknown fields",
-            response: json(200, extra.to_string().into_bytes()),
+            response: json(status, extra.to_string().into_bytes()),
             outcome: Outcome::Decodes,
         },
         Malformed {
             name: "HTML page with 200",
-            response: ResponseTemplate::new(200)
+            response: ResponseTemplate::new(status)
                 .set_body_raw("<html><body>Maintenance</body></html>", "text/html"),
             outcome: Outcome::Fails,
         },
         Malformed {
             name: "empty 200",
-            response: ResponseTemplate::new(200),
+            response: ResponseTemplate::new(status),
             outcome: Outcome::Fails,
         },
         Malformed {
             name: "not UTF-8",
-            response: json(200, vec![b'{', 0xff, 0xfe, b'}']),
+            response: json(status, vec![b'{', 0xff, 0xfe, b'}']),
             outcome: Outcome::Fails,
         },
         Malformed {
             name: "deeply nested",
-            response: json(200, nested),
+            response: json(status, nested),
             outcome: Outcome::Fails,
         },
         Malformed {
             name: "oversized",
-            response: json(200, oversized.to_string().into_bytes()),
+            response: json(status, oversized.to_string().into_bytes()),
             outcome: Outcome::Fails,
         },
     ]
+}
+
+/// The object to mutate: the body itself, or the first item of a list body.
+fn object(body: &mut Value) -> Option<&mut serde_json::Map<String, Value>> {
+    match body {
+        Value::Array(items) => items.first_mut().and_then(Value::as_object_mut),
+        other => other.as_object_mut(),
+    }
+}
+
+fn fields(body: &mut Value) -> impl Iterator<Item = &mut Value> {
+    object(body)
+        .into_iter()
+        .flat_map(|object| object.values_mut())
 }
 
 /// How a [`FaultServer`] misbehaves.
@@ -246,20 +290,37 @@ pub struct TraceCapture(Arc<Mutex<Vec<u8>>>);
 
 impl TraceCapture {
     /// Installs a TRACE-level subscriber for the current thread until the guard is dropped.
-    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+    pub fn install(&self) -> CaptureGuard {
         let _ = tracing_log::LogTracer::init();
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
             .with_writer(self.clone())
             .with_ansi(false)
             .finish();
-        tracing::subscriber::set_default(subscriber)
+        let default = tracing::subscriber::set_default(subscriber);
+        // While one dispatcher is registered, tracing caches a callsite's interest from
+        // whichever thread reaches it first: if another test's thread, with no subscriber,
+        // sent a request first, `apikeys.request` stays "never" (tokio-rs/tracing#3611). A
+        // second registered dispatcher makes tracing ask each one, and the rebuild forgets
+        // what was cached.
+        let second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        tracing::callsite::rebuild_interest_cache();
+        CaptureGuard {
+            _default: default,
+            _second: second,
+        }
     }
 
     /// What was captured.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
+}
+
+/// Keeps a [`TraceCapture`] installed; dropping it uninstalls the capture.
+pub struct CaptureGuard {
+    _default: tracing::subscriber::DefaultGuard,
+    _second: tracing::Dispatch,
 }
 
 impl Write for TraceCapture {
@@ -279,4 +340,146 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for TraceCapture {
     fn make_writer(&'a self) -> Self::Writer {
         self.clone()
     }
+}
+
+/// A boxed call of one operation, for the table-driven checks below.
+pub type Call<C> = for<'a> fn(&'a C) -> Pin<Box<dyn Future<Output = Result<(), Error>> + 'a>>;
+
+/// A boxed call of one operation with one path parameter set to `id`.
+pub type CallWithId<C> =
+    for<'a> fn(&'a C, &'a str) -> Pin<Box<dyn Future<Output = Result<(), Error>> + 'a>>;
+
+/// One operation under a malformed-response check.
+pub struct OperationCase<C> {
+    /// The operationId, for messages.
+    pub operation: &'static str,
+    /// The HTTP method the mock expects.
+    pub method: &'static str,
+    /// The exact path the mock expects.
+    pub path: String,
+    /// The success status the operation answers with.
+    pub status: u16,
+    /// A valid success body, or `None` when the operation reads no body.
+    pub valid: Option<Value>,
+    /// Malformed cases that still decode for this operation (`"required fields missing"`
+    /// and `"nulls"` when every field of its body is optional).
+    pub also_decodes: &'static [&'static str],
+    /// Sends the request.
+    pub call: Call<C>,
+}
+
+/// Feeds every operation every [`malformed_responses`] case, on a fresh server each time,
+/// and checks the outcome: a value, or a typed error (`Decode`, `BodyTooLarge`). Returns
+/// how many cases ran.
+///
+/// `base_path` is the API's prefix on the server (`""`, or `"/api"` when the base URL has
+/// one); each case's `path` is the full path the server sees.
+pub async fn check_malformed_responses<C: Vendor>(
+    base_path: &str,
+    cases: Vec<OperationCase<C>>,
+) -> usize {
+    let mut tried = 0;
+    for case in cases {
+        // An operation without a response body reads none: anything is a success.
+        let reference = case
+            .valid
+            .clone()
+            .unwrap_or_else(|| serde_json::json!({"unused": true}));
+        for malformed in malformed_responses(&reference, case.status) {
+            let server = mock_server().await;
+            Mock::given(method(case.method))
+                .and(path(case.path.as_str()))
+                .respond_with(malformed.response)
+                .expect(1)
+                .mount(&server)
+                .await;
+            let client = ClientBuilder::<C>::new(format!("{}{base_path}", server.uri()))
+                .api_key("k")
+                .retry(RetryPolicy::disabled())
+                .max_response_bytes(MALFORMED_LIMIT)
+                .build()
+                .unwrap();
+
+            let result = (case.call)(&client).await;
+
+            let decodes = case.valid.is_none() || case.also_decodes.contains(&malformed.name);
+            let expected = if decodes {
+                Outcome::Decodes
+            } else {
+                malformed.outcome
+            };
+            match (expected, &result) {
+                (Outcome::Decodes, Ok(())) => {}
+                (Outcome::Fails, Err(Error::Decode { .. })) if malformed.name != "oversized" => {}
+                (
+                    Outcome::Fails,
+                    Err(Error::BodyTooLarge {
+                        limit: MALFORMED_LIMIT,
+                    }),
+                ) if malformed.name == "oversized" => {}
+                _ => panic!(
+                    "{}, {}: expected {expected:?}, got {result:?}",
+                    case.operation, malformed.name
+                ),
+            }
+            tried += 1;
+        }
+    }
+    tried
+}
+
+/// Sends `call` once per [`HOSTILE_IDS`] entry and checks the path the server saw:
+/// `prefix`, then one segment that decodes back to the id, then `suffix`, with the query
+/// untouched. Ids that URL parsing would resolve (containing `\`) must be refused before
+/// anything is sent. `base_path` is the API's prefix on the server, as for
+/// [`check_malformed_responses`]; `prefix` is the full path before the id. Returns how
+/// many ids were tried.
+pub async fn check_hostile_ids<C: Vendor>(
+    base_path: &str,
+    verb: &'static str,
+    prefix: &str,
+    suffix: &str,
+    response: ResponseTemplate,
+    call: CallWithId<C>,
+) -> usize {
+    let server = mock_server().await;
+    Mock::given(method(verb))
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    let client = ClientBuilder::<C>::new(format!("{}{base_path}", server.uri()))
+        .api_key("k")
+        .retry(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let mut query = None;
+    for id in HOSTILE_IDS {
+        let before = server.received_requests().await.unwrap_or_default().len();
+        let result = call(&client, id).await;
+        let seen = server.received_requests().await.unwrap_or_default();
+        if id.contains('\\') {
+            assert!(
+                matches!(result, Err(Error::InvalidRequest(_))),
+                "{id:?}: {result:?}"
+            );
+            assert_eq!(seen.len(), before, "{id:?} was sent");
+            continue;
+        }
+        assert!(result.is_ok(), "{id:?}: {result:?}");
+        let request = seen.last().unwrap();
+        let sent = request.url.path();
+        let segment = sent
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .unwrap_or_else(|| panic!("{id:?} changed the path: {sent}"));
+        assert!(!segment.contains('/'), "{id:?} split the path: {sent}");
+        assert_eq!(percent_decode_str(segment).decode_utf8().unwrap(), *id);
+        let this_query = request.url.query().map(str::to_string);
+        assert_eq!(
+            *query.get_or_insert(this_query.clone()),
+            this_query,
+            "{id:?} changed the query"
+        );
+    }
+    HOSTILE_IDS.len()
 }

@@ -1397,6 +1397,24 @@ impl Client {
 
 Exchanges a user's credentials for a JWT access token and a refresh token (REF §2.3). The endpoint needs no authentication.
 
+# Example
+
+```no_run
+# async fn example(client: thingsboard_apikeys::Client) -> thingsboard_apikeys::Result<()> {
+use thingsboard_apikeys::LoginRequest;
+
+let tokens = client
+    .login()
+    .body(LoginRequest::new("tenant@thingsboard.org", "tenant"))
+    .send()
+    .await?
+    .into_inner();
+let builder = thingsboard_apikeys::Client::builder("https://thingsboard.cloud");
+let client = builder.jwt(tokens.token).build()?;
+# Ok(())
+# }
+```
+
 Sends a `POST` request to `/api/auth/login`
 
 ```ignore
@@ -1412,6 +1430,26 @@ let response = client.login()
 
 Creates an API key for a user and returns its secret value once. With `id` set, updates that key instead: the server keeps the secret and answers `"value": null` (REF §3.1). The spec says the value is returned as `ApiKey {value}`; current servers send the bare `tb_...` value, and the client strips the prefix if one is present.
 
+# Example
+
+```no_run
+# async fn example(client: thingsboard_apikeys::Client) -> thingsboard_apikeys::Result<()> {
+use thingsboard_apikeys::types::SaveApiKeyRequest;
+
+let user = uuid::uuid!("5f3a1c20-8b2e-11f0-9d41-6b1e2a7c4d10");
+let key = client
+    .save_api_key()
+    .body(SaveApiKeyRequest::builder().user_id(user).description("CI deploy key").enabled(true))
+    .send()
+    .await?
+    .into_inner();
+if let Some(value) = key.value {
+    println!("store it now, it is shown once: {}", value.expose_secret());
+}
+# Ok(())
+# }
+```
+
 Sends a `POST` request to `/api/apiKey`
 
 ```ignore
@@ -1426,6 +1464,16 @@ let response = client.save_api_key()
     /**Delete an API key
 
 Deletes the API key. The server answers 200 with an empty body, not 204 (REF §3.5); an unknown id is a 404.
+
+# Example
+
+```no_run
+# async fn example(client: thingsboard_apikeys::Client) -> thingsboard_apikeys::Result<()> {
+let id = uuid::uuid!("a81c0e70-c8d4-11f0-8a3b-1f2e3d4c5b6a");
+client.delete_api_key().id(id).send().await?;
+# Ok(())
+# }
+```
 
 Sends a `DELETE` request to `/api/apiKey/{id}`
 
@@ -1443,6 +1491,23 @@ let response = client.delete_api_key()
     /**Update an API key's description
 
 Replaces the description of an existing key. The server reads the body as raw text whatever its Content-Type, so it is sent as `text/plain`; the published spec's JSON string would store the quotes as part of the description (REF §3.3).
+
+# Example
+
+```no_run
+# async fn example(client: thingsboard_apikeys::Client) -> thingsboard_apikeys::Result<()> {
+let id = uuid::uuid!("a81c0e70-c8d4-11f0-8a3b-1f2e3d4c5b6a");
+let key = client
+    .update_api_key_description()
+    .id(id)
+    .body("CI deploy key (rotated 2025-11)")
+    .send()
+    .await?
+    .into_inner();
+assert_eq!(key.description, "CI deploy key (rotated 2025-11)");
+# Ok(())
+# }
+```
 
 Sends a `PUT` request to `/api/apiKey/{id}/description`
 
@@ -1463,6 +1528,17 @@ let response = client.update_api_key_description()
 
 Sets `enabled` on the key; disabling takes effect for authentication at once (REF §3.4). The request has no body.
 
+# Example
+
+```no_run
+# async fn example(client: thingsboard_apikeys::Client) -> thingsboard_apikeys::Result<()> {
+let id = uuid::uuid!("a81c0e70-c8d4-11f0-8a3b-1f2e3d4c5b6a");
+let key = client.enable_api_key().id(id).enabled_value(false).send().await?.into_inner();
+assert!(!key.enabled);
+# Ok(())
+# }
+```
+
 Sends a `PUT` request to `/api/apiKey/{id}/enabled/{enabledValue}`
 
 Arguments:
@@ -1481,6 +1557,29 @@ let response = client.enable_api_key()
     /**List a user's API keys, one page at a time
 
 Returns one page of the keys owned by the user. Note the plural `apiKeys` in the path. Pages are numbered from 0; request the next page while `hasNext` is true (REF §3.2). Items never carry the secret value.
+
+# Example
+
+```no_run
+# async fn example(client: thingsboard_apikeys::Client) -> thingsboard_apikeys::Result<()> {
+use thingsboard_apikeys::types::GetUserApiKeysSortOrder;
+
+let page = client
+    .get_user_api_keys()
+    .user_id("5f3a1c20-8b2e-11f0-9d41-6b1e2a7c4d10")
+    .page_size(50)
+    .page(0)
+    .sort_order(GetUserApiKeysSortOrder::Desc)
+    .send()
+    .await?
+    .into_inner();
+for key in page.data {
+    println!("{} enabled={}", key.description, key.enabled);
+}
+// Or every page, as one stream: `.stream()` instead of `.page(0).send()`.
+# Ok(())
+# }
+```
 
 Sends a `GET` request to `/api/apiKeys/{userId}`
 

@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
-use apikeys_common::testing::{HOSTILE_IDS, assert_hidden, mock_server};
+use apikeys_common::testing::{assert_api_error, assert_hidden, check_hostile_ids, mock_server};
 use futures::{StreamExt, TryStreamExt};
-use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 use thingsboard_apikeys::types::{
     ApiKeyId, EntityType, GetUserApiKeysSortOrder, GetUserApiKeysSortProperty, SaveApiKeyRequest,
@@ -13,7 +12,7 @@ use thingsboard_apikeys::types::{
 use thingsboard_apikeys::{Client, Error, RetryPolicy};
 use uuid::{Uuid, uuid};
 use wiremock::matchers::{
-    body_json, body_string, header, method, path, path_regex, query_param, query_param_is_missing,
+    body_json, body_string, header, method, path, query_param, query_param_is_missing,
 };
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -452,26 +451,17 @@ async fn delete_failing_with(response: ResponseTemplate) -> Error {
     Error::from(client.delete_api_key().id(KEY).send().await.unwrap_err())
 }
 
-fn assert_api_error(err: &Error, status: u16, code: &str, message: &str) {
-    let api = err
-        .api()
-        .unwrap_or_else(|| panic!("not an API error: {err:?}"));
-    assert_eq!(api.status.as_u16(), status);
-    assert_eq!(api.code.as_deref(), Some(code));
-    assert_eq!(api.message.as_deref(), Some(message));
-}
-
 #[tokio::test]
 async fn bad_request_carries_thingsboards_code_and_message() {
     let err = delete_failing_with(thingsboard_error(400, 31, "Invalid UUID string: 123")).await;
-    assert_api_error(&err, 400, "31", "Invalid UUID string: 123");
+    assert_api_error(&err, 400, Some("31"), "Invalid UUID string: 123");
     assert!(!err.is_not_found() && !err.is_unauthorized());
 }
 
 #[tokio::test]
 async fn unauthorized_is_recognised() {
     let err = delete_failing_with(thingsboard_error(401, 10, "Authentication failed")).await;
-    assert_api_error(&err, 401, "10", "Authentication failed");
+    assert_api_error(&err, 401, Some("10"), "Authentication failed");
     assert!(err.is_unauthorized());
 }
 
@@ -479,14 +469,14 @@ async fn unauthorized_is_recognised() {
 async fn forbidden_is_recognised() {
     let message = "You don't have permission to perform this operation!";
     let err = delete_failing_with(thingsboard_error(403, 20, message)).await;
-    assert_api_error(&err, 403, "20", message);
+    assert_api_error(&err, 403, Some("20"), message);
     assert!(err.is_forbidden());
 }
 
 #[tokio::test]
 async fn not_found_is_recognised() {
     let err = delete_failing_with(thingsboard_error(404, 32, "Requested item wasn't found!")).await;
-    assert_api_error(&err, 404, "32", "Requested item wasn't found!");
+    assert_api_error(&err, 404, Some("32"), "Requested item wasn't found!");
     assert!(err.is_not_found());
     assert_eq!(
         err.to_string(),
@@ -499,7 +489,12 @@ async fn too_many_requests_is_rate_limited_and_keeps_retry_after() {
     let limited = thingsboard_error(429, 33, "Too many requests for current tenant!")
         .insert_header("retry-after", "7");
     let err = delete_failing_with(limited).await;
-    assert_api_error(&err, 429, "33", "Too many requests for current tenant!");
+    assert_api_error(
+        &err,
+        429,
+        Some("33"),
+        "Too many requests for current tenant!",
+    );
     assert!(err.is_rate_limited());
     assert_eq!(err.api().unwrap().retry_after, Some(Duration::from_secs(7)));
 }
@@ -507,7 +502,7 @@ async fn too_many_requests_is_rate_limited_and_keeps_retry_after() {
 #[tokio::test]
 async fn server_errors_keep_their_status_and_message() {
     let err = delete_failing_with(thingsboard_error(500, 2, "Something went wrong")).await;
-    assert_api_error(&err, 500, "2", "Something went wrong");
+    assert_api_error(&err, 500, Some("2"), "Something went wrong");
 }
 
 #[tokio::test]
@@ -594,49 +589,22 @@ async fn unknown_entity_types_and_extra_fields_decode() {
 #[tokio::test]
 async fn hostile_user_ids_are_percent_encoded_and_keep_the_path() {
     // `userId` is the one string path parameter; key ids are typed UUIDs.
-    let server = mock_server().await;
-    Mock::given(method("GET"))
-        .and(path_regex(r"^/api/apiKeys/[^/]+$"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "data": [], "totalPages": 0, "totalElements": 0, "hasNext": false
-        })))
-        .expect(HOSTILE_IDS.len() as u64 - 1)
-        .mount(&server)
-        .await;
-    let client = client(&server);
-    // A `\` is refused instead (see the next test).
-    let sendable: Vec<&str> = HOSTILE_IDS
-        .into_iter()
-        .filter(|id| !id.contains('\\'))
-        .collect();
-    for id in &sendable {
-        client
-            .get_user_api_keys()
-            .user_id(*id)
-            .page_size(1)
-            .page(0)
-            .send()
-            .await
-            .unwrap();
-    }
-
-    let seen = server.received_requests().await.unwrap();
-    assert_eq!(seen.len(), sendable.len());
-    for (id, request) in sendable.iter().zip(&seen) {
-        let segment = request.url.path().strip_prefix("/api/apiKeys/").unwrap();
-        assert!(
-            !segment.contains('/'),
-            "{id} split the path: {}",
-            request.url.path()
-        );
-        assert_eq!(percent_decode_str(segment).decode_utf8().unwrap(), *id);
-        let query: Vec<_> = request
-            .url
-            .query_pairs()
-            .map(|(k, _)| k.into_owned())
-            .collect();
-        assert_eq!(query, ["page", "pageSize"], "{id} changed the query");
-    }
+    let empty_page = json!({"data": [], "totalPages": 0, "totalElements": 0, "hasNext": false});
+    let tried = check_hostile_ids::<Client>(
+        "",
+        "GET",
+        "/api/apiKeys/",
+        "",
+        ResponseTemplate::new(200).set_body_json(empty_page),
+        |client, id| {
+            Box::pin(async move {
+                let request = client.get_user_api_keys().user_id(id).page_size(1).page(0);
+                request.send().await.map(drop).map_err(Error::from)
+            })
+        },
+    )
+    .await;
+    assert_eq!(tried, 30);
 }
 
 #[tokio::test]

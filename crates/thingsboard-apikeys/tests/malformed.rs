@@ -1,24 +1,17 @@
 //! Hostile servers: every operation fed malformed responses ends in a value or a typed
 //! error, never a panic; and arbitrary bytes never break decoding.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use apikeys_common::testing::{MALFORMED_LIMIT, Outcome, malformed_responses, mock_server};
+use apikeys_common::testing::{OperationCase, check_malformed_responses};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use thingsboard_apikeys::types::{
     ApiKey, ApiKeyInfo, LoginResponse, PageDataApiKeyInfo, SaveApiKeyRequest,
 };
-use thingsboard_apikeys::{Client, Error, LoginRequest, RetryPolicy};
+use thingsboard_apikeys::{Client, Error, LoginRequest};
 use uuid::{Uuid, uuid};
-use wiremock::Mock;
-use wiremock::matchers::{method, path};
 
 const USER: Uuid = uuid!("5f3a1c20-8b2e-11f0-9d41-6b1e2a7c4d10");
 const KEY: Uuid = uuid!("a81c0e70-c8d4-11f0-8a3b-1f2e3d4c5b6a");
-
-type Call = for<'a> fn(&'a Client) -> Pin<Box<dyn Future<Output = Result<(), Error>> + 'a>>;
 
 fn key_info() -> Value {
     json!({
@@ -29,35 +22,39 @@ fn key_info() -> Value {
     })
 }
 
-/// Every operation: (operationId, method, path, a valid 200 body or `None` when the
-/// operation reads no body, the call).
-fn operations() -> Vec<(&'static str, &'static str, String, Option<Value>, Call)> {
+/// Every operation, with a valid 200 body (`None` when it reads no body).
+fn operations() -> Vec<OperationCase<Client>> {
     let mut created = key_info();
     created["value"] = json!("tb_secret");
     let page = json!({"data": [key_info()], "totalPages": 1, "totalElements": 1, "hasNext": false});
     vec![
-        (
-            "login",
-            "POST",
-            "/api/auth/login".into(),
-            Some(json!({"token": "a.b.c", "refreshToken": "d.e.f"})),
-            |c| {
+        OperationCase {
+            operation: "login",
+            method: "POST",
+            path: "/api/auth/login".into(),
+            status: 200,
+            also_decodes: &[],
+            valid: Some(json!({"token": "a.b.c", "refreshToken": "d.e.f"})),
+            call: |c| {
                 Box::pin(async move {
+                    let body = LoginRequest::new("u@example.com", "pw");
                     c.login()
-                        .body(LoginRequest::new("u@example.com", "pw"))
+                        .body(body)
                         .send()
                         .await
                         .map(drop)
                         .map_err(Error::from)
                 })
             },
-        ),
-        (
-            "save_api_key",
-            "POST",
-            "/api/apiKey".into(),
-            Some(created),
-            |c| {
+        },
+        OperationCase {
+            operation: "save_api_key",
+            method: "POST",
+            path: "/api/apiKey".into(),
+            status: 200,
+            also_decodes: &[],
+            valid: Some(created),
+            call: |c| {
                 Box::pin(async move {
                     let body = SaveApiKeyRequest::builder()
                         .user_id(USER)
@@ -71,65 +68,61 @@ fn operations() -> Vec<(&'static str, &'static str, String, Option<Value>, Call)
                         .map_err(Error::from)
                 })
             },
-        ),
-        (
-            "enable_api_key",
-            "PUT",
-            format!("/api/apiKey/{KEY}/enabled/true"),
-            Some(key_info()),
-            |c| {
+        },
+        OperationCase {
+            operation: "enable_api_key",
+            method: "PUT",
+            path: format!("/api/apiKey/{KEY}/enabled/true"),
+            status: 200,
+            also_decodes: &[],
+            valid: Some(key_info()),
+            call: |c| {
                 Box::pin(async move {
-                    c.enable_api_key()
-                        .id(KEY)
-                        .enabled_value(true)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(Error::from)
+                    let request = c.enable_api_key().id(KEY).enabled_value(true);
+                    request.send().await.map(drop).map_err(Error::from)
                 })
             },
-        ),
-        (
-            "update_api_key_description",
-            "PUT",
-            format!("/api/apiKey/{KEY}/description"),
-            Some(key_info()),
-            |c| {
+        },
+        OperationCase {
+            operation: "update_api_key_description",
+            method: "PUT",
+            path: format!("/api/apiKey/{KEY}/description"),
+            status: 200,
+            also_decodes: &[],
+            valid: Some(key_info()),
+            call: |c| {
                 Box::pin(async move {
-                    c.update_api_key_description()
-                        .id(KEY)
-                        .body("new")
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(Error::from)
+                    let request = c.update_api_key_description().id(KEY).body("new");
+                    request.send().await.map(drop).map_err(Error::from)
                 })
             },
-        ),
-        (
-            "get_user_api_keys",
-            "GET",
-            format!("/api/apiKeys/{USER}"),
-            Some(page),
-            |c| {
+        },
+        OperationCase {
+            operation: "get_user_api_keys",
+            method: "GET",
+            path: format!("/api/apiKeys/{USER}"),
+            status: 200,
+            also_decodes: &[],
+            valid: Some(page),
+            call: |c| {
                 Box::pin(async move {
-                    c.get_user_api_keys()
+                    let request = c
+                        .get_user_api_keys()
                         .user_id(USER.to_string())
                         .page(0)
-                        .page_size(10)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(Error::from)
+                        .page_size(10);
+                    request.send().await.map(drop).map_err(Error::from)
                 })
             },
-        ),
-        (
-            "delete_api_key",
-            "DELETE",
-            format!("/api/apiKey/{KEY}"),
-            None,
-            |c| {
+        },
+        OperationCase {
+            operation: "delete_api_key",
+            method: "DELETE",
+            path: format!("/api/apiKey/{KEY}"),
+            status: 200,
+            also_decodes: &[],
+            valid: None,
+            call: |c| {
                 Box::pin(async move {
                     c.delete_api_key()
                         .id(KEY)
@@ -139,61 +132,13 @@ fn operations() -> Vec<(&'static str, &'static str, String, Option<Value>, Call)
                         .map_err(Error::from)
                 })
             },
-        ),
+        },
     ]
 }
 
 #[tokio::test]
 async fn every_operation_survives_every_malformed_response() {
-    let mut tried = 0;
-    for (operation, verb, route, valid, call) in operations() {
-        // An operation without a response body reads none, so anything is a success.
-        let reference = valid.clone().unwrap_or_else(|| json!({"unused": true}));
-        for case in malformed_responses(&reference) {
-            let server = mock_server().await;
-            Mock::given(method(verb))
-                .and(path(route.as_str()))
-                .respond_with(case.response)
-                .expect(1)
-                .mount(&server)
-                .await;
-            let client = Client::builder(server.uri())
-                .api_key("tb_k")
-                .retry(RetryPolicy::disabled())
-                .max_response_bytes(MALFORMED_LIMIT)
-                .build()
-                .unwrap();
-
-            let result = call(&client).await;
-
-            let expected = if valid.is_some() {
-                case.outcome
-            } else {
-                Outcome::Decodes
-            };
-            match (expected, &result) {
-                (Outcome::Decodes, Ok(())) => {}
-                (Outcome::Fails, Err(Error::Decode { .. } | Error::BodyTooLarge { .. })) => {}
-                _ => panic!(
-                    "{operation}, {}: expected {expected:?}, got {result:?}",
-                    case.name
-                ),
-            }
-            if case.name == "oversized" && valid.is_some() {
-                assert!(
-                    matches!(
-                        result,
-                        Err(Error::BodyTooLarge {
-                            limit: MALFORMED_LIMIT
-                        })
-                    ),
-                    "{result:?}"
-                );
-            }
-            tried += 1;
-        }
-    }
-    assert_eq!(tried, 6 * 10);
+    assert_eq!(check_malformed_responses("", operations()).await, 6 * 10);
 }
 
 proptest! {
