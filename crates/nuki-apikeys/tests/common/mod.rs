@@ -1,0 +1,123 @@
+//! What every test file shares: the client, the headers every request carries, and the
+//! reference's bodies (shared/reference/nuki.md §5).
+#![allow(dead_code)]
+
+use apikeys_common::RetryPolicy;
+use apikeys_common::testing::fast_retries;
+pub use apikeys_common::testing::{assert_api_error, without_body};
+use nuki_apikeys::Client;
+use serde_json::{Value, json};
+use wiremock::matchers::header;
+use wiremock::{MockBuilder, MockServer, Request, ResponseTemplate};
+
+/// The caller's API token (an 80-hex-digit Nuki Web API token, REF §5).
+pub const CALLER_TOKEN: &str =
+    "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978";
+/// The API key every example uses (REF §5).
+pub const KEY_ID: i32 = 1010101010;
+pub const ACCOUNT_ID: i32 = 987654321;
+/// N2's `apiKey`.
+pub const API_KEY_VALUE: &str = "3f1c9a7e52b04d1e8c6a0f9b7d2e4c11";
+/// N3's `accessToken`.
+pub const ACCESS_TOKEN: &str =
+    "7b2e4f10a9c3d8e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4";
+/// N3's token id.
+pub const TOKEN_ID: &str = "665f8e2a1c9d440001a3b7c2";
+/// N5's `secret`.
+pub const CLIENT_SECRET: &str = "d41d8cd98f00b204e9800998ecf8427e";
+
+/// A client with the caller's token that does not retry (so that `.expect(1)` holds for
+/// every status).
+pub fn client(server: &MockServer) -> Client {
+    Client::builder(server.uri())
+        .api_key(CALLER_TOKEN)
+        .retry(RetryPolicy::disabled())
+        .build()
+        .unwrap()
+}
+
+/// A client with the default retry policy, shortened so that tests stay fast.
+pub fn retrying_client(server: &MockServer) -> Client {
+    Client::builder(server.uri())
+        .api_key(CALLER_TOKEN)
+        .retry(fast_retries())
+        .build()
+        .unwrap()
+}
+
+/// Every request carries the bearer token, the crate's user agent and `Accept:
+/// application/json`, never progenitor's `api-version` header, and no query string.
+pub fn authenticated(mock: MockBuilder) -> MockBuilder {
+    mock.and(header(
+        "authorization",
+        format!("Bearer {CALLER_TOKEN}").as_str(),
+    ))
+    .and(header(
+        "user-agent",
+        concat!("nuki-apikeys/", env!("CARGO_PKG_VERSION")),
+    ))
+    .and(header("accept", "application/json"))
+    .and(|request: &Request| !request.headers.contains_key("api-version"))
+    .and(|request: &Request| request.url.query().is_none())
+}
+
+/// A JSON body, labelled as such.
+pub fn json_body(mock: MockBuilder, body: Value) -> MockBuilder {
+    mock.and(header("content-type", "application/json"))
+        .and(wiremock::matchers::body_json(body))
+}
+
+/// N2: an API key as listed and as created.
+pub fn api_key() -> Value {
+    json!({
+        "apiKeyId": KEY_ID,
+        "accountId": ACCOUNT_ID,
+        "description": "Home automation integration",
+        "redirectUris": ["https://example.com/oauth/nuki/callback"],
+        "creationDate": "2025-06-04T21:41:25.000Z",
+        "apiKey": API_KEY_VALUE
+    })
+}
+
+/// N3: a token as created, with its access token.
+pub fn created_token() -> Value {
+    json!({
+        "id": TOKEN_ID,
+        "accountId": ACCOUNT_ID,
+        "description": "CI read-only token",
+        "accessToken": ACCESS_TOKEN,
+        "scopes": ["smartlock.readOnly", "smartlock.log"],
+        "creationDate": "2025-06-05T08:12:44.318Z"
+    })
+}
+
+/// N5: an advanced API key in testing, with its secret.
+pub fn advanced_api_key() -> Value {
+    json!({
+        "name": "Example Rentals GmbH",
+        "country": "Austria",
+        "description": "Short-term rental platform issuing time-limited keypad codes to guests.",
+        "type": "SHORT_RENTAL",
+        "webhookStatus": "ACTIVE",
+        "url": "https://rentals.example.com",
+        "email": "integrations@rentals.example.com",
+        "webhookUrl": "https://rentals.example.com/hooks/nuki",
+        "webhookFeatures": ["DEVICE_STATUS", "DEVICE_LOGS", "DEVICE_AUTHS"],
+        "restricted": false,
+        "secret": CLIENT_SECRET,
+        "status": "TESTING",
+        "creationDate": "2025-06-05T08:20:00.000Z",
+        "updateDate": "2025-06-06T10:02:13.551Z"
+    })
+}
+
+/// N7: Nuki's Restlet-style error body.
+pub fn nuki_error(status: u16, reason: &str, description: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "code": status,
+        "description": description,
+        "homeRef": "/",
+        "reasonPhrase": reason,
+        "uri": "http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html"
+    }))
+}
