@@ -1,0 +1,490 @@
+//! The seven methods of the SDKs' `balena.models.apiKey` (REF §4), each the look-ups it
+//! needs plus the generated call.
+
+use std::fmt;
+
+use apikeys_common::{Error, Result, Secret};
+use chrono::{DateTime, Utc};
+
+use crate::odata::{ApiKeyField, Filter, ODataOptions, Order};
+use crate::types::{
+    ActorRef, ApiKey, CreateNamedUserApiKeyRequest, CreateNamedUserApiKeyRequestDescription,
+    CreateNamedUserApiKeyRequestName,
+};
+use crate::{ApiKeyUpdate, Client};
+
+impl Client {
+    /// The API-key methods of the balena SDKs (`balena.models.apiKey`): create, list (all,
+    /// the caller's named keys, a device's, a fleet's), update and revoke.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> balena_apikeys::Result<()> {
+    /// let client = balena_apikeys::Client::builder("https://api.balena-cloud.com")
+    ///     .api_key("Kq3XbN7v2RmT9cLpW4yHs8eJ1aFz6UdG")
+    ///     .build()?;
+    /// for key in client.api_key().get_all_named_user_api_keys().send().await? {
+    ///     println!("{:?}: {:?}", key.id, key.name);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn api_key(&self) -> ApiKeys<'_> {
+        ApiKeys { client: self }
+    }
+}
+
+/// The API-key methods of the balena SDKs; see [`Client::api_key`].
+#[derive(Clone, Copy, Debug)]
+pub struct ApiKeys<'a> {
+    client: &'a Client,
+}
+
+impl<'a> ApiKeys<'a> {
+    /// Creates a named API key for the calling user and returns its secret, which is shown
+    /// only this once (`POST /api-key/user/full`, REF §4.1).
+    ///
+    /// `expiry_date` is when the key stops working (`None`: never); `description` is sent
+    /// only when it is not empty. The client must be authenticated with a user's session
+    /// token (`.jwt(..)`) obtained in the last 20 minutes: API keys cannot create keys, and
+    /// an older token gets 401 `Fresh authentication token required`. A name that is empty
+    /// or longer than 50 characters, or a description longer than 150, is refused before
+    /// anything is sent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
+    /// use chrono::{TimeZone, Utc};
+    ///
+    /// let expiry = Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 59).unwrap();
+    /// let key = client
+    ///     .api_key()
+    ///     .create("ci-deploy", Some(expiry), Some("Key used by the release pipeline"))
+    ///     .await?;
+    /// println!("store it now: {}", key.expose_secret());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn create(
+        &self,
+        name: &str,
+        expiry_date: Option<DateTime<Utc>>,
+        description: Option<&str>,
+    ) -> Result<Secret> {
+        let name = CreateNamedUserApiKeyRequestName::try_from(name)
+            .map_err(|e| Error::InvalidRequest(format!("the key's name is {e}")))?;
+        let description = description
+            .filter(|d| !d.is_empty())
+            .map(CreateNamedUserApiKeyRequestDescription::try_from)
+            .transpose()
+            .map_err(|e| Error::InvalidRequest(format!("the key's description is {e}")))?;
+        let body = CreateNamedUserApiKeyRequest {
+            name,
+            expiry_date,
+            description,
+        };
+        let key = self
+            .client
+            .create_named_user_api_key()
+            .body(body)
+            .send()
+            .await?;
+        Ok(key.into_inner())
+    }
+
+    /// Every key the credential may read, sorted by name (`GET /v7/api_key`, REF §4.2).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
+    /// use balena_apikeys::odata::{ApiKeyField, Filter, ODataOptions};
+    ///
+    /// let ci_keys = client
+    ///     .api_key()
+    ///     .get_all()
+    ///     .options(ODataOptions::new().filter(Filter::startswith(ApiKeyField::Name, "ci-")))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_all(&self) -> ListRequest<'a> {
+        ListRequest::new(self.client, Scope::All)
+    }
+
+    /// The calling user's named keys (REF §4.3): looks up the caller's actor
+    /// (`GET /actor/v1/whoami`), then lists the keys of that actor that have a name
+    /// (legacy user keys have none).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
+    /// use balena_apikeys::odata::{ApiKeyField, Filter, ODataOptions, Order};
+    ///
+    /// let never_expiring = client
+    ///     .api_key()
+    ///     .get_all_named_user_api_keys()
+    ///     .options(
+    ///         ODataOptions::new()
+    ///             .filter(Filter::is_null(ApiKeyField::ExpiryDate))
+    ///             .orderby(ApiKeyField::CreatedAt, Order::Desc),
+    ///     )
+    ///     .send()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_all_named_user_api_keys(&self) -> ListRequest<'a> {
+        ListRequest::new(self.client, Scope::NamedUser)
+    }
+
+    /// The keys of an application (fleet), in practice its provisioning keys (REF §4.4).
+    /// Looks up the application's actor first: by numeric id, or by slug or uuid (matched
+    /// in lower case). No such application is a not-found error
+    /// ([`Error::is_not_found`]); a string that matches several is refused.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
+    /// let by_slug = client
+    ///     .api_key()
+    ///     .get_provisioning_api_keys_by_application("myorg/myapp")
+    ///     .send()
+    ///     .await?;
+    /// let by_id = client.api_key().get_provisioning_api_keys_by_application(123).send().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_provisioning_api_keys_by_application(
+        &self,
+        application: impl Into<ApplicationRef>,
+    ) -> ListRequest<'a> {
+        ListRequest::new(self.client, Scope::Application(application.into()))
+    }
+
+    /// The keys of a device (REF §4.5). Looks up the device's actor first: by numeric id,
+    /// or by its full uuid (32 or 62 hexadecimal characters; anything else is refused
+    /// before a request is sent). No such device is a not-found error
+    /// ([`Error::is_not_found`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
+    /// let keys = client
+    ///     .api_key()
+    ///     .get_device_api_keys_by_device("7cf02a69e4d34c9da573914963cf54fd")
+    ///     .send()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_device_api_keys_by_device(&self, device: impl Into<DeviceRef>) -> ListRequest<'a> {
+        ListRequest::new(self.client, Scope::Device(device.into()))
+    }
+
+    /// Changes a key's name, description or expiry date (`PATCH /v7/api_key(<id>)`,
+    /// REF §4.6): only the fields set in `changes` are sent; the others stay as they are.
+    ///
+    /// An update that changes nothing, or sets an empty name, is refused before anything is
+    /// sent. The server answers 200 even for an id the caller cannot see (nothing changes).
+    /// API keys cannot update keys (401): use a session token.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
+    /// use balena_apikeys::ApiKeyUpdate;
+    ///
+    /// client
+    ///     .api_key()
+    ///     .update(4870231, ApiKeyUpdate::new().name("ci-deploy-v2").clear_expiry_date())
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn update(&self, id: i64, changes: ApiKeyUpdate) -> Result<()> {
+        if changes.is_empty() {
+            return Err(Error::InvalidRequest(
+                "an update must change at least one field".into(),
+            ));
+        }
+        if changes.name.as_deref().is_some_and(str::is_empty) {
+            return Err(Error::InvalidRequest("a key's name cannot be empty".into()));
+        }
+        self.client
+            .update_api_key()
+            .id(id)
+            .body(changes)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Revokes (deletes) a key (`DELETE /v7/api_key(<id>)`, REF §4.7). The server answers
+    /// 200 even for an id the caller cannot see (nothing is deleted). API keys cannot revoke
+    /// keys (401): use a session token.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
+    /// client.api_key().revoke(4870231).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn revoke(&self, id: i64) -> Result<()> {
+        self.client.revoke_api_key().id(id).send().await?;
+        Ok(())
+    }
+}
+
+/// An application (fleet): its numeric id, or its slug or uuid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApplicationRef {
+    /// The numeric id.
+    Id(i64),
+    /// The slug (`myorg/myapp`) or uuid; matched in lower case.
+    SlugOrUuid(String),
+}
+
+impl From<i64> for ApplicationRef {
+    fn from(id: i64) -> Self {
+        ApplicationRef::Id(id)
+    }
+}
+
+impl From<&str> for ApplicationRef {
+    fn from(slug_or_uuid: &str) -> Self {
+        ApplicationRef::SlugOrUuid(slug_or_uuid.to_string())
+    }
+}
+
+impl From<String> for ApplicationRef {
+    fn from(slug_or_uuid: String) -> Self {
+        ApplicationRef::SlugOrUuid(slug_or_uuid)
+    }
+}
+
+impl fmt::Display for ApplicationRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApplicationRef::Id(id) => write!(f, "application {id}"),
+            ApplicationRef::SlugOrUuid(s) => write!(f, "application `{s}`"),
+        }
+    }
+}
+
+/// A device: its numeric id or its full uuid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceRef {
+    /// The numeric id.
+    Id(i64),
+    /// The full uuid (32 or 62 hexadecimal characters).
+    Uuid(String),
+}
+
+impl From<i64> for DeviceRef {
+    fn from(id: i64) -> Self {
+        DeviceRef::Id(id)
+    }
+}
+
+impl From<&str> for DeviceRef {
+    fn from(uuid: &str) -> Self {
+        DeviceRef::Uuid(uuid.to_string())
+    }
+}
+
+impl From<String> for DeviceRef {
+    fn from(uuid: String) -> Self {
+        DeviceRef::Uuid(uuid)
+    }
+}
+
+impl fmt::Display for DeviceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceRef::Id(id) => write!(f, "device {id}"),
+            DeviceRef::Uuid(uuid) => write!(f, "device `{uuid}`"),
+        }
+    }
+}
+
+/// Whose keys a listing is about.
+#[derive(Clone, Debug)]
+pub(crate) enum Scope {
+    All,
+    NamedUser,
+    Application(ApplicationRef),
+    Device(DeviceRef),
+}
+
+impl Scope {
+    /// The method's own options (REF §4.2–§4.5), after the look-ups they need.
+    pub(crate) async fn defaults(&self, client: &Client) -> Result<ODataOptions> {
+        let mut options = ODataOptions::new();
+        match self {
+            Scope::All => {}
+            Scope::NamedUser => {
+                let me = client.get_actor_whoami().send().await?.into_inner();
+                options = options
+                    .filter(Filter::eq(ApiKeyField::IsOfActor, me.id))
+                    .filter(Filter::not_null(ApiKeyField::Name));
+            }
+            Scope::Application(application) => {
+                let actor = application_actor(client, application).await?;
+                options = options.filter(Filter::eq(ApiKeyField::IsOfActor, actor));
+            }
+            Scope::Device(device) => {
+                let actor = device_actor(client, device).await?;
+                options = options.filter(Filter::eq(ApiKeyField::IsOfActor, actor));
+            }
+        }
+        Ok(options.orderby(ApiKeyField::Name, Order::Asc))
+    }
+}
+
+/// One of the listing methods, ready to [`send`](ListRequest::send) or
+/// [`stream`](ListRequest::stream).
+#[derive(Clone, Debug)]
+#[must_use = "a listing does nothing until it is sent or streamed"]
+pub struct ListRequest<'a> {
+    pub(crate) client: &'a Client,
+    pub(crate) scope: Scope,
+    pub(crate) options: ODataOptions,
+}
+
+impl<'a> ListRequest<'a> {
+    fn new(client: &'a Client, scope: Scope) -> Self {
+        ListRequest {
+            client,
+            scope,
+            options: ODataOptions::new(),
+        }
+    }
+
+    /// Your OData options, merged with the method's as the SDKs do: your `$orderby`,
+    /// `$top` and `$skip` replace the method's, `$select` and `$expand` are added, and your
+    /// filter is combined with the method's using `and`.
+    pub fn options(mut self, options: ODataOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Does the look-ups, then fetches the keys in one request, `{"d": [...]}` unwrapped.
+    pub async fn send(self) -> Result<Vec<ApiKey>> {
+        let options = self
+            .scope
+            .defaults(self.client)
+            .await?
+            .merged_with(self.options);
+        fetch(self.client, &options).await
+    }
+}
+
+/// `GET /v7/api_key` with `options`, the envelope unwrapped.
+pub(crate) async fn fetch(client: &Client, options: &ODataOptions) -> Result<Vec<ApiKey>> {
+    let rendered = options.rendered();
+    let mut request = client.get_api_keys();
+    if let Some(orderby) = rendered.orderby {
+        request = request.orderby(orderby);
+    }
+    if let Some(select) = rendered.select {
+        request = request.select(select);
+    }
+    if let Some(expand) = rendered.expand {
+        request = request.expand(expand);
+    }
+    if let Some(top) = rendered.top {
+        request = request.top(top);
+    }
+    if let Some(skip) = rendered.skip {
+        request = request.skip(skip);
+    }
+    if let Some(filter) = rendered.filter {
+        request = request.filter(filter);
+    }
+    Ok(request.send().await?.into_inner().d)
+}
+
+/// The actor of an application (REF §3.2).
+async fn application_actor(client: &Client, application: &ApplicationRef) -> Result<i64> {
+    let rows = match application {
+        ApplicationRef::Id(id) => {
+            client
+                .get_application_actor()
+                .id(*id)
+                .select("actor")
+                .send()
+                .await?
+        }
+        ApplicationRef::SlugOrUuid(text) => {
+            let text = text.to_lowercase();
+            let filter = Filter::eq("slug", &text).or(Filter::eq("uuid", &text));
+            client
+                .find_application_actor()
+                .filter(filter.to_string())
+                .select("actor")
+                .send()
+                .await?
+        }
+    };
+    the_one_actor(rows.into_inner().d, application)
+}
+
+/// The actor of a device (REF §3.3).
+async fn device_actor(client: &Client, device: &DeviceRef) -> Result<i64> {
+    let rows = match device {
+        DeviceRef::Id(id) => {
+            client
+                .get_device_actor()
+                .id(*id)
+                .select("actor")
+                .send()
+                .await?
+        }
+        DeviceRef::Uuid(uuid) => {
+            if !is_full_uuid(uuid) {
+                return Err(Error::InvalidRequest(format!(
+                    "`{uuid}` is not a full device uuid (32 or 62 hexadecimal characters)"
+                )));
+            }
+            client
+                .get_device_actor_by_uuid()
+                .uuid(uuid.as_str())
+                .select("actor")
+                .send()
+                .await?
+        }
+    };
+    the_one_actor(rows.into_inner().d, device)
+}
+
+/// The SDKs accept only full uuids (REF §3.3); devices' uuids are hexadecimal.
+fn is_full_uuid(uuid: &str) -> bool {
+    matches!(uuid.len(), 32 | 62) && uuid.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn the_one_actor(rows: Vec<ActorRef>, what: &dyn fmt::Display) -> Result<i64> {
+    match rows.as_slice() {
+        [row] => Ok(row.actor.id),
+        [] => Err(not_found(format!(
+            "no {what} is visible to this credential (the server answered with no rows)"
+        ))),
+        more => Err(Error::InvalidRequest(format!(
+            "{what} matches {} rows; use its numeric id",
+            more.len()
+        ))),
+    }
+}
+
+/// The server answers an unknown application or device with 200 and no rows (REF §2.1);
+/// the SDKs raise `…NotFound`, and so does this ([`Error::is_not_found`] holds).
+fn not_found(message: String) -> Error {
+    Error::NotFound(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_full_hexadecimal_uuids_are_device_uuids() {
+        assert!(is_full_uuid("7cf02a69e4d34c9da573914963cf54fd"));
+        assert!(is_full_uuid(&"a".repeat(62)));
+        assert!(!is_full_uuid("7cf02a6"));
+        assert!(!is_full_uuid(&"a".repeat(33)));
+        assert!(!is_full_uuid("7cf02a69e4d34c9da573914963cf54f'"));
+        assert!(!is_full_uuid("ünïcødé-ünïcødé-ünïcødé-ü"));
+    }
+}

@@ -1,0 +1,76 @@
+//! How balena authenticates (`Authorization: Bearer <token>`, REF §1.2) and the one wire
+//! rule the generator cannot express: the OData query syntax (REF §2.5).
+
+use apikeys_common::{Credential, JwtAuth, Result, Secret, Vendor};
+
+use crate::Client;
+
+impl Vendor for Client {
+    const USER_AGENT: &'static str =
+        concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+
+    /// An API key is sent as a bearer token; the server tells keys and JWTs apart by shape.
+    fn api_key_credential(key: Secret) -> Result<Credential> {
+        Credential::header("authorization", "Bearer", key)
+    }
+
+    /// progenitor form-encodes query parameters (`%24select=id%2Cname`), which the server's
+    /// parser refuses or misreads; this sends them in the OData form the SDKs use
+    /// (`$select=id,name`), losslessly (REF §2.5). It also doubles a `'` inside the quoted
+    /// device uuid of `/v7/device(uuid='…')`, so that an id cannot end the quotes (REF §2.2).
+    fn prepare_request(request: &mut reqwest::Request) -> std::result::Result<(), String> {
+        let url = request.url_mut();
+        if let Some(path) = quote_device_uuid(url.path()) {
+            url.set_path(&path);
+        }
+        if url.query().is_some() {
+            let query = crate::odata::wire_query(url);
+            url.set_query(query.as_deref());
+        }
+        Ok(())
+    }
+}
+
+/// A session token (JWT) goes in the same header; creating keys needs one (REF §4.1).
+impl JwtAuth for Client {
+    fn jwt_credential(jwt: Secret) -> Result<Credential> {
+        Credential::header("authorization", "Bearer", jwt)
+    }
+}
+
+const DEVICE_BY_UUID: (&str, &str) = ("/v7/device(uuid='", "')");
+
+/// The path with every `'` inside the device uuid's quotes doubled, when it is a
+/// device-by-uuid path holding one.
+fn quote_device_uuid(path: &str) -> Option<String> {
+    let (open, close) = DEVICE_BY_UUID;
+    let start = path.find(open)? + open.len();
+    let inner = path.get(start..)?.strip_suffix(close)?;
+    if !inner.contains('\'') {
+        return None;
+    }
+    Some(format!(
+        "{}{}{close}",
+        path.get(..start)?,
+        inner.replace('\'', "''")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_inside_a_device_uuid_are_doubled_once() {
+        assert_eq!(
+            quote_device_uuid("/v7/device(uuid='a'b')").as_deref(),
+            Some("/v7/device(uuid='a''b')")
+        );
+        assert_eq!(
+            quote_device_uuid("/base/v7/device(uuid=''')").as_deref(),
+            Some("/base/v7/device(uuid='''')")
+        );
+        assert_eq!(quote_device_uuid("/v7/device(uuid='abc')"), None);
+        assert_eq!(quote_device_uuid("/v7/api_key(1)"), None);
+    }
+}

@@ -1,0 +1,725 @@
+//! OData query options (`$filter`, `$select`, `$expand`, `$orderby`, `$top`, `$skip`) as a
+//! small typed builder, rendered the way balena's SDKs render them (REF §2.4) and sent the
+//! way the server's URL parser accepts them (REF §2.5).
+//!
+//! ```
+//! use balena_apikeys::odata::{ApiKeyField, Filter, ODataOptions, Order};
+//!
+//! let filter = Filter::startswith(ApiKeyField::Name, "O'Neil key")
+//!     .and(Filter::eq(ApiKeyField::IsOfActor, 1111));
+//! assert_eq!(
+//!     filter.to_string(),
+//!     "startswith(name,'O''Neil%20key') and is_of__actor eq 1111"
+//! );
+//!
+//! let options = ODataOptions::new()
+//!     .filter(Filter::is_null(ApiKeyField::ExpiryDate))
+//!     .select([ApiKeyField::Id, ApiKeyField::Name])
+//!     .orderby(ApiKeyField::CreatedAt, Order::Desc)
+//!     .top(10);
+//! # let _ = options;
+//! ```
+//!
+//! String literals are quoted, an embedded `'` is doubled, and their contents are
+//! percent-encoded like JavaScript's `encodeURIComponent`, which is what the server decodes
+//! (once) inside quotes. The rest of an expression is sent as it reads: the client encodes
+//! only spaces and quotes (`%20`, `%27`) and keeps `$ , ( ) =` raw, since the server refuses
+//! `%2C` in `$select` lists and `%28`/`%29` in function calls (REF §2.5).
+
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// The fields of an `api_key` row, for `$select`, `$orderby` and filters (REF §1.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApiKeyField {
+    /// `id`
+    Id,
+    /// `created_at`
+    CreatedAt,
+    /// `name`
+    Name,
+    /// `description`
+    Description,
+    /// `expiry_date`
+    ExpiryDate,
+    /// `is_of__actor` (the actor id the key belongs to)
+    IsOfActor,
+}
+
+impl ApiKeyField {
+    /// The field's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiKeyField::Id => "id",
+            ApiKeyField::CreatedAt => "created_at",
+            ApiKeyField::Name => "name",
+            ApiKeyField::Description => "description",
+            ApiKeyField::ExpiryDate => "expiry_date",
+            ApiKeyField::IsOfActor => "is_of__actor",
+        }
+    }
+}
+
+impl AsRef<str> for ApiKeyField {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for ApiKeyField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A value on the right of a comparison, rendered as OData expects (REF §2.4): numbers,
+/// `true`/`false` and `null` bare, strings quoted and escaped, date-times as
+/// `datetime'…'` with milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Literal(String);
+
+impl Literal {
+    /// `null`.
+    pub fn null() -> Self {
+        Literal("null".into())
+    }
+
+    /// A string literal: `'` doubled, then the inside percent-encoded like
+    /// `encodeURIComponent` (`O'Neil key` → `'O''Neil%20key'`).
+    pub fn string(text: &str) -> Self {
+        Literal(format!(
+            "'{}'",
+            encode_uri_component(&text.replace('\'', "''"))
+        ))
+    }
+
+    /// A date-time literal, `datetime'2030-01-01T00:00:00.000Z'` (a plain quoted string
+    /// would compare as text).
+    pub fn datetime(at: DateTime<Utc>) -> Self {
+        Literal(format!(
+            "datetime'{}'",
+            at.to_rfc3339_opts(SecondsFormat::Millis, true)
+        ))
+    }
+
+    /// The literal as it is sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! number_literals {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Literal {
+            fn from(value: $t) -> Self {
+                Literal(value.to_string())
+            }
+        }
+    )*};
+}
+number_literals!(i32, i64, u32, u64);
+
+impl From<bool> for Literal {
+    fn from(value: bool) -> Self {
+        Literal(value.to_string())
+    }
+}
+
+impl From<&str> for Literal {
+    fn from(value: &str) -> Self {
+        Literal::string(value)
+    }
+}
+
+impl From<String> for Literal {
+    fn from(value: String) -> Self {
+        Literal::string(&value)
+    }
+}
+
+impl From<&String> for Literal {
+    fn from(value: &String) -> Self {
+        Literal::string(value)
+    }
+}
+
+impl From<DateTime<Utc>> for Literal {
+    fn from(value: DateTime<Utc>) -> Self {
+        Literal::datetime(value)
+    }
+}
+
+/// `None` is `null`.
+impl<T: Into<Literal>> From<Option<T>> for Literal {
+    fn from(value: Option<T>) -> Self {
+        value.map_or_else(Literal::null, Into::into)
+    }
+}
+
+impl fmt::Display for Literal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A `$filter` expression. Combine with [`Filter::and`], [`Filter::or`] and [`Filter::not`];
+/// parentheses are added only where precedence needs them, and nested `and`s are
+/// flattened, as the JS SDK does (`a and b and c`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Filter(Node);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Node {
+    /// A comparison or function call: binds tighter than `and`/`or`.
+    Atom(String),
+    /// Text from [`Filter::raw`]: parenthesised when combined, since it may hold `or`.
+    Raw(String),
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+}
+
+impl Filter {
+    fn compare(field: &str, op: &str, value: Literal) -> Self {
+        Filter(Node::Atom(format!("{field} {op} {value}")))
+    }
+
+    /// `field eq value`
+    pub fn eq(field: impl AsRef<str>, value: impl Into<Literal>) -> Self {
+        Self::compare(field.as_ref(), "eq", value.into())
+    }
+
+    /// `field ne value`
+    pub fn ne(field: impl AsRef<str>, value: impl Into<Literal>) -> Self {
+        Self::compare(field.as_ref(), "ne", value.into())
+    }
+
+    /// `field gt value`
+    pub fn gt(field: impl AsRef<str>, value: impl Into<Literal>) -> Self {
+        Self::compare(field.as_ref(), "gt", value.into())
+    }
+
+    /// `field ge value`
+    pub fn ge(field: impl AsRef<str>, value: impl Into<Literal>) -> Self {
+        Self::compare(field.as_ref(), "ge", value.into())
+    }
+
+    /// `field lt value`
+    pub fn lt(field: impl AsRef<str>, value: impl Into<Literal>) -> Self {
+        Self::compare(field.as_ref(), "lt", value.into())
+    }
+
+    /// `field le value`
+    pub fn le(field: impl AsRef<str>, value: impl Into<Literal>) -> Self {
+        Self::compare(field.as_ref(), "le", value.into())
+    }
+
+    /// `field eq null`
+    pub fn is_null(field: impl AsRef<str>) -> Self {
+        Self::eq(field, Literal::null())
+    }
+
+    /// `field ne null`
+    pub fn not_null(field: impl AsRef<str>) -> Self {
+        Self::ne(field, Literal::null())
+    }
+
+    fn function(name: &str, field: &str, text: &str) -> Self {
+        Filter(Node::Atom(format!(
+            "{name}({field},{})",
+            Literal::string(text)
+        )))
+    }
+
+    /// `startswith(field,'text')`
+    pub fn startswith(field: impl AsRef<str>, text: &str) -> Self {
+        Self::function("startswith", field.as_ref(), text)
+    }
+
+    /// `endswith(field,'text')`
+    pub fn endswith(field: impl AsRef<str>, text: &str) -> Self {
+        Self::function("endswith", field.as_ref(), text)
+    }
+
+    /// `contains(field,'text')`
+    pub fn contains(field: impl AsRef<str>, text: &str) -> Self {
+        Self::function("contains", field.as_ref(), text)
+    }
+
+    /// An expression written by hand, sent as it is (only spaces, quotes, `&`, `#` and
+    /// `+` are percent-encoded on the way). Inside string literals, write `''` for a quote
+    /// and percent-encode the rest as `encodeURIComponent` would (REF §2.4); prefer the
+    /// typed constructors, which do that for you.
+    pub fn raw(text: impl Into<String>) -> Self {
+        Filter(Node::Raw(text.into()))
+    }
+
+    /// Both this and `other`.
+    #[must_use]
+    pub fn and(self, other: Filter) -> Self {
+        let mut items = match self.0 {
+            Node::And(items) => items,
+            node => vec![node],
+        };
+        match other.0 {
+            Node::And(more) => items.extend(more),
+            node => items.push(node),
+        }
+        Filter(Node::And(items))
+    }
+
+    /// This or `other`.
+    #[must_use]
+    pub fn or(self, other: Filter) -> Self {
+        let mut items = match self.0 {
+            Node::Or(items) => items,
+            node => vec![node],
+        };
+        match other.0 {
+            Node::Or(more) => items.extend(more),
+            node => items.push(node),
+        }
+        Filter(Node::Or(items))
+    }
+
+    /// Not this: `not(…)`.
+    #[allow(clippy::should_implement_trait)]
+    #[must_use]
+    pub fn not(self) -> Self {
+        Filter(Node::Not(Box::new(self.0)))
+    }
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_node(f, &self.0)
+    }
+}
+
+fn write_node(f: &mut fmt::Formatter<'_>, node: &Node) -> fmt::Result {
+    let joined = |f: &mut fmt::Formatter<'_>, items: &[Node], op: &str, wrap: fn(&Node) -> bool| {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                write!(f, " {op} ")?;
+            }
+            if wrap(item) {
+                f.write_str("(")?;
+                write_node(f, item)?;
+                f.write_str(")")?;
+            } else {
+                write_node(f, item)?;
+            }
+        }
+        Ok(())
+    };
+    match node {
+        Node::Atom(text) | Node::Raw(text) => f.write_str(text),
+        // `and` binds tighter than `or`: only an `or` (or unknown raw text) needs brackets.
+        Node::And(items) => joined(f, items, "and", |n| matches!(n, Node::Or(_) | Node::Raw(_))),
+        Node::Or(items) => joined(f, items, "or", |n| matches!(n, Node::Raw(_))),
+        Node::Not(inner) => {
+            f.write_str("not(")?;
+            write_node(f, inner)?;
+            f.write_str(")")
+        }
+    }
+}
+
+/// The direction of one `$orderby` field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// `asc`
+    Asc,
+    /// `desc`
+    Desc,
+}
+
+impl Order {
+    fn as_str(self) -> &'static str {
+        match self {
+            Order::Asc => "asc",
+            Order::Desc => "desc",
+        }
+    }
+}
+
+/// One `$expand` item: a navigation field and its own options, e.g.
+/// `is_of__actor($select=id)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expand {
+    field: String,
+    options: ODataOptions,
+}
+
+impl Expand {
+    /// Expands `field` with no options of its own.
+    pub fn new(field: impl AsRef<str>) -> Self {
+        Expand {
+            field: field.as_ref().to_string(),
+            options: ODataOptions::default(),
+        }
+    }
+
+    /// The options applied to the expanded rows (`$select`, `$filter`, …).
+    #[must_use]
+    pub fn options(mut self, options: ODataOptions) -> Self {
+        self.options = options;
+        self
+    }
+}
+
+impl fmt::Display for Expand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.field)?;
+        let nested: Vec<String> = self
+            .options
+            .rendered()
+            .pairs()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        if !nested.is_empty() {
+            write!(f, "({})", nested.join(";"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The options of one OData request, as the SDK methods' `options` argument.
+///
+/// When a method has options of its own (a filter on the key's actor, `$orderby=name asc`),
+/// yours are merged in the SDK's way: your `$orderby`, `$top` and `$skip` replace the
+/// method's, `$select` and `$expand` lists are joined, and filters are combined with `and`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ODataOptions {
+    filter: Option<Filter>,
+    select: Vec<String>,
+    expand: Vec<Expand>,
+    orderby: Vec<(String, Order)>,
+    top: Option<u64>,
+    skip: Option<u64>,
+}
+
+impl ODataOptions {
+    /// No options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a filter, combined with `and` with any filter already set.
+    #[must_use]
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filter = Some(match self.filter {
+            Some(before) => before.and(filter),
+            None => filter,
+        });
+        self
+    }
+
+    /// Adds fields to `$select`: only those are returned.
+    #[must_use]
+    pub fn select<I, F>(mut self, fields: I) -> Self
+    where
+        I: IntoIterator<Item = F>,
+        F: AsRef<str>,
+    {
+        self.select
+            .extend(fields.into_iter().map(|f| f.as_ref().to_string()));
+        self
+    }
+
+    /// Adds a navigation field to `$expand`.
+    #[must_use]
+    pub fn expand(mut self, expand: Expand) -> Self {
+        self.expand.push(expand);
+        self
+    }
+
+    /// Adds a sort key to `$orderby` (after any set before).
+    #[must_use]
+    pub fn orderby(mut self, field: impl AsRef<str>, order: Order) -> Self {
+        self.orderby.push((field.as_ref().to_string(), order));
+        self
+    }
+
+    /// At most `n` rows (`$top`).
+    #[must_use]
+    pub fn top(mut self, n: u64) -> Self {
+        self.top = Some(n);
+        self
+    }
+
+    /// Skips the first `n` rows (`$skip`).
+    #[must_use]
+    pub fn skip(mut self, n: u64) -> Self {
+        self.skip = Some(n);
+        self
+    }
+
+    /// These options (a method's defaults) with the caller's merged in, as the SDKs merge
+    /// them (REF §4.2).
+    pub(crate) fn merged_with(mut self, caller: ODataOptions) -> Self {
+        if let Some(filter) = caller.filter {
+            self = self.filter(filter);
+        }
+        self.select.extend(caller.select);
+        self.expand.extend(caller.expand);
+        if !caller.orderby.is_empty() {
+            self.orderby = caller.orderby;
+        }
+        self.top = caller.top.or(self.top);
+        self.skip = caller.skip.or(self.skip);
+        self
+    }
+
+    pub(crate) fn has_orderby(&self, field: &str) -> bool {
+        self.orderby.iter().any(|(f, _)| f == field)
+    }
+
+    pub(crate) fn top_value(&self) -> Option<u64> {
+        self.top
+    }
+
+    pub(crate) fn skip_value(&self) -> Option<u64> {
+        self.skip
+    }
+
+    /// Each option as its OData text.
+    pub(crate) fn rendered(&self) -> Rendered {
+        let list = |items: Vec<String>| (!items.is_empty()).then(|| items.join(","));
+        Rendered {
+            orderby: list(
+                self.orderby
+                    .iter()
+                    .map(|(field, order)| format!("{field} {}", order.as_str()))
+                    .collect(),
+            ),
+            select: list(self.select.clone()),
+            expand: list(self.expand.iter().map(Expand::to_string).collect()),
+            top: self.top,
+            skip: self.skip,
+            filter: self.filter.as_ref().map(Filter::to_string),
+        }
+    }
+}
+
+/// The options as OData text, before URL encoding.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Rendered {
+    pub(crate) orderby: Option<String>,
+    pub(crate) select: Option<String>,
+    pub(crate) expand: Option<String>,
+    pub(crate) top: Option<u64>,
+    pub(crate) skip: Option<u64>,
+    pub(crate) filter: Option<String>,
+}
+
+impl Rendered {
+    /// `(name, value)` for each option set, in [`OPTION_ORDER`].
+    fn pairs(&self) -> impl Iterator<Item = (&'static str, String)> {
+        [
+            ("$orderby", self.orderby.clone()),
+            ("$select", self.select.clone()),
+            ("$expand", self.expand.clone()),
+            ("$top", self.top.map(|n| n.to_string())),
+            ("$skip", self.skip.map(|n| n.to_string())),
+            ("$filter", self.filter.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+    }
+}
+
+/// The order the JS SDK emits the options in (REF §4.2, §6.5); the server does not care.
+const OPTION_ORDER: [&str; 6] = ["$orderby", "$select", "$expand", "$top", "$skip", "$filter"];
+
+/// Rewrites a form-encoded query (what progenitor sends) into the OData wire form the
+/// server's parser accepts (REF §2.5), losslessly: every pair is decoded, options are put in
+/// the SDK's order, and each is re-sent with `$ , ( ) = ' %` as they are and only what a
+/// query cannot hold raw encoded (`&`, `#`, `+` here; spaces, quotes and non-ASCII by
+/// [`reqwest::Url::set_query`]).
+///
+/// Returns the query to install with `set_query`, or `None` for an empty one.
+pub(crate) fn wire_query(url: &reqwest::Url) -> Option<String> {
+    let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if pairs.is_empty() {
+        return None;
+    }
+    let rank = |name: &str| {
+        OPTION_ORDER
+            .iter()
+            .position(|o| *o == name)
+            .unwrap_or(OPTION_ORDER.len())
+    };
+    pairs.sort_by_key(|(name, _)| rank(name));
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(name, value)| format!("{}={}", escape(name), escape(value)))
+        .collect();
+    Some(query.join("&"))
+}
+
+/// Encodes what would otherwise change the query's structure (`&` ends an option, `#`
+/// the query, `+` reads as a space) and leaves the rest to `set_query`.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("%26"),
+            '#' => out.push_str("%23"),
+            '+' => out.push_str("%2B"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JavaScript's `encodeURIComponent`: everything but `A-Z a-z 0-9 - _ . ! ~ * ' ( )` is
+/// percent-encoded as UTF-8.
+fn encode_uri_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn wire(query: &str) -> Option<String> {
+        let mut url = reqwest::Url::parse("https://api.balena-cloud.com/v7/api_key").unwrap();
+        url.set_query(Some(query));
+        let wire = wire_query(&url)?;
+        url.set_query(Some(&wire));
+        url.query().map(str::to_string)
+    }
+
+    #[test]
+    fn string_literals_double_quotes_and_encode_like_encode_uri_component() {
+        assert_eq!(Literal::from("O'Neil key").as_str(), "'O''Neil%20key'");
+        assert_eq!(Literal::from("myorg/myapp").as_str(), "'myorg%2Fmyapp'");
+        assert_eq!(
+            Literal::from("a&b%c+d=e#f;g,h").as_str(),
+            "'a%26b%25c%2Bd%3De%23f%3Bg%2Ch'"
+        );
+        assert_eq!(Literal::from("(ok)!*~").as_str(), "'(ok)!*~'");
+        assert_eq!(Literal::from("ünï").as_str(), "'%C3%BCn%C3%AF'");
+        assert_eq!(Literal::from("''").as_str(), "''''''");
+    }
+
+    #[test]
+    fn other_literals_are_bare_or_datetime_quoted() {
+        assert_eq!(Literal::from(1111_i64).as_str(), "1111");
+        assert_eq!(Literal::from(-3_i32).as_str(), "-3");
+        assert_eq!(Literal::from(true).as_str(), "true");
+        assert_eq!(Literal::from(None::<i64>).as_str(), "null");
+        let at = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(
+            Literal::from(at).as_str(),
+            "datetime'2030-01-01T00:00:00.000Z'"
+        );
+    }
+
+    #[test]
+    fn filters_flatten_and_bracket_only_where_precedence_needs_it() {
+        let f = Filter::eq(ApiKeyField::IsOfActor, 1111)
+            .and(Filter::not_null(ApiKeyField::Name))
+            .and(Filter::is_null(ApiKeyField::ExpiryDate));
+        assert_eq!(
+            f.to_string(),
+            "is_of__actor eq 1111 and name ne null and expiry_date eq null"
+        );
+        let slug = Filter::eq("slug", "myorg/myapp").or(Filter::eq("uuid", "myorg/myapp"));
+        assert_eq!(
+            slug.to_string(),
+            "slug eq 'myorg%2Fmyapp' or uuid eq 'myorg%2Fmyapp'"
+        );
+        let mixed = Filter::eq("a", 1).and(Filter::eq("b", 2).or(Filter::eq("c", 3)));
+        assert_eq!(mixed.to_string(), "a eq 1 and (b eq 2 or c eq 3)");
+        let either = Filter::eq("a", 1)
+            .and(Filter::eq("b", 2))
+            .or(Filter::eq("c", 3));
+        assert_eq!(either.to_string(), "a eq 1 and b eq 2 or c eq 3");
+        assert_eq!(
+            Filter::contains("name", "ci").not().to_string(),
+            "not(contains(name,'ci'))"
+        );
+        assert_eq!(
+            Filter::raw("a eq 1 or b eq 2")
+                .and(Filter::eq("c", 3))
+                .to_string(),
+            "(a eq 1 or b eq 2) and c eq 3"
+        );
+    }
+
+    #[test]
+    fn caller_options_merge_as_the_sdk_merges_them() {
+        let defaults = ODataOptions::new()
+            .filter(Filter::eq(ApiKeyField::IsOfActor, 1111))
+            .orderby(ApiKeyField::Name, Order::Asc)
+            .select(["id"]);
+        let caller = ODataOptions::new()
+            .filter(Filter::is_null(ApiKeyField::ExpiryDate))
+            .orderby(ApiKeyField::CreatedAt, Order::Desc)
+            .select([ApiKeyField::Name])
+            .top(5);
+        let r = defaults.merged_with(caller).rendered();
+        assert_eq!(r.orderby.as_deref(), Some("created_at desc"));
+        assert_eq!(r.select.as_deref(), Some("id,name"));
+        assert_eq!(
+            r.filter.as_deref(),
+            Some("is_of__actor eq 1111 and expiry_date eq null")
+        );
+        assert_eq!((r.top, r.skip), (Some(5), None));
+        let kept = ODataOptions::new()
+            .orderby("name", Order::Asc)
+            .merged_with(ODataOptions::new())
+            .rendered();
+        assert_eq!(kept.orderby.as_deref(), Some("name asc"));
+    }
+
+    #[test]
+    fn expand_renders_nested_options_with_semicolons() {
+        let e = Expand::new(ApiKeyField::IsOfActor).options(
+            ODataOptions::new()
+                .select(["id"])
+                .filter(Filter::eq("id", 5)),
+        );
+        assert_eq!(e.to_string(), "is_of__actor($select=id;$filter=id eq 5)");
+        assert_eq!(Expand::new("is_of__actor").to_string(), "is_of__actor");
+    }
+
+    #[test]
+    fn the_form_encoded_query_becomes_the_js_sdk_wire_form() {
+        // What progenitor sends (serde_urlencoded, alphabetical) for REF §4.2's example.
+        let form = "%24filter=startswith%28name%2C%27O%27%27Neil%2520key%27%29\
+                    &%24orderby=name+asc&%24select=id%2Cname&%24skip=20&%24top=10";
+        assert_eq!(
+            wire(form).as_deref(),
+            Some(
+                "$orderby=name%20asc&$select=id,name&$top=10&$skip=20\
+                 &$filter=startswith(name,%27O%27%27Neil%20key%27)"
+            )
+        );
+    }
+
+    #[test]
+    fn the_rewrite_keeps_structure_characters_inside_values() {
+        // `&`, `#` and `+` in an option (raw text) must not split or end the query.
+        let form = "%24filter=a+%26+b+%23+c+%2B+d";
+        assert_eq!(
+            wire(form).as_deref(),
+            Some("$filter=a%20%26%20b%20%23%20c%20%2B%20d")
+        );
+        assert_eq!(wire(""), None);
+    }
+}

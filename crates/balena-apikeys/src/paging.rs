@@ -1,0 +1,63 @@
+//! Every key of a listing as one stream, over `$top`/`$skip` pages (REF §2.6).
+
+use apikeys_common::{Page, Result, paginate};
+use futures::{Stream, TryStreamExt, stream};
+
+use crate::api_keys::{ListRequest, fetch};
+use crate::odata::{ApiKeyField, Order};
+use crate::types::ApiKey;
+
+/// Page size when the options set no `$top`.
+pub const DEFAULT_PAGE_SIZE: u64 = 100;
+
+impl<'a> ListRequest<'a> {
+    /// Streams every key, one `$top`/`$skip` page at a time as the stream is read, with the
+    /// method's filter and your options on every page.
+    ///
+    /// The look-ups (whoami, device or application actor) are done once, before the first
+    /// page. `$top` in your options sets the page size (default [`DEFAULT_PAGE_SIZE`]) and
+    /// `$skip` where to start. `id asc` is added to `$orderby` (unless it names `id`
+    /// already) so that pages neither repeat nor miss a key. The stream ends after a short
+    /// page.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
+    /// use balena_apikeys::odata::ODataOptions;
+    /// use futures::TryStreamExt;
+    ///
+    /// let keys = client
+    ///     .api_key()
+    ///     .get_all_named_user_api_keys()
+    ///     .options(ODataOptions::new().top(50))
+    ///     .stream();
+    /// futures::pin_mut!(keys);
+    /// while let Some(key) = keys.try_next().await? {
+    ///     println!("{:?} {:?}", key.id, key.name);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stream(self) -> impl Stream<Item = Result<ApiKey>> + 'a {
+        let ListRequest {
+            client,
+            scope,
+            options,
+        } = self;
+        stream::once(async move {
+            let mut options = scope.defaults(client).await?.merged_with(options);
+            if !options.has_orderby(ApiKeyField::Id.as_str()) {
+                options = options.orderby(ApiKeyField::Id, Order::Asc);
+            }
+            let limit = options.top_value().unwrap_or(DEFAULT_PAGE_SIZE);
+            let first = options.skip_value().unwrap_or(0);
+            Ok::<_, apikeys_common::Error>(paginate(first, move |offset| {
+                let page = options.clone().top(limit).skip(offset);
+                async move {
+                    let items = fetch(client, &page).await?;
+                    Ok(Page::offset(items, offset, limit))
+                }
+            }))
+        })
+        .try_flatten()
+    }
+}
