@@ -311,6 +311,21 @@ impl TraceCapture {
         }
     }
 
+    /// Fails unless requests were traced and `secret` appears neither in what was
+    /// captured nor in any of `shown` (`Debug`/`Display` renderings the test collected).
+    #[track_caller]
+    pub fn assert_never_shows(&self, secret: &str, shown: &[String]) {
+        let logs = self.text();
+        assert!(
+            logs.contains("apikeys.request"),
+            "the capture saw no request spans:\n{logs}"
+        );
+        assert_hidden(&logs, secret);
+        for text in shown {
+            assert_hidden(text, secret);
+        }
+    }
+
     /// What was captured.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()

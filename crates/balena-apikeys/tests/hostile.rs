@@ -143,10 +143,17 @@ async fn hostile_device_uuids_stay_inside_the_quoted_path_key() {
             .strip_prefix("/v7/device(uuid=")
             .and_then(|k| k.strip_suffix(')'))
             .unwrap_or_else(|| panic!("{uuid:?} changed the path: {raw}"));
+        // What `check_hostile_ids` asserts, with the key's quotes: one segment, which
+        // percent-decodes to the uuid quoted, its own quotes doubled.
+        assert!(!key.contains('/'), "{uuid:?} split the path: {raw}");
+        let decoded = percent_decode_str(key).decode_utf8().unwrap();
+        assert_eq!(decoded, format!("'{}'", uuid.replace('\'', "''")), "{raw}");
         let (found, outside) = literals(key);
         assert_eq!(outside, "''", "{uuid:?}: {raw}");
         assert_eq!(found, [uuid.to_string()], "{uuid:?}: {raw}");
     }
+    let refused = HOSTILE_IDS.iter().filter(|id| id.contains('\\')).count();
+    assert_eq!((requests.len(), refused), (29, 1), "all 30 ids tried");
 }
 
 #[tokio::test]
