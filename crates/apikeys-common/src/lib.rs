@@ -5,6 +5,7 @@
 mod client;
 mod error;
 pub mod hooks;
+mod lifecycle;
 mod open_enum;
 mod paging;
 mod retry;
@@ -18,6 +19,9 @@ pub use client::{
     DEFAULT_TIMEOUT, GeneratedClient, JwtAuth, Vendor, normalize_base_url,
 };
 pub use error::{ApiError, Error, ErrorBody, Result, retry_after};
+pub use lifecycle::{
+    CreatedKey, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError, numeric_id,
+};
 pub use paging::{Page, paginate};
 pub use retry::RetryPolicy;
 pub use secret::Secret;

@@ -1,0 +1,356 @@
+//! One key lifecycle for every vendor: list, create, update, revoke, and a rotation that
+//! never leaves the caller without a working key.
+//!
+//! Each vendor crate implements [`KeyLifecycle`] for a small scope type that holds its
+//! client and what the vendor scopes keys by (a ThingsBoard user, an Automox user in an
+//! organization, a SensorBucket tenant, the balena actor, the Nuki account), so code that
+//! manages keys can be written once and pointed at any vendor.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use futures::stream::{BoxStream, TryStreamExt};
+use serde::Serialize;
+
+use crate::{Error, Result, Secret};
+
+/// A key as every vendor can describe it. Fields a vendor does not report are `None`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    /// The vendor's id for the key, as text (numeric ids are written in decimal).
+    pub id: String,
+    /// The key's name or description.
+    pub name: Option<String>,
+    /// Whether the key can authenticate.
+    pub enabled: Option<bool>,
+    /// When the key was created.
+    pub created_at: Option<DateTime<Utc>>,
+    /// When the key stops working; `None` when it never expires or the vendor does not say.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl KeyInfo {
+    /// A key known only by its id.
+    pub fn new(id: impl Into<String>) -> Self {
+        KeyInfo {
+            id: id.into(),
+            name: None,
+            enabled: None,
+            created_at: None,
+            expires_at: None,
+        }
+    }
+}
+
+/// What to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewKey {
+    /// The key's name (or description, for vendors that have only that).
+    pub name: String,
+    /// When the key should stop working; `None` for never (where the vendor allows it).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl NewKey {
+    /// A key with this name that does not expire.
+    pub fn named(name: impl Into<String>) -> Self {
+        NewKey {
+            name: name.into(),
+            expires_at: None,
+        }
+    }
+}
+
+/// A key just created, with its secret: the one time most vendors show it.
+#[derive(Clone, Debug)]
+pub struct CreatedKey {
+    /// The new key.
+    pub key: KeyInfo,
+    /// Its secret value.
+    pub secret: Secret,
+}
+
+/// Changes to a key. A vendor that cannot make one of them refuses the whole update with
+/// [`Error::InvalidRequest`] before sending anything.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyUpdate {
+    /// A new name (or description).
+    pub name: Option<String>,
+    /// Enable or disable the key.
+    pub enabled: Option<bool>,
+}
+
+/// The lifecycle of API keys at one vendor, within one scope.
+///
+/// Methods return boxed futures and streams so that `dyn KeyLifecycle` works: a tool can
+/// hold one per vendor and treat them alike.
+pub trait KeyLifecycle: Send + Sync {
+    /// The vendor's name, for messages (`"thingsboard"`, …).
+    fn vendor(&self) -> &'static str;
+
+    /// Every key in the scope, fetched page by page as the stream is read.
+    fn list(&self) -> BoxStream<'_, Result<KeyInfo>>;
+
+    /// Creates a key and returns it with its secret.
+    fn create<'a>(&'a self, new: &'a NewKey) -> BoxFuture<'a, Result<CreatedKey>>;
+
+    /// Changes a key and returns it as it now is.
+    fn update<'a>(&'a self, id: &'a str, update: &'a KeyUpdate) -> BoxFuture<'a, Result<KeyInfo>>;
+
+    /// Revokes (deletes) a key.
+    fn revoke<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// One key. By default it is looked for in [`KeyLifecycle::list`]; a missing one is
+    /// [`Error::NotFound`].
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<KeyInfo>> {
+        Box::pin(async move {
+            let found = self
+                .list()
+                .try_filter(|key| futures::future::ready(key.id == id));
+            futures::pin_mut!(found);
+            found
+                .try_next()
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("{} key `{id}`", self.vendor())))
+        })
+    }
+
+    /// Replaces the key `old` by a new one: creates it, confirms the server knows it, and
+    /// only then revokes `old`. Whatever step fails, the caller keeps a working key, and
+    /// the [`RotationError`] says which one it is.
+    fn rotate<'a>(
+        &'a self,
+        old: &'a str,
+        new: &'a NewKey,
+    ) -> BoxFuture<'a, std::result::Result<CreatedKey, RotationError>> {
+        Box::pin(async move {
+            let created = self.create(new).await.map_err(RotationError::Create)?;
+            if let Err(error) = self.get(&created.key.id).await {
+                return Err(RotationError::Confirm { created, error });
+            }
+            match self.revoke(old).await {
+                Ok(()) => Ok(created),
+                Err(error) => Err(RotationError::Revoke { created, error }),
+            }
+        })
+    }
+}
+
+/// How a rotation failed, and which key still works.
+#[derive(Debug)]
+pub enum RotationError {
+    /// The new key could not be created; the old key is untouched and still works.
+    Create(Error),
+    /// The new key was created but could not be found again; the old key is untouched.
+    /// The new key's secret is here in case it does exist: revoke or keep it.
+    Confirm {
+        /// The key that was created.
+        created: CreatedKey,
+        /// Why it could not be confirmed.
+        error: Error,
+    },
+    /// The new key works, but the old one could not be revoked and still works too.
+    Revoke {
+        /// The new key, which works.
+        created: CreatedKey,
+        /// Why the old key could not be revoked.
+        error: Error,
+    },
+}
+
+impl RotationError {
+    /// The underlying error.
+    pub fn error(&self) -> &Error {
+        match self {
+            RotationError::Create(error)
+            | RotationError::Confirm { error, .. }
+            | RotationError::Revoke { error, .. } => error,
+        }
+    }
+
+    /// The new key, when it was created.
+    pub fn created(&self) -> Option<&CreatedKey> {
+        match self {
+            RotationError::Create(_) => None,
+            RotationError::Confirm { created, .. } | RotationError::Revoke { created, .. } => {
+                Some(created)
+            }
+        }
+    }
+}
+
+impl fmt::Display for RotationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RotationError::Create(error) => {
+                write!(
+                    f,
+                    "could not create the new key, the old key still works: {error}"
+                )
+            }
+            RotationError::Confirm { created, error } => write!(
+                f,
+                "created key `{}` but could not confirm it, the old key still works: {error}",
+                created.key.id
+            ),
+            RotationError::Revoke { created, error } => write!(
+                f,
+                "created key `{}`, but the old key could not be revoked and still works: {error}",
+                created.key.id
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RotationError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.error())
+    }
+}
+
+/// Parses a numeric key id given as text, for vendors whose ids are integers.
+pub fn numeric_id<T: std::str::FromStr>(vendor: &str, id: &str) -> Result<T> {
+    id.parse()
+        .map_err(|_| Error::InvalidRequest(format!("`{id}` is not a {vendor} key id (a number)")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use futures::StreamExt;
+    use reqwest::StatusCode;
+
+    use super::*;
+    use crate::ApiError;
+
+    /// An in-memory vendor whose steps can be made to fail.
+    #[derive(Default)]
+    struct Memory {
+        keys: Mutex<Vec<KeyInfo>>,
+        fail_create: bool,
+        fail_revoke: bool,
+        hide_created: bool,
+    }
+
+    fn server_error() -> Error {
+        Error::Api(ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: None,
+            message: None,
+            retry_after: None,
+        })
+    }
+
+    impl KeyLifecycle for Memory {
+        fn vendor(&self) -> &'static str {
+            "memory"
+        }
+
+        fn list(&self) -> BoxStream<'_, Result<KeyInfo>> {
+            let keys = self.keys.lock().unwrap().clone();
+            futures::stream::iter(keys.into_iter().map(Ok)).boxed()
+        }
+
+        fn create<'a>(&'a self, new: &'a NewKey) -> BoxFuture<'a, Result<CreatedKey>> {
+            Box::pin(async move {
+                if self.fail_create {
+                    return Err(server_error());
+                }
+                let mut keys = self.keys.lock().unwrap();
+                let mut key = KeyInfo::new(format!("k{}", keys.len() + 1));
+                key.name = Some(new.name.clone());
+                if !self.hide_created {
+                    keys.push(key.clone());
+                }
+                Ok(CreatedKey {
+                    key,
+                    secret: Secret::from("s3cret"),
+                })
+            })
+        }
+
+        fn update<'a>(&'a self, id: &'a str, _: &'a KeyUpdate) -> BoxFuture<'a, Result<KeyInfo>> {
+            Box::pin(async move { self.get(id).await })
+        }
+
+        fn revoke<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
+            Box::pin(async move {
+                if self.fail_revoke {
+                    return Err(server_error());
+                }
+                self.keys.lock().unwrap().retain(|key| key.id != id);
+                Ok(())
+            })
+        }
+    }
+
+    fn with_old_key(memory: Memory) -> Memory {
+        memory.keys.lock().unwrap().push(KeyInfo::new("old"));
+        memory
+    }
+
+    #[tokio::test]
+    async fn rotation_creates_confirms_then_revokes() {
+        let memory = with_old_key(Memory::default());
+        let created = memory.rotate("old", &NewKey::named("ci")).await.unwrap();
+        let ids: Vec<String> = memory.list().map(|k| k.unwrap().id).collect().await;
+        assert_eq!(ids, [created.key.id]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_create_leaves_the_old_key_alone() {
+        let memory = with_old_key(Memory {
+            fail_create: true,
+            ..Memory::default()
+        });
+        let err = memory
+            .rotate("old", &NewKey::named("ci"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RotationError::Create(_)) && err.created().is_none());
+        assert!(err.to_string().contains("the old key still works"), "{err}");
+        assert!(memory.get("old").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_unconfirmed_key_stops_the_rotation_before_the_revoke() {
+        let memory = with_old_key(Memory {
+            hide_created: true,
+            ..Memory::default()
+        });
+        let err = memory
+            .rotate("old", &NewKey::named("ci"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RotationError::Confirm { .. }), "{err}");
+        assert!(err.error().is_not_found());
+        assert!(memory.get("old").await.is_ok(), "the old key must survive");
+    }
+
+    #[tokio::test]
+    async fn a_failed_revoke_reports_both_keys_alive() {
+        let memory = with_old_key(Memory {
+            fail_revoke: true,
+            ..Memory::default()
+        });
+        let err = memory
+            .rotate("old", &NewKey::named("ci"))
+            .await
+            .unwrap_err();
+        let created = err.created().unwrap();
+        assert!(matches!(err, RotationError::Revoke { .. }));
+        assert!(memory.get(&created.key.id).await.is_ok() && memory.get("old").await.is_ok());
+        assert!(!format!("{err:?} {err}").contains("s3cret"));
+    }
+
+    #[test]
+    fn numeric_ids_are_checked() {
+        assert_eq!(numeric_id::<i64>("balena", "42").unwrap(), 42);
+        assert!(matches!(
+            numeric_id::<i64>("balena", "4x"),
+            Err(Error::InvalidRequest(_))
+        ));
+    }
+}
