@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
-use reqwest::{Request, Response};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
+use reqwest::{Request, Response, ResponseBuilderExt};
 use tracing::{Instrument, field};
 
 use crate::error::BodyTooLarge;
@@ -16,6 +16,8 @@ use crate::{ClientState, ErrorBody, retry_after};
 const MAX_ERROR_BODY: usize = 64 * 1024;
 /// An error body that is not the vendor's shape keeps this much of its text as the message.
 const MAX_ERROR_TEXT: usize = 300;
+/// The header progenitor adds to every request; no vendor reads it.
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
 /// One operation of a generated client, as its fragment declares it.
 #[derive(Debug, Clone, Copy)]
@@ -41,7 +43,7 @@ pub fn pre(
 ) -> Result<(), String> {
     check_path(base_url, request.url().path(), operation.path)?;
     let headers = request.headers_mut();
-    headers.remove("api-version");
+    headers.remove(API_VERSION);
     if let Some(credential) = &state.credential {
         headers.insert(
             credential.header_name().clone(),
@@ -64,14 +66,17 @@ pub fn pre(
 /// `DELETE /`. So the path that will be sent must still have the template's segments:
 /// every literal in place, every parameter non-empty.
 fn check_path(base_url: &str, path: &str, template: &str) -> Result<(), String> {
+    // Runs on every request: the segments are compared pairwise, nothing is collected.
     let base = base_url.split('/').skip(3).filter(|s| !s.is_empty());
-    let expected: Vec<&str> = base.chain(template.split('/').skip(1)).collect();
-    let actual: Vec<&str> = path.split('/').skip(1).collect();
-    let fits = expected.len() == actual.len()
-        && expected
-            .iter()
-            .zip(&actual)
-            .all(|(want, got)| segment_fits(want, got));
+    let mut expected = base.chain(template.split('/').skip(1));
+    let mut actual = path.split('/').skip(1);
+    let fits = loop {
+        match (expected.next(), actual.next()) {
+            (Some(want), Some(got)) if segment_fits(want, got) => {}
+            (None, None) => break true,
+            _ => break false,
+        }
+    };
     if fits {
         Ok(())
     } else {
@@ -150,8 +155,9 @@ async fn send_with_retries(
     let mut attempt = 1;
     let mut request = request;
     loop {
-        // A body that cannot be cloned (a stream) can only be sent once.
-        let spare = if operation.idempotent {
+        // A body that cannot be cloned (a stream) can only be sent once. No copy is made
+        // for an attempt that the policy would not follow with another.
+        let spare = if operation.idempotent && attempt < state.retry.max_attempts {
             request.try_clone()
         } else {
             None
@@ -187,7 +193,7 @@ async fn send_with_retries(
 /// Reads the whole body (refusing one over the client's limit) and hands the response on,
 /// error responses in the vendor's error shape.
 async fn buffer_response<E: ErrorBody>(
-    response: Response,
+    mut response: Response,
     state: &ClientState,
 ) -> reqwest::Result<Response> {
     let status = response.status();
@@ -200,17 +206,24 @@ async fn buffer_response<E: ErrorBody>(
     let declared = response
         .content_length()
         .and_then(|n| usize::try_from(n).ok());
+    // The headers and extensions move to the rebuilt response (no copy), and so does the
+    // URL: without it reqwest would parse a placeholder URL for every response.
+    let mut headers = std::mem::take(response.headers_mut());
+    // The body may be cut or rewritten below; reqwest recomputes the length.
+    headers.remove(CONTENT_LENGTH);
     let mut rebuilt = http::Response::builder()
         .status(status)
         .version(response.version());
-    if let Some(headers) = rebuilt.headers_mut() {
-        *headers = response.headers().clone();
-        // The body may be cut or rewritten below; reqwest recomputes the length.
-        headers.remove(CONTENT_LENGTH);
+    if let Some(extensions) = rebuilt.extensions_mut() {
+        *extensions = std::mem::take(response.extensions_mut());
+    }
+    let mut rebuilt = rebuilt.url(response.url().clone());
+    if let Some(rebuilt) = rebuilt.headers_mut() {
+        *rebuilt = headers;
     }
     let body = match declared {
         Some(length) if !failed && length > limit => None,
-        _ => read_capped(response, limit, failed).await?,
+        _ => read_capped(response, limit, failed, declared).await?,
     };
     let body = match body {
         None => reqwest::Body::wrap_stream(futures::stream::once(async move {
@@ -224,24 +237,41 @@ async fn buffer_response<E: ErrorBody>(
 
 /// The body, or `None` when it exceeds `limit`. With `truncate`, a longer body is cut at
 /// `limit` instead (error bodies: only their start is of use).
+///
+/// A body that arrives in one chunk is kept as it is, without a copy; chunks are joined in
+/// one buffer sized from the declared length (up to `limit`), so it grows at most rarely.
 async fn read_capped(
     mut response: Response,
     limit: usize,
     truncate: bool,
+    declared: Option<usize>,
 ) -> reqwest::Result<Option<Bytes>> {
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > limit {
+    let mut first: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
+    while let Some(mut chunk) = response.chunk().await? {
+        let received = first.as_ref().map_or(joined.len(), Bytes::len);
+        let cut = received + chunk.len() > limit;
+        if cut {
             if !truncate {
                 return Ok(None);
             }
-            let room = limit - body.len();
-            body.extend_from_slice(&chunk[..room]);
+            chunk.truncate(limit - received);
+        }
+        match first.take() {
+            None if joined.is_empty() => first = Some(chunk),
+            None => joined.extend_from_slice(&chunk),
+            Some(start) => {
+                let expected = declared.unwrap_or(0).min(limit);
+                joined.reserve(expected.max(start.len() + chunk.len()));
+                joined.extend_from_slice(&start);
+                joined.extend_from_slice(&chunk);
+            }
+        }
+        if cut {
             break;
         }
-        body.extend_from_slice(&chunk);
     }
-    Ok(Some(body.freeze()))
+    Ok(Some(first.unwrap_or_else(|| joined.freeze())))
 }
 
 /// An error body in the vendor's error shape. A body in another shape (a proxy's HTML page,

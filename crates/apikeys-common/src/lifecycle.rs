@@ -211,8 +211,9 @@ impl std::error::Error for RotationError {
 
 /// Parses a numeric key id given as text, for vendors whose ids are integers.
 pub fn numeric_id<T: std::str::FromStr>(vendor: &str, id: &str) -> Result<T> {
-    id.parse()
-        .map_err(|_| Error::InvalidRequest(format!("`{id}` is not a {vendor} key id (a number)")))
+    id.parse().map_err(|_| {
+        Error::InvalidRequest(format!("`{id}` is not a key id: {vendor} ids are numbers"))
+    })
 }
 
 #[cfg(test)]

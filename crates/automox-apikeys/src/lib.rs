@@ -7,12 +7,14 @@ mod error_body;
 #[rustfmt::skip]
 #[allow(missing_docs, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 mod generated;
+mod lifecycle;
 mod org;
 mod paging;
 mod timestamp;
 
 pub use apikeys_common::{ApiError, Error, Page, Result, RetryPolicy, Secret};
 pub use generated::{Client, ResponseValue, builder, types};
+pub use lifecycle::UserKeys;
 pub use org::Org;
 pub use paging::STREAM_PAGE_LIMIT;
 /// The error a generated call returns before it is turned into [`Error`] (with `?` or

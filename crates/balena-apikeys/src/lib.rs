@@ -8,6 +8,7 @@ mod error_body;
 #[rustfmt::skip]
 #[allow(missing_docs, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 mod generated;
+mod lifecycle;
 pub mod odata;
 mod paging;
 mod update;
@@ -15,6 +16,7 @@ mod update;
 pub use api_keys::{ApiKeys, ApplicationRef, DeviceRef, ListRequest};
 pub use apikeys_common::{ApiError, Error, Page, Result, RetryPolicy, Secret};
 pub use generated::{Client, ResponseValue, builder, types};
+pub use lifecycle::UserKeys;
 pub use paging::DEFAULT_PAGE_SIZE;
 /// The error a generated call returns before it is turned into [`Error`] (with `?` or
 /// `Error::from`).

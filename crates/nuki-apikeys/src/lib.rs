@@ -7,9 +7,11 @@ mod error_body;
 #[rustfmt::skip]
 #[allow(missing_docs, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 mod generated;
+mod lifecycle;
 
 pub use apikeys_common::{ApiError, Error, Result, RetryPolicy, Secret};
 pub use generated::{Client, ResponseValue, builder, types};
+pub use lifecycle::AccountKeys;
 /// The error a generated call returns before it is turned into [`Error`] (with `?` or
 /// `Error::from`).
 pub use progenitor_client::Error as GeneratedError;

@@ -7,11 +7,13 @@ mod error_body;
 #[rustfmt::skip]
 #[allow(missing_docs, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 mod generated;
+mod lifecycle;
 mod paging;
 
 pub use apikeys_common::{ApiError, Credential, Error, Page, Result, RetryPolicy, Secret};
 pub use auth::{SESSION_COOKIE, session_cookie, session_cookie_named};
 pub use generated::{Client, ResponseValue, builder, types};
+pub use lifecycle::TenantKeys;
 /// The error a generated call returns before it is turned into [`Error`] (with `?` or
 /// `Error::from`).
 pub use progenitor_client::Error as GeneratedError;

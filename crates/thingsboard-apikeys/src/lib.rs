@@ -8,11 +8,13 @@ mod error_body;
 #[allow(missing_docs, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 mod generated;
 mod ids;
+mod lifecycle;
 mod paging;
 
 pub use apikeys_common::{ApiError, Error, Page, Result, RetryPolicy, Secret};
 pub use auth::{ApiKeyValue, LoginRequest, login};
 pub use generated::{Client, ResponseValue, builder, types};
+pub use lifecycle::UserKeys;
 /// The error a generated call returns before it is turned into [`Error`] (with `?` or
 /// `Error::from`).
 pub use progenitor_client::Error as GeneratedError;

@@ -1,0 +1,717 @@
+//! balena (openapi/balena.yaml): whoami, `POST /api-key/user/full`, the `/v7/api_key`
+//! OData resource (list with `$filter`/`$select`/`$expand`/`$orderby`/`$top`/`$skip`,
+//! `$count`, PATCH and DELETE by id), and the application and device actor look-ups.
+//!
+//! Authentication is `Authorization: Bearer <token>`: a session token (JWT-shaped) or an
+//! API key, told apart by shape. Only a session may create, update or revoke keys (an API
+//! key gets 401, as on openBalena). A user sees the keys of their own actor and of their
+//! fleets and devices; PATCH and DELETE of a key the caller cannot see change nothing and
+//! answer 200. Errors are balena's: empty bodies, JSON strings.
+
+use std::sync::{Arc, Mutex};
+
+use apikeys_common::Secret;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::any;
+use balena_apikeys::ApiKeyUpdate;
+use balena_apikeys::types::{ActorType, ActorWhoami, ODataCount};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::common::{
+    bearer, empty, json, jwt, lock, now, percent_decode, query_pairs, query_value, random_hex,
+};
+use crate::odata::{self, Row, Val};
+use crate::scope::BalenaScope;
+
+const MOUNT: &str = "/balena";
+const KEY_FIELDS: &[&str] = &[
+    "id",
+    "created_at",
+    "name",
+    "description",
+    "expiry_date",
+    "is_of__actor",
+];
+const APPLICATION_FIELDS: &[&str] = &["id", "app_name", "slug", "uuid", "actor"];
+const DEVICE_FIELDS: &[&str] = &["id", "uuid", "device_name", "actor"];
+const NAME_TOO_LONG: &str = "It is necessary that each api key that has a name, has a name that has a Length (Type) that is less than or equal to 50.";
+const DESCRIPTION_TOO_LONG: &str = "It is necessary that each api key that has a description, has a description that has a Length (Type) that is less than or equal to 150.";
+
+#[derive(Clone)]
+struct Key {
+    id: i64,
+    created_at: DateTime<Utc>,
+    name: Option<String>,
+    description: Option<String>,
+    expiry_date: Option<DateTime<Utc>>,
+    actor: i64,
+    secret: String,
+}
+
+impl Key {
+    fn live(&self) -> bool {
+        self.expiry_date.is_none_or(|at| at > Utc::now())
+    }
+}
+
+struct User {
+    id: i64,
+    actor: i64,
+    username: String,
+    email: String,
+}
+
+#[derive(Clone)]
+struct Application {
+    id: i64,
+    actor: i64,
+    owner: i64,
+    app_name: String,
+    slug: String,
+    uuid: String,
+}
+
+#[derive(Clone)]
+struct Device {
+    id: i64,
+    actor: i64,
+    application: i64,
+    uuid: String,
+    device_name: String,
+}
+
+struct Balena {
+    users: Vec<User>,
+    applications: Vec<Application>,
+    devices: Vec<Device>,
+    keys: Vec<Key>,
+    /// Session tokens and the user each belongs to.
+    sessions: Vec<(String, i64)>,
+    next_id: i64,
+}
+
+type Shared = Arc<Mutex<Balena>>;
+
+/// Who is calling: an actor, and whether with a user's session token.
+struct Caller {
+    actor: i64,
+    session: bool,
+}
+
+fn date(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl Row for Key {
+    fn field(&self, name: &str) -> Val {
+        let text = |t: &Option<String>| t.clone().map_or(Val::Null, Val::Str);
+        match name {
+            "id" => Val::Int(self.id),
+            "created_at" => Val::Date(self.created_at),
+            "name" => text(&self.name),
+            "description" => text(&self.description),
+            "expiry_date" => self.expiry_date.map_or(Val::Null, Val::Date),
+            "is_of__actor" => Val::Int(self.actor),
+            _ => Val::Null,
+        }
+    }
+}
+
+impl Row for Application {
+    fn field(&self, name: &str) -> Val {
+        match name {
+            "id" => Val::Int(self.id),
+            "app_name" => Val::Str(self.app_name.clone()),
+            "slug" => Val::Str(self.slug.clone()),
+            "uuid" => Val::Str(self.uuid.clone()),
+            "actor" => Val::Int(self.actor),
+            _ => Val::Null,
+        }
+    }
+}
+
+impl Row for Device {
+    fn field(&self, name: &str) -> Val {
+        match name {
+            "id" => Val::Int(self.id),
+            "uuid" => Val::Str(self.uuid.clone()),
+            "device_name" => Val::Str(self.device_name.clone()),
+            "actor" => Val::Int(self.actor),
+            _ => Val::Null,
+        }
+    }
+}
+
+/// The router, whose routes carry the `/balena` mount themselves (balena's paths hold
+/// parentheses and quotes, which are matched by hand), with the credential and scope it
+/// was seeded with.
+pub(crate) fn build() -> (Router, Secret, BalenaScope) {
+    let created = now();
+    let user = User {
+        id: 42,
+        actor: 1111,
+        username: "sandbox".into(),
+        email: "sandbox@example.com".into(),
+    };
+    let application = Application {
+        id: 123,
+        actor: 5555,
+        owner: user.id,
+        app_name: "fleet".into(),
+        slug: "sandbox/fleet".into(),
+        uuid: random_hex(32),
+    };
+    let device = Device {
+        id: 456,
+        actor: 7777,
+        application: application.id,
+        uuid: random_hex(32),
+        device_name: "sandbox-device".into(),
+    };
+    let key = |id: i64, name: Option<&str>, description: Option<&str>, actor: i64| Key {
+        id,
+        created_at: created,
+        name: name.map(Into::into),
+        description: description.map(Into::into),
+        expiry_date: None,
+        actor,
+        secret: random_hex(32),
+    };
+    let keys = vec![
+        key(
+            4_870_231,
+            Some("ci-deploy"),
+            Some("Key used by the release pipeline"),
+            user.actor,
+        ),
+        key(4_870_232, Some("grafana"), None, user.actor),
+        // A legacy, unnamed user key: not one of the "named user keys".
+        key(4_870_233, None, None, user.actor),
+        key(4_870_234, None, None, application.actor),
+        key(4_870_235, None, None, device.actor),
+    ];
+    let session = jwt(&json!({
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "iat": created.timestamp(),
+        "authTime": created.timestamp_millis(),
+    }));
+    let scope = BalenaScope {
+        user_id: user.id,
+        actor_id: user.actor,
+        username: user.username.clone(),
+        application_id: application.id,
+        application_slug: application.slug.clone(),
+        device_id: device.id,
+        device_uuid: device.uuid.clone(),
+        api_key: Secret::from(keys[1].secret.clone()),
+    };
+    let balena = Balena {
+        sessions: vec![(session.clone(), user.id)],
+        users: vec![user],
+        applications: vec![application],
+        devices: vec![device],
+        keys,
+        next_id: 4_870_236,
+    };
+    let router = Router::new()
+        .route("/balena/{*path}", any(handle))
+        .with_state(Arc::new(Mutex::new(balena)));
+    (router, Secret::from(session), scope)
+}
+
+/// A balena error with a JSON-string body (pinejs's form, REF §2.8).
+fn text_error(status: StatusCode, message: &str) -> Response {
+    json(status, &message)
+}
+
+fn unauthorized() -> Response {
+    empty(StatusCode::UNAUTHORIZED)
+}
+
+/// The OData envelope, `{"d": [...]}`.
+fn rows(d: Vec<Value>) -> Response {
+    json(StatusCode::OK, &json!({ "d": d }))
+}
+
+fn deferred(id: i64) -> Value {
+    json!({ "__id": id })
+}
+
+async fn handle(
+    State(balena): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let raw_path = uri.path().strip_prefix(MOUNT).unwrap_or_default();
+    let shown = uri
+        .path_and_query()
+        .map(|pq| {
+            pq.as_str()
+                .strip_prefix(MOUNT)
+                .unwrap_or(pq.as_str())
+                .to_string()
+        })
+        .unwrap_or_default();
+    let malformed = || {
+        text_error(
+            StatusCode::BAD_REQUEST,
+            &format!("Malformed url: '{shown}'"),
+        )
+    };
+    let Some(path) = percent_decode(raw_path) else {
+        return malformed();
+    };
+    let pairs = query_pairs(uri.query());
+    let mut balena = lock(&balena);
+    let caller = match balena.authenticate(&headers) {
+        Some(caller) => caller,
+        None => return unauthorized(),
+    };
+    let outcome = match (path.as_str(), &method) {
+        ("/actor/v1/whoami", &Method::GET) => Ok(balena.whoami(&caller)),
+        ("/api-key/user/full", &Method::POST) => Ok(balena.create(&caller, &body)),
+        ("/v7/api_key", &Method::GET) => balena.list(&caller, &pairs),
+        ("/v7/api_key/$count", &Method::GET) => balena.count(&caller, &pairs),
+        ("/v7/application", &Method::GET) => balena.applications(&caller, None, &pairs),
+        (p, m) => match resource_key(p) {
+            Some(("api_key", key)) => match (key_id(key), m) {
+                (Some(id), &Method::PATCH) => Ok(balena.update(&caller, id, &body)),
+                (Some(id), &Method::DELETE) => Ok(balena.revoke(&caller, id)),
+                (Some(_), _) => Ok(empty(StatusCode::METHOD_NOT_ALLOWED)),
+                (None, _) => Err(String::new()),
+            },
+            Some(("application", key)) if *m == Method::GET => match key_id(key) {
+                Some(id) => balena.applications(&caller, Some(id), &pairs),
+                None => Err(String::new()),
+            },
+            Some(("device", key)) if *m == Method::GET => balena.devices(&caller, key, &pairs),
+            _ => Ok(empty(StatusCode::NOT_FOUND)),
+        },
+    };
+    outcome.unwrap_or_else(|_| malformed())
+}
+
+/// `/v7/<resource>(<key>)` as (resource, key).
+fn resource_key(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("/v7/")?.strip_suffix(')')?;
+    rest.split_once('(')
+}
+
+/// A numeric key, `123` or `id=123`.
+fn key_id(key: &str) -> Option<i64> {
+    key.strip_prefix("id=").unwrap_or(key).parse().ok()
+}
+
+/// The OData options of one request, parsed against `fields`.
+struct Options {
+    filter: Option<odata::Filter>,
+    orderby: Vec<(String, bool)>,
+    select: Option<Vec<String>>,
+    expand: Vec<String>,
+    top: Option<usize>,
+    skip: usize,
+}
+
+fn options(
+    pairs: &[(String, String)],
+    fields: &[&str],
+    navigable: &[&str],
+) -> Result<Options, String> {
+    let count = |name: &str| -> Result<Option<usize>, String> {
+        query_value(pairs, name)
+            .map(|v| v.trim().parse::<usize>().map_err(|_| format!("bad {name}")))
+            .transpose()
+    };
+    Ok(Options {
+        filter: query_value(pairs, "$filter")
+            .map(|f| odata::parse_filter(f, fields))
+            .transpose()?,
+        orderby: query_value(pairs, "$orderby")
+            .map(|o| odata::parse_orderby(o, fields))
+            .transpose()?
+            .unwrap_or_default(),
+        select: query_value(pairs, "$select")
+            .map(|s| odata::parse_select(s, fields))
+            .transpose()?,
+        expand: query_value(pairs, "$expand")
+            .map(|e| odata::parse_expand(e, navigable))
+            .transpose()?
+            .unwrap_or_default(),
+        top: count("$top")?,
+        skip: count("$skip")?.unwrap_or(0),
+    })
+}
+
+impl Options {
+    /// Filters, sorts and pages `rows`.
+    fn apply<R: Row + Clone>(&self, rows: &[R]) -> Vec<R> {
+        let mut kept: Vec<R> = rows
+            .iter()
+            .filter(|r| self.filter.as_ref().is_none_or(|f| f.matches(*r)))
+            .cloned()
+            .collect();
+        odata::sort(&mut kept, &self.orderby);
+        kept.into_iter()
+            .skip(self.skip)
+            .take(self.top.unwrap_or(usize::MAX))
+            .collect()
+    }
+
+    /// `object` with only the selected fields (all of them without `$select`).
+    fn selected(&self, object: Map<String, Value>) -> Value {
+        match &self.select {
+            None => Value::Object(object),
+            Some(fields) => Value::Object(
+                object
+                    .into_iter()
+                    .filter(|(name, _)| fields.contains(name))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl Balena {
+    fn authenticate(&self, headers: &HeaderMap) -> Option<Caller> {
+        let token = bearer(headers)?;
+        if token.split('.').count() == 3 {
+            let user = self.sessions.iter().find(|(t, _)| t == token)?.1;
+            let actor = self.users.iter().find(|u| u.id == user)?.actor;
+            return Some(Caller {
+                actor,
+                session: true,
+            });
+        }
+        let key = self.keys.iter().find(|k| k.secret == token && k.live())?;
+        Some(Caller {
+            actor: key.actor,
+            session: false,
+        })
+    }
+
+    fn user_of(&self, actor: i64) -> Option<&User> {
+        self.users.iter().find(|u| u.actor == actor)
+    }
+
+    /// The applications the caller may read: a user's own, or the calling fleet itself.
+    fn visible_applications(&self, caller: &Caller) -> Vec<Application> {
+        let user = self.user_of(caller.actor).map(|u| u.id);
+        self.applications
+            .iter()
+            .filter(|a| Some(a.owner) == user || a.actor == caller.actor)
+            .cloned()
+            .collect()
+    }
+
+    /// The devices the caller may read: those of the visible fleets, or itself.
+    fn visible_devices(&self, caller: &Caller) -> Vec<Device> {
+        let applications: Vec<i64> = self
+            .visible_applications(caller)
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        self.devices
+            .iter()
+            .filter(|d| applications.contains(&d.application) || d.actor == caller.actor)
+            .cloned()
+            .collect()
+    }
+
+    /// The keys the caller may read: those of its own actor and, for a user, of its fleets
+    /// and their devices.
+    fn visible_keys(&self, caller: &Caller) -> Vec<Key> {
+        let mut actors = vec![caller.actor];
+        if self.user_of(caller.actor).is_some() {
+            actors.extend(self.visible_applications(caller).iter().map(|a| a.actor));
+            actors.extend(self.visible_devices(caller).iter().map(|d| d.actor));
+        }
+        self.keys
+            .iter()
+            .filter(|k| actors.contains(&k.actor))
+            .cloned()
+            .collect()
+    }
+
+    fn whoami(&self, caller: &Caller) -> Response {
+        let base = |actor_type: ActorType, actor_type_id: i64| ActorWhoami {
+            actor_type,
+            actor_type_id,
+            email: None,
+            id: caller.actor,
+            slug: None,
+            username: None,
+            uuid: None,
+        };
+        let me = if let Some(user) = self.user_of(caller.actor) {
+            ActorWhoami {
+                username: Some(user.username.clone()),
+                email: Some(user.email.clone()),
+                ..base(ActorType::User, user.id)
+            }
+        } else if let Some(app) = self.applications.iter().find(|a| a.actor == caller.actor) {
+            ActorWhoami {
+                slug: Some(app.slug.clone()),
+                ..base(ActorType::Application, app.id)
+            }
+        } else if let Some(device) = self.devices.iter().find(|d| d.actor == caller.actor) {
+            ActorWhoami {
+                uuid: Some(device.uuid.clone()),
+                ..base(ActorType::Device, device.id)
+            }
+        } else {
+            return text_error(
+                StatusCode::UNAUTHORIZED,
+                "Request API Key or Token has no associated actor",
+            );
+        };
+        json(StatusCode::OK, &me)
+    }
+
+    /// `POST /api-key/user/full` (REF §4.1): a session only; the secret as a JSON string.
+    fn create(&mut self, caller: &Caller, body: &[u8]) -> Response {
+        if !caller.session || self.user_of(caller.actor).is_none() {
+            return unauthorized();
+        }
+        let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(body) else {
+            return empty(StatusCode::BAD_REQUEST);
+        };
+        let name = match body.get("name") {
+            Some(Value::String(name)) if !name.is_empty() => name.clone(),
+            _ => return empty(StatusCode::BAD_REQUEST),
+        };
+        let description = match body.get("description") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(text.clone()),
+            Some(_) => return empty(StatusCode::BAD_REQUEST),
+        };
+        let expiry_date = match body.get("expiryDate") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => match parse_date(text) {
+                Some(at) => Some(at),
+                None => {
+                    return text_error(
+                        StatusCode::BAD_REQUEST,
+                        "Key expiry date should be a valid date",
+                    );
+                }
+            },
+            Some(_) => return empty(StatusCode::BAD_REQUEST),
+        };
+        if name.chars().count() > 50 {
+            return text_error(StatusCode::BAD_REQUEST, NAME_TOO_LONG);
+        }
+        if description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > 150)
+        {
+            return text_error(StatusCode::BAD_REQUEST, DESCRIPTION_TOO_LONG);
+        }
+        let secret = random_hex(32);
+        let id = self.next_id;
+        self.next_id += 1;
+        self.keys.push(Key {
+            id,
+            created_at: now(),
+            name: Some(name),
+            description,
+            expiry_date,
+            actor: caller.actor,
+            secret: secret.clone(),
+        });
+        json(StatusCode::OK, &secret)
+    }
+
+    fn key_json(key: &Key, options: &Options) -> Value {
+        let actor = if options.expand.iter().any(|e| e == "is_of__actor") {
+            json!([{ "id": key.actor }])
+        } else {
+            deferred(key.actor)
+        };
+        let mut object = Map::new();
+        object.insert("id".into(), key.id.into());
+        object.insert("created_at".into(), date(&key.created_at).into());
+        object.insert("name".into(), key.name.clone().into());
+        object.insert("description".into(), key.description.clone().into());
+        object.insert(
+            "expiry_date".into(),
+            key.expiry_date.as_ref().map(date).into(),
+        );
+        object.insert("is_of__actor".into(), actor);
+        options.selected(object)
+    }
+
+    fn list(&self, caller: &Caller, pairs: &[(String, String)]) -> Result<Response, String> {
+        let options = options(pairs, KEY_FIELDS, &["is_of__actor"])?;
+        let keys = options.apply(&self.visible_keys(caller));
+        Ok(rows(
+            keys.iter().map(|k| Balena::key_json(k, &options)).collect(),
+        ))
+    }
+
+    /// `$count` ignores `$orderby`, `$top` and `$skip` (REF §2.3).
+    fn count(&self, caller: &Caller, pairs: &[(String, String)]) -> Result<Response, String> {
+        let filter = query_value(pairs, "$filter")
+            .map(|f| odata::parse_filter(f, KEY_FIELDS))
+            .transpose()?;
+        let n = self
+            .visible_keys(caller)
+            .iter()
+            .filter(|k| filter.as_ref().is_none_or(|f| f.matches(*k)))
+            .count();
+        Ok(json(
+            StatusCode::OK,
+            &ODataCount {
+                d: i64::try_from(n).unwrap_or(i64::MAX),
+            },
+        ))
+    }
+
+    /// PATCH `/v7/api_key(<id>)` (REF §4.6): a session only; a key the caller cannot see
+    /// is left alone, and the answer is 200 either way.
+    fn update(&mut self, caller: &Caller, id: i64, body: &[u8]) -> Response {
+        if !caller.session {
+            return unauthorized();
+        }
+        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+            return text_error(StatusCode::BAD_REQUEST, "Malformed JSON body");
+        };
+        let Ok(changes) = serde_json::from_value::<ApiKeyUpdate>(value) else {
+            return text_error(
+                StatusCode::BAD_REQUEST,
+                "Invalid value for an api key field",
+            );
+        };
+        if changes.is_empty() {
+            return text_error(StatusCode::BAD_REQUEST, "No fields to update");
+        }
+        if changes
+            .name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > 50)
+        {
+            return text_error(StatusCode::BAD_REQUEST, NAME_TOO_LONG);
+        }
+        if changes
+            .description
+            .as_ref()
+            .and_then(Option::as_ref)
+            .is_some_and(|d| d.chars().count() > 150)
+        {
+            return text_error(StatusCode::BAD_REQUEST, DESCRIPTION_TOO_LONG);
+        }
+        let visible = self.visible_keys(caller).iter().any(|k| k.id == id);
+        if let Some(key) = self.keys.iter_mut().find(|k| k.id == id && visible) {
+            if let Some(name) = changes.name {
+                key.name = Some(name);
+            }
+            if let Some(description) = changes.description {
+                key.description = description;
+            }
+            if let Some(expiry) = changes.expiry_date {
+                key.expiry_date = expiry;
+            }
+        }
+        empty(StatusCode::OK)
+    }
+
+    /// DELETE `/v7/api_key(<id>)` (REF §4.7): a session only; 200 whether or not the
+    /// caller could see the key.
+    fn revoke(&mut self, caller: &Caller, id: i64) -> Response {
+        if !caller.session {
+            return unauthorized();
+        }
+        if self.visible_keys(caller).iter().any(|k| k.id == id) {
+            self.keys.retain(|k| k.id != id);
+        }
+        empty(StatusCode::OK)
+    }
+
+    fn applications(
+        &self,
+        caller: &Caller,
+        id: Option<i64>,
+        pairs: &[(String, String)],
+    ) -> Result<Response, String> {
+        let options = options(pairs, APPLICATION_FIELDS, &[])?;
+        let visible: Vec<Application> = self
+            .visible_applications(caller)
+            .into_iter()
+            .filter(|a| id.is_none_or(|id| a.id == id))
+            .collect();
+        let d = options
+            .apply(&visible)
+            .iter()
+            .map(|a| {
+                let mut object = Map::new();
+                object.insert("id".into(), a.id.into());
+                object.insert("app_name".into(), a.app_name.clone().into());
+                object.insert("slug".into(), a.slug.clone().into());
+                object.insert("uuid".into(), a.uuid.clone().into());
+                object.insert("actor".into(), deferred(a.actor));
+                options.selected(object)
+            })
+            .collect();
+        Ok(rows(d))
+    }
+
+    /// `/v7/device(<id>)`, `/v7/device(id=<id>)` or `/v7/device(uuid='<uuid>')`.
+    fn devices(
+        &self,
+        caller: &Caller,
+        key: &str,
+        pairs: &[(String, String)],
+    ) -> Result<Response, String> {
+        let options = options(pairs, DEVICE_FIELDS, &[])?;
+        let matches: Box<dyn Fn(&Device) -> bool> = if let Some(id) = key_id(key) {
+            Box::new(move |d| d.id == id)
+        } else if let Some(uuid) = key
+            .strip_prefix("uuid='")
+            .and_then(|rest| rest.strip_suffix('\''))
+        {
+            let uuid = uuid.replace("''", "'");
+            Box::new(move |d| d.uuid == uuid)
+        } else {
+            return Err(format!("unknown device key `{key}`"));
+        };
+        let visible: Vec<Device> = self
+            .visible_devices(caller)
+            .into_iter()
+            .filter(|d| matches(d))
+            .collect();
+        let d = options
+            .apply(&visible)
+            .iter()
+            .map(|device| {
+                let mut object = Map::new();
+                object.insert("id".into(), device.id.into());
+                object.insert("uuid".into(), device.uuid.clone().into());
+                object.insert("device_name".into(), device.device_name.clone().into());
+                object.insert("actor".into(), deferred(device.actor));
+                options.selected(object)
+            })
+            .collect();
+        Ok(rows(d))
+    }
+}
+
+/// A date as JavaScript's `Date` reads the SDKs' strings: RFC 3339, or a bare date.
+fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|d| d.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        })
+}

@@ -1,0 +1,541 @@
+//! ThingsBoard 4.x (openapi/thingsboard.yaml): log in, save (create or update), enable,
+//! list a user's keys in numbered pages, update the description, delete.
+//!
+//! Authentication is `X-Authorization: ApiKey <value>` or `Bearer <jwt>` (`Authorization`
+//! only when `X-Authorization` is absent); every error is a `ThingsboardErrorResponse`.
+
+use std::sync::{Arc, Mutex};
+
+use apikeys_common::Secret;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{delete, post, put};
+use serde::Deserialize;
+use serde_json::json;
+use thingsboard_apikeys::types::{
+    ApiKeyId, ApiKeyInfo, EntityType, PageDataApiKeyInfo, TenantId, ThingsboardErrorResponse,
+    UserId,
+};
+use uuid::Uuid;
+
+use crate::common::{
+    Reply, base64, empty, header, json, jwt, lock, now_ms, query_pairs, query_value, random_bytes,
+};
+use crate::scope::ThingsBoardScope;
+
+/// ThingsBoard's error codes (REF §4).
+const AUTHENTICATION: i32 = 10;
+const JWT_EXPIRED: i32 = 11;
+const INVALID_ARGUMENTS: i32 = 30;
+const BAD_REQUEST_PARAMS: i32 = 31;
+const ITEM_NOT_FOUND: i32 = 32;
+
+/// How long a JWT from `login` lasts (the server's default, 9000 s).
+const JWT_LIFETIME_MS: i64 = 9_000_000;
+
+struct Key {
+    id: Uuid,
+    /// Creation order, the tie-break of every sort.
+    seq: u64,
+    created_time: i64,
+    user_id: Uuid,
+    description: String,
+    enabled: bool,
+    expiration_time: i64,
+    value: String,
+}
+
+impl Key {
+    fn expired(&self, now: i64) -> bool {
+        self.expiration_time != 0 && self.expiration_time < now
+    }
+}
+
+struct User {
+    id: Uuid,
+    email: String,
+    password: String,
+}
+
+struct Session {
+    token: String,
+    user_id: Uuid,
+    expires: i64,
+}
+
+struct Tb {
+    tenant_id: Uuid,
+    users: Vec<User>,
+    keys: Vec<Key>,
+    sessions: Vec<Session>,
+    seq: u64,
+}
+
+type Shared = Arc<Mutex<Tb>>;
+
+/// The router, mounted at `/thingsboard`, with the credential and scope it was seeded with.
+pub(crate) fn build() -> (Router, Secret, ThingsBoardScope) {
+    let tenant_id = Uuid::new_v4();
+    let user_id = Uuid::new_v4();
+    let mut tb = Tb {
+        tenant_id,
+        users: vec![User {
+            id: user_id,
+            email: "tenant@thingsboard.org".into(),
+            password: "tenant".into(),
+        }],
+        keys: Vec::new(),
+        sessions: Vec::new(),
+        seq: 0,
+    };
+    let credential = tb.insert_key(user_id, "Sandbox credential".into(), true, 0);
+    tb.insert_key(user_id, "Grafana datasource".into(), false, 0);
+    let scope = ThingsBoardScope {
+        tenant_id,
+        user_id,
+        username: "tenant@thingsboard.org".into(),
+        password: "tenant".into(),
+    };
+    let shared: Shared = Arc::new(Mutex::new(tb));
+    let router = Router::new()
+        .route("/api/auth/login", post(login))
+        .route("/api/apiKey", post(save))
+        .route("/api/apiKey/{id}", delete(remove))
+        .route("/api/apiKey/{id}/description", put(describe))
+        .route("/api/apiKey/{id}/enabled/{value}", put(enable))
+        .route("/api/apiKeys/{user_id}", axum::routing::get(list))
+        .fallback(not_found)
+        .with_state(shared);
+    (router, Secret::from(credential), scope)
+}
+
+fn error(status: StatusCode, code: i32, message: impl Into<String>) -> Response {
+    let body = ThingsboardErrorResponse {
+        status: Some(i32::from(status.as_u16())),
+        message: Some(message.into()),
+        error_code: Some(code),
+        timestamp: Some(now_ms()),
+    };
+    json(status, &body)
+}
+
+fn unauthorized(message: &str) -> Response {
+    error(StatusCode::UNAUTHORIZED, AUTHENTICATION, message)
+}
+
+fn item_not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        ITEM_NOT_FOUND,
+        "Requested item wasn't found!",
+    )
+}
+
+async fn not_found() -> Response {
+    item_not_found()
+}
+
+fn parse_uuid(text: &str) -> Result<Uuid, Response> {
+    Uuid::parse_str(text).map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            BAD_REQUEST_PARAMS,
+            format!("Invalid UUID string: {text}"),
+        )
+    })
+}
+
+impl Tb {
+    /// A new key's secret value: `tb_` and 86 base64url characters (64 random bytes).
+    fn insert_key(
+        &mut self,
+        user_id: Uuid,
+        description: String,
+        enabled: bool,
+        expiration_time: i64,
+    ) -> String {
+        let value = format!("tb_{}", base64(&random_bytes(64), true));
+        self.seq += 1;
+        self.keys.push(Key {
+            id: Uuid::new_v4(),
+            seq: self.seq,
+            created_time: now_ms(),
+            user_id,
+            description,
+            enabled,
+            expiration_time,
+            value: value.clone(),
+        });
+        value
+    }
+
+    /// The user the request's credential belongs to (REF §2).
+    fn authenticate(&self, headers: &HeaderMap) -> Result<Uuid, Response> {
+        let value = header(headers, "x-authorization").or_else(|| header(headers, "authorization"));
+        let now = now_ms();
+        let Some(value) = value else {
+            return Err(unauthorized("Authorization header cannot be blank!"));
+        };
+        let user = if let Some(secret) = value.strip_prefix("ApiKey ") {
+            let key = self
+                .keys
+                .iter()
+                .find(|k| k.value == secret)
+                .ok_or_else(|| unauthorized("User not found for the provided API key"))?;
+            if !key.enabled {
+                return Err(unauthorized("API key auth is not active"));
+            }
+            if key.expired(now) {
+                return Err(unauthorized("API key is expired"));
+            }
+            key.user_id
+        } else if let Some(token) = value.strip_prefix("Bearer ") {
+            let session = self
+                .sessions
+                .iter()
+                .find(|s| s.token == token)
+                .ok_or_else(|| unauthorized("Authentication failed"))?;
+            if session.expires < now {
+                return Err(error(
+                    StatusCode::UNAUTHORIZED,
+                    JWT_EXPIRED,
+                    "Token has expired",
+                ));
+            }
+            session.user_id
+        } else {
+            return Err(unauthorized("Authentication failed"));
+        };
+        if self.users.iter().any(|u| u.id == user) {
+            Ok(user)
+        } else {
+            Err(unauthorized("Authentication failed"))
+        }
+    }
+
+    fn info(&self, key: &Key) -> ApiKeyInfo {
+        ApiKeyInfo {
+            created_time: key.created_time,
+            description: key.description.clone(),
+            enabled: key.enabled,
+            expiration_time: key.expiration_time,
+            expired: key.expired(now_ms()),
+            id: ApiKeyId {
+                entity_type: EntityType::ApiKey,
+                id: key.id,
+            },
+            tenant_id: Some(TenantId {
+                entity_type: EntityType::Tenant,
+                id: self.tenant_id,
+            }),
+            user_id: UserId {
+                entity_type: EntityType::User,
+                id: key.user_id,
+            },
+        }
+    }
+
+    fn key_mut(&mut self, id: Uuid) -> Result<&mut Key, Response> {
+        self.keys
+            .iter_mut()
+            .find(|k| k.id == id)
+            .ok_or_else(item_not_found)
+    }
+
+    fn check_user(&self, user_id: Uuid) -> Result<(), Response> {
+        if self.users.iter().any(|u| u.id == user_id) {
+            Ok(())
+        } else {
+            Err(item_not_found())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+async fn login(State(tb): State<Shared>, body: Bytes) -> Reply {
+    let body: LoginBody = serde_json::from_slice(&body).map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            BAD_REQUEST_PARAMS,
+            "Invalid request body",
+        )
+    })?;
+    let mut tb = lock(&tb);
+    let user = tb
+        .users
+        .iter()
+        .find(|u| u.email == body.username && u.password == body.password)
+        .ok_or_else(|| unauthorized("Invalid username or password"))?;
+    let user_id = user.id;
+    let now = now_ms();
+    let claims = |kind: &str, lifetime: i64| {
+        json!({
+            "sub": body.username,
+            "userId": user_id,
+            "scopes": [kind],
+            "iss": "thingsboard.io",
+            "iat": now / 1000,
+            "exp": (now + lifetime) / 1000,
+        })
+    };
+    let token = jwt(&claims("TENANT_ADMIN", JWT_LIFETIME_MS));
+    let refresh = jwt(&claims("REFRESH_TOKEN", 604_800_000));
+    tb.sessions.push(Session {
+        token: token.clone(),
+        user_id,
+        expires: now + JWT_LIFETIME_MS,
+    });
+    Ok(json(
+        StatusCode::OK,
+        &json!({"token": token, "refreshToken": refresh}),
+    ))
+}
+
+/// The body of `save_api_key`, read as leniently as the server reads it: a missing
+/// `enabled` is `false` and a missing `expirationTime` is 0 (Java primitives, REF §3.1).
+#[derive(Deserialize)]
+struct SaveBody {
+    id: Option<ApiKeyId>,
+    #[serde(rename = "userId")]
+    user_id: Option<UserId>,
+    description: Option<String>,
+    #[serde(default)]
+    enabled: bool,
+    #[serde(rename = "expirationTime", default)]
+    expiration_time: i64,
+}
+
+async fn save(State(tb): State<Shared>, headers: HeaderMap, body: Bytes) -> Reply {
+    let mut tb = lock(&tb);
+    tb.authenticate(&headers)?;
+    let body: SaveBody = serde_json::from_slice(&body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            BAD_REQUEST_PARAMS,
+            format!("Invalid request body: {e}"),
+        )
+    })?;
+    let Some(user_id) = body.user_id.map(|u| u.id) else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            INVALID_ARGUMENTS,
+            "API key should be assigned to user!",
+        ));
+    };
+    let description = body.description.unwrap_or_default();
+    if description.trim().is_empty() {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            INVALID_ARGUMENTS,
+            "Validation error: description must not be blank",
+        ));
+    }
+    tb.check_user(user_id)?;
+    let (id, value) = match body.id {
+        None => {
+            let value = tb.insert_key(user_id, description, body.enabled, body.expiration_time);
+            let id = tb.keys.last().map(|k| k.id).unwrap_or_default();
+            (id, Some(value))
+        }
+        Some(ApiKeyId { id, .. }) => {
+            let invalid =
+                |message: &str| error(StatusCode::BAD_REQUEST, INVALID_ARGUMENTS, message);
+            let key = tb
+                .keys
+                .iter_mut()
+                .find(|k| k.id == id)
+                .ok_or_else(|| invalid("Cannot update non-existent API key!"))?;
+            if key.user_id != user_id {
+                return Err(invalid("Cannot update API key user id!"));
+            }
+            if key.expiration_time != body.expiration_time {
+                return Err(invalid("Cannot update API key expiration time!"));
+            }
+            key.description = description;
+            key.enabled = body.enabled;
+            (id, None)
+        }
+    };
+    let key = tb
+        .keys
+        .iter()
+        .find(|k| k.id == id)
+        .ok_or_else(item_not_found)?;
+    let mut out = serde_json::to_value(tb.info(key)).unwrap_or_default();
+    if let Some(object) = out.as_object_mut() {
+        // The secret is returned on creation only; an update answers `"value": null`.
+        object.insert(
+            "value".into(),
+            value.map_or(serde_json::Value::Null, Into::into),
+        );
+    }
+    Ok(json(StatusCode::OK, &out))
+}
+
+async fn remove(State(tb): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Reply {
+    let mut tb = lock(&tb);
+    tb.authenticate(&headers)?;
+    let id = parse_uuid(&id)?;
+    tb.key_mut(id)?;
+    tb.keys.retain(|k| k.id != id);
+    Ok(empty(StatusCode::OK))
+}
+
+/// The body is the raw text, whatever its Content-Type (REF §3.3).
+async fn describe(
+    State(tb): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Reply {
+    let mut tb = lock(&tb);
+    tb.authenticate(&headers)?;
+    let id = parse_uuid(&id)?;
+    let description = String::from_utf8(body.to_vec()).map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            BAD_REQUEST_PARAMS,
+            "Invalid request body",
+        )
+    })?;
+    let key = tb.key_mut(id)?;
+    if description.trim().is_empty() {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            INVALID_ARGUMENTS,
+            "Validation error: description must not be blank",
+        ));
+    }
+    key.description = description;
+    let key = tb
+        .keys
+        .iter()
+        .find(|k| k.id == id)
+        .ok_or_else(item_not_found)?;
+    Ok(json(StatusCode::OK, &tb.info(key)))
+}
+
+async fn enable(
+    State(tb): State<Shared>,
+    headers: HeaderMap,
+    Path((id, value)): Path<(String, String)>,
+) -> Reply {
+    let mut tb = lock(&tb);
+    tb.authenticate(&headers)?;
+    let id = parse_uuid(&id)?;
+    // Spring reads booleans without regard to case (`True` from the Python client works).
+    let enabled = match value.to_ascii_lowercase().as_str() {
+        "true" => true,
+        "false" => false,
+        _ => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                BAD_REQUEST_PARAMS,
+                format!("Invalid boolean value: {value}"),
+            ));
+        }
+    };
+    tb.key_mut(id)?.enabled = enabled;
+    let key = tb
+        .keys
+        .iter()
+        .find(|k| k.id == id)
+        .ok_or_else(item_not_found)?;
+    Ok(json(StatusCode::OK, &tb.info(key)))
+}
+
+/// A required integer query parameter, at least `min`.
+fn int_param(pairs: &[(String, String)], name: &str, min: i32) -> Result<i32, Response> {
+    let bad = |message: String| error(StatusCode::BAD_REQUEST, BAD_REQUEST_PARAMS, message);
+    let text = query_value(pairs, name).ok_or_else(|| {
+        bad(format!(
+            "Required request parameter '{name}' for method parameter type int is not present"
+        ))
+    })?;
+    let value: i32 = text
+        .parse()
+        .map_err(|_| bad(format!("Invalid value of '{name}': {text}")))?;
+    if value < min {
+        return Err(bad(format!("'{name}' must be at least {min}")));
+    }
+    Ok(value)
+}
+
+async fn list(
+    State(tb): State<Shared>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Reply {
+    let tb = lock(&tb);
+    tb.authenticate(&headers)?;
+    let user_id = parse_uuid(&user_id)?;
+    let pairs = query_pairs(query.as_deref());
+    let page_size = int_param(&pairs, "pageSize", 1)?;
+    let page = int_param(&pairs, "page", 0)?;
+    tb.check_user(user_id)?;
+    let search = query_value(&pairs, "textSearch").map(str::to_lowercase);
+    let mut keys: Vec<&Key> = tb
+        .keys
+        .iter()
+        .filter(|k| k.user_id == user_id)
+        .filter(|k| {
+            search
+                .as_deref()
+                .is_none_or(|s| k.description.to_lowercase().contains(s))
+        })
+        .collect();
+    let property = query_value(&pairs, "sortProperty").unwrap_or("createdTime");
+    let descending = match query_value(&pairs, "sortOrder").unwrap_or("ASC") {
+        "ASC" => false,
+        "DESC" => true,
+        other => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                BAD_REQUEST_PARAMS,
+                format!("Invalid sort order: {other}"),
+            ));
+        }
+    };
+    match property {
+        "createdTime" => keys.sort_by_key(|k| (k.created_time, k.seq)),
+        "expirationTime" => keys.sort_by_key(|k| (k.expiration_time, k.seq)),
+        "description" => keys
+            .sort_by(|a, b| (a.description.as_str(), a.seq).cmp(&(b.description.as_str(), b.seq))),
+        "enabled" => keys.sort_by_key(|k| (k.enabled, k.seq)),
+        other => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                BAD_REQUEST_PARAMS,
+                format!("Invalid sort property: {other}"),
+            ));
+        }
+    }
+    if descending {
+        keys.reverse();
+    }
+    let total = keys.len();
+    let size = usize::try_from(page_size).unwrap_or(1).max(1);
+    let start = usize::try_from(page).unwrap_or(0).saturating_mul(size);
+    let data: Vec<ApiKeyInfo> = keys
+        .iter()
+        .skip(start)
+        .take(size)
+        .map(|k| tb.info(k))
+        .collect();
+    let body = PageDataApiKeyInfo {
+        data,
+        has_next: start.saturating_add(size) < total,
+        total_elements: i64::try_from(total).unwrap_or(i64::MAX),
+        total_pages: i32::try_from(total.div_ceil(size)).unwrap_or(i32::MAX),
+    };
+    Ok(json(StatusCode::OK, &body))
+}

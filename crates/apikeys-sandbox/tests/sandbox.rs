@@ -1,0 +1,1400 @@
+//! Each vendor's real client crate driven against the sandbox: the key lifecycle, wrong
+//! credentials, and pagination over at least three pages.
+
+use apikeys_common::{Error, RetryPolicy, Secret};
+use apikeys_sandbox::{Sandbox, Vendor};
+use futures::TryStreamExt;
+
+/// Turns a generated call's error into the shared error type.
+fn err<E>(result: Result<impl std::fmt::Debug, E>) -> Error
+where
+    Error: From<E>,
+{
+    match result {
+        Ok(value) => panic!("expected an error, got {value:?}"),
+        Err(e) => Error::from(e),
+    }
+}
+
+fn wrong() -> Secret {
+    Secret::from("not-a-key-of-this-sandbox")
+}
+
+#[tokio::test]
+async fn base_urls_credentials_and_scopes() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let root = format!("http://{}", sandbox.addr());
+    assert!(sandbox.addr().ip().is_loopback());
+    let paths: Vec<String> = Vendor::ALL
+        .iter()
+        .map(|v| sandbox.base_url(*v).replace(&root, ""))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/thingsboard",
+            "/sensorbucket/api",
+            "/nuki",
+            "/balena",
+            "/automox/api"
+        ]
+    );
+    for vendor in Vendor::ALL {
+        assert!(!sandbox.credential(vendor).expose_secret().is_empty());
+        assert!(!format!("{sandbox:?}").contains(sandbox.credential(vendor).expose_secret()));
+    }
+    assert!(
+        sandbox
+            .credential(Vendor::ThingsBoard)
+            .expose_secret()
+            .starts_with("tb_")
+    );
+    let other = Sandbox::start().await.unwrap();
+    assert_ne!(
+        other.credential(Vendor::Automox).expose_secret(),
+        sandbox.credential(Vendor::Automox).expose_secret(),
+        "every sandbox has its own secrets"
+    );
+    assert_eq!(sandbox.scopes().automox.org_id, 1234);
+}
+
+#[tokio::test]
+async fn shutdown_and_drop_stop_the_server() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let addr = sandbox.addr();
+    sandbox.shutdown().await;
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+
+    let sandbox = Sandbox::start().await.unwrap();
+    let addr = sandbox.addr();
+    drop(sandbox);
+    let mut refused = false;
+    for _ in 0..50 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(refused, "the port still accepts connections after drop");
+}
+
+mod thingsboard {
+    use super::*;
+    use thingsboard_apikeys::Client;
+    use thingsboard_apikeys::types::{ApiKeyId, SaveApiKeyRequest};
+
+    fn client(sandbox: &Sandbox, key: impl Into<Secret>) -> Client {
+        Client::builder(sandbox.base_url(Vendor::ThingsBoard))
+            .api_key(key)
+            .retry(RetryPolicy::disabled())
+            .build()
+            .unwrap()
+    }
+
+    async fn descriptions(client: &Client, user: &str) -> Vec<String> {
+        let keys: Vec<_> = client
+            .get_user_api_keys()
+            .user_id(user)
+            .page_size(100)
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        keys.into_iter().map(|k| k.description).collect()
+    }
+
+    #[tokio::test]
+    async fn create_list_update_disable_delete() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let tb = client(&sandbox, sandbox.credential(Vendor::ThingsBoard));
+        let user = sandbox.scopes().thingsboard.user_id;
+        let user_str = user.to_string();
+        assert_eq!(
+            descriptions(&tb, &user_str).await,
+            ["Sandbox credential", "Grafana datasource"]
+        );
+
+        let created = tb
+            .save_api_key()
+            .body(
+                SaveApiKeyRequest::builder()
+                    .user_id(user)
+                    .description("CI deploy key")
+                    .enabled(true),
+            )
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        let value = created.value.expect("the secret, shown once");
+        assert!(value.expose_secret().starts_with("tb_"));
+        assert_eq!(value.expose_secret().len(), 3 + 86);
+        let id = created.id.id;
+        assert!(
+            descriptions(&tb, &user_str)
+                .await
+                .contains(&"CI deploy key".to_string())
+        );
+
+        // The new key authenticates by itself.
+        let own = client(&sandbox, Secret::from(value));
+        assert_eq!(descriptions(&own, &user_str).await.len(), 3);
+
+        let renamed = tb
+            .update_api_key_description()
+            .id(id)
+            .body("CI deploy key (rotated)")
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(renamed.description, "CI deploy key (rotated)");
+
+        // Saving with an id updates, keeps the secret and answers `"value": null`.
+        let updated = tb
+            .save_api_key()
+            .body(
+                SaveApiKeyRequest::builder()
+                    .id(ApiKeyId::from(id))
+                    .user_id(user)
+                    .description("CI deploy key v2")
+                    .enabled(true),
+            )
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(updated.value.is_none());
+        assert_eq!(updated.description, "CI deploy key v2");
+
+        let disabled = tb
+            .enable_api_key()
+            .id(id)
+            .enabled_value(false)
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!disabled.enabled);
+        let e = err(own
+            .get_user_api_keys()
+            .user_id(&user_str)
+            .page_size(1)
+            .page(0)
+            .send()
+            .await);
+        assert!(e.is_unauthorized(), "{e:?}");
+        assert_eq!(e.api().unwrap().code.as_deref(), Some("10"));
+
+        tb.delete_api_key().id(id).send().await.unwrap();
+        assert_eq!(
+            descriptions(&tb, &user_str).await,
+            ["Sandbox credential", "Grafana datasource"]
+        );
+        let e = err(tb.delete_api_key().id(id).send().await);
+        assert!(e.is_not_found(), "{e:?}");
+        assert_eq!(e.api().unwrap().code.as_deref(), Some("32"));
+    }
+
+    #[tokio::test]
+    async fn wrong_credentials_are_unauthorized_and_login_gives_a_working_jwt() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let scope = &sandbox.scopes().thingsboard;
+        let user = scope.user_id.to_string();
+        let bad = client(&sandbox, wrong());
+        let e = err(bad
+            .get_user_api_keys()
+            .user_id(&user)
+            .page_size(10)
+            .page(0)
+            .send()
+            .await);
+        assert!(e.is_unauthorized(), "{e:?}");
+
+        let builder = Client::builder(sandbox.base_url(Vendor::ThingsBoard));
+        let jwt =
+            thingsboard_apikeys::login(builder.clone(), &scope.username, scope.password.as_str())
+                .await
+                .unwrap();
+        assert_eq!(descriptions(&jwt, &user).await.len(), 2);
+        let e = thingsboard_apikeys::login(builder, &scope.username, "wrong")
+            .await
+            .unwrap_err();
+        assert!(e.is_unauthorized(), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn pages_are_numbered_until_has_next_is_false() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let tb = client(&sandbox, sandbox.credential(Vendor::ThingsBoard));
+        let user = sandbox.scopes().thingsboard.user_id;
+        for i in 0..5 {
+            tb.save_api_key()
+                .body(
+                    SaveApiKeyRequest::builder()
+                        .user_id(user)
+                        .description(format!("key {i}"))
+                        .enabled(true),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+        let mut seen = Vec::new();
+        let mut pages = 0;
+        loop {
+            let page = tb
+                .get_user_api_keys()
+                .user_id(user.to_string())
+                .page_size(3)
+                .page(pages)
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+            pages += 1;
+            assert_eq!(page.total_elements, 7);
+            assert_eq!(page.total_pages, 3);
+            seen.extend(page.data.into_iter().map(|k| k.description));
+            if !page.has_next {
+                break;
+            }
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(seen.len(), 7);
+        assert_eq!(seen, descriptions(&tb, &user.to_string()).await);
+        let e = err(tb
+            .get_user_api_keys()
+            .user_id("not-a-uuid")
+            .page_size(3)
+            .page(0)
+            .send()
+            .await);
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(400));
+    }
+}
+
+mod sensorbucket {
+    use super::*;
+    use sensorbucket_apikeys::Client;
+    use sensorbucket_apikeys::types::{CreateApiKeyRequest, Permission};
+
+    fn client(sandbox: &Sandbox, key: impl Into<Secret>) -> Client {
+        Client::builder(sandbox.base_url(Vendor::SensorBucket))
+            .api_key(key)
+            .retry(RetryPolicy::disabled())
+            .build()
+            .unwrap()
+    }
+
+    async fn names(client: &Client) -> Vec<String> {
+        let keys: Vec<_> = client.list_api_keys().stream().try_collect().await.unwrap();
+        keys.into_iter().map(|k| k.name).collect()
+    }
+
+    async fn create(client: &Client, tenant: i64, name: &str) -> Secret {
+        client
+            .create_api_key()
+            .body(
+                CreateApiKeyRequest::builder()
+                    .name(name)
+                    .tenant_id(tenant)
+                    .permissions(vec![Permission::ReadDevices]),
+            )
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .api_key
+    }
+
+    #[tokio::test]
+    async fn create_list_get_revoke() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let sb = client(&sandbox, sandbox.credential(Vendor::SensorBucket));
+        let tenant = sandbox.scopes().sensorbucket.tenant_id;
+        assert_eq!(names(&sb).await.len(), 2);
+
+        let token = create(&sb, tenant, "ingest-gateway").await;
+        let listed: Vec<_> = sb
+            .list_api_keys()
+            .tenant_id(tenant)
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        let key = listed.iter().find(|k| k.name == "ingest-gateway").unwrap();
+        assert_eq!(key.tenant_name, sandbox.scopes().sensorbucket.tenant_name);
+        assert_eq!(key.permissions, [Permission::ReadDevices]);
+
+        // The token is `base64(<id>:<secret>)` and authenticates.
+        let own = client(&sandbox, token);
+        let got = own
+            .get_api_key()
+            .api_key_id(key.id)
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .data;
+        assert_eq!(got.id, key.id);
+        assert_eq!(got.name, "", "the server's GET leaves the name out");
+
+        let e = err(sb
+            .create_api_key()
+            .body(
+                CreateApiKeyRequest::builder()
+                    .name("ingest-gateway")
+                    .tenant_id(tenant)
+                    .permissions(vec![Permission::ReadDevices]),
+            )
+            .send()
+            .await);
+        assert_eq!(
+            e.api().unwrap().code.as_deref(),
+            Some("API_KEY_NAME_TENANT_COMBO_NOT_UNIQUE")
+        );
+        let e = err(sb
+            .create_api_key()
+            .body(
+                CreateApiKeyRequest::builder()
+                    .name("archived")
+                    .tenant_id(sandbox.scopes().sensorbucket.archived_tenant_id)
+                    .permissions(vec![Permission::ReadDevices]),
+            )
+            .send()
+            .await);
+        assert!(e.is_not_found(), "{e:?}");
+
+        sb.revoke_api_key().api_key_id(key.id).send().await.unwrap();
+        assert!(!names(&sb).await.contains(&"ingest-gateway".to_string()));
+        let e = err(own.list_api_keys().send().await);
+        assert!(
+            e.is_unauthorized(),
+            "a revoked key stops authenticating: {e:?}"
+        );
+        let e = err(sb.get_api_key().api_key_id(key.id).send().await);
+        assert!(e.is_not_found());
+        assert_eq!(
+            e.api().unwrap().code.as_deref(),
+            Some("ERR_API_KEY_NOT_FOUND")
+        );
+        let e = err(sb.revoke_api_key().api_key_id(key.id).send().await);
+        assert!(e.is_not_found());
+    }
+
+    #[tokio::test]
+    async fn a_wrong_token_gets_the_gateways_401() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let e = err(client(&sandbox, wrong()).list_api_keys().send().await);
+        assert!(e.is_unauthorized(), "{e:?}");
+        assert_eq!(e.api().unwrap().code.as_deref(), Some("unauthorized"));
+    }
+
+    #[tokio::test]
+    async fn cursors_in_links_next_walk_every_page() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let sb = client(&sandbox, sandbox.credential(Vendor::SensorBucket));
+        let tenant = sandbox.scopes().sensorbucket.tenant_id;
+        for i in 0..3 {
+            create(&sb, tenant, &format!("key {i}")).await;
+        }
+        let mut sizes = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut request = sb.list_api_keys().tenant_id(tenant).limit(2);
+            if let Some(c) = cursor.take() {
+                request = request.cursor(c);
+            }
+            let page = request.send().await.unwrap().into_inner();
+            sizes.push(page.data.len());
+            let next = page.links.next.unwrap_or_default();
+            if next.is_empty() {
+                break;
+            }
+            assert!(next.starts_with(&sandbox.base_url(Vendor::SensorBucket)));
+            let query = next.split_once('?').unwrap().1;
+            cursor = url::form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "cursor")
+                .map(|(_, v)| v.into_owned());
+        }
+        assert_eq!(sizes, [2, 2, 1]);
+        let all: Vec<_> = sb
+            .list_api_keys()
+            .tenant_id(tenant)
+            .limit(2)
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 5);
+        // Newest first.
+        assert_eq!(all[0].name, "key 2");
+        // A full last page is followed by an empty one, as on the real server.
+        let first = sb
+            .list_api_keys()
+            .limit(5)
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(first.data.len(), 5);
+        assert!(!first.links.next.unwrap_or_default().is_empty());
+    }
+}
+
+mod nuki {
+    use super::*;
+    use nuki_apikeys::Client;
+    use nuki_apikeys::types::{
+        AdvancedApiKeyCreate, AdvancedApiKeyStatus, AdvancedApiKeyType, AdvancedApiKeyUpdate,
+        ApiKeyCreate, ApiKeyTokenCreate, ApiKeyTokenUpdate, ApiKeyUpdate, Scope, WebhookFeature,
+        WebhookStatus,
+    };
+
+    fn client(sandbox: &Sandbox, key: impl Into<Secret>) -> Client {
+        Client::builder(sandbox.base_url(Vendor::Nuki))
+            .api_key(key)
+            .retry(RetryPolicy::disabled())
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn keys_tokens_and_advanced_keys() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let nuki = client(&sandbox, sandbox.credential(Vendor::Nuki));
+        assert_eq!(nuki.list_api_keys().send().await.unwrap().len(), 2);
+
+        let key = nuki
+            .create_api_key()
+            .body(ApiKeyCreate::builder().description("Integration".to_string()))
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(key.api_key.is_some(), "the key's value, on creation");
+        let id = key.api_key_id;
+        let listed = nuki.list_api_keys().send().await.unwrap().into_inner();
+        let found = listed.iter().find(|k| k.api_key_id == id).unwrap();
+        assert!(found.api_key.is_none(), "never in lists");
+
+        nuki.update_api_key()
+            .api_key_id(id)
+            .body(
+                ApiKeyUpdate::builder()
+                    .description("Integration v2".to_string())
+                    .redirect_uris(vec!["https://example.com/cb".to_string()]),
+            )
+            .send()
+            .await
+            .unwrap();
+        let listed = nuki.list_api_keys().send().await.unwrap().into_inner();
+        let found = listed.iter().find(|k| k.api_key_id == id).unwrap();
+        assert_eq!(found.description.as_deref(), Some("Integration v2"));
+        assert_eq!(found.redirect_uris, ["https://example.com/cb"]);
+
+        // Tokens: the access token only on creation; an `account` token authenticates.
+        let token = nuki
+            .create_api_key_token()
+            .api_key_id(id)
+            .body(
+                ApiKeyTokenCreate::builder()
+                    .description("CI".to_string())
+                    .scopes(vec![Scope::Account]),
+            )
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        let access = token.access_token.clone().unwrap();
+        let tokens = nuki
+            .list_api_key_tokens()
+            .api_key_id(id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(tokens.len(), 1);
+        assert!(tokens[0].access_token.is_none());
+        let own = client(&sandbox, access);
+        assert_eq!(own.list_api_keys().send().await.unwrap().len(), 3);
+        nuki.update_api_key_token()
+            .api_key_id(id)
+            .id(token.id.as_str())
+            .body(ApiKeyTokenUpdate::builder().scopes(vec![Scope::SmartlockReadOnly]))
+            .send()
+            .await
+            .unwrap();
+        let e = err(own.list_api_keys().send().await);
+        assert!(e.is_forbidden(), "without the account scope: {e:?}");
+        nuki.delete_api_key_token()
+            .api_key_id(id)
+            .id(token.id.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            nuki.list_api_key_tokens()
+                .api_key_id(id)
+                .send()
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let e = err(own.list_api_keys().send().await);
+        assert!(e.is_unauthorized(), "{e:?}");
+
+        // The seeded advanced key: approved (secret visible), webhooks deactivated.
+        let seeded = sandbox.scopes().nuki.api_key_id;
+        let advanced = nuki
+            .get_advanced_api_key()
+            .api_key_id(seeded)
+            .send()
+            .await
+            .unwrap();
+        assert!(advanced.secret.is_some());
+        assert_eq!(advanced.webhook_status, Some(WebhookStatus::Deactivated));
+        nuki.reactivate_advanced_api_key()
+            .api_key_id(seeded)
+            .send()
+            .await
+            .unwrap();
+        let advanced = nuki
+            .get_advanced_api_key()
+            .api_key_id(seeded)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(advanced.webhook_status, Some(WebhookStatus::Active));
+
+        // A new application waits for review: no secret yet.
+        let e = err(nuki.get_advanced_api_key().api_key_id(id).send().await);
+        assert!(e.is_not_found(), "{e:?}");
+        nuki.create_advanced_api_key()
+            .api_key_id(id)
+            .body(
+                AdvancedApiKeyCreate::builder()
+                    .name("Example Rentals GmbH")
+                    .country("Austria")
+                    .description("Keypad codes for guests.")
+                    .type_(AdvancedApiKeyType::ShortRental)
+                    .url("https://rentals.example.com")
+                    .email("ops@rentals.example.com")
+                    .webhook_url("https://rentals.example.com/hooks")
+                    .webhook_features(vec![WebhookFeature::DeviceStatus])
+                    .restricted(false),
+            )
+            .send()
+            .await
+            .unwrap();
+        let applied = nuki
+            .get_advanced_api_key()
+            .api_key_id(id)
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(applied.status, AdvancedApiKeyStatus::Applied);
+        assert!(applied.secret.is_none());
+        nuki.update_advanced_api_key()
+            .api_key_id(id)
+            .body(
+                AdvancedApiKeyUpdate::builder()
+                    .webhook_url("https://rentals.example.com/hooks/v2")
+                    .webhook_features(vec![WebhookFeature::DeviceLogs]),
+            )
+            .send()
+            .await
+            .unwrap();
+        let updated = nuki
+            .get_advanced_api_key()
+            .api_key_id(id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(updated.webhook_url, "https://rentals.example.com/hooks/v2");
+        nuki.delete_advanced_api_key()
+            .api_key_id(id)
+            .send()
+            .await
+            .unwrap();
+        assert!(err(nuki.get_advanced_api_key().api_key_id(id).send().await).is_not_found());
+
+        nuki.delete_api_key().api_key_id(id).send().await.unwrap();
+        let listed = nuki.list_api_keys().send().await.unwrap().into_inner();
+        assert!(listed.iter().all(|k| k.api_key_id != id));
+        assert!(err(nuki.delete_api_key().api_key_id(id).send().await).is_not_found());
+    }
+
+    #[tokio::test]
+    async fn a_wrong_token_is_unauthorized() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let e = err(client(&sandbox, wrong()).list_api_keys().send().await);
+        assert!(e.is_unauthorized(), "{e:?}");
+        assert_eq!(e.api().unwrap().code.as_deref(), Some("401"));
+    }
+}
+
+mod balena {
+    use super::*;
+    use balena_apikeys::odata::{ApiKeyField, Filter, ODataOptions};
+    use balena_apikeys::{ApiKeyUpdate, Client};
+
+    fn client(sandbox: &Sandbox, key: impl Into<Secret>) -> Client {
+        Client::builder(sandbox.base_url(Vendor::Balena))
+            .jwt(key)
+            .retry(RetryPolicy::disabled())
+            .build()
+            .unwrap()
+    }
+
+    async fn named(client: &Client) -> Vec<String> {
+        let keys = client
+            .api_key()
+            .get_all_named_user_api_keys()
+            .send()
+            .await
+            .unwrap();
+        keys.into_iter().filter_map(|k| k.name).collect()
+    }
+
+    #[tokio::test]
+    async fn create_list_update_revoke() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let balena = client(&sandbox, sandbox.credential(Vendor::Balena));
+        let scope = &sandbox.scopes().balena;
+        let me = balena.get_actor_whoami().send().await.unwrap();
+        assert_eq!((me.id, me.actor_type_id), (scope.actor_id, scope.user_id));
+        assert_eq!(named(&balena).await, ["ci-deploy", "grafana"]);
+
+        let secret = balena
+            .api_key()
+            .create("ci-new", None, Some("for the pipeline"))
+            .await
+            .unwrap();
+        assert_eq!(secret.expose_secret().len(), 32);
+        assert_eq!(named(&balena).await, ["ci-deploy", "ci-new", "grafana"]);
+        let keys = balena
+            .api_key()
+            .get_all_named_user_api_keys()
+            .options(ODataOptions::new().filter(Filter::eq(ApiKeyField::Name, "ci-new")))
+            .send()
+            .await
+            .unwrap();
+        let id = keys[0].id.unwrap();
+        assert_eq!(keys[0].description.as_deref(), Some("for the pipeline"));
+
+        balena
+            .api_key()
+            .update(
+                id,
+                ApiKeyUpdate::new().name("ci-renamed").clear_description(),
+            )
+            .await
+            .unwrap();
+        let keys = balena
+            .api_key()
+            .get_all()
+            .options(ODataOptions::new().filter(Filter::eq(ApiKeyField::Id, id)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(keys[0].name.as_deref(), Some("ci-renamed"));
+        assert_eq!(keys[0].description, None);
+
+        // The new API key reads, but may not revoke (401), as on openBalena.
+        let own = client(&sandbox, secret);
+        assert_eq!(
+            own.get_actor_whoami().send().await.unwrap().id,
+            scope.actor_id
+        );
+        assert!(
+            own.api_key()
+                .revoke(id)
+                .await
+                .unwrap_err()
+                .is_unauthorized()
+        );
+
+        balena.api_key().revoke(id).await.unwrap();
+        assert_eq!(named(&balena).await, ["ci-deploy", "grafana"]);
+        let e = own.get_actor_whoami().send().await.map(|_| ());
+        assert!(err(e).is_unauthorized());
+    }
+
+    #[tokio::test]
+    async fn device_and_fleet_keys_and_wrong_credentials() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let balena = client(&sandbox, sandbox.credential(Vendor::Balena));
+        let scope = &sandbox.scopes().balena;
+        let api = balena.api_key();
+        for keys in [
+            api.get_device_api_keys_by_device(scope.device_uuid.as_str())
+                .send()
+                .await,
+            api.get_device_api_keys_by_device(scope.device_id)
+                .send()
+                .await,
+            api.get_provisioning_api_keys_by_application(scope.application_slug.as_str())
+                .send()
+                .await,
+            api.get_provisioning_api_keys_by_application(scope.application_id)
+                .send()
+                .await,
+        ] {
+            let keys = keys.unwrap();
+            assert_eq!(keys.len(), 1);
+            assert_eq!(keys[0].name, None);
+        }
+        let e = api
+            .get_device_api_keys_by_device(99_999)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.is_not_found(), "{e:?}");
+        // All keys the user can see: 3 of their own, the fleet's and the device's.
+        assert_eq!(api.get_all().send().await.unwrap().len(), 5);
+
+        let bad = client(&sandbox, wrong());
+        assert!(err(bad.get_actor_whoami().send().await).is_unauthorized());
+        let e = bad.api_key().get_all().send().await.unwrap_err();
+        assert!(e.is_unauthorized(), "{e:?}");
+        // The named API key may read but not create.
+        let reader = client(&sandbox, scope.api_key.clone());
+        assert_eq!(named(&reader).await.len(), 2);
+        let e = reader
+            .api_key()
+            .create("nope", None, None)
+            .await
+            .unwrap_err();
+        assert!(e.is_unauthorized(), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn top_and_skip_page_the_listing() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let balena = client(&sandbox, sandbox.credential(Vendor::Balena));
+        for i in 0..3 {
+            balena
+                .api_key()
+                .create(&format!("key-{i}"), None, None)
+                .await
+                .unwrap();
+        }
+        let filter = format!(
+            "is_of__actor eq {} and name ne null",
+            sandbox.scopes().balena.actor_id
+        );
+        let mut sizes = Vec::new();
+        let mut ids = Vec::new();
+        loop {
+            let page = balena
+                .get_api_keys()
+                .filter(filter.as_str())
+                .orderby("id asc")
+                .top(2)
+                .skip(i64::try_from(ids.len()).unwrap())
+                .send()
+                .await
+                .unwrap()
+                .into_inner()
+                .d;
+            sizes.push(page.len());
+            ids.extend(page.iter().map(|k| k.id.unwrap()));
+            if page.len() < 2 {
+                break;
+            }
+        }
+        assert_eq!(sizes, [2, 2, 1]);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        let streamed: Vec<_> = balena
+            .api_key()
+            .get_all_named_user_api_keys()
+            .options(ODataOptions::new().top(2))
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(streamed.len(), 5);
+        let count = balena
+            .count_api_keys()
+            .filter(filter.as_str())
+            .send()
+            .await
+            .unwrap()
+            .d;
+        assert_eq!(count, 5);
+        let selected = balena
+            .get_api_keys()
+            .select("id,name")
+            .top(1)
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .d;
+        assert!(selected[0].id.is_some() && selected[0].created_at.is_none());
+        let e = err(balena.get_api_keys().filter("name eq").send().await);
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(400));
+    }
+}
+
+mod automox {
+    use super::*;
+    use automox_apikeys::Client;
+    use automox_apikeys::types::{CreateApiKey, UpdateApiKey};
+
+    fn client(sandbox: &Sandbox, key: impl Into<Secret>) -> Client {
+        Client::builder(sandbox.base_url(Vendor::Automox))
+            .api_key(key)
+            .retry(RetryPolicy::disabled())
+            .build()
+            .unwrap()
+    }
+
+    async fn names(client: &Client, org: i64, user: i64) -> Vec<String> {
+        let keys: Vec<_> = client
+            .org(org)
+            .get_user_api_keys()
+            .user_id(user)
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        keys.into_iter().filter_map(|k| k.name).collect()
+    }
+
+    #[tokio::test]
+    async fn create_decrypt_list_update_delete() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let ax = client(&sandbox, sandbox.credential(Vendor::Automox));
+        let scope = &sandbox.scopes().automox;
+        let (org_id, user) = (scope.org_id, scope.user_id);
+        let org = ax.org(org_id);
+        assert_eq!(
+            names(&ax, org_id, user).await,
+            ["sandbox credential", "legacy-sync"]
+        );
+
+        let key = org
+            .create_user_api_key()
+            .user_id(user)
+            .body(CreateApiKey::builder().name("ci-pipeline"))
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        let id = key.id.unwrap();
+        assert_eq!(key.is_enabled, Some(true));
+        assert!(
+            names(&ax, org_id, user)
+                .await
+                .contains(&"ci-pipeline".into())
+        );
+
+        let secret = org
+            .decrypt_user_api_key()
+            .user_id(user)
+            .id(id)
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .api_key;
+        let own = client(&sandbox, secret);
+        let got = own
+            .org(org_id)
+            .get_user_api_key()
+            .user_id(user)
+            .id(id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.name.as_deref(), Some("ci-pipeline"));
+
+        let disabled = org
+            .update_user_api_key()
+            .user_id(user)
+            .id(id)
+            .body(UpdateApiKey { is_enabled: false })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(disabled.is_enabled, Some(false));
+        let e = err(own
+            .org(org_id)
+            .get_user_api_key()
+            .user_id(user)
+            .id(id)
+            .send()
+            .await);
+        assert!(e.is_unauthorized(), "a disabled key: {e:?}");
+
+        // Another user's secret is not ours to read.
+        let other: Vec<_> = org
+            .get_user_api_keys()
+            .user_id(scope.other_user_id)
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        let e = err(org
+            .decrypt_user_api_key()
+            .user_id(scope.other_user_id)
+            .id(other[0].id.unwrap())
+            .send()
+            .await);
+        assert!(e.is_forbidden(), "{e:?}");
+
+        org.delete_user_api_key()
+            .user_id(user)
+            .id(id)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !names(&ax, org_id, user)
+                .await
+                .contains(&"ci-pipeline".into())
+        );
+        let e = err(org.get_user_api_key().user_id(user).id(id).send().await);
+        assert!(e.is_not_found(), "{e:?}");
+        assert_eq!(e.api().unwrap().message.as_deref(), Some("Not Found"));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_key_is_unauthorized() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let scope = &sandbox.scopes().automox;
+        let bad = client(&sandbox, wrong());
+        let e = err(bad
+            .org(scope.org_id)
+            .get_user_api_keys()
+            .user_id(scope.user_id)
+            .send()
+            .await);
+        assert!(e.is_unauthorized(), "{e:?}");
+        assert_eq!(e.api().unwrap().message.as_deref(), Some("Unauthorized"));
+    }
+
+    #[tokio::test]
+    async fn pages_are_numbered_and_a_short_page_is_the_last() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let ax = client(&sandbox, sandbox.credential(Vendor::Automox));
+        let scope = &sandbox.scopes().automox;
+        let org = ax.org(scope.org_id);
+        for i in 0..3 {
+            org.create_user_api_key()
+                .user_id(scope.user_id)
+                .body(CreateApiKey::builder().name(format!("key {i}")))
+                .send()
+                .await
+                .unwrap();
+        }
+        let mut sizes = Vec::new();
+        for page in 0.. {
+            let results = org
+                .get_user_api_keys()
+                .user_id(scope.user_id)
+                .page(page)
+                .limit(2)
+                .send()
+                .await
+                .unwrap()
+                .into_inner()
+                .results;
+            sizes.push(results.len());
+            if results.len() < 2 {
+                break;
+            }
+        }
+        assert_eq!(sizes, [2, 2, 1]);
+        let all: Vec<_> = org
+            .get_organization_api_keys()
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 6, "5 of the user's and 1 of the other user's");
+        let page = org
+            .get_organization_api_keys()
+            .page(1)
+            .limit(4)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.results.len(), 2);
+    }
+}
+
+/// The wire itself, below the clients: each vendor's error shapes and status codes, and no
+/// secret in any list.
+mod wire {
+    use super::*;
+    use serde_json::{Value, json};
+
+    struct Wire {
+        http: reqwest::Client,
+        sandbox: Sandbox,
+    }
+
+    impl Wire {
+        async fn start() -> Wire {
+            Wire {
+                http: reqwest::Client::new(),
+                sandbox: Sandbox::start().await.unwrap(),
+            }
+        }
+
+        fn url(&self, vendor: Vendor, path: &str) -> String {
+            format!("{}{path}", self.sandbox.base_url(vendor))
+        }
+
+        /// Sends the request with the vendor's header for `credential` (none when `None`).
+        async fn send(
+            &self,
+            vendor: Vendor,
+            request: reqwest::RequestBuilder,
+            credential: Option<&str>,
+        ) -> (u16, String) {
+            let request = match (vendor, credential) {
+                (_, None) => request,
+                (Vendor::ThingsBoard, Some(key)) => {
+                    request.header("x-authorization", format!("ApiKey {key}"))
+                }
+                (_, Some(key)) => request.bearer_auth(key),
+            };
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
+        }
+
+        async fn get(&self, vendor: Vendor, path: &str, credential: Option<&str>) -> (u16, String) {
+            self.send(vendor, self.http.get(self.url(vendor, path)), credential)
+                .await
+        }
+
+        fn credential(&self, vendor: Vendor) -> String {
+            self.sandbox.credential(vendor).expose_secret().to_string()
+        }
+    }
+
+    fn parse(body: &str) -> Value {
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    }
+
+    fn list_paths(sandbox: &Sandbox) -> [(Vendor, String); 5] {
+        let s = sandbox.scopes();
+        [
+            (
+                Vendor::ThingsBoard,
+                format!("/api/apiKeys/{}?pageSize=10&page=0", s.thingsboard.user_id),
+            ),
+            (Vendor::SensorBucket, "/api-keys".into()),
+            (
+                Vendor::Nuki,
+                format!("/api/key/{}/token", s.nuki.api_key_id),
+            ),
+            (Vendor::Balena, "/v7/api_key".into()),
+            (
+                Vendor::Automox,
+                format!(
+                    "/users/{}/api_keys?o={}",
+                    s.automox.user_id, s.automox.org_id
+                ),
+            ),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_missing_or_wrong_credential_gets_each_vendors_401() {
+        let wire = Wire::start().await;
+        for (vendor, path) in list_paths(&wire.sandbox) {
+            for credential in [None, Some("wrong")] {
+                let (status, body) = wire.get(vendor, &path, credential).await;
+                assert_eq!(status, 401, "{vendor} {credential:?}: {body}");
+                match vendor {
+                    Vendor::ThingsBoard => {
+                        let body = parse(&body);
+                        assert_eq!(
+                            (body["status"].clone(), body["errorCode"].clone()),
+                            (json!(401), json!(10))
+                        );
+                        assert!(body["timestamp"].is_i64());
+                    }
+                    Vendor::SensorBucket => {
+                        assert_eq!(parse(&body)["error"]["code"], 401);
+                    }
+                    Vendor::Nuki => {
+                        let body = parse(&body);
+                        assert_eq!(body["code"], 401);
+                        assert_eq!(body["reasonPhrase"], "Unauthorized");
+                    }
+                    Vendor::Balena => assert_eq!(body, ""),
+                    Vendor::Automox => {
+                        assert_eq!(parse(&body), json!({"errors": ["Unauthorized"]}))
+                    }
+                }
+            }
+            let (status, _) = wire
+                .get(vendor, &path, Some(&wire.credential(vendor)))
+                .await;
+            assert_eq!(status, 200, "{vendor}");
+        }
+    }
+
+    #[tokio::test]
+    async fn secrets_never_appear_in_lists() {
+        let wire = Wire::start().await;
+        for (vendor, path) in list_paths(&wire.sandbox) {
+            let credential = wire.credential(vendor);
+            let (status, body) = wire.get(vendor, &path, Some(&credential)).await;
+            assert_eq!(status, 200);
+            assert!(!body.contains(&credential), "{vendor}: {body}");
+            assert!(
+                body.len() > 20,
+                "{vendor}: the list shows the seeded keys: {body}"
+            );
+        }
+        let (_, body) = wire
+            .get(
+                Vendor::Nuki,
+                "/api/key",
+                Some(&wire.credential(Vendor::Nuki)),
+            )
+            .await;
+        assert!(!body.contains("\"apiKey\""), "{body}");
+        let (_, body) = wire
+            .get(
+                Vendor::Balena,
+                "/v7/api_key",
+                Some(&wire.credential(Vendor::Balena)),
+            )
+            .await;
+        assert!(!body.contains("\"key\""), "{body}");
+    }
+
+    #[tokio::test]
+    async fn malformed_requests_get_each_vendors_400() {
+        let wire = Wire::start().await;
+        let s = wire.sandbox.scopes().clone();
+
+        let tb = wire.credential(Vendor::ThingsBoard);
+        let (status, body) = wire
+            .send(
+                Vendor::ThingsBoard,
+                wire.http
+                    .post(wire.url(Vendor::ThingsBoard, "/api/apiKey"))
+                    .header("content-type", "application/json")
+                    .body("not json"),
+                Some(&tb),
+            )
+            .await;
+        assert_eq!(
+            (status, parse(&body)["errorCode"].clone()),
+            (400, json!(31))
+        );
+        let (status, body) = wire
+            .get(
+                Vendor::ThingsBoard,
+                "/api/apiKeys/123?pageSize=1&page=0",
+                Some(&tb),
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert_eq!(parse(&body)["message"], "Invalid UUID string: 123");
+        let (status, body) = wire
+            .get(
+                Vendor::ThingsBoard,
+                &format!("/api/apiKeys/{}?page=0", s.thingsboard.user_id),
+                Some(&tb),
+            )
+            .await;
+        assert_eq!(
+            (status, parse(&body)["errorCode"].clone()),
+            (400, json!(31))
+        );
+
+        let sb = wire.credential(Vendor::SensorBucket);
+        let create = |content_type: &'static str, body: &'static str| {
+            wire.http
+                .post(wire.url(Vendor::SensorBucket, "/api-keys"))
+                .header("content-type", content_type)
+                .body(body)
+        };
+        for (content_type, body, code) in [
+            (
+                "application/json; charset=utf-8",
+                "{}",
+                "INVALID_CONTENT_TYPE",
+            ),
+            ("application/json", "{", "MALFORMED_JSON"),
+            (
+                "application/json",
+                r#"{"name":"x","tenant_id":19,"permissions":["FLY"]}"#,
+                "ERR_PERMISSION_INVALID",
+            ),
+        ] {
+            let (status, answer) = wire
+                .send(Vendor::SensorBucket, create(content_type, body), Some(&sb))
+                .await;
+            assert_eq!((status, parse(&answer)["code"].clone()), (400, json!(code)));
+        }
+        let (status, body) = wire
+            .send(
+                Vendor::SensorBucket,
+                create("application/json", r#"{"name":"x","tenant_id":19}"#),
+                Some(&sb),
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            parse(&body)["message"],
+            "at least one permission is required"
+        );
+        let (status, _) = wire
+            .send(
+                Vendor::SensorBucket,
+                wire.http
+                    .delete(wire.url(Vendor::SensorBucket, "/api-keys/abc")),
+                Some(&sb),
+            )
+            .await;
+        assert_eq!(status, 400);
+
+        let nuki = wire.credential(Vendor::Nuki);
+        let (status, body) = wire
+            .send(
+                Vendor::Nuki,
+                wire.http
+                    .put(wire.url(Vendor::Nuki, "/api/key"))
+                    .body("nope"),
+                Some(&nuki),
+            )
+            .await;
+        assert_eq!((status, parse(&body)["code"].clone()), (400, json!(400)));
+        let (status, _) = wire
+            .get(Vendor::Nuki, "/api/key/xyz/token", Some(&nuki))
+            .await;
+        assert_eq!(status, 400);
+
+        let balena = wire.credential(Vendor::Balena);
+        let (status, body) = wire
+            .get(
+                Vendor::Balena,
+                "/v7/api_key?$filter=name%20eq",
+                Some(&balena),
+            )
+            .await;
+        assert_eq!(status, 400);
+        let message: String = serde_json::from_str(&body).unwrap();
+        assert!(message.starts_with("Malformed url: '"), "{message}");
+        let (status, body) = wire
+            .send(
+                Vendor::Balena,
+                wire.http
+                    .patch(wire.url(Vendor::Balena, "/v7/api_key(4870231)"))
+                    .json(&json!({})),
+                Some(&balena),
+            )
+            .await;
+        assert_eq!((status, body.as_str()), (400, r#""No fields to update""#));
+        let (status, body) = wire
+            .send(
+                Vendor::Balena,
+                wire.http
+                    .post(wire.url(Vendor::Balena, "/api-key/user/full"))
+                    .json(&json!({"name": "n".repeat(51), "expiryDate": null})),
+                Some(&balena),
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert!(body.contains("less than or equal to 50"), "{body}");
+
+        let ax = wire.credential(Vendor::Automox);
+        let user_path = format!("/users/{}/api_keys", s.automox.user_id);
+        let (status, body) = wire
+            .send(
+                Vendor::Automox,
+                wire.http
+                    .post(wire.url(Vendor::Automox, &format!("{user_path}?o=1234")))
+                    .header("content-type", "application/json")
+                    .body("{"),
+                Some(&ax),
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert!(parse(&body)["errors"][0].is_string());
+        let (status, body) = wire.get(Vendor::Automox, &user_path, Some(&ax)).await;
+        assert_eq!(
+            (status, parse(&body)),
+            (400, json!({"errors": ["o is required"]}))
+        );
+        let (status, _) = wire
+            .get(
+                Vendor::Automox,
+                &format!("{user_path}?o=1234&limit=501"),
+                Some(&ax),
+            )
+            .await;
+        assert_eq!(status, 400);
+        let (status, _) = wire
+            .get(Vendor::Automox, &format!("{user_path}?o=999"), Some(&ax))
+            .await;
+        assert_eq!(status, 403);
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_and_ids_are_each_vendors_404() {
+        let wire = Wire::start().await;
+        let (status, body) = wire
+            .get(
+                Vendor::ThingsBoard,
+                "/api/nothing",
+                Some(&wire.credential(Vendor::ThingsBoard)),
+            )
+            .await;
+        assert_eq!(
+            (status, parse(&body)["errorCode"].clone()),
+            (404, json!(32))
+        );
+        let (status, body) = wire
+            .get(
+                Vendor::SensorBucket,
+                "/api-keys/42",
+                Some(&wire.credential(Vendor::SensorBucket)),
+            )
+            .await;
+        assert_eq!(status, 404);
+        assert_eq!(parse(&body)["code"], "ERR_API_KEY_NOT_FOUND");
+        let (status, body) = wire
+            .get(
+                Vendor::Nuki,
+                "/api/key/7/advanced",
+                Some(&wire.credential(Vendor::Nuki)),
+            )
+            .await;
+        assert_eq!((status, parse(&body)["code"].clone()), (404, json!(404)));
+        // balena answers an invisible row with an empty envelope, not a 404.
+        let (status, body) = wire
+            .get(
+                Vendor::Balena,
+                "/v7/device(uuid='0123456789abcdef0123456789abcdef')?$select=actor",
+                Some(&wire.credential(Vendor::Balena)),
+            )
+            .await;
+        assert_eq!((status, parse(&body)), (200, json!({"d": []})));
+        let (status, body) = wire
+            .get(
+                Vendor::Automox,
+                "/users/98765/api_keys/1?o=1234",
+                Some(&wire.credential(Vendor::Automox)),
+            )
+            .await;
+        assert_eq!(
+            (status, parse(&body)),
+            (404, json!({"errors": ["Not Found"]}))
+        );
+    }
+}

@@ -1,0 +1,410 @@
+//! `UserKeys`, balena's `KeyLifecycle`, against a mock balena API: each method's exact
+//! requests (query strings byte for byte), and rotations that succeed or fail part-way.
+
+use apikeys_common::testing::{assert_hidden, mock_server};
+use apikeys_common::{KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
+use balena_apikeys::{Client, Error, RetryPolicy, UserKeys};
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use serde_json::{Value, json};
+use wiremock::matchers::{body_json, header, method, path};
+use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6NDJ9.callerSessionTokenSignature";
+const NEW_SECRET: &str = "canaryBalena7f3a9c1eDoNotPrint";
+const OLD: i64 = 4870231;
+const NEW: i64 = 4870299;
+/// The filter every named-user listing starts with (REF §4.3), actor 1111 being the caller.
+const MINE: &str = "is_of__actor%20eq%201111%20and%20name%20ne%20null";
+
+fn keys(server: &MockServer) -> UserKeys {
+    let client = Client::builder(server.uri())
+        .jwt(TOKEN)
+        .retry(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    UserKeys::new(client)
+}
+
+fn authenticated(mock: MockBuilder) -> MockBuilder {
+    mock.and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+}
+
+fn exact_query(expected: impl Into<String>) -> impl Match + 'static {
+    let expected = expected.into();
+    move |request: &Request| request.url.query() == Some(expected.as_str())
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+fn d(rows: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({ "d": rows }))
+}
+
+fn row(id: i64, name: &str) -> Value {
+    json!({
+        "id": id,
+        "created_at": "2025-03-14T10:22:31.418Z",
+        "name": name,
+        "description": "Key used by the release pipeline",
+        "expiry_date": "2026-12-31T23:59:59.000Z",
+        "is_of__actor": {"__id": 1111}
+    })
+}
+
+async fn log(server: &MockServer) -> Vec<String> {
+    let requests = server.received_requests().await.unwrap_or_default();
+    requests
+        .iter()
+        .map(|r| match r.url.query() {
+            Some(q) => format!("{} {}?{q}", r.method, r.url.path()),
+            None => format!("{} {}", r.method, r.url.path()),
+        })
+        .collect()
+}
+
+async fn mount_whoami(server: &MockServer, times: u64) {
+    authenticated(Mock::given(method("GET")).and(path("/actor/v1/whoami")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": 1111, "actorType": "user", "actorTypeId": 42, "username": "jdoe"
+        })))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+async fn mount_create(server: &MockServer, response: ResponseTemplate) {
+    authenticated(Mock::given(method("POST")).and(path("/api-key/user/full")))
+        .and(body_json(json!({"name": "ci-deploy", "expiryDate": null})))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+fn created() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!(NEW_SECRET))
+}
+
+fn newest_query(name: &str) -> String {
+    format!(
+        "$orderby=created_at%20desc,id%20desc&$top=1&$filter={MINE}%20and%20name%20eq%20%27{name}%27"
+    )
+}
+
+async fn mount_newest(server: &MockServer, rows: Value) {
+    authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
+        .and(exact_query(newest_query("ci-deploy")))
+        .respond_with(d(rows))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+fn by_id_query(id: i64) -> String {
+    format!("$orderby=name%20asc&$top=1&$filter={MINE}%20and%20id%20eq%20{id}")
+}
+
+async fn mount_by_id(server: &MockServer, id: i64, rows: Value) {
+    authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
+        .and(exact_query(by_id_query(id)))
+        .respond_with(d(rows))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+async fn mount_revoke(server: &MockServer, id: i64, response: ResponseTemplate) {
+    authenticated(Mock::given(method("DELETE")).and(path(format!("/v7/api_key({id})"))))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn create_posts_the_name_and_expiry_then_finds_the_newest_key_of_that_name() {
+    let server = mock_server().await;
+    authenticated(Mock::given(method("POST")).and(path("/api-key/user/full")))
+        .and(body_json(
+            json!({"name": "ci-deploy", "expiryDate": "2026-12-31T23:59:59Z"}),
+        ))
+        .respond_with(created())
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_whoami(&server, 1).await;
+    mount_newest(&server, json!([row(NEW, "ci-deploy")])).await;
+
+    let new = NewKey {
+        name: "ci-deploy".into(),
+        expires_at: Some(at("2026-12-31T23:59:59Z")),
+    };
+    let created = keys(&server).create(&new).await.unwrap();
+
+    assert_eq!(created.secret.expose_secret(), NEW_SECRET);
+    assert_eq!(
+        created.key,
+        KeyInfo {
+            id: NEW.to_string(),
+            name: Some("ci-deploy".into()),
+            enabled: None,
+            created_at: Some(at("2025-03-14T10:22:31.418Z")),
+            expires_at: Some(at("2026-12-31T23:59:59Z")),
+        }
+    );
+    assert_eq!(
+        log(&server).await,
+        [
+            "POST /api-key/user/full".to_string(),
+            "GET /actor/v1/whoami".to_string(),
+            format!("GET /v7/api_key?{}", newest_query("ci-deploy")),
+        ]
+    );
+    assert_hidden(&format!("{created:?}"), NEW_SECRET);
+}
+
+#[tokio::test]
+async fn a_created_key_that_is_not_listed_is_not_found_and_the_error_keeps_no_secret() {
+    let server = mock_server().await;
+    mount_create(&server, created()).await;
+    mount_whoami(&server, 1).await;
+    mount_newest(&server, json!([])).await;
+
+    let err = keys(&server)
+        .create(&NewKey::named("ci-deploy"))
+        .await
+        .unwrap_err();
+
+    assert!(err.is_not_found(), "{err:?}");
+    assert!(err.to_string().contains("ci-deploy"), "{err}");
+    assert_hidden(&format!("{err:?} {err}"), NEW_SECRET);
+}
+
+#[tokio::test]
+async fn list_streams_the_caller_s_named_keys_100_at_a_time() {
+    let server = mock_server().await;
+    mount_whoami(&server, 1).await;
+    let first: Vec<Value> = (1..=100).map(|id| row(id, &format!("key-{id}"))).collect();
+    for (skip, rows) in [("0", json!(first)), ("100", json!([row(OLD, "ci-deploy")]))] {
+        authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
+            .and(exact_query(format!(
+                "$orderby=name%20asc,id%20asc&$top=100&$skip={skip}&$filter={MINE}"
+            )))
+            .respond_with(d(rows))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+
+    let listed: Vec<KeyInfo> = keys(&server).list().try_collect().await.unwrap();
+
+    assert_eq!(listed.len(), 101);
+    assert_eq!(listed[0].id, "1");
+    assert_eq!(
+        listed[100],
+        KeyInfo {
+            id: OLD.to_string(),
+            name: Some("ci-deploy".into()),
+            enabled: None,
+            created_at: Some(at("2025-03-14T10:22:31.418Z")),
+            expires_at: Some(at("2026-12-31T23:59:59Z")),
+        }
+    );
+}
+
+#[tokio::test]
+async fn get_asks_for_the_one_key_and_a_missing_one_is_not_found() {
+    let server = mock_server().await;
+    mount_whoami(&server, 2).await;
+    mount_by_id(&server, OLD, json!([row(OLD, "ci-deploy")])).await;
+    mount_by_id(&server, NEW, json!([])).await;
+
+    let keys = keys(&server);
+    assert_eq!(
+        keys.get(&OLD.to_string()).await.unwrap().id,
+        OLD.to_string()
+    );
+    let err = keys.get(&NEW.to_string()).await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+}
+
+#[tokio::test]
+async fn update_name_patches_it_then_reads_the_key_back() {
+    let server = mock_server().await;
+    authenticated(Mock::given(method("PATCH")).and(path(format!("/v7/api_key({OLD})"))))
+        .and(body_json(json!({"name": "ci-deploy-v2"})))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_whoami(&server, 1).await;
+    mount_by_id(&server, OLD, json!([row(OLD, "ci-deploy-v2")])).await;
+
+    let update = KeyUpdate {
+        name: Some("ci-deploy-v2".into()),
+        enabled: None,
+    };
+    let key = keys(&server)
+        .update(&OLD.to_string(), &update)
+        .await
+        .unwrap();
+
+    assert_eq!(key.name.as_deref(), Some("ci-deploy-v2"));
+    assert_eq!(
+        log(&server).await,
+        [
+            format!("PATCH /v7/api_key({OLD})"),
+            "GET /actor/v1/whoami".to_string(),
+            format!("GET /v7/api_key?{}", by_id_query(OLD)),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn enabled_and_empty_names_are_refused_before_anything_is_sent() {
+    let server = mock_server().await;
+    let keys = keys(&server);
+    for name in [None, Some("renamed".to_string())] {
+        let update = KeyUpdate {
+            name,
+            enabled: Some(true),
+        };
+        let err = keys.update(&OLD.to_string(), &update).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidRequest(why) if why.contains("enabled")),
+            "{err:?}"
+        );
+    }
+    let empty = KeyUpdate {
+        name: Some(String::new()),
+        enabled: None,
+    };
+    let err = keys.update(&OLD.to_string(), &empty).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+    assert!(log(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_empty_update_only_reads_the_key() {
+    let server = mock_server().await;
+    mount_whoami(&server, 1).await;
+    mount_by_id(&server, OLD, json!([row(OLD, "ci-deploy")])).await;
+
+    let key = keys(&server)
+        .update(&OLD.to_string(), &KeyUpdate::default())
+        .await
+        .unwrap();
+
+    assert_eq!(key.name.as_deref(), Some("ci-deploy"));
+}
+
+#[tokio::test]
+async fn ids_that_are_not_numbers_are_refused_before_anything_is_sent() {
+    let server = mock_server().await;
+    let keys = keys(&server);
+    for id in ["abc", "1)", "../1", "", "1 or 1 eq 1"] {
+        for err in [
+            keys.revoke(id).await.unwrap_err(),
+            keys.get(id).await.unwrap_err(),
+            keys.update(id, &KeyUpdate::default()).await.unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, Error::InvalidRequest(why) if why.contains("balena ids are numbers")),
+                "{id:?}: {err:?}"
+            );
+        }
+    }
+    assert!(log(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn revoke_deletes_the_key() {
+    let server = mock_server().await;
+    mount_revoke(&server, OLD, ResponseTemplate::new(200)).await;
+
+    keys(&server).revoke(&OLD.to_string()).await.unwrap();
+}
+
+#[tokio::test]
+async fn rotate_creates_confirms_then_revokes_the_old_key() {
+    let server = mock_server().await;
+    mount_create(&server, created()).await;
+    mount_whoami(&server, 2).await;
+    mount_newest(&server, json!([row(NEW, "ci-deploy")])).await;
+    mount_by_id(&server, NEW, json!([row(NEW, "ci-deploy")])).await;
+    mount_revoke(&server, OLD, ResponseTemplate::new(200)).await;
+
+    let created = keys(&server)
+        .rotate(&OLD.to_string(), &NewKey::named("ci-deploy"))
+        .await
+        .unwrap();
+
+    assert_eq!(created.key.id, NEW.to_string());
+    assert_eq!(created.secret.expose_secret(), NEW_SECRET);
+    assert_eq!(
+        log(&server).await,
+        [
+            "POST /api-key/user/full".to_string(),
+            "GET /actor/v1/whoami".to_string(),
+            format!("GET /v7/api_key?{}", newest_query("ci-deploy")),
+            "GET /actor/v1/whoami".to_string(),
+            format!("GET /v7/api_key?{}", by_id_query(NEW)),
+            format!("DELETE /v7/api_key({OLD})"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_whose_revoke_fails_hands_back_the_new_key() {
+    let server = mock_server().await;
+    mount_create(&server, created()).await;
+    mount_whoami(&server, 2).await;
+    mount_newest(&server, json!([row(NEW, "ci-deploy")])).await;
+    mount_by_id(&server, NEW, json!([row(NEW, "ci-deploy")])).await;
+    mount_revoke(
+        &server,
+        OLD,
+        ResponseTemplate::new(401).set_body_json(json!("Fresh authentication token required")),
+    )
+    .await;
+
+    let err = keys(&server)
+        .rotate(&OLD.to_string(), &NewKey::named("ci-deploy"))
+        .await
+        .unwrap_err();
+
+    let RotationError::Revoke { created, error } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(created.key.id, NEW.to_string());
+    assert_eq!(created.secret.expose_secret(), NEW_SECRET);
+    assert!(error.is_unauthorized(), "{error:?}");
+    let deletes = log(&server)
+        .await
+        .into_iter()
+        .filter(|r| r.starts_with("DELETE"))
+        .count();
+    assert_eq!(deletes, 1);
+    assert_hidden(&format!("{err:?} {err} {created:?}"), NEW_SECRET);
+}
+
+#[tokio::test]
+async fn a_rotation_whose_create_fails_never_revokes() {
+    let server = mock_server().await;
+    mount_create(
+        &server,
+        ResponseTemplate::new(401).set_body_json(json!("Fresh authentication token required")),
+    )
+    .await;
+
+    let err = keys(&server)
+        .rotate(&OLD.to_string(), &NewKey::named("ci-deploy"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, RotationError::Create(_)), "{err:?}");
+    assert_eq!(log(&server).await, ["POST /api-key/user/full"]);
+}
