@@ -1,0 +1,191 @@
+//! Exit codes and the one-line error every failure ends in: `apikeys: <vendor>: <message>`.
+
+use std::process::ExitCode;
+
+use apikeys_common::Error;
+use http::StatusCode;
+
+/// How `apikeys` exits (see `EXIT_CODES` in the command line's help).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Everything worked.
+    Ok = 0,
+    /// Any other failure.
+    Other = 1,
+    /// Bad flags or values, or a request the server refused as malformed.
+    InvalidInput = 2,
+    /// The credential was refused or lacks the permission.
+    Auth = 3,
+    /// No such key.
+    NotFound = 4,
+    /// The server is limiting the request rate.
+    RateLimited = 5,
+    /// The server could not be reached, or a request timed out.
+    Network = 6,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// The exit code for an error from a vendor client: the one place that decides it.
+pub fn exit_code(error: &Error) -> Exit {
+    match error.status() {
+        Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => return Exit::Auth,
+        Some(StatusCode::NOT_FOUND) => return Exit::NotFound,
+        Some(StatusCode::TOO_MANY_REQUESTS) => return Exit::RateLimited,
+        Some(StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY) => {
+            return Exit::InvalidInput;
+        }
+        _ => {}
+    }
+    match error {
+        Error::NotFound(_) => Exit::NotFound,
+        Error::InvalidRequest(_) => Exit::InvalidInput,
+        Error::Transport(_) | Error::Timeout(_) => Exit::Network,
+        _ => Exit::Other,
+    }
+}
+
+/// A failure on its way to stderr and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// How to exit.
+    pub exit: Exit,
+    /// What went wrong, for a human (one line once [`Failure::line`] has cleaned it).
+    pub message: String,
+}
+
+impl Failure {
+    /// A problem with what the user asked for, found before anything was sent.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Failure {
+            exit: Exit::InvalidInput,
+            message: message.into(),
+        }
+    }
+
+    /// Any other failure of the tool itself (writing to stdout, starting the runtime).
+    pub fn other(message: impl Into<String>) -> Self {
+        Failure {
+            exit: Exit::Other,
+            message: message.into(),
+        }
+    }
+
+    /// A failure of a vendor client, with a message that says what kind it is.
+    pub fn from_error(error: &Error) -> Self {
+        Failure {
+            exit: exit_code(error),
+            message: describe(error),
+        }
+    }
+
+    /// The same failure, its message prefixed by `context` (`"rotation failed ..."`).
+    pub fn context(mut self, context: &str) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+
+    /// The line printed to stderr: `apikeys: <vendor>: <message>`, on one line, with every
+    /// occurrence of each of `secrets` masked.
+    pub fn line(&self, vendor: &str, secrets: &[&str]) -> String {
+        format!("apikeys: {vendor}: {}", self.clean(secrets))
+    }
+
+    /// The message on one line, with every occurrence of each of `secrets` masked.
+    pub fn clean(&self, secrets: &[&str]) -> String {
+        let message: String = redact(&self.message, secrets)
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        message.trim().to_string()
+    }
+}
+
+/// What a human needs to read first about an error, then the error itself.
+fn describe(error: &Error) -> String {
+    match exit_code(error) {
+        Exit::Auth if error.is_forbidden() => {
+            format!("the credential lacks the permission for this ({error})")
+        }
+        Exit::Auth => format!(
+            "the credential was refused; check --api-key or the APIKEYS_<VENDOR>_API_KEY \
+             variable ({error})"
+        ),
+        Exit::NotFound if matches!(error, Error::NotFound(_)) => error.to_string(),
+        Exit::NotFound => format!("not found ({error})"),
+        Exit::RateLimited => format!("rate limited, try again later ({error})"),
+        Exit::Network => match root_cause(error) {
+            Some(cause) => format!("{error}: {cause}"),
+            None => error.to_string(),
+        },
+        _ => error.to_string(),
+    }
+}
+
+/// The innermost cause of an error (`Connection refused`), when it says more than the error.
+fn root_cause(error: &Error) -> Option<String> {
+    let mut cause = std::error::Error::source(error)?;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text = cause.to_string();
+    (!error.to_string().contains(&text)).then_some(text)
+}
+
+/// The shortest secret that is masked: masking a shorter one would garble the message more
+/// than it protects (no vendor issues credentials that short).
+const MIN_REDACTED_CHARS: usize = 4;
+
+/// Masks every occurrence of each secret (of [`MIN_REDACTED_CHARS`] or more).
+fn redact(text: &str, secrets: &[&str]) -> String {
+    secrets
+        .iter()
+        .filter(|secret| secret.chars().count() >= MIN_REDACTED_CHARS)
+        .fold(text.to_string(), |text, secret| {
+            text.replace(secret, "[redacted]")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_the_client_makes_map_to_their_codes() {
+        assert_eq!(
+            exit_code(&Error::NotFound("nuki key `1`".into())),
+            Exit::NotFound
+        );
+        assert_eq!(
+            exit_code(&Error::InvalidRequest("bad".into())),
+            Exit::InvalidInput
+        );
+        assert_eq!(exit_code(&Error::Pagination("stuck".into())), Exit::Other);
+        assert_eq!(
+            exit_code(&Error::UnexpectedStatus(StatusCode::UNAUTHORIZED)),
+            Exit::Auth
+        );
+        assert_eq!(
+            exit_code(&Error::UnexpectedStatus(StatusCode::TOO_MANY_REQUESTS)),
+            Exit::RateLimited
+        );
+        assert_eq!(
+            exit_code(&Error::UnexpectedStatus(StatusCode::INTERNAL_SERVER_ERROR)),
+            Exit::Other
+        );
+    }
+
+    #[test]
+    fn the_error_line_is_one_line_without_the_secret() {
+        let failure = Failure::invalid("the key tb_canary\nis\tbad");
+        assert_eq!(
+            failure.line("thingsboard", &["tb_canary", "", "is"]),
+            "apikeys: thingsboard: the key [redacted] is bad"
+        );
+    }
+}
