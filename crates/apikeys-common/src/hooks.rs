@@ -459,6 +459,50 @@ mod tests {
         assert!(check_path("https://h/api", "/api-keys/7", "/api-keys/{api_key_id}").is_err());
     }
 
+    fn chunked(chunks: &[&'static str]) -> Response {
+        let chunks: Vec<Result<Bytes, std::io::Error>> = chunks
+            .iter()
+            .map(|c| Ok(Bytes::from_static(c.as_bytes())))
+            .collect();
+        let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
+        Response::from(http::Response::new(body))
+    }
+
+    #[tokio::test]
+    async fn bodies_are_read_whole_in_one_chunk_or_many() {
+        let read = |chunks, declared| async move {
+            read_capped(chunked(chunks), 100, false, declared)
+                .await
+                .unwrap()
+        };
+        assert_eq!(read(&["whole"], Some(5)).await.unwrap(), "whole");
+        assert_eq!(read(&["ab", "cd", "ef"], Some(6)).await.unwrap(), "abcdef");
+        assert_eq!(read(&["ab", "", "cd"], None).await.unwrap(), "abcd");
+        assert_eq!(read(&["", "ab"], Some(2)).await.unwrap(), "ab");
+        assert_eq!(read(&[], None).await.unwrap(), "");
+        // A declared length that is wrong only sizes the buffer.
+        assert_eq!(read(&["ab", "cd"], Some(1)).await.unwrap(), "abcd");
+        assert_eq!(read(&["ab", "cd"], Some(1000)).await.unwrap(), "abcd");
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_limit_are_refused_or_cut() {
+        let read = |chunks, truncate| async move {
+            read_capped(chunked(chunks), 5, truncate, None)
+                .await
+                .unwrap()
+        };
+        assert_eq!(read(&["abc", "def"], false).await, None);
+        assert_eq!(read(&["abcdef"], false).await, None);
+        assert_eq!(read(&["abcde"], false).await.unwrap(), "abcde");
+        assert_eq!(read(&["abc", "def"], true).await.unwrap(), "abcde");
+        assert_eq!(read(&["abcdefgh"], true).await.unwrap(), "abcde");
+        assert_eq!(
+            read(&["ab", "cd", "ef", "gh"], true).await.unwrap(),
+            "abcde"
+        );
+    }
+
     #[test]
     fn the_credential_is_masked_in_error_bodies() {
         let masked = mask_credential(

@@ -1,0 +1,366 @@
+//! One list and one create per vendor, each sent two ways: through the vendor crate, and as
+//! the same request with a bare `reqwest::Client` and `serde_json`, decoded into the same
+//! generated type.
+
+use std::hint::black_box;
+
+use apikeys_common::{RetryPolicy, Vendor as _};
+use chrono::{TimeZone, Utc};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use serde::de::DeserializeOwned;
+use uuid::{Uuid, uuid};
+
+/// Keys in a canned list response.
+pub const LIST_LEN: usize = 20;
+/// Keys per page while streaming, and pages in all (100,000 keys).
+pub const STREAM_PAGE_SIZE: usize = 1000;
+pub const STREAM_PAGES: usize = 100;
+pub const TB_USER: Uuid = uuid!("5f3a1c20-8b2e-11f0-9d41-6b1e2a7c4d10");
+/// The ThingsBoard user whose keys are served as 100 pages of 1,000.
+pub const STREAM_USER: Uuid = uuid!("0b1e2a7c-0000-4000-8000-000000100000");
+pub const SB_TENANT: i64 = 19;
+pub const AUTOMOX_USER: i64 = 98765;
+pub const AUTOMOX_ORG: i64 = 1234;
+const CALLER_KEY: &str = "bench_callerKeyUsedForEveryRequest0123456789abcdefABCDEF";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VendorId {
+    ThingsBoard,
+    SensorBucket,
+    Nuki,
+    Balena,
+    Automox,
+}
+
+pub const VENDORS: [VendorId; 5] = [
+    VendorId::ThingsBoard,
+    VendorId::SensorBucket,
+    VendorId::Nuki,
+    VendorId::Balena,
+    VendorId::Automox,
+];
+
+impl VendorId {
+    pub fn name(self) -> &'static str {
+        match self {
+            VendorId::ThingsBoard => "thingsboard",
+            VendorId::SensorBucket => "sensorbucket",
+            VendorId::Nuki => "nuki",
+            VendorId::Balena => "balena",
+            VendorId::Automox => "automox",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    List,
+    Create,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Op {
+    pub vendor: VendorId,
+    pub kind: Kind,
+}
+
+impl Op {
+    pub fn label(self) -> String {
+        let kind = match self.kind {
+            Kind::List => "list",
+            Kind::Create => "create",
+        };
+        format!("{} {kind}", self.vendor.name())
+    }
+}
+
+/// How a request is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// Through the vendor crate.
+    Crate,
+    /// Bare reqwest + serde_json.
+    Bare,
+}
+
+/// A bare client as a careful user would build one: shared, with the vendor crate's
+/// user agent and timeouts.
+fn bare_client(user_agent: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(user_agent)
+        .timeout(apikeys_common::DEFAULT_TIMEOUT)
+        .connect_timeout(apikeys_common::DEFAULT_CONNECT_TIMEOUT)
+        .build()
+        .unwrap()
+}
+
+/// Every client, bare client and request body, built once.
+pub struct Ctx {
+    base: String,
+    pub tb: thingsboard_apikeys::Client,
+    sb: sensorbucket_apikeys::Client,
+    nuki: nuki_apikeys::Client,
+    balena: balena_apikeys::Client,
+    automox: automox_apikeys::Client,
+    bare: [reqwest::Client; 5],
+    tb_auth: HeaderValue,
+    bearer: HeaderValue,
+    tb_create: thingsboard_apikeys::types::SaveApiKeyRequest,
+    sb_create: sensorbucket_apikeys::types::CreateApiKeyRequest,
+    nuki_create: nuki_apikeys::types::ApiKeyCreate,
+    balena_create: balena_apikeys::types::CreateNamedUserApiKeyRequest,
+    automox_create: automox_apikeys::types::CreateApiKey,
+}
+
+impl Ctx {
+    /// Clients of the server at `base` (`http://127.0.0.1:port`), retrying as `retry` says.
+    pub fn new(base: &str, retry: RetryPolicy) -> Self {
+        let expiry = Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 59).unwrap();
+        let api = format!("{base}/api");
+        let mut tb_auth = HeaderValue::from_str(&format!("ApiKey {CALLER_KEY}")).unwrap();
+        tb_auth.set_sensitive(true);
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {CALLER_KEY}")).unwrap();
+        bearer.set_sensitive(true);
+        Ctx {
+            base: base.to_string(),
+            tb: thingsboard_apikeys::Client::builder(base)
+                .api_key(CALLER_KEY)
+                .retry(retry.clone())
+                .build()
+                .unwrap(),
+            sb: sensorbucket_apikeys::Client::builder(&api)
+                .api_key(CALLER_KEY)
+                .retry(retry.clone())
+                .build()
+                .unwrap(),
+            nuki: nuki_apikeys::Client::builder(base)
+                .api_key(CALLER_KEY)
+                .retry(retry.clone())
+                .build()
+                .unwrap(),
+            balena: balena_apikeys::Client::builder(base)
+                .api_key(CALLER_KEY)
+                .retry(retry.clone())
+                .build()
+                .unwrap(),
+            automox: automox_apikeys::Client::builder(&api)
+                .api_key(CALLER_KEY)
+                .retry(retry)
+                .build()
+                .unwrap(),
+            bare: [
+                bare_client(thingsboard_apikeys::Client::USER_AGENT),
+                bare_client(sensorbucket_apikeys::Client::USER_AGENT),
+                bare_client(nuki_apikeys::Client::USER_AGENT),
+                bare_client(balena_apikeys::Client::USER_AGENT),
+                bare_client(automox_apikeys::Client::USER_AGENT),
+            ],
+            tb_auth,
+            bearer,
+            tb_create: thingsboard_apikeys::types::SaveApiKeyRequest::builder()
+                .user_id(TB_USER)
+                .description("CI deploy key")
+                .enabled(true)
+                .expiration_time(1798761600000_i64)
+                .try_into()
+                .unwrap(),
+            sb_create: sensorbucket_apikeys::types::CreateApiKeyRequest::builder()
+                .name("Device Beheerder")
+                .tenant_id(SB_TENANT)
+                .permissions(vec![
+                    sensorbucket_apikeys::types::Permission::ReadDevices,
+                    sensorbucket_apikeys::types::Permission::WriteDevices,
+                    sensorbucket_apikeys::types::Permission::ReadMeasurements,
+                ])
+                .expiration_date(Some(expiry))
+                .try_into()
+                .unwrap(),
+            nuki_create: nuki_apikeys::types::ApiKeyCreate::builder()
+                .description("Home automation integration".to_string())
+                .redirect_uris(vec!["https://example.com/oauth/nuki/callback".to_string()])
+                .try_into()
+                .unwrap(),
+            balena_create: balena_apikeys::types::CreateNamedUserApiKeyRequest {
+                name: "ci-deploy".try_into().unwrap(),
+                expiry_date: Some(expiry),
+                description: Some("Key used by the release pipeline".try_into().unwrap()),
+            },
+            automox_create: automox_apikeys::types::CreateApiKey {
+                name: "ci-pipeline".into(),
+                expires_at: Some(automox_apikeys::Timestamp::from(expiry)),
+            },
+        }
+    }
+
+    /// Sends `op` once `via` the crate or bare reqwest; returns how many keys came back.
+    pub async fn call(&self, op: Op, via: Via) -> usize {
+        let n = match via {
+            Via::Crate => self.through_crate(op).await,
+            Via::Bare => self.bare(op).await,
+        };
+        black_box(n)
+    }
+
+    async fn through_crate(&self, op: Op) -> usize {
+        use Kind::{Create, List};
+        use VendorId::*;
+        match (op.vendor, op.kind) {
+            (ThingsBoard, List) => {
+                let page = self.tb.get_user_api_keys().user_id(TB_USER).page(0);
+                page.page_size(LIST_LEN as u32)
+                    .send()
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .data
+                    .len()
+            }
+            (ThingsBoard, Create) => {
+                let key = self.tb.save_api_key().body(self.tb_create.clone());
+                usize::from(key.send().await.unwrap().into_inner().enabled)
+            }
+            (SensorBucket, List) => {
+                let list = self.sb.list_api_keys().limit(LIST_LEN as u64);
+                let list = list.tenant_id(SB_TENANT).send().await.unwrap();
+                list.into_inner().data.len()
+            }
+            (SensorBucket, Create) => {
+                let key = self.sb.create_api_key().body(self.sb_create.clone());
+                key.send()
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .api_key
+                    .expose_secret()
+                    .len()
+            }
+            (Nuki, List) => self.nuki.list_api_keys().send().await.unwrap().len(),
+            (Nuki, Create) => {
+                let key = self.nuki.create_api_key().body(self.nuki_create.clone());
+                key.send().await.unwrap().into_inner().api_key_id as usize
+            }
+            (Balena, List) => {
+                let list = self.balena.get_api_keys().orderby("name asc");
+                list.send().await.unwrap().into_inner().d.len()
+            }
+            (Balena, Create) => {
+                let key = self.balena.create_named_user_api_key();
+                let key = key.body(self.balena_create.clone()).send().await.unwrap();
+                key.into_inner().expose_secret().len()
+            }
+            (Automox, List) => {
+                let list = self.automox.get_user_api_keys().user_id(AUTOMOX_USER);
+                let list = list.o(AUTOMOX_ORG).page(0).limit(LIST_LEN as u64);
+                list.send().await.unwrap().into_inner().results.len()
+            }
+            (Automox, Create) => {
+                let key = self.automox.create_user_api_key().user_id(AUTOMOX_USER);
+                let key = key.o(AUTOMOX_ORG).body(self.automox_create.clone());
+                usize::from(key.send().await.unwrap().into_inner().is_enabled == Some(true))
+            }
+        }
+    }
+
+    /// The same requests, byte for byte (see `check_same_requests`), without the crate.
+    async fn bare(&self, op: Op) -> usize {
+        use Kind::{Create, List};
+        use VendorId::*;
+        let base = &self.base;
+        let json = HeaderValue::from_static("application/json");
+        let http = &self.bare[VENDORS.iter().position(|v| *v == op.vendor).unwrap()];
+        let bearer = self.bearer.clone();
+        match (op.vendor, op.kind) {
+            (ThingsBoard, List) => {
+                let url = format!("{base}/api/apiKeys/{TB_USER}");
+                let request = http.get(url).header(ACCEPT, json);
+                let request = request.query(&[("page", 0), ("pageSize", LIST_LEN)]);
+                let request = request.header("x-authorization", self.tb_auth.clone());
+                let page: thingsboard_apikeys::types::PageDataApiKeyInfo = fetch(request).await;
+                page.data.len()
+            }
+            (ThingsBoard, Create) => {
+                let url = format!("{base}/api/apiKey");
+                let request = http.post(url).header(ACCEPT, json).json(&self.tb_create);
+                let request = request.header("x-authorization", self.tb_auth.clone());
+                let key: thingsboard_apikeys::types::ApiKey = fetch(request).await;
+                usize::from(key.enabled)
+            }
+            (SensorBucket, List) => {
+                let url = format!("{base}/api/api-keys");
+                let request = http.get(url).header(ACCEPT, json);
+                let request =
+                    request.query(&[("limit", LIST_LEN as i64), ("tenant_id", SB_TENANT)]);
+                let list: sensorbucket_apikeys::types::ListApiKeys200Response =
+                    fetch(request.header(AUTHORIZATION, bearer)).await;
+                list.data.len()
+            }
+            (SensorBucket, Create) => {
+                let url = format!("{base}/api/api-keys");
+                let request = http.post(url).header(ACCEPT, json).json(&self.sb_create);
+                let key: sensorbucket_apikeys::types::ApiKeyCreated =
+                    fetch(request.header(AUTHORIZATION, bearer)).await;
+                key.api_key.expose_secret().len()
+            }
+            (Nuki, List) => {
+                let url = format!("{base}/api/key");
+                let request = http.get(url).header(ACCEPT, json);
+                let keys: Vec<nuki_apikeys::types::ApiKey> =
+                    fetch(request.header(AUTHORIZATION, bearer)).await;
+                keys.len()
+            }
+            (Nuki, Create) => {
+                let url = format!("{base}/api/key");
+                let request = http.put(url).header(ACCEPT, json).json(&self.nuki_create);
+                let key: nuki_apikeys::types::ApiKey =
+                    fetch(request.header(AUTHORIZATION, bearer)).await;
+                key.api_key_id as usize
+            }
+            (Balena, List) => {
+                // balena's OData form (`%20`, `$` unescaped), as the crate sends it.
+                let url = format!("{base}/v7/api_key?$orderby=name%20asc");
+                let request = http.get(url).header(ACCEPT, json);
+                let list: balena_apikeys::types::ApiKeyCollection =
+                    fetch(request.header(AUTHORIZATION, bearer)).await;
+                list.d.len()
+            }
+            (Balena, Create) => {
+                let url = format!("{base}/api-key/user/full");
+                let request = http
+                    .post(url)
+                    .header(ACCEPT, json)
+                    .json(&self.balena_create);
+                let key: apikeys_common::Secret =
+                    fetch(request.header(AUTHORIZATION, bearer)).await;
+                key.expose_secret().len()
+            }
+            (Automox, List) => {
+                let url = format!("{base}/api/users/{AUTOMOX_USER}/api_keys");
+                let request = http.get(url).header(ACCEPT, json);
+                let request =
+                    request.query(&[("limit", LIST_LEN as i64), ("o", AUTOMOX_ORG), ("page", 0)]);
+                let page: automox_apikeys::types::ApiKeyPage =
+                    fetch(request.header(AUTHORIZATION, bearer)).await;
+                page.results.len()
+            }
+            (Automox, Create) => {
+                let url = format!("{base}/api/users/{AUTOMOX_USER}/api_keys");
+                let request = http
+                    .post(url)
+                    .header(ACCEPT, json)
+                    .query(&[("o", AUTOMOX_ORG)]);
+                let request = request.json(&self.automox_create);
+                let key: automox_apikeys::types::ApiKey =
+                    fetch(request.header(AUTHORIZATION, bearer)).await;
+                usize::from(key.is_enabled == Some(true))
+            }
+        }
+    }
+}
+
+/// Sends, checks the status, reads the body and decodes it: what a bare caller must do.
+async fn fetch<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    let response = request.send().await.unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let body = response.bytes().await.unwrap();
+    serde_json::from_slice(&body).unwrap()
+}
