@@ -137,3 +137,62 @@ fn every_vendor_crate_is_generated_and_every_generated_file_has_a_vendor() {
         );
     }
 }
+
+/// Crates a user of one vendor crate must never compile: the other vendors, and what only
+/// the generator, the CLI, the sandbox, the benchmarks or the tests need.
+const NOT_FOR_LIBRARY_USERS: &[&str] = &[
+    "apikeys-bench",
+    "apikeys-cli",
+    "apikeys-sandbox",
+    "axum",
+    "clap",
+    "openapiv3",
+    "progenitor",
+    "progenitor-impl",
+    "proptest",
+    "tracing-subscriber",
+    "typify",
+    "wiremock",
+];
+
+#[test]
+fn one_vendor_crate_pulls_in_no_other_vendor_and_no_tooling() {
+    for vendor in VENDORS {
+        let package = format!("{}-apikeys", vendor.name);
+        // `cargo tree -p` resolves features for this package alone, as a user's build does.
+        let output = std::process::Command::new(env!("CARGO"))
+            .current_dir(workspace_root())
+            .args([
+                "tree",
+                "--locked",
+                "--offline",
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+            ])
+            .args(["--format", "{p}", "-p", &package])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "cargo tree -p {package}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let tree = String::from_utf8(output.stdout).unwrap();
+        let names: Vec<&str> = tree.lines().filter_map(|l| l.split(' ').next()).collect();
+        let unwanted: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|name| {
+                NOT_FOR_LIBRARY_USERS.contains(name)
+                    || (name.ends_with("-apikeys") && *name != package)
+            })
+            .collect();
+        assert!(
+            unwanted.is_empty(),
+            "depending on {package} compiles {unwanted:?}"
+        );
+        assert!(names.contains(&"apikeys-common"), "{package}: {tree}");
+    }
+}

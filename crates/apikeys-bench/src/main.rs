@@ -525,24 +525,24 @@ async fn run() {
     assert_eq!(items, 100_000);
     assert_eq!(bare_items, 100_000);
     let within = crate_peak <= page_peak + 2 * held;
-    println!("| what                                   | items/s   | peak heap |");
-    println!("|----------------------------------------|----------:|----------:|");
+    println!("| what                                   |   items/s | peak heap |    decoded |");
+    println!("|----------------------------------------|----------:|----------:|-----------:|");
     println!(
-        "| one page via the crate (held: {:.2} MiB) |           | {:>5.2} MiB |",
-        mib(held),
-        mib(page_peak)
+        "| one page via the crate                 |           | {:>5.2} MiB | {:>6.2} MiB |",
+        mib(page_peak),
+        mib(held)
     );
     println!(
-        "| one page via bare reqwest + serde_json   |           | {:>5.2} MiB |",
+        "| one page via bare reqwest + serde_json |           | {:>5.2} MiB |            |",
         mib(bare_page_peak)
     );
     println!(
-        "| crate .stream(), 100 pages             | {:>9.0} | {:>5.2} MiB |",
+        "| crate .stream(), 100 pages             | {:>9.0} | {:>5.2} MiB |            |",
         crate_rate,
         mib(crate_peak)
     );
     println!(
-        "| bare reqwest page loop, 100 pages      | {:>9.0} | {:>5.2} MiB |",
+        "| bare reqwest page loop, 100 pages      | {:>9.0} | {:>5.2} MiB |            |",
         bare_rate,
         mib(bare_peak)
     );
