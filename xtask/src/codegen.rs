@@ -30,6 +30,7 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     let mut file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("{fragment}: generated code does not parse: {e}"))?;
     add_open_enums(&mut file, &facts.open_enums)?;
+    use_our_encode_path(&mut file.items);
     // The error schema may be swapped for a hand-written type like any other.
     let error_type: syn::Type = match vendor
         .replacements
@@ -160,6 +161,52 @@ fn failing_operation(vendor: &Vendor, facts: &Facts, doc: &Value) -> Option<Stri
         }
     }
     None
+}
+
+/// Points the generated code's `encode_path` at `apikeys_common::hooks::encode_path`, which
+/// also encodes `\\`: progenitor leaves it as it is, and URL parsing then reads it as `/`,
+/// so an id such as `a\\b` could not be sent.
+fn use_our_encode_path(items: &mut Vec<syn::Item>) {
+    let mut at = Vec::new();
+    for (index, item) in items.iter_mut().enumerate() {
+        match item {
+            syn::Item::Mod(m) => {
+                if let Some((_, inner)) = m.content.as_mut() {
+                    use_our_encode_path(inner);
+                }
+            }
+            syn::Item::Use(u) => {
+                let syn::UseTree::Path(path) = &mut u.tree else {
+                    continue;
+                };
+                let syn::UseTree::Group(group) = path.tree.as_mut() else {
+                    continue;
+                };
+                if path.ident != "progenitor_client" {
+                    continue;
+                }
+                let before = group.items.len();
+                group.items = std::mem::take(&mut group.items)
+                    .into_iter()
+                    .filter(
+                        |tree| !matches!(tree, syn::UseTree::Name(n) if n.ident == "encode_path"),
+                    )
+                    .collect();
+                if group.items.len() < before {
+                    at.push(index + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    for index in at.into_iter().rev() {
+        items.insert(
+            index,
+            syn::parse_quote!(
+                use ::apikeys_common::hooks::encode_path;
+            ),
+        );
+    }
 }
 
 /// Puts each open enum into the generated `types` module, beside the types that use it.

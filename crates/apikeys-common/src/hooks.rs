@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use reqwest::{Request, Response, ResponseBuilderExt};
 use tracing::{Instrument, field};
@@ -61,10 +62,29 @@ pub fn pre(
     Ok(())
 }
 
-/// Path parameters are percent-encoded, but `.`, `..` and `\` are not, and URL parsing
-/// resolves them (`\` is a `/` to it): `DELETE /users/{id}` with id `..` would become
-/// `DELETE /`. So the path that will be sent must still have the template's segments:
-/// every literal in place, every parameter non-empty.
+/// Percent-encodes one path parameter for the generated clients: what progenitor's own
+/// `encode_path` encodes, and `\` too, which URL parsing would otherwise read as `/`.
+pub fn encode_path(segment: &str) -> String {
+    const PATH_SEGMENT: &AsciiSet = &CONTROLS
+        .add(b' ')
+        .add(b'"')
+        .add(b'#')
+        .add(b'%')
+        .add(b'/')
+        .add(b'<')
+        .add(b'>')
+        .add(b'?')
+        .add(b'\\')
+        .add(b'`')
+        .add(b'{')
+        .add(b'}');
+    utf8_percent_encode(segment, PATH_SEGMENT).to_string()
+}
+
+/// Path parameters are percent-encoded, but `.` and `..` are not, and URL parsing resolves
+/// them: `DELETE /users/{id}` with id `..` would become `DELETE /`. So the path that will
+/// be sent must still have the template's segments: every literal in place, every
+/// parameter non-empty.
 fn check_path(base_url: &str, path: &str, template: &str) -> Result<(), String> {
     // Runs on every request: the segments are compared pairwise, nothing is collected.
     let base = base_url.split('/').skip(3).filter(|s| !s.is_empty());
@@ -457,6 +477,29 @@ mod tests {
         assert!(refused("/v7/api_key()", "/v7/api_key({id})"));
         assert!(refused("/api/other/x", "/api/apiKey/{id}"));
         assert!(check_path("https://h/api", "/api-keys/7", "/api-keys/{api_key_id}").is_err());
+    }
+
+    #[test]
+    fn path_parameters_are_encoded_as_progenitor_does_and_backslashes_too() {
+        assert_eq!(encode_path("a\\b"), "a%5Cb");
+        for id in [
+            "../x",
+            "a/b",
+            "?x=1",
+            "#f",
+            "a b",
+            "100%",
+            "{id}",
+            "日本語",
+            "x\u{0}y",
+            "a;b,c+d",
+        ] {
+            let ours = encode_path(id);
+            assert_eq!(
+                ours.replace("%5C", "\\"),
+                progenitor_client::encode_path(id)
+            );
+        }
     }
 
     fn chunked(chunks: &[&'static str]) -> Response {

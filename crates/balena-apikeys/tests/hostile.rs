@@ -128,8 +128,6 @@ async fn hostile_device_uuids_stay_inside_the_quoted_path_key() {
                 assert!(rows.into_inner().d.is_empty());
                 sent.push(uuid);
             }
-            // A `\` reads as `/` in a URL: the path would change, so it is refused.
-            Err(Error::InvalidRequest(_)) if uuid.contains('\\') => {}
             Err(e) => panic!("{uuid:?}: {e:?}"),
         }
     }
@@ -152,8 +150,7 @@ async fn hostile_device_uuids_stay_inside_the_quoted_path_key() {
         assert_eq!(outside, "''", "{uuid:?}: {raw}");
         assert_eq!(found, [uuid.to_string()], "{uuid:?}: {raw}");
     }
-    let refused = HOSTILE_IDS.iter().filter(|id| id.contains('\\')).count();
-    assert_eq!((requests.len(), refused), (29, 1), "all 30 ids tried");
+    assert_eq!(requests.len(), HOSTILE_IDS.len(), "every id sent, once");
 }
 
 #[tokio::test]
