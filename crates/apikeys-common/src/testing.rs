@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
@@ -441,6 +441,137 @@ pub async fn check_malformed_responses<C: Vendor>(
         }
     }
     tried
+}
+
+/// The faults every idempotent operation must survive, each on a fresh server: a 429 whose
+/// `Retry-After` is in seconds and a 503 whose `Retry-After` is an HTTP-date are waited for,
+/// then retried to success; a connection reset mid-body is a transport error; a stall past
+/// the timeout is a timeout error; a redirect to another host is not followed (that host
+/// sees no request, the caller gets the 307), one to the same host is, with the
+/// credential. `case` must be idempotent and answer with a body; `base_path` is as for
+/// [`check_malformed_responses`]. Returns how many faults were tried.
+pub async fn check_faults<C: Vendor>(base_path: &str, case: OperationCase<C>) -> usize {
+    let valid = case.valid.clone().unwrap_or(Value::Null);
+    let ok = || ResponseTemplate::new(case.status).set_body_json(&valid);
+    let client = |uri: String, retry: RetryPolicy, timeout: Duration| {
+        ClientBuilder::<C>::new(format!("{uri}{base_path}"))
+            .api_key(CANARY)
+            .retry(retry)
+            .timeout(timeout)
+            .build()
+            .unwrap()
+    };
+    let ten_seconds = Duration::from_secs(10);
+
+    // Retry-After, both forms. An HTTP-date has whole seconds, and the client reads it a
+    // little later than it was written: three seconds from now leaves well over one.
+    for (status, http_date) in [(429, false), (503, true)] {
+        let retry_after = if http_date {
+            httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3))
+        } else {
+            "1".to_string()
+        };
+        let server = mock_server().await;
+        Mock::given(method(case.method))
+            .and(path(case.path.as_str()))
+            .respond_with(ResponseTemplate::new(status).insert_header("retry-after", &*retry_after))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method(case.method))
+            .and(path(case.path.as_str()))
+            .respond_with(ok())
+            .expect(1)
+            .mount(&server)
+            .await;
+        let started = Instant::now();
+        let result = (case.call)(&client(server.uri(), RetryPolicy::default(), ten_seconds)).await;
+        assert!(result.is_ok(), "{}, {status}: {result:?}", case.operation);
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "{}: Retry-After {retry_after:?} waited only {:?}",
+            case.operation,
+            started.elapsed()
+        );
+    }
+
+    let server = FaultServer::start(Fault::ResetMidBody).await;
+    let result = (case.call)(&client(server.uri(), fast_retries(), ten_seconds)).await;
+    assert!(
+        matches!(result, Err(Error::Transport(_))),
+        "{}, reset mid-body: {result:?}",
+        case.operation
+    );
+
+    let server = mock_server().await;
+    Mock::given(method(case.method))
+        .and(path(case.path.as_str()))
+        .respond_with(ok().set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let stalled = client(
+        server.uri(),
+        RetryPolicy::disabled(),
+        Duration::from_millis(200),
+    );
+    let result = (case.call)(&stalled).await;
+    assert!(
+        matches!(&result, Err(e) if e.is_timeout()),
+        "{}, stall: {result:?}",
+        case.operation
+    );
+
+    let elsewhere = mock_server().await; // its catch-all fails on any request
+    let server = mock_server().await;
+    let location = format!("{}{}", elsewhere.uri(), case.path);
+    Mock::given(method(case.method))
+        .and(path(case.path.as_str()))
+        .respond_with(ResponseTemplate::new(307).insert_header("location", location))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let result = (case.call)(&client(server.uri(), RetryPolicy::default(), ten_seconds)).await;
+    assert_eq!(
+        result
+            .as_ref()
+            .err()
+            .and_then(Error::status)
+            .map(|s| s.as_u16()),
+        Some(307),
+        "{}, cross-host redirect: {result:?}",
+        case.operation
+    );
+    assert!(elsewhere.received_requests().await.unwrap().is_empty());
+
+    let server = mock_server().await;
+    let moved = format!("/moved{}", case.path);
+    Mock::given(method(case.method))
+        .and(path(case.path.as_str()))
+        .respond_with(ResponseTemplate::new(307).insert_header("location", moved.as_str()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method(case.method))
+        .and(path(moved.as_str()))
+        .and(|request: &Request| {
+            request
+                .headers
+                .values()
+                .any(|v| v.to_str().is_ok_and(|v| v.contains(CANARY)))
+        })
+        .respond_with(ok())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let result = (case.call)(&client(server.uri(), RetryPolicy::default(), ten_seconds)).await;
+    assert!(
+        result.is_ok(),
+        "{}, same-host redirect: {result:?}",
+        case.operation
+    );
+    6
 }
 
 /// Sends `call` once per [`HOSTILE_IDS`] entry and checks the path the server saw:

@@ -9,8 +9,8 @@
 //! one segment (`ids_are_integers_sent_in_decimal_and_keep_the_path_shape` in api_keys.rs).
 
 use apikeys_common::testing::{
-    CANARY, Fault, FaultServer, OperationCase, TraceCapture, check_malformed_responses,
-    fast_retries, mock_server,
+    CANARY, Fault, FaultServer, OperationCase, TraceCapture, check_faults,
+    check_malformed_responses, fast_retries, mock_server,
 };
 use automox_apikeys::types::{
     ApiKey, ApiKeyPage, AutomoxErrorResponse, CreateApiKey, DecryptedApiKey, UpdateApiKey,
@@ -376,6 +376,15 @@ fn retrying_client(uri: String) -> Client {
         .retry(fast_retries())
         .build()
         .unwrap()
+}
+
+#[tokio::test]
+async fn retry_after_reset_stall_and_redirects_behave_for_an_idempotent_read() {
+    let case = operations()
+        .into_iter()
+        .find(|case| case.operation == "get_user_api_keys")
+        .unwrap();
+    assert_eq!(check_faults("/api", case).await, 6);
 }
 
 #[tokio::test]

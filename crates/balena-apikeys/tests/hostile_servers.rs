@@ -12,7 +12,7 @@
 //! (path kept, one segment, query untouched, `\` refused unsent).
 
 use apikeys_common::testing::{
-    CANARY, Fault, FaultServer, MALFORMED_LIMIT, OperationCase, TraceCapture,
+    CANARY, Fault, FaultServer, MALFORMED_LIMIT, OperationCase, TraceCapture, check_faults,
     check_malformed_responses, fast_retries, mock_server,
 };
 use balena_apikeys::types::{
@@ -236,6 +236,15 @@ async fn every_operation_survives_every_malformed_response() {
     let operations = cases.len();
     assert_eq!(operations, 10);
     assert_eq!(check_malformed_responses("", cases).await, operations * 10);
+}
+
+#[tokio::test]
+async fn retry_after_reset_stall_and_redirects_behave_for_an_idempotent_read() {
+    let case = operations()
+        .into_iter()
+        .find(|case| case.operation == "get_api_keys")
+        .unwrap();
+    assert_eq!(check_faults("", case).await, 6);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@
 mod common;
 
 use apikeys_common::testing::{
-    CANARY, Call, Fault, FaultServer, OperationCase, TraceCapture, check_hostile_ids,
+    CANARY, Call, Fault, FaultServer, OperationCase, TraceCapture, check_faults, check_hostile_ids,
     check_malformed_responses, fast_retries, mock_server,
 };
 use common::*;
@@ -473,6 +473,15 @@ fn retrying(uri: String) -> Client {
         .retry(fast_retries())
         .build()
         .unwrap()
+}
+
+#[tokio::test]
+async fn retry_after_reset_stall_and_redirects_behave_for_an_idempotent_read() {
+    let case = operations()
+        .into_iter()
+        .find(|case| case.operation == "list_api_keys")
+        .unwrap();
+    assert_eq!(check_faults("", case).await, 6);
 }
 
 #[tokio::test]

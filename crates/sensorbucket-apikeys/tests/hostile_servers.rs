@@ -11,7 +11,7 @@
 //! (`a_hostile_cursor_is_sent_back_as_one_exact_query_value`).
 
 use apikeys_common::testing::{
-    CANARY, Fault, FaultServer, OperationCase, TraceCapture, assert_hidden,
+    CANARY, Fault, FaultServer, OperationCase, TraceCapture, assert_hidden, check_faults,
     check_malformed_responses, fast_retries, mock_server,
 };
 use chrono::{DateTime, Utc};
@@ -353,6 +353,16 @@ fn retrying_client(uri: String) -> Client {
         .retry(fast_retries())
         .build()
         .unwrap()
+}
+
+#[tokio::test]
+async fn retry_after_reset_stall_and_redirects_behave_for_an_idempotent_read() {
+    let _alone = SENDING.lock().await;
+    let case = operations()
+        .into_iter()
+        .find(|case| case.operation == "list_api_keys")
+        .unwrap();
+    assert_eq!(check_faults("/api", case).await, 6);
 }
 
 #[tokio::test]
