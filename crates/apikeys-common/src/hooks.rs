@@ -171,7 +171,7 @@ async fn send_with_retries(
     operation: &Operation,
     request: Request,
 ) -> reqwest::Result<Response> {
-    let mut waited = Duration::ZERO;
+    let started = Instant::now();
     let mut attempt = 1;
     let mut request = request;
     loop {
@@ -192,7 +192,7 @@ async fn send_with_retries(
             Err(error) if is_retryable_error(error) => ("connection failed".to_string(), None),
             _ => return outcome,
         };
-        let (Some(next), Some(delay)) = (spare, state.retry.next_delay(attempt, waited, asked))
+        let (Some(next), Some(delay)) = (spare, state.retry.next_delay(attempt, started.elapsed(), asked))
         else {
             return outcome;
         };
@@ -204,7 +204,6 @@ async fn send_with_retries(
         );
         drop(outcome);
         tokio::time::sleep(delay).await;
-        waited += delay;
         attempt += 1;
         request = next;
     }

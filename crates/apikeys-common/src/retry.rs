@@ -56,7 +56,9 @@ impl RetryPolicy {
         self
     }
 
-    /// The most time spent waiting between attempts, all waits together.
+    /// The most time one call may spend on its attempts and the waits between them,
+    /// counted from the first send: no retry starts that would end its wait past it. (Each
+    /// attempt is also bounded by the client's timeout.)
     pub fn budget(mut self, budget: Duration) -> Self {
         self.budget = budget;
         self
@@ -76,12 +78,12 @@ impl RetryPolicy {
     }
 
     /// The wait before the attempt after `attempt` (1-based), given the server's
-    /// `Retry-After`, or `None` when no further attempt fits in the policy. `waited` is the
-    /// time already spent waiting.
+    /// `Retry-After`, or `None` when no further attempt fits in the policy. `spent` is the
+    /// time since the first attempt was sent.
     pub(crate) fn next_delay(
         &self,
         attempt: u32,
-        waited: Duration,
+        spent: Duration,
         retry_after: Option<Duration>,
     ) -> Option<Duration> {
         if attempt >= self.max_attempts {
@@ -93,7 +95,7 @@ impl RetryPolicy {
             .min(self.max_delay);
         let jittered = ceiling.mul_f64(fastrand::f64());
         let delay = retry_after.map_or(jittered, |asked| asked.max(jittered));
-        (waited + delay <= self.budget).then_some(delay)
+        (spent + delay <= self.budget).then_some(delay)
     }
 }
 

@@ -245,6 +245,30 @@ async fn attempts_stop_at_the_policy_maximum() {
 }
 
 #[tokio::test]
+async fn the_budget_counts_the_attempts_not_only_the_waits() {
+    // Each attempt takes 800 ms: the second starts within the 1.2 s budget, a third would not.
+    let server = mock_server().await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(503).set_delay(Duration::from_millis(800)))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let retry = RetryPolicy::default()
+        .base_delay(Duration::from_millis(1))
+        .max_attempts(5)
+        .budget(Duration::from_millis(1200));
+    let client = Client::builder(server.uri())
+        .api_key("tb_k")
+        .retry(retry)
+        .build()
+        .unwrap();
+
+    let err = Error::from(client.delete_api_key().id(KEY).send().await.unwrap_err());
+
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+}
+
+#[tokio::test]
 async fn errors_that_will_not_change_are_not_retried() {
     let server = mock_server().await;
     Mock::given(method("DELETE"))
