@@ -1,7 +1,7 @@
 //! What happens around every request of every generated client. The generated code calls
 //! this through `generated_client!`, which `cargo xtask codegen` emits for each vendor.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
