@@ -31,6 +31,7 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
         .map_err(|e| format!("{fragment}: generated code does not parse: {e}"))?;
     add_open_enums(&mut file, &facts.open_enums)?;
     use_our_encode_path(&mut file.items);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutApiVersion, &mut file);
     // The error schema may be swapped for a hand-written type like any other.
     let error_type: syn::Type = match vendor
         .replacements
@@ -206,6 +207,74 @@ fn use_our_encode_path(items: &mut Vec<syn::Item>) {
                 use ::apikeys_common::hooks::encode_path;
             ),
         );
+    }
+}
+
+/// Drops the `api-version` header progenitor adds to every request (the fragment's
+/// `info.version`; no vendor reads it), and the room reserved for it in the header map, so
+/// no request pays for building and sending it.
+struct WithoutApiVersion;
+
+impl syn::visit_mut::VisitMut for WithoutApiVersion {
+    fn visit_block_mut(&mut self, block: &mut syn::Block) {
+        let before = block.stmts.len();
+        block.stmts.retain(|stmt| !appends_api_version(stmt));
+        let removed = before - block.stmts.len();
+        if removed > 0 {
+            for stmt in &mut block.stmts {
+                shrink_header_map(stmt, removed);
+            }
+        }
+        syn::visit_mut::visit_block_mut(self, block);
+    }
+}
+
+/// `header_map.append(HeaderName::from_static("api-version"), ...);`
+fn appends_api_version(stmt: &syn::Stmt) -> bool {
+    let syn::Stmt::Expr(syn::Expr::MethodCall(call), _) = stmt else {
+        return false;
+    };
+    call.method == "append"
+        && call
+            .args
+            .first()
+            .is_some_and(|name| quote!(#name).to_string().contains("\"api-version\""))
+}
+
+/// `let mut header_map = HeaderMap::with_capacity(N);` reserves room for `removed` fewer.
+fn shrink_header_map(stmt: &mut syn::Stmt, removed: usize) {
+    let syn::Stmt::Local(local) = stmt else {
+        return;
+    };
+    let Some(init) = local.init.as_mut() else {
+        return;
+    };
+    let syn::Expr::Call(call) = init.expr.as_mut() else {
+        return;
+    };
+    let func = &call.func;
+    if !quote!(#func)
+        .to_string()
+        .ends_with("HeaderMap :: with_capacity")
+    {
+        return;
+    }
+    if let Some(syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Int(n),
+        ..
+    })) = call.args.first_mut()
+    {
+        let capacity = n
+            .base10_parse::<usize>()
+            .unwrap_or(removed)
+            .saturating_sub(removed);
+        *n = syn::LitInt::new(&format!("{capacity}usize"), n.span());
+        if capacity == 0 {
+            // Nothing is appended any more: a `mut` binding would warn.
+            if let syn::Pat::Ident(binding) = &mut local.pat {
+                binding.mutability = None;
+            }
+        }
     }
 }
 

@@ -20,6 +20,30 @@ fn generation_is_deterministic() {
     }
 }
 
+#[test]
+fn generated_requests_carry_no_api_version_and_encode_backslashes() {
+    let root = workspace_root();
+    for vendor in VENDORS {
+        let code = codegen::generate(&root, vendor).unwrap();
+        assert!(!code.contains("\"api-version\""), "{}", vendor.name);
+        assert!(
+            !code.contains(
+                "let mut header_map = ::reqwest::header::HeaderMap::with_capacity(0usize)"
+            )
+        );
+        assert!(
+            code.contains("use ::apikeys_common::hooks::encode_path;"),
+            "{}",
+            vendor.name
+        );
+        assert!(
+            !code.contains("progenitor_client::{encode_path"),
+            "{}",
+            vendor.name
+        );
+    }
+}
+
 const TOY: Vendor = Vendor {
     name: "toy",
     operations: &["get_key"],

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use reqwest::{Request, Response, ResponseBuilderExt};
 use tracing::{Instrument, field};
 
@@ -17,8 +17,6 @@ use crate::{ClientState, ErrorBody, retry_after};
 const MAX_ERROR_BODY: usize = 64 * 1024;
 /// An error body that is not the vendor's shape keeps this much of its text as the message.
 const MAX_ERROR_TEXT: usize = 300;
-/// The header progenitor adds to every request; no vendor reads it.
-const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
 /// One operation of a generated client, as its fragment declares it.
 #[derive(Debug, Clone, Copy)]
@@ -32,8 +30,7 @@ pub struct Operation {
 }
 
 /// Runs before a request is sent: checks that the path kept the operation's shape, sets
-/// the credential, drops progenitor's `api-version` header (no vendor reads it), and labels
-/// text bodies as the UTF-8 they are.
+/// the credential, and labels text bodies as the UTF-8 they are.
 ///
 /// `operation` is what the fragment declares, `base_url` the client's.
 pub fn pre(
@@ -44,7 +41,6 @@ pub fn pre(
 ) -> Result<(), String> {
     check_path(base_url, request.url().path(), operation.path)?;
     let headers = request.headers_mut();
-    headers.remove(API_VERSION);
     if let Some(credential) = &state.credential {
         headers.insert(
             credential.header_name().clone(),
@@ -192,8 +188,10 @@ async fn send_with_retries(
             Err(error) if is_retryable_error(error) => ("connection failed".to_string(), None),
             _ => return outcome,
         };
-        let (Some(next), Some(delay)) = (spare, state.retry.next_delay(attempt, started.elapsed(), asked))
-        else {
+        let (Some(next), Some(delay)) = (
+            spare,
+            state.retry.next_delay(attempt, started.elapsed(), asked),
+        ) else {
             return outcome;
         };
         tracing::info!(
@@ -418,11 +416,8 @@ mod tests {
     }
 
     #[test]
-    fn pre_sets_the_credential_and_drops_api_version() {
+    fn pre_sets_the_credential_and_the_text_charset() {
         let mut request = Request::new(reqwest::Method::GET, "http://127.0.0.1/x".parse().unwrap());
-        request
-            .headers_mut()
-            .insert("api-version", HeaderValue::from_static("4.4.0"));
         request
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
@@ -439,7 +434,6 @@ mod tests {
         )
         .unwrap();
         let headers = request.headers();
-        assert!(headers.get("api-version").is_none());
         assert_eq!(headers["authorization"], "Bearer k");
         assert!(headers["authorization"].is_sensitive());
         assert_eq!(headers[CONTENT_TYPE], "text/plain; charset=utf-8");
