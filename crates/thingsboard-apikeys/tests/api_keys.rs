@@ -43,6 +43,11 @@ fn authenticated(mock: wiremock::MockBuilder) -> wiremock::MockBuilder {
     .and(|request: &Request| !request.headers.contains_key("api-version"))
 }
 
+/// For the operations without query parameters: nothing after the path.
+fn no_query(request: &Request) -> bool {
+    request.url.query().is_none()
+}
+
 fn key_info(id: &str, description: &str, enabled: bool) -> Value {
     json!({
         "id": {"entityType": "API_KEY", "id": id},
@@ -80,6 +85,7 @@ fn thingsboard_error(status: u16, code: i32, message: &str) -> ResponseTemplate 
 async fn save_api_key_creates_a_key_and_returns_its_secret_once() {
     let server = mock_server().await;
     authenticated(Mock::given(method("POST")).and(path("/api/apiKey")))
+        .and(no_query)
         .and(header("content-type", "application/json"))
         .and(body_json(json!({
             "userId": {"entityType": "USER", "id": USER},
@@ -166,6 +172,7 @@ async fn save_api_key_strips_an_api_key_prefix_some_servers_add() {
 async fn save_api_key_with_an_id_updates_and_the_server_withholds_the_value() {
     let server = mock_server().await;
     authenticated(Mock::given(method("POST")).and(path("/api/apiKey")))
+        .and(no_query)
         .and(body_json(json!({
             "id": {"entityType": "API_KEY", "id": KEY},
             "userId": {"entityType": "USER", "id": USER},
@@ -233,6 +240,7 @@ async fn save_api_key_refuses_to_send_without_enabled_or_with_an_empty_descripti
 async fn enable_api_key_puts_the_flag_in_the_path_without_a_body() {
     let server = mock_server().await;
     authenticated(Mock::given(method("PUT")).and(path(format!("/api/apiKey/{KEY}/enabled/false"))))
+        .and(no_query)
         .and(|request: &Request| request.body.is_empty())
         .respond_with(ResponseTemplate::new(200).set_body_json(key_info(
             &KEY.to_string(),
@@ -262,6 +270,7 @@ async fn update_api_key_description_sends_raw_utf8_text() {
     let description = "CI deploy key (rotated 2025-11) — Schlüssel";
     let server = mock_server().await;
     authenticated(Mock::given(method("PUT")).and(path(format!("/api/apiKey/{KEY}/description"))))
+        .and(no_query)
         .and(header("content-type", "text/plain; charset=utf-8"))
         .and(body_string(description))
         .respond_with(ResponseTemplate::new(200).set_body_json(key_info(
@@ -289,6 +298,7 @@ async fn update_api_key_description_sends_raw_utf8_text() {
 async fn delete_api_key_accepts_the_empty_200() {
     let server = mock_server().await;
     authenticated(Mock::given(method("DELETE")).and(path(format!("/api/apiKey/{KEY}"))))
+        .and(no_query)
         .respond_with(ResponseTemplate::new(200))
         .expect(1)
         .mount(&server)
@@ -432,6 +442,106 @@ async fn stream_reports_a_failing_page_after_the_items_before_it() {
         err.api().and_then(|e| e.message.as_deref()),
         Some("Something went wrong")
     );
+}
+
+#[tokio::test]
+async fn every_operation_maps_a_thingsboard_error_to_its_status_code_and_message() {
+    type Send = for<'a> fn(&'a Client) -> futures::future::BoxFuture<'a, Result<(), Error>>;
+    let operations: [(&str, &str, String, Send); 5] = [
+        ("save_api_key", "POST", "/api/apiKey".into(), |c| {
+            Box::pin(async move {
+                let body = SaveApiKeyRequest::builder()
+                    .user_id(USER)
+                    .description("k")
+                    .enabled(true);
+                c.save_api_key()
+                    .body(body)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(Error::from)
+            })
+        }),
+        (
+            "enable_api_key",
+            "PUT",
+            format!("/api/apiKey/{KEY}/enabled/true"),
+            |c| {
+                Box::pin(async move {
+                    let request = c.enable_api_key().id(KEY).enabled_value(true);
+                    request.send().await.map(drop).map_err(Error::from)
+                })
+            },
+        ),
+        (
+            "get_user_api_keys",
+            "GET",
+            format!("/api/apiKeys/{USER}"),
+            |c| {
+                Box::pin(async move {
+                    let request = c.get_user_api_keys().user_id(USER).page_size(10).page(0);
+                    request.send().await.map(drop).map_err(Error::from)
+                })
+            },
+        ),
+        (
+            "update_api_key_description",
+            "PUT",
+            format!("/api/apiKey/{KEY}/description"),
+            |c| {
+                Box::pin(async move {
+                    let request = c.update_api_key_description().id(KEY).body("d");
+                    request.send().await.map(drop).map_err(Error::from)
+                })
+            },
+        ),
+        (
+            "delete_api_key",
+            "DELETE",
+            format!("/api/apiKey/{KEY}"),
+            |c| {
+                Box::pin(async move {
+                    c.delete_api_key()
+                        .id(KEY)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(Error::from)
+                })
+            },
+        ),
+    ];
+    let statuses = [
+        (400, 31, "Invalid UUID string: 123"),
+        (401, 10, "Authentication failed"),
+        (
+            403,
+            20,
+            "You don't have permission to perform this operation!",
+        ),
+        (404, 32, "Requested item wasn't found!"),
+        (500, 2, "General server error"),
+    ];
+    for (operation, verb, route, send) in &operations {
+        for (status, code, message) in statuses {
+            let server = mock_server().await;
+            authenticated(Mock::given(method(*verb)).and(path(route.as_str())))
+                .respond_with(thingsboard_error(status, code, message))
+                .expect(1)
+                .mount(&server)
+                .await;
+            let client = Client::builder(server.uri())
+                .api_key(CALLER_KEY)
+                .retry(RetryPolicy::disabled())
+                .build()
+                .unwrap();
+
+            let err = send(&client).await.unwrap_err();
+
+            assert_api_error(&err, status, Some(&code.to_string()), message);
+            assert_eq!(err.is_not_found(), status == 404, "{operation}, {status}");
+        }
+    }
 }
 
 /// Sends a delete that the server answers with `response`, once (retries are the subject
