@@ -441,3 +441,40 @@ fn help_documents_the_exit_codes_and_hides_the_credential() {
         .stdout(predicate::str::contains("APIKEYS_NUKI_API_KEY"))
         .stdout(predicate::str::contains("help-canary-secret").not());
 }
+
+/// A server on loopback that answers every request 429 with a `Retry-After` longer than
+/// any retry budget, the way Nuki throttles.
+fn throttling_server() -> String {
+    use std::io::{Read, Write};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0; 8192];
+            let _ = stream.read(&mut request);
+            let body = r#"{"detailMessage":"Too many requests"}"#;
+            let response = format!(
+                "HTTP/1.1 429 Too Many Requests\r\nretry-after: 3600\r\n\
+                 content-type: application/json\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn a_throttled_request_exits_5_and_says_to_try_later() {
+    let base_url = throttling_server();
+    apikeys()
+        .args(["nuki", "list", "--base-url", &base_url])
+        .env("APIKEYS_NUKI_API_KEY", "nuki-throttled-key")
+        .assert()
+        .code(5)
+        .stderr(predicate::str::starts_with("apikeys: nuki: rate limited"))
+        .stderr(predicate::str::contains("Too many requests"))
+        .stderr(predicate::str::contains("nuki-throttled-key").not());
+}
