@@ -446,3 +446,65 @@ async fn reactivate_advanced_api_key_bad_parameter_is_a_400() {
 
     assert_api_error(&err, 400, Some("400"), "Bad Parameter");
 }
+
+#[tokio::test]
+async fn update_advanced_api_key_bad_parameter_is_a_400() {
+    // REF §3 #7.
+    let server = mock_server().await;
+    Mock::given(method("POST"))
+        .and(path(ADVANCED))
+        .respond_with(nuki_error(400, "Bad Request", "Bad Parameter"))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = Error::from(
+        client(&server)
+            .update_advanced_api_key()
+            .api_key_id(KEY_ID)
+            .body(
+                AdvancedApiKeyUpdate::builder()
+                    .webhook_url("not a url")
+                    .webhook_features(vec![WebhookFeature::DeviceStatus]),
+            )
+            .send()
+            .await
+            .unwrap_err(),
+    );
+
+    assert_api_error(&err, 400, Some("400"), "Bad Parameter");
+    assert!(!err.is_unauthorized() && !err.is_not_found());
+}
+
+#[tokio::test]
+async fn delete_advanced_api_key_unauthorized_is_a_401() {
+    // REF §3 #8 documents only 401; N7's body.
+    let server = mock_server().await;
+    Mock::given(method("DELETE"))
+        .and(path(ADVANCED))
+        .respond_with(nuki_error(
+            401,
+            "Unauthorized",
+            "The request requires user authentication",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let err = Error::from(
+        client(&server)
+            .delete_advanced_api_key()
+            .api_key_id(KEY_ID)
+            .send()
+            .await
+            .unwrap_err(),
+    );
+
+    assert!(err.is_unauthorized() && !err.is_forbidden());
+    assert_api_error(
+        &err,
+        401,
+        Some("401"),
+        "The request requires user authentication",
+    );
+}

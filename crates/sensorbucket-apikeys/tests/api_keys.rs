@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use apikeys_common::testing::{assert_hidden, mock_server};
+use apikeys_common::testing::{Call, assert_hidden, mock_server};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use sensorbucket_apikeys::types::{CreateApiKeyRequest, Permission};
@@ -734,6 +734,103 @@ async fn an_empty_403_is_forbidden_without_a_message() {
     let err = list_failing_with(ResponseTemplate::new(403)).await;
     assert!(err.is_forbidden());
     assert_eq!(err.api().unwrap().message, None);
+}
+
+#[tokio::test]
+async fn every_documented_error_of_create_get_and_revoke_carries_status_and_message() {
+    // The spec lists 400, 401, 403 and 500 on all three (REF §3.2-3.4); the services answer
+    // with `{"message"}` (REF §1.1), the gateway with Ory's envelope. A 400 on get has no
+    // body the reference knows (a non-numeric id is a 500 there, and the `i64` parameter
+    // cannot send one), so it is not here.
+    let create: Call<Client> = |c| {
+        Box::pin(async move {
+            let request = c.create_api_key().body(create_request());
+            request.send().await.map(drop).map_err(Error::from)
+        })
+    };
+    let get: Call<Client> = |c| {
+        Box::pin(async move {
+            let request = c.get_api_key().api_key_id(1288460349127734201_i64);
+            request.send().await.map(drop).map_err(Error::from)
+        })
+    };
+    let revoke: Call<Client> = |c| {
+        Box::pin(async move {
+            let request = c.revoke_api_key().api_key_id(4821937465012837465_i64);
+            request.send().await.map(drop).map_err(Error::from)
+        })
+    };
+    let operations = [
+        ("create_api_key", "POST", "/api/api-keys", create),
+        (
+            "get_api_key",
+            "GET",
+            "/api/api-keys/1288460349127734201",
+            get,
+        ),
+        (
+            "revoke_api_key",
+            "DELETE",
+            "/api/api-keys/4821937465012837465",
+            revoke,
+        ),
+    ];
+    let gateway = |code: u16, status: &str, message: &str| json!({"error": {"code": code, "status": status, "message": message}});
+    // (operation, status, body, code, message)
+    let mut cases = vec![(
+        operations[2],
+        400,
+        json!({"message": "api_key_id must be a valid int"}),
+        None,
+        "api_key_id must be a valid int",
+    )];
+    for operation in operations {
+        cases.push((
+            operation,
+            401,
+            gateway(401, "Unauthorized", "The request could not be authorized"),
+            None,
+            "The request could not be authorized",
+        ));
+        cases.push((
+            operation,
+            403,
+            gateway(403, "Forbidden", "The requested action was forbidden"),
+            None,
+            "The requested action was forbidden",
+        ));
+        cases.push((
+            operation,
+            500,
+            json!({"message": "Internal server error"}),
+            None,
+            "Internal server error",
+        ));
+    }
+
+    for ((operation, verb, route, call), status, body, code, message) in cases {
+        let server = mock_server().await;
+        authenticated(Mock::given(method(verb)).and(path(route)))
+            .respond_with(go_json(status, body))
+            .expect(1)
+            .mount(&server)
+            .await;
+
+        let err = call(&client(&server))
+            .await
+            .expect_err(&format!("{operation} {status}"));
+
+        let seen = server.received_requests().await.unwrap();
+        let sent: Vec<(&str, &str)> = seen
+            .iter()
+            .map(|r| (r.method.as_str(), r.url.path()))
+            .collect();
+        assert_eq!(sent, [(verb, route)], "{operation} {status}");
+        assert_api_error(&err, status, code, message);
+        assert_eq!(err.is_unauthorized(), status == 401, "{operation}: {err}");
+        assert_eq!(err.is_forbidden(), status == 403, "{operation}: {err}");
+        assert!(!err.is_not_found(), "{operation}: {err}");
+    }
 }
 
 #[tokio::test]
