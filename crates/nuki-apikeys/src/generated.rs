@@ -198,9 +198,11 @@ pub mod types {
         ///Free text.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
-        ///The scopes to grant.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub scopes: ::std::vec::Vec<crate::generated::types::Scope>,
+        ///The scopes to grant; an empty list is sent as `[]`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scopes: ::std::option::Option<
+            ::std::vec::Vec<crate::generated::types::Scope>,
+        >,
     }
     impl ApiKeyTokenUpdate {
         pub fn builder() -> builder::ApiKeyTokenUpdate {
@@ -213,13 +215,12 @@ pub mod types {
         ///Free text.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
-        ///The OAuth2 redirect URIs.
+        ///The OAuth2 redirect URIs; an empty list is sent as `[]`.
         #[serde(
             rename = "redirectUris",
-            default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub redirect_uris: ::std::vec::Vec<::std::string::String>,
+        pub redirect_uris: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl ApiKeyUpdate {
         pub fn builder() -> builder::ApiKeyUpdate {
@@ -1230,7 +1231,7 @@ pub mod types {
                 ::std::string::String,
             >,
             scopes: ::std::result::Result<
-                ::std::vec::Vec<crate::generated::types::Scope>,
+                ::std::option::Option<::std::vec::Vec<crate::generated::types::Scope>>,
                 ::std::string::String,
             >,
         }
@@ -1258,7 +1259,9 @@ pub mod types {
             pub fn scopes<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<crate::generated::types::Scope>,
+                    ::std::option::Option<
+                        ::std::vec::Vec<crate::generated::types::Scope>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -1296,7 +1299,7 @@ pub mod types {
                 ::std::string::String,
             >,
             redirect_uris: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -1323,7 +1326,9 @@ pub mod types {
             }
             pub fn redirect_uris<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.redirect_uris = value

@@ -161,6 +161,35 @@ async fn update_api_key_posts_to_the_keys_path_and_accepts_204() {
 }
 
 #[tokio::test]
+async fn update_api_key_sends_an_empty_list_and_leaves_an_unset_one_out() {
+    let server = mock_server().await;
+    for (builder, sent) in [
+        (
+            ApiKeyUpdate::builder().redirect_uris(Vec::<String>::new()),
+            json!({"redirectUris": []}),
+        ),
+        (
+            ApiKeyUpdate::builder().description("renamed".to_string()),
+            json!({"description": "renamed"}),
+        ),
+    ] {
+        json_body(
+            authenticated(Mock::given(method("POST")).and(path("/api/key/1010101010"))),
+            sent,
+        )
+        .respond_with(ResponseTemplate::new(204))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+
+        let client = client(&server);
+        let request = client.update_api_key().api_key_id(KEY_ID).body(builder);
+        request.send().await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn delete_api_key_sends_no_body_and_accepts_204() {
     let server = mock_server().await;
     authenticated(Mock::given(method("DELETE")).and(path("/api/key/1010101010")))
@@ -276,6 +305,46 @@ async fn a_detail_message_is_preferred_to_the_generic_description() {
     );
 
     assert_api_error(&err, 400, Some("400"), "redirectUris[0] is not a valid uri");
+}
+
+#[tokio::test]
+async fn without_a_detail_message_update_api_key_400_gives_the_description() {
+    // REF §3 #3 documents this 400 as "Invalid parameter given": in N7's shape, whose
+    // `reasonPhrase` is less specific, and as a bare description.
+    for (body, code) in [
+        (
+            json!({
+                "code": 400,
+                "description": "Invalid parameter given",
+                "homeRef": "/",
+                "reasonPhrase": "Bad Request",
+                "uri": "http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.1"
+            }),
+            Some("400"),
+        ),
+        (json!({"description": "Invalid parameter given"}), None),
+    ] {
+        let server = mock_server().await;
+        Mock::given(method("POST"))
+            .and(path("/api/key/1010101010"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+
+        let err = Error::from(
+            client(&server)
+                .update_api_key()
+                .api_key_id(KEY_ID)
+                .body(ApiKeyUpdate::builder().redirect_uris(vec!["not a uri".to_string()]))
+                .send()
+                .await
+                .unwrap_err(),
+        );
+
+        assert_api_error(&err, 400, code, "Invalid parameter given");
+        assert!(!err.is_unauthorized() && !err.is_not_found());
+    }
 }
 
 #[tokio::test]
