@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+mod common;
+
 use apikeys_common::testing::{assert_api_error, assert_hidden, check_hostile_ids, mock_server};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
@@ -446,71 +448,6 @@ async fn stream_reports_a_failing_page_after_the_items_before_it() {
 
 #[tokio::test]
 async fn every_operation_maps_a_thingsboard_error_to_its_status_code_and_message() {
-    type Send = for<'a> fn(&'a Client) -> futures::future::BoxFuture<'a, Result<(), Error>>;
-    let operations: [(&str, &str, String, Send); 5] = [
-        ("save_api_key", "POST", "/api/apiKey".into(), |c| {
-            Box::pin(async move {
-                let body = SaveApiKeyRequest::builder()
-                    .user_id(USER)
-                    .description("k")
-                    .enabled(true);
-                c.save_api_key()
-                    .body(body)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(Error::from)
-            })
-        }),
-        (
-            "enable_api_key",
-            "PUT",
-            format!("/api/apiKey/{KEY}/enabled/true"),
-            |c| {
-                Box::pin(async move {
-                    let request = c.enable_api_key().id(KEY).enabled_value(true);
-                    request.send().await.map(drop).map_err(Error::from)
-                })
-            },
-        ),
-        (
-            "get_user_api_keys",
-            "GET",
-            format!("/api/apiKeys/{USER}"),
-            |c| {
-                Box::pin(async move {
-                    let request = c.get_user_api_keys().user_id(USER).page_size(10).page(0);
-                    request.send().await.map(drop).map_err(Error::from)
-                })
-            },
-        ),
-        (
-            "update_api_key_description",
-            "PUT",
-            format!("/api/apiKey/{KEY}/description"),
-            |c| {
-                Box::pin(async move {
-                    let request = c.update_api_key_description().id(KEY).body("d");
-                    request.send().await.map(drop).map_err(Error::from)
-                })
-            },
-        ),
-        (
-            "delete_api_key",
-            "DELETE",
-            format!("/api/apiKey/{KEY}"),
-            |c| {
-                Box::pin(async move {
-                    c.delete_api_key()
-                        .id(KEY)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(Error::from)
-                })
-            },
-        ),
-    ];
     let statuses = [
         (400, 31, "Invalid UUID string: 123"),
         (401, 10, "Authentication failed"),
@@ -522,10 +459,14 @@ async fn every_operation_maps_a_thingsboard_error_to_its_status_code_and_message
         (404, 32, "Requested item wasn't found!"),
         (500, 2, "General server error"),
     ];
-    for (operation, verb, route, send) in &operations {
+    // Login is the one call made without a key (tests/auth.rs covers its 401).
+    for case in common::operations()
+        .iter()
+        .filter(|c| c.operation != "login")
+    {
         for (status, code, message) in statuses {
             let server = mock_server().await;
-            authenticated(Mock::given(method(*verb)).and(path(route.as_str())))
+            authenticated(Mock::given(method(case.method)).and(path(case.path.as_str())))
                 .respond_with(thingsboard_error(status, code, message))
                 .expect(1)
                 .mount(&server)
@@ -536,10 +477,15 @@ async fn every_operation_maps_a_thingsboard_error_to_its_status_code_and_message
                 .build()
                 .unwrap();
 
-            let err = send(&client).await.unwrap_err();
+            let err = (case.call)(&client).await.unwrap_err();
 
             assert_api_error(&err, status, Some(&code.to_string()), message);
-            assert_eq!(err.is_not_found(), status == 404, "{operation}, {status}");
+            assert_eq!(
+                err.is_not_found(),
+                status == 404,
+                "{}, {status}",
+                case.operation
+            );
         }
     }
 }
