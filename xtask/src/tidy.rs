@@ -97,6 +97,8 @@ fn publishable_crates_carry_their_metadata_and_docs() {
         for line in [
             "#![doc = include_str!(\"../README.md\")]",
             "#![deny(missing_docs)]",
+            // Library code never panics on what the network or the caller sends.
+            "#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]",
         ] {
             if !lib.contains(line) {
                 problems.push(format!("{name}: src/lib.rs lacks `{line}`"));

@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 mod client;
 mod error;
@@ -11,7 +14,8 @@ mod paging;
 mod retry;
 mod secret;
 #[cfg(feature = "testing")]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
+// Test helpers fail by panicking, as assertions do.
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 pub mod testing;
 
 pub use client::{
