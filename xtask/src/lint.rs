@@ -141,7 +141,7 @@ pub fn lint(vendor: &Vendor, doc: &Value) -> Result<Facts, Vec<String>> {
                             response_schemas.push(schema.clone());
                         }
                     }
-                } else if status.starts_with('4') || status.starts_with('5') {
+                } else if status == "4XX" || status == "5XX" {
                     errors += 1;
                     let schema = content
                         .and_then(|c| c.get("application/json"))
@@ -157,6 +157,11 @@ pub fn lint(vendor: &Vendor, doc: &Value) -> Result<Facts, Vec<String>> {
                              vendor's error schema"
                         )),
                     }
+                } else if status.starts_with('4') || status.starts_with('5') {
+                    problem(format!(
+                        "declares the error status `{status}`: declare errors under 4XX/5XX, \
+                         where they share the vendor's error schema"
+                    ));
                 } else {
                     problem(format!("declares an unexpected response status `{status}`"));
                 }

@@ -102,6 +102,18 @@ fn default_responses_are_refused() {
 }
 
 #[test]
+fn error_statuses_are_declared_as_ranges() {
+    let responses = format!("{OK}\n        '404': {{description: d}}");
+    let found = problems(&fragment(&responses, ""));
+    assert!(
+        found.contains(
+            "(GET /keys/{id}): declares the error status `404`: declare errors under 4XX/5XX"
+        ),
+        "{found}"
+    );
+}
+
+#[test]
 fn two_success_responses_are_refused() {
     let responses = format!("{OK}\n        '202': {{description: accepted}}");
     assert!(problems(&fragment(&responses, "")).contains("2 success responses"));
