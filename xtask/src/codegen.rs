@@ -32,6 +32,7 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     add_open_enums(&mut file, &facts.open_enums)?;
     use_our_encode_path(&mut file.items);
     syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutApiVersion, &mut file);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut OneError, &mut file);
     // The error schema may be swapped for a hand-written type like any other.
     let error_type: syn::Type = match vendor
         .replacements
@@ -276,6 +277,78 @@ fn shrink_header_map(stmt: &mut syn::Stmt, removed: usize) {
             }
         }
     }
+}
+
+/// Keeps progenitor's types out of the public API. Every builder's `send` returns the
+/// crate's one `Error` and the decoded body (progenitor's sends `ResponseValue<T>` and
+/// `progenitor_client::Error<E>`): progenitor's `send` becomes the private `exchange`, and a
+/// new `send` converts its outcome. `Client::new` (which panics on a failed TLS set-up and
+/// builds a client without the builder's checks) goes; `new_with_client` is for the crate's
+/// builder only.
+struct OneError;
+
+impl syn::visit_mut::VisitMut for OneError {
+    fn visit_item_impl_mut(&mut self, item: &mut syn::ItemImpl) {
+        let self_ty = &item.self_ty;
+        let is_client = quote!(#self_ty).to_string() == "Client" && item.trait_.is_none();
+        let mut sends = Vec::new();
+        item.items.retain_mut(|member| {
+            let syn::ImplItem::Fn(function) = member else {
+                return true;
+            };
+            let name = function.sig.ident.to_string();
+            if is_client && name == "new" {
+                return false;
+            }
+            if is_client && name == "new_with_client" {
+                function.vis = syn::parse_quote!(pub(crate));
+            }
+            if name == "send"
+                && function.sig.asyncness.is_some()
+                && let Some(body) = ok_type(&function.sig.output)
+            {
+                let docs: Vec<syn::Attribute> = std::mem::take(&mut function.attrs);
+                function.sig.ident = format_ident!("exchange");
+                function.vis = syn::Visibility::Inherited;
+                sends.push(syn::parse_quote! {
+                    #(#docs)*
+                    pub async fn send(self) -> ::std::result::Result<#body, ::apikeys_common::Error> {
+                        match self.exchange().await {
+                            Ok(response) => Ok(response.into_inner()),
+                            Err(error) => Err(::apikeys_common::Error::from(error)),
+                        }
+                    }
+                });
+            }
+            true
+        });
+        item.items.extend(sends);
+        syn::visit_mut::visit_item_impl_mut(self, item);
+    }
+}
+
+/// `T` in `Result<ResponseValue<T>, Error<E>>`.
+fn ok_type(output: &syn::ReturnType) -> Option<syn::Type> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let first_generic = |ty: &syn::Type, name: &str| -> Option<syn::Type> {
+        let syn::Type::Path(path) = ty else {
+            return None;
+        };
+        let segment = path.path.segments.last()?;
+        if segment.ident != name {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+            return None;
+        };
+        match args.args.first()? {
+            syn::GenericArgument::Type(ty) => Some(ty.clone()),
+            _ => None,
+        }
+    };
+    first_generic(&first_generic(ty, "Result")?, "ResponseValue")
 }
 
 /// Puts each open enum into the generated `types` module, beside the types that use it.

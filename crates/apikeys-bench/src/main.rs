@@ -253,8 +253,7 @@ async fn one_page(ctx: &Ctx) -> (isize, isize) {
         .page_size(STREAM_PAGE_SIZE as u32)
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     let peak = alloc::peak() - before;
     assert_eq!(page.data.len(), STREAM_PAGE_SIZE);
     // What the page itself keeps live (other tasks may free memory meanwhile, so this is

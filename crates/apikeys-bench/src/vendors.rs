@@ -211,52 +211,45 @@ impl Ctx {
                     .send()
                     .await
                     .unwrap()
-                    .into_inner()
                     .data
                     .len()
             }
             (ThingsBoard, Create) => {
                 let key = self.tb.save_api_key().body(self.tb_create.clone());
-                usize::from(key.send().await.unwrap().into_inner().enabled)
+                usize::from(key.send().await.unwrap().enabled)
             }
             (SensorBucket, List) => {
                 let list = self.sb.list_api_keys().limit(LIST_LEN as u64);
                 let list = list.tenant_id(SB_TENANT).send().await.unwrap();
-                list.into_inner().data.len()
+                list.data.len()
             }
             (SensorBucket, Create) => {
                 let key = self.sb.create_api_key().body(self.sb_create.clone());
-                key.send()
-                    .await
-                    .unwrap()
-                    .into_inner()
-                    .api_key
-                    .expose_secret()
-                    .len()
+                key.send().await.unwrap().api_key.expose_secret().len()
             }
             (Nuki, List) => self.nuki.list_api_keys().send().await.unwrap().len(),
             (Nuki, Create) => {
                 let key = self.nuki.create_api_key().body(self.nuki_create.clone());
-                key.send().await.unwrap().into_inner().api_key_id as usize
+                key.send().await.unwrap().api_key_id as usize
             }
             (Balena, List) => {
                 let list = self.balena.get_api_keys().orderby("name asc");
-                list.send().await.unwrap().into_inner().d.len()
+                list.send().await.unwrap().d.len()
             }
             (Balena, Create) => {
                 let key = self.balena.create_named_user_api_key();
                 let key = key.body(self.balena_create.clone()).send().await.unwrap();
-                key.into_inner().expose_secret().len()
+                key.expose_secret().len()
             }
             (Automox, List) => {
                 let list = self.automox.get_user_api_keys().user_id(AUTOMOX_USER);
                 let list = list.o(AUTOMOX_ORG).page(0).limit(LIST_LEN as u64);
-                list.send().await.unwrap().into_inner().results.len()
+                list.send().await.unwrap().results.len()
             }
             (Automox, Create) => {
                 let key = self.automox.create_user_api_key().user_id(AUTOMOX_USER);
                 let key = key.o(AUTOMOX_ORG).body(self.automox_create.clone());
-                usize::from(key.send().await.unwrap().into_inner().is_enabled == Some(true))
+                usize::from(key.send().await.unwrap().is_enabled == Some(true))
             }
         }
     }

@@ -125,8 +125,7 @@ mod thingsboard {
             )
             .send()
             .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
         let value = created.value.expect("the secret, shown once");
         assert!(value.expose_secret().starts_with("tb_"));
         assert_eq!(value.expose_secret().len(), 3 + 86);
@@ -147,8 +146,7 @@ mod thingsboard {
             .body("CI deploy key (rotated)")
             .send()
             .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
         assert_eq!(renamed.description, "CI deploy key (rotated)");
 
         // Saving with an id updates, keeps the secret and answers `"value": null`.
@@ -163,8 +161,7 @@ mod thingsboard {
             )
             .send()
             .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
         assert!(updated.value.is_none());
         assert_eq!(updated.description, "CI deploy key v2");
 
@@ -174,8 +171,7 @@ mod thingsboard {
             .enabled_value(false)
             .send()
             .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
         assert!(!disabled.enabled);
         let e = err(own
             .get_user_api_keys()
@@ -251,8 +247,7 @@ mod thingsboard {
                 .page(pages)
                 .send()
                 .await
-                .unwrap()
-                .into_inner();
+                .unwrap();
             pages += 1;
             assert_eq!(page.total_elements, 7);
             assert_eq!(page.total_pages, 3);
@@ -305,7 +300,6 @@ mod sensorbucket {
             .send()
             .await
             .unwrap()
-            .into_inner()
             .api_key
     }
 
@@ -336,7 +330,6 @@ mod sensorbucket {
             .send()
             .await
             .unwrap()
-            .into_inner()
             .data;
         assert_eq!(got.id, key.id);
         assert_eq!(got.name, "", "the server's GET leaves the name out");
@@ -407,7 +400,7 @@ mod sensorbucket {
             if let Some(c) = cursor.take() {
                 request = request.cursor(c);
             }
-            let page = request.send().await.unwrap().into_inner();
+            let page = request.send().await.unwrap();
             sizes.push(page.data.len());
             let next = page.links.next.unwrap_or_default();
             if next.is_empty() {
@@ -432,13 +425,7 @@ mod sensorbucket {
         // Newest first.
         assert_eq!(all[0].name, "key 2");
         // A full last page is followed by an empty one, as on the real server.
-        let first = sb
-            .list_api_keys()
-            .limit(5)
-            .send()
-            .await
-            .unwrap()
-            .into_inner();
+        let first = sb.list_api_keys().limit(5).send().await.unwrap();
         assert_eq!(first.data.len(), 5);
         assert!(!first.links.next.unwrap_or_default().is_empty());
     }
@@ -472,11 +459,10 @@ mod nuki {
             .body(ApiKeyCreate::builder().description("Integration".to_string()))
             .send()
             .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
         assert!(key.api_key.is_some(), "the key's value, on creation");
         let id = key.api_key_id;
-        let listed = nuki.list_api_keys().send().await.unwrap().into_inner();
+        let listed = nuki.list_api_keys().send().await.unwrap();
         let found = listed.iter().find(|k| k.api_key_id == id).unwrap();
         assert!(found.api_key.is_none(), "never in lists");
 
@@ -490,7 +476,7 @@ mod nuki {
             .send()
             .await
             .unwrap();
-        let listed = nuki.list_api_keys().send().await.unwrap().into_inner();
+        let listed = nuki.list_api_keys().send().await.unwrap();
         let found = listed.iter().find(|k| k.api_key_id == id).unwrap();
         assert_eq!(found.description.as_deref(), Some("Integration v2"));
         assert_eq!(found.redirect_uris, ["https://example.com/cb"]);
@@ -506,8 +492,7 @@ mod nuki {
             )
             .send()
             .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
         let access = token.access_token.clone().unwrap();
         let tokens = nuki
             .list_api_key_tokens()
@@ -593,8 +578,7 @@ mod nuki {
             .api_key_id(id)
             .send()
             .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
         assert_eq!(applied.status, AdvancedApiKeyStatus::Applied);
         assert!(applied.secret.is_none());
         nuki.update_advanced_api_key()
@@ -622,7 +606,7 @@ mod nuki {
         assert!(err(nuki.get_advanced_api_key().api_key_id(id).send().await).is_not_found());
 
         nuki.delete_api_key().api_key_id(id).send().await.unwrap();
-        let listed = nuki.list_api_keys().send().await.unwrap().into_inner();
+        let listed = nuki.list_api_keys().send().await.unwrap();
         assert!(listed.iter().all(|k| k.api_key_id != id));
         assert!(err(nuki.delete_api_key().api_key_id(id).send().await).is_not_found());
     }
@@ -798,7 +782,6 @@ mod balena {
                 .send()
                 .await
                 .unwrap()
-                .into_inner()
                 .d;
             sizes.push(page.len());
             ids.extend(page.iter().map(|k| k.id.unwrap()));
@@ -832,7 +815,6 @@ mod balena {
             .send()
             .await
             .unwrap()
-            .into_inner()
             .d;
         assert!(selected[0].id.is_some() && selected[0].created_at.is_none());
         let e = err(balena.get_api_keys().filter("name eq").send().await);
@@ -883,8 +865,7 @@ mod automox {
             .body(CreateApiKey::builder().name("ci-pipeline"))
             .send()
             .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
         let id = key.id.unwrap();
         assert_eq!(key.is_enabled, Some(true));
         assert!(
@@ -900,7 +881,6 @@ mod automox {
             .send()
             .await
             .unwrap()
-            .into_inner()
             .api_key;
         let own = client(&sandbox, secret);
         let got = own
@@ -1002,7 +982,6 @@ mod automox {
                 .send()
                 .await
                 .unwrap()
-                .into_inner()
                 .results;
             sizes.push(results.len());
             if results.len() < 2 {

@@ -650,28 +650,13 @@ pub struct Client {
     pub(crate) inner: ::apikeys_common::ClientState,
 }
 impl Client {
-    /// Create a new client.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: ::apikeys_common::ClientState) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        let client = {
-            let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
-        };
-        #[cfg(target_arch = "wasm32")]
-        let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
-    }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
     ///
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new_with_client(
+    pub(crate) fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
         inner: ::apikeys_common::ClientState,
@@ -713,7 +698,7 @@ Returns one page of the API keys of every user of the organization, without thei
 
 ```no_run
 # async fn example(client: automox_apikeys::Client) -> automox_apikeys::Result<()> {
-let page = client.get_organization_api_keys().id(1234).page(0).limit(100).send().await?.into_inner();
+let page = client.get_organization_api_keys().id(1234).page(0).limit(100).send().await?;
 for key in &page.results {
     println!("{:?} {:?} enabled={:?}", key.id, key.name, key.is_enabled);
 }
@@ -789,8 +774,7 @@ let key = client
     .user_id(98765)
     .body(CreateApiKey::builder().name("ci-pipeline"))
     .send()
-    .await?
-    .into_inner();
+    .await?;
 println!("created key {:?}", key.id);
 # Ok(())
 # }
@@ -821,7 +805,7 @@ Returns the key, without its secret (REF §2.4); `decrypt_user_api_key` reads th
 
 ```no_run
 # async fn example(client: automox_apikeys::Client) -> automox_apikeys::Result<()> {
-let key = client.get_user_api_key().o(1234).user_id(98765).id(424242).send().await?.into_inner();
+let key = client.get_user_api_key().o(1234).user_id(98765).id(424242).send().await?;
 println!("{:?} expires {:?}", key.name, key.expires_at);
 # Ok(())
 # }
@@ -930,7 +914,6 @@ let secret = client
     .id(424242)
     .send()
     .await?
-    .into_inner()
     .api_key;
 println!("the key's value: {}", secret.expose_secret());
 # Ok(())
@@ -1015,8 +998,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `u64` for page failed".to_string());
             self
         }
-        ///Sends a `GET` request to `/orgs/{id}/api_keys`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::ApiKeyPage>,
@@ -1066,6 +1048,15 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `GET` request to `/orgs/{id}/api_keys`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ApiKeyPage, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }
@@ -1131,8 +1122,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `u64` for page failed".to_string());
             self
         }
-        ///Sends a `GET` request to `/users/{userId}/api_keys`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::ApiKeyPage>,
@@ -1185,6 +1175,15 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `GET` request to `/users/{userId}/api_keys`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ApiKeyPage, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }
@@ -1247,8 +1246,7 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/users/{userId}/api_keys`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<ResponseValue<types::ApiKey>, Error<types::AutomoxErrorResponse>> {
             let Self { client, user_id, o, body } = self;
@@ -1302,6 +1300,15 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `POST` request to `/users/{userId}/api_keys`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ApiKey, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::get_user_api_key`]
 
@@ -1349,8 +1356,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `i64` for o failed".to_string());
             self
         }
-        ///Sends a `GET` request to `/users/{userId}/api_keys/{id}`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<ResponseValue<types::ApiKey>, Error<types::AutomoxErrorResponse>> {
             let Self { client, user_id, id, o } = self;
@@ -1397,6 +1403,15 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `GET` request to `/users/{userId}/api_keys/{id}`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ApiKey, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }
@@ -1470,8 +1485,7 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `PUT` request to `/users/{userId}/api_keys/{id}`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<ResponseValue<types::ApiKey>, Error<types::AutomoxErrorResponse>> {
             let Self { client, user_id, id, o, body } = self;
@@ -1526,6 +1540,15 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `PUT` request to `/users/{userId}/api_keys/{id}`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ApiKey, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::delete_user_api_key`]
 
@@ -1573,8 +1596,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `i64` for o failed".to_string());
             self
         }
-        ///Sends a `DELETE` request to `/users/{userId}/api_keys/{id}`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<ResponseValue<()>, Error<types::AutomoxErrorResponse>> {
             let Self { client, user_id, id, o } = self;
@@ -1621,6 +1643,13 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `DELETE` request to `/users/{userId}/api_keys/{id}`
+        pub async fn send(self) -> ::std::result::Result<(), ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }
@@ -1670,8 +1699,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `i64` for o failed".to_string());
             self
         }
-        ///Sends a `POST` request to `/users/{userId}/api_keys/{id}/decrypt`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::DecryptedApiKey>,
@@ -1721,6 +1749,15 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `POST` request to `/users/{userId}/api_keys/{id}/decrypt`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::DecryptedApiKey, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }

@@ -16,13 +16,10 @@ mod paging;
 mod timestamp;
 
 pub use apikeys_common::{ApiError, Error, Page, Result, RetryPolicy, Secret};
-pub use generated::{Client, ResponseValue, builder, types};
+pub use generated::{Client, builder, types};
 pub use lifecycle::UserKeys;
 pub use org::Org;
 pub use paging::STREAM_PAGE_LIMIT;
-/// The error a generated call returns before it is turned into [`Error`] (with `?` or
-/// `Error::from`).
-pub use progenitor_client::Error as GeneratedError;
 pub use timestamp::Timestamp;
 
 /// The Automox Console API, which every path is relative to (REF §1).

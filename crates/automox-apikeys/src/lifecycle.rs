@@ -127,8 +127,7 @@ impl KeyLifecycle for UserKeys {
                 .user_id(self.user_id)
                 .body(body)
                 .send()
-                .await?
-                .into_inner();
+                .await?;
             let key_id = id_of(&created)?;
             let key = info(created)?;
             let secret = self
@@ -138,7 +137,6 @@ impl KeyLifecycle for UserKeys {
                 .id(key_id)
                 .send()
                 .await?
-                .into_inner()
                 .api_key;
             Ok(CreatedKey { key, secret })
         })
@@ -166,8 +164,7 @@ impl KeyLifecycle for UserKeys {
                     is_enabled: enabled,
                 })
                 .send()
-                .await?
-                .into_inner();
+                .await?;
             info(key)
         })
     }
@@ -195,8 +192,7 @@ impl KeyLifecycle for UserKeys {
                 .user_id(self.user_id)
                 .id(key_id)
                 .send()
-                .await?
-                .into_inner();
+                .await?;
             info(key)
         })
     }

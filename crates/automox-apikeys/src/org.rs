@@ -50,7 +50,6 @@ impl Client {
     ///     .id(424242)
     ///     .send()
     ///     .await?
-    ///     .into_inner()
     ///     .api_key;
     /// org.update_user_api_key()
     ///     .user_id(98765)

@@ -45,7 +45,7 @@ impl<'a> GetUserApiKeys<'a> {
     pub fn stream(self) -> impl Stream<Item = Result<ApiKey>> + 'a {
         paginate(0u32, move |page| {
             let request = self.clone().page(page).limit(STREAM_PAGE_LIMIT);
-            async move { Ok(page_of(request.send().await?.into_inner().results, page)) }
+            async move { Ok(page_of(request.send().await?.results, page)) }
         })
     }
 }
@@ -71,7 +71,7 @@ impl<'a> GetOrganizationApiKeys<'a> {
     pub fn stream(self) -> impl Stream<Item = Result<ApiKey>> + 'a {
         paginate(0u32, move |page| {
             let request = self.clone().page(page).limit(STREAM_PAGE_LIMIT);
-            async move { Ok(page_of(request.send().await?.into_inner().results, page)) }
+            async move { Ok(page_of(request.send().await?.results, page)) }
         })
     }
 }

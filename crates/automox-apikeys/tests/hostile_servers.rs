@@ -15,7 +15,8 @@ use apikeys_common::testing::{
 use automox_apikeys::types::{
     ApiKey, ApiKeyPage, AutomoxErrorResponse, CreateApiKey, DecryptedApiKey, UpdateApiKey,
 };
-use automox_apikeys::{Client, Error, GeneratedError, RetryPolicy, Timestamp};
+use automox_apikeys::{Client, Error, RetryPolicy, Timestamp};
+use progenitor_client::Error as GeneratedError;
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -67,7 +68,7 @@ fn operations() -> Vec<OperationCase<Client>> {
                         .get_organization_api_keys()
                         .page(0u64)
                         .limit(1u64);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -81,7 +82,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.org(ORG).get_user_api_keys().user_id(USER);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -99,7 +100,7 @@ fn operations() -> Vec<OperationCase<Client>> {
                         .create_user_api_key()
                         .user_id(USER)
                         .body(CreateApiKey::builder().name("ci-pipeline"));
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -113,7 +114,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.org(ORG).get_user_api_key().user_id(USER).id(KEY);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -132,7 +133,7 @@ fn operations() -> Vec<OperationCase<Client>> {
                         .user_id(USER)
                         .id(KEY)
                         .body(UpdateApiKey { is_enabled: false });
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -146,7 +147,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.org(ORG).delete_user_api_key().user_id(USER).id(KEY);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -160,7 +161,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.org(ORG).decrypt_user_api_key().user_id(USER).id(KEY);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -312,7 +313,7 @@ async fn the_canary_never_reaches_logs_values_or_errors() {
         .await
         .unwrap();
     shown.push(format!("{decrypted:?} {decrypted:#?}"));
-    let decrypted = decrypted.into_inner();
+    let decrypted = decrypted;
     assert_eq!(decrypted.api_key.expose_secret(), CANARY);
     shown.push(format!("{decrypted:?} {}", decrypted.api_key));
     shown.push(serde_json::to_string(&decrypted).unwrap());
@@ -325,32 +326,28 @@ async fn the_canary_never_reaches_logs_values_or_errors() {
         .await
         .unwrap_err();
     shown.push(format!("{raw:?} {raw}"));
-    let unauthorized = Error::from(raw);
+    let unauthorized = raw;
     assert!(unauthorized.is_unauthorized(), "{unauthorized:?}");
     shown.push(format!("{unauthorized:?} {unauthorized}"));
 
-    let forbidden = Error::from(org.get_organization_api_keys().send().await.unwrap_err());
+    let forbidden = org.get_organization_api_keys().send().await.unwrap_err();
     assert!(forbidden.is_forbidden(), "{forbidden:?}");
     shown.push(format!("{forbidden:?} {forbidden}"));
 
     for decode in [
-        Error::from(
-            org.get_user_api_key()
-                .user_id(USER)
-                .id(KEY)
-                .send()
-                .await
-                .unwrap_err(),
-        ),
-        Error::from(
-            org.update_user_api_key()
-                .user_id(USER)
-                .id(KEY)
-                .body(UpdateApiKey { is_enabled: true })
-                .send()
-                .await
-                .unwrap_err(),
-        ),
+        org.get_user_api_key()
+            .user_id(USER)
+            .id(KEY)
+            .send()
+            .await
+            .unwrap_err(),
+        org.update_user_api_key()
+            .user_id(USER)
+            .id(KEY)
+            .body(UpdateApiKey { is_enabled: true })
+            .send()
+            .await
+            .unwrap_err(),
     ] {
         assert!(matches!(decode, Error::Decode { .. }), "{decode:?}");
         shown.push(format!("{decode:?} {decode}"));
@@ -416,8 +413,7 @@ async fn decrypt_succeeds_after_two_503s_in_exactly_three_requests() {
         .id(KEY)
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     assert_eq!(decrypted.api_key.expose_secret(), DECRYPTED);
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
@@ -430,16 +426,14 @@ async fn a_create_is_sent_once_when_the_connection_breaks() {
     for fault in [Fault::ResetMidBody, Fault::CloseBeforeResponse] {
         let server = FaultServer::start(fault).await;
 
-        let err = Error::from(
-            retrying_client(server.uri())
-                .org(ORG)
-                .create_user_api_key()
-                .user_id(USER)
-                .body(CreateApiKey::builder().name("ci-pipeline"))
-                .send()
-                .await
-                .unwrap_err(),
-        );
+        let err = retrying_client(server.uri())
+            .org(ORG)
+            .create_user_api_key()
+            .user_id(USER)
+            .body(CreateApiKey::builder().name("ci-pipeline"))
+            .send()
+            .await
+            .unwrap_err();
 
         assert!(matches!(err, Error::Transport(_)), "{fault:?}: {err:?}");
         assert_eq!(server.requests(), 1, "{fault:?}");

@@ -87,7 +87,7 @@ impl<'a> ApiKeys<'a> {
             .body(body)
             .send()
             .await?;
-        Ok(key.into_inner())
+        Ok(key)
     }
 
     /// Every key the credential may read, sorted by name (`GET /v7/api_key`, REF §4.2).
@@ -316,7 +316,7 @@ impl Scope {
         match self {
             Scope::All => {}
             Scope::NamedUser => {
-                let me = client.get_actor_whoami().send().await?.into_inner();
+                let me = client.get_actor_whoami().send().await?;
                 options = options
                     .filter(Filter::eq(ApiKeyField::IsOfActor, me.id))
                     .filter(Filter::not_null(ApiKeyField::Name));
@@ -394,7 +394,7 @@ pub(crate) async fn fetch(client: &Client, options: &ODataOptions) -> Result<Vec
     if let Some(filter) = rendered.filter {
         request = request.filter(filter);
     }
-    Ok(request.send().await?.into_inner().d)
+    Ok(request.send().await?.d)
 }
 
 /// The actor of an application (REF §3.2).
@@ -419,7 +419,7 @@ async fn application_actor(client: &Client, application: &ApplicationRef) -> Res
                 .await?
         }
     };
-    the_one_actor(rows.into_inner().d, application)
+    the_one_actor(rows.d, application)
 }
 
 /// The actor of a device (REF §3.3).
@@ -447,7 +447,7 @@ async fn device_actor(client: &Client, device: &DeviceRef) -> Result<i64> {
                 .await?
         }
     };
-    the_one_actor(rows.into_inner().d, device)
+    the_one_actor(rows.d, device)
 }
 
 /// The SDKs accept only full uuids (REF §3.3); devices' uuids are hexadecimal.

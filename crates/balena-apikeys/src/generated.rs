@@ -1108,28 +1108,13 @@ pub struct Client {
     pub(crate) inner: ::apikeys_common::ClientState,
 }
 impl Client {
-    /// Create a new client.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: ::apikeys_common::ClientState) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        let client = {
-            let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
-        };
-        #[cfg(target_arch = "wasm32")]
-        let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
-    }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
     ///
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new_with_client(
+    pub(crate) fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
         inner: ::apikeys_common::ClientState,
@@ -1179,8 +1164,7 @@ let key = client
     .create_named_user_api_key()
     .body(CreateNamedUserApiKeyRequest::builder().name("ci-deploy").expiry_date(expiry))
     .send()
-    .await?
-    .into_inner();
+    .await?;
 println!("store it now, it is shown once: {}", key.expose_secret());
 # Ok(())
 # }
@@ -1205,7 +1189,7 @@ Returns the actor behind the credential (REF §3.1). Its `id` is the actor id th
 
 ```no_run
 # async fn example(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
-let me = client.get_actor_whoami().send().await?.into_inner();
+let me = client.get_actor_whoami().send().await?;
 println!("actor {} is a {} (id {})", me.id, me.actor_type, me.actor_type_id);
 # Ok(())
 # }
@@ -1240,7 +1224,6 @@ let keys = client
     .top(50)
     .send()
     .await?
-    .into_inner()
     .d;
 for key in keys {
     println!("{:?} {:?}", key.id, key.name);
@@ -1287,7 +1270,6 @@ let count = client
     .filter(Filter::is_null(ApiKeyField::ExpiryDate).to_string())
     .send()
     .await?
-    .into_inner()
     .d;
 println!("{count} keys never expire");
 # Ok(())
@@ -1377,7 +1359,7 @@ Used with `$select=actor` to find the application's actor id (REF §3.2). An unk
 
 ```no_run
 # async fn example(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
-let rows = client.get_application_actor().id(123).select("actor").send().await?.into_inner().d;
+let rows = client.get_application_actor().id(123).select("actor").send().await?.d;
 if let Some(row) = rows.first() {
     println!("the fleet's actor id is {}", row.actor.id);
 }
@@ -1417,7 +1399,6 @@ let rows = client
     .select("actor")
     .send()
     .await?
-    .into_inner()
     .d;
 println!("{} fleets match", rows.len());
 # Ok(())
@@ -1447,7 +1428,7 @@ Used with `$select=actor` to find the device's actor id (REF §3.3). An unknown 
 
 ```no_run
 # async fn example(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
-let rows = client.get_device_actor().id(456).select("actor").send().await?.into_inner().d;
+let rows = client.get_device_actor().id(456).select("actor").send().await?.d;
 if let Some(row) = rows.first() {
     println!("the device's actor id is {}", row.actor.id);
 }
@@ -1484,7 +1465,6 @@ let rows = client
     .select("actor")
     .send()
     .await?
-    .into_inner()
     .d;
 println!("{} device found", rows.len());
 # Ok(())
@@ -1558,8 +1538,7 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/api-key/user/full`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<ResponseValue<::apikeys_common::Secret>, Error<types::BalenaError>> {
             let Self { client, body } = self;
@@ -1608,6 +1587,15 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `POST` request to `/api-key/user/full`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<::apikeys_common::Secret, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::get_actor_whoami`]
 
@@ -1620,8 +1608,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
-        ///Sends a `GET` request to `/actor/v1/whoami`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<ResponseValue<types::ActorWhoami>, Error<types::BalenaError>> {
             let Self { client } = self;
@@ -1661,6 +1648,15 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `GET` request to `/actor/v1/whoami`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ActorWhoami, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }
@@ -1761,8 +1757,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `i64` for top failed".to_string());
             self
         }
-        ///Sends a `GET` request to `/v7/api_key`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<ResponseValue<types::ApiKeyCollection>, Error<types::BalenaError>> {
             let Self { client, expand, filter, orderby, select, skip, top } = self;
@@ -1816,6 +1811,15 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `GET` request to `/v7/api_key`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ApiKeyCollection, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::count_api_keys`]
 
@@ -1845,8 +1849,7 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/v7/api_key/$count`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<ResponseValue<types::ODataCount>, Error<types::BalenaError>> {
             let Self { client, filter } = self;
@@ -1890,6 +1893,15 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `GET` request to `/v7/api_key/$count`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ODataCount, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::revoke_api_key`]
 
@@ -1915,8 +1927,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `i64` for id failed".to_string());
             self
         }
-        ///Sends a `DELETE` request to `/v7/api_key({id})`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::BalenaError>> {
+        async fn exchange(self) -> Result<ResponseValue<()>, Error<types::BalenaError>> {
             let Self { client, id } = self;
             let id = id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -1959,6 +1970,13 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `DELETE` request to `/v7/api_key({id})`
+        pub async fn send(self) -> ::std::result::Result<(), ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::update_api_key`]
 
@@ -1998,8 +2016,7 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `PATCH` request to `/v7/api_key({id})`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::BalenaError>> {
+        async fn exchange(self) -> Result<ResponseValue<()>, Error<types::BalenaError>> {
             let Self { client, id, body } = self;
             let id = id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
@@ -2044,6 +2061,13 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `PATCH` request to `/v7/api_key({id})`
+        pub async fn send(self) -> ::std::result::Result<(), ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::get_application_actor`]
 
@@ -2084,8 +2108,7 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/v7/application({id})`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::ActorRefCollection>,
@@ -2135,6 +2158,15 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `GET` request to `/v7/application({id})`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ActorRefCollection, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::find_application_actor`]
 
@@ -2179,8 +2211,7 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/v7/application`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::ActorRefCollection>,
@@ -2229,6 +2260,15 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `GET` request to `/v7/application`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ActorRefCollection, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::get_device_actor`]
 
@@ -2269,8 +2309,7 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/v7/device({id})`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::ActorRefCollection>,
@@ -2320,6 +2359,15 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `GET` request to `/v7/device({id})`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ActorRefCollection, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::get_device_actor_by_uuid`]
 
@@ -2363,8 +2411,7 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/v7/device(uuid='{uuid}')`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::ActorRefCollection>,
@@ -2413,6 +2460,15 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `GET` request to `/v7/device(uuid='{uuid}')`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ActorRefCollection, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }

@@ -18,12 +18,9 @@ mod update;
 
 pub use api_keys::{ApiKeys, ApplicationRef, DeviceRef, ListRequest};
 pub use apikeys_common::{ApiError, Error, Page, Result, RetryPolicy, Secret};
-pub use generated::{Client, ResponseValue, builder, types};
+pub use generated::{Client, builder, types};
 pub use lifecycle::UserKeys;
 pub use paging::DEFAULT_PAGE_SIZE;
-/// The error a generated call returns before it is turned into [`Error`] (with `?` or
-/// `Error::from`).
-pub use progenitor_client::Error as GeneratedError;
 pub use update::ApiKeyUpdate;
 
 /// Builds a [`Client`]: see [`Client::builder`].

@@ -19,8 +19,9 @@ use balena_apikeys::types::{
     ActorRefCollection, ActorWhoami, ApiKey, ApiKeyCollection, BalenaError,
     CreateNamedUserApiKeyRequest, ODataCount,
 };
-use balena_apikeys::{ApiKeyUpdate, Client, Error, GeneratedError, RetryPolicy, Secret};
+use balena_apikeys::{ApiKeyUpdate, Client, Error, RetryPolicy, Secret};
 use chrono::{DateTime, Utc};
+use progenitor_client::Error as GeneratedError;
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -88,7 +89,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.create_named_user_api_key().body(create_body());
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -102,7 +103,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.get_actor_whoami();
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -116,7 +117,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.get_api_keys().orderby("name asc");
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -130,7 +131,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.count_api_keys().filter("name ne null");
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -147,7 +148,7 @@ fn operations() -> Vec<OperationCase<Client>> {
                         .update_api_key()
                         .id(KEY)
                         .body(ApiKeyUpdate::new().name("ci-deploy-v2"));
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -161,7 +162,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.revoke_api_key().id(KEY);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -175,7 +176,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.get_application_actor().id(APPLICATION).select("actor");
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -192,7 +193,7 @@ fn operations() -> Vec<OperationCase<Client>> {
                         .find_application_actor()
                         .filter("slug eq 'myorg%2Fmyapp' or uuid eq 'myorg%2Fmyapp'")
                         .select("actor");
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -206,7 +207,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.get_device_actor().id(DEVICE).select("actor");
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -223,7 +224,7 @@ fn operations() -> Vec<OperationCase<Client>> {
                         .get_device_actor_by_uuid()
                         .uuid(DEVICE_UUID)
                         .select("actor");
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -416,7 +417,7 @@ async fn the_canary_never_reaches_logs_values_or_errors() {
         .await
         .unwrap_err();
     shown.push(format!("{updated:?} {updated}"));
-    let decode = Error::from(client.get_actor_whoami().send().await.unwrap_err());
+    let decode = client.get_actor_whoami().send().await.unwrap_err();
     assert!(matches!(decode, Error::Decode { .. }), "{decode:?}");
     shown.push(format!("{decode:?} {decode}"));
 

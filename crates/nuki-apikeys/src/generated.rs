@@ -1586,28 +1586,13 @@ pub struct Client {
     pub(crate) inner: ::apikeys_common::ClientState,
 }
 impl Client {
-    /// Create a new client.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: ::apikeys_common::ClientState) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        let client = {
-            let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
-        };
-        #[cfg(target_arch = "wasm32")]
-        let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
-    }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
     ///
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new_with_client(
+    pub(crate) fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
         inner: ::apikeys_common::ClientState,
@@ -1649,7 +1634,7 @@ Returns every API key of the authenticated account as a plain array; there is no
 
 ```no_run
 # async fn example(client: nuki_apikeys::Client) -> nuki_apikeys::Result<()> {
-for key in client.list_api_keys().send().await?.into_inner() {
+for key in client.list_api_keys().send().await? {
     println!("{} {:?}", key.api_key_id, key.description);
 }
 # Ok(())
@@ -1684,8 +1669,7 @@ let key = client
             .redirect_uris(vec!["https://example.com/oauth/nuki/callback".to_string()]),
     )
     .send()
-    .await?
-    .into_inner();
+    .await?;
 if let Some(value) = &key.api_key {
     println!("key {}: {}", key.api_key_id, value.expose_secret());
 }
@@ -1771,7 +1755,7 @@ Returns the advanced API key application of the key: company details, webhook se
 
 ```no_run
 # async fn example(client: nuki_apikeys::Client) -> nuki_apikeys::Result<()> {
-let advanced = client.get_advanced_api_key().api_key_id(1010101010).send().await?.into_inner();
+let advanced = client.get_advanced_api_key().api_key_id(1010101010).send().await?;
 println!("{} is {}", advanced.name, advanced.status);
 # Ok(())
 # }
@@ -1923,7 +1907,7 @@ Returns every token of the API key as a plain array; there is no pagination (REF
 
 ```no_run
 # async fn example(client: nuki_apikeys::Client) -> nuki_apikeys::Result<()> {
-for token in client.list_api_key_tokens().api_key_id(1010101010).send().await?.into_inner() {
+for token in client.list_api_key_tokens().api_key_id(1010101010).send().await? {
     println!("{} {:?}", token.id, token.scopes);
 }
 # Ok(())
@@ -1962,8 +1946,7 @@ let token = client
             .scopes(vec![Scope::SmartlockReadOnly, Scope::SmartlockLog]),
     )
     .send()
-    .await?
-    .into_inner();
+    .await?;
 if let Some(access) = &token.access_token {
     println!("token {}: {}", token.id, access.expose_secret());
 }
@@ -2081,8 +2064,7 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
-        ///Sends a `GET` request to `/api/key`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::ApiKey>>,
@@ -2127,6 +2109,18 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `GET` request to `/api/key`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<
+            ::std::vec::Vec<types::ApiKey>,
+            ::apikeys_common::Error,
+        > {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::create_api_key`]
 
@@ -2165,8 +2159,7 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `PUT` request to `/api/key`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<ResponseValue<types::ApiKey>, Error<types::NukiError>> {
             let Self { client, body } = self;
@@ -2212,6 +2205,15 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `PUT` request to `/api/key`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ApiKey, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }
@@ -2263,8 +2265,7 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/api/key/{apiKeyId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
+        async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, body } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -2313,6 +2314,13 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `POST` request to `/api/key/{apiKeyId}`
+        pub async fn send(self) -> ::std::result::Result<(), ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::delete_api_key`]
 
@@ -2338,8 +2346,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `i32` for api_key_id failed".to_string());
             self
         }
-        ///Sends a `DELETE` request to `/api/key/{apiKeyId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
+        async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -2382,6 +2389,13 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `DELETE` request to `/api/key/{apiKeyId}`
+        pub async fn send(self) -> ::std::result::Result<(), ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::get_advanced_api_key`]
 
@@ -2407,8 +2421,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `i32` for api_key_id failed".to_string());
             self
         }
-        ///Sends a `GET` request to `/api/key/{apiKeyId}/advanced`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<ResponseValue<types::AdvancedApiKey>, Error<types::NukiError>> {
             let Self { client, api_key_id } = self;
@@ -2452,6 +2465,15 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `GET` request to `/api/key/{apiKeyId}/advanced`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::AdvancedApiKey, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }
@@ -2507,8 +2529,7 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `PUT` request to `/api/key/{apiKeyId}/advanced`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
+        async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, body } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -2556,6 +2577,13 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `PUT` request to `/api/key/{apiKeyId}/advanced`
+        pub async fn send(self) -> ::std::result::Result<(), ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }
@@ -2611,8 +2639,7 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/api/key/{apiKeyId}/advanced`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
+        async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, body } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
             let body = body
@@ -2662,6 +2689,13 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `POST` request to `/api/key/{apiKeyId}/advanced`
+        pub async fn send(self) -> ::std::result::Result<(), ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::delete_advanced_api_key`]
 
@@ -2687,8 +2721,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `i32` for api_key_id failed".to_string());
             self
         }
-        ///Sends a `DELETE` request to `/api/key/{apiKeyId}/advanced`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
+        async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -2732,6 +2765,13 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `DELETE` request to `/api/key/{apiKeyId}/advanced`
+        pub async fn send(self) -> ::std::result::Result<(), ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::reactivate_advanced_api_key`]
 
@@ -2757,8 +2797,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `i32` for api_key_id failed".to_string());
             self
         }
-        ///Sends a `POST` request to `/api/key/{apiKeyId}/advanced/reactivate`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
+        async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -2802,6 +2841,13 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `POST` request to `/api/key/{apiKeyId}/advanced/reactivate`
+        pub async fn send(self) -> ::std::result::Result<(), ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::list_api_key_tokens`]
 
@@ -2827,8 +2873,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `i32` for api_key_id failed".to_string());
             self
         }
-        ///Sends a `GET` request to `/api/key/{apiKeyId}/token`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<::std::vec::Vec<types::ApiKeyToken>>,
@@ -2875,6 +2920,18 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `GET` request to `/api/key/{apiKeyId}/token`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<
+            ::std::vec::Vec<types::ApiKeyToken>,
+            ::apikeys_common::Error,
+        > {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }
@@ -2928,8 +2985,7 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `PUT` request to `/api/key/{apiKeyId}/token`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<ResponseValue<types::ApiKeyToken>, Error<types::NukiError>> {
             let Self { client, api_key_id, body } = self;
@@ -2979,6 +3035,15 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `PUT` request to `/api/key/{apiKeyId}/token`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ApiKeyToken, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }
@@ -3046,8 +3111,7 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/api/key/{apiKeyId}/token/{id}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
+        async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, id, body } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
             let id = id.map_err(Error::InvalidRequest)?;
@@ -3098,6 +3162,13 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `POST` request to `/api/key/{apiKeyId}/token/{id}`
+        pub async fn send(self) -> ::std::result::Result<(), ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::delete_api_key_token`]
 
@@ -3137,8 +3208,7 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `DELETE` request to `/api/key/{apiKeyId}/token/{id}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
+        async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, id } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
             let id = id.map_err(Error::InvalidRequest)?;
@@ -3181,6 +3251,13 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `DELETE` request to `/api/key/{apiKeyId}/token/{id}`
+        pub async fn send(self) -> ::std::result::Result<(), ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }

@@ -13,11 +13,8 @@ mod generated;
 mod lifecycle;
 
 pub use apikeys_common::{ApiError, Error, Result, RetryPolicy, Secret};
-pub use generated::{Client, ResponseValue, builder, types};
+pub use generated::{Client, builder, types};
 pub use lifecycle::AccountKeys;
-/// The error a generated call returns before it is turned into [`Error`] (with `?` or
-/// `Error::from`).
-pub use progenitor_client::Error as GeneratedError;
 
 /// Builds a [`Client`]: see [`Client::builder`].
 pub type ClientBuilder = apikeys_common::ClientBuilder<Client>;

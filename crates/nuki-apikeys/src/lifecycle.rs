@@ -65,7 +65,6 @@ impl AccountKeys {
             .list_api_keys()
             .send()
             .await?
-            .into_inner()
             .into_iter()
             .find(|key| key.api_key_id == id)
             .ok_or_else(|| Error::NotFound(format!("nuki key `{id}`")))
@@ -87,7 +86,7 @@ impl KeyLifecycle for AccountKeys {
 
     fn list(&self) -> BoxStream<'_, Result<KeyInfo>> {
         stream::once(async move {
-            let keys = self.client.list_api_keys().send().await?.into_inner();
+            let keys = self.client.list_api_keys().send().await?;
             Ok::<_, Error>(stream::iter(keys.into_iter().map(|key| Ok(info(key)))))
         })
         .try_flatten()
@@ -102,13 +101,7 @@ impl KeyLifecycle for AccountKeys {
                 ));
             }
             let body = ApiKeyCreate::builder().description(Some(new.name.clone()));
-            let mut key = self
-                .client
-                .create_api_key()
-                .body(body)
-                .send()
-                .await?
-                .into_inner();
+            let mut key = self.client.create_api_key().body(body).send().await?;
             let Some(secret) = key.api_key.take() else {
                 return Err(Error::Decode {
                     reason: format!(

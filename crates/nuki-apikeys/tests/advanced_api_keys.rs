@@ -32,8 +32,7 @@ async fn get_advanced_api_key_decodes_the_application() {
         .api_key_id(KEY_ID)
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     assert_eq!(key.name, "Example Rentals GmbH");
     assert_eq!(key.country, "Austria");
@@ -137,8 +136,7 @@ async fn values_nuki_adds_later_are_kept_not_refused() {
         .api_key_id(KEY_ID)
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     assert_eq!(key.type_, AdvancedApiKeyType::Unknown("ENTERPRISE".into()));
     assert_eq!(key.status.as_str(), "SUSPENDED");
@@ -172,7 +170,7 @@ async fn the_client_secret_never_shows_in_debug_or_serialized_values() {
         .await
         .unwrap();
     assert_hidden(&format!("{response:?}"), CLIENT_SECRET);
-    let key = response.into_inner();
+    let key = response;
     assert_hidden(&format!("{key:?}"), CLIENT_SECRET);
     assert_hidden(&format!("{key:#?}"), CLIENT_SECRET);
     assert_hidden(&serde_json::to_string(&key).unwrap(), CLIENT_SECRET);
@@ -192,14 +190,12 @@ async fn get_advanced_api_key_forbidden_is_a_403() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(&server)
-            .get_advanced_api_key()
-            .api_key_id(KEY_ID)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .get_advanced_api_key()
+        .api_key_id(KEY_ID)
+        .send()
+        .await
+        .unwrap_err();
 
     assert!(err.is_forbidden() && !err.is_not_found());
     assert_api_error(
@@ -224,14 +220,12 @@ async fn get_advanced_api_key_without_an_application_is_not_found() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(&server)
-            .get_advanced_api_key()
-            .api_key_id(KEY_ID)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .get_advanced_api_key()
+        .api_key_id(KEY_ID)
+        .send()
+        .await
+        .unwrap_err();
 
     assert!(err.is_not_found());
     assert_api_error(
@@ -265,7 +259,7 @@ async fn create_advanced_api_key_puts_the_application_and_accepts_204() {
     .mount(&server)
     .await;
 
-    let response = client(&server)
+    let () = client(&server)
         .create_advanced_api_key()
         .api_key_id(KEY_ID)
         .body(
@@ -289,23 +283,19 @@ async fn create_advanced_api_key_puts_the_application_and_accepts_204() {
         .send()
         .await
         .unwrap();
-
-    assert_eq!(response.status().as_u16(), 204);
 }
 
 #[tokio::test]
 async fn an_incomplete_application_is_refused_before_anything_is_sent() {
     // Nine fields are required (REF §2); the catch-all fails the test if a request leaves.
     let server = mock_server().await;
-    let err = Error::from(
-        client(&server)
-            .create_advanced_api_key()
-            .api_key_id(KEY_ID)
-            .body(AdvancedApiKeyCreate::builder().name("Example Rentals GmbH"))
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .create_advanced_api_key()
+        .api_key_id(KEY_ID)
+        .body(AdvancedApiKeyCreate::builder().name("Example Rentals GmbH"))
+        .send()
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
 }
 
@@ -319,26 +309,24 @@ async fn create_advanced_api_key_bad_parameter_is_a_400() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(&server)
-            .create_advanced_api_key()
-            .api_key_id(KEY_ID)
-            .body(
-                AdvancedApiKeyCreate::builder()
-                    .name("x")
-                    .country("x")
-                    .description("x")
-                    .type_(AdvancedApiKeyType::Other)
-                    .url("x")
-                    .email("x")
-                    .webhook_url("x")
-                    .webhook_features(vec![])
-                    .restricted(true),
-            )
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .create_advanced_api_key()
+        .api_key_id(KEY_ID)
+        .body(
+            AdvancedApiKeyCreate::builder()
+                .name("x")
+                .country("x")
+                .description("x")
+                .type_(AdvancedApiKeyType::Other)
+                .url("x")
+                .email("x")
+                .webhook_url("x")
+                .webhook_features(vec![])
+                .restricted(true),
+        )
+        .send()
+        .await
+        .unwrap_err();
 
     assert_api_error(&err, 400, Some("400"), "Bad Parameter");
 }
@@ -362,7 +350,7 @@ async fn update_advanced_api_key_posts_the_webhook_settings_and_accepts_204() {
     .mount(&server)
     .await;
 
-    let response = client(&server)
+    let () = client(&server)
         .update_advanced_api_key()
         .api_key_id(KEY_ID)
         .body(
@@ -380,8 +368,6 @@ async fn update_advanced_api_key_posts_the_webhook_settings_and_accepts_204() {
         .send()
         .await
         .unwrap();
-
-    assert_eq!(response.status().as_u16(), 204);
 }
 
 #[tokio::test]
@@ -394,14 +380,12 @@ async fn delete_advanced_api_key_sends_no_body_and_accepts_204() {
         .mount(&server)
         .await;
 
-    let response = client(&server)
+    let () = client(&server)
         .delete_advanced_api_key()
         .api_key_id(KEY_ID)
         .send()
         .await
         .unwrap();
-
-    assert_eq!(response.status().as_u16(), 204);
 }
 
 #[tokio::test]
@@ -415,14 +399,12 @@ async fn reactivate_advanced_api_key_posts_with_no_body_and_accepts_204() {
         .mount(&server)
         .await;
 
-    let response = client(&server)
+    let () = client(&server)
         .reactivate_advanced_api_key()
         .api_key_id(KEY_ID)
         .send()
         .await
         .unwrap();
-
-    assert_eq!(response.status().as_u16(), 204);
 }
 
 #[tokio::test]
@@ -435,14 +417,12 @@ async fn reactivate_advanced_api_key_bad_parameter_is_a_400() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(&server)
-            .reactivate_advanced_api_key()
-            .api_key_id(KEY_ID)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .reactivate_advanced_api_key()
+        .api_key_id(KEY_ID)
+        .send()
+        .await
+        .unwrap_err();
 
     assert_api_error(&err, 400, Some("400"), "Bad Parameter");
 }
@@ -458,19 +438,17 @@ async fn update_advanced_api_key_bad_parameter_is_a_400() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(&server)
-            .update_advanced_api_key()
-            .api_key_id(KEY_ID)
-            .body(
-                AdvancedApiKeyUpdate::builder()
-                    .webhook_url("not a url")
-                    .webhook_features(vec![WebhookFeature::DeviceStatus]),
-            )
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .update_advanced_api_key()
+        .api_key_id(KEY_ID)
+        .body(
+            AdvancedApiKeyUpdate::builder()
+                .webhook_url("not a url")
+                .webhook_features(vec![WebhookFeature::DeviceStatus]),
+        )
+        .send()
+        .await
+        .unwrap_err();
 
     assert_api_error(&err, 400, Some("400"), "Bad Parameter");
     assert!(!err.is_unauthorized() && !err.is_not_found());
@@ -491,14 +469,12 @@ async fn delete_advanced_api_key_unauthorized_is_a_401() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(&server)
-            .delete_advanced_api_key()
-            .api_key_id(KEY_ID)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .delete_advanced_api_key()
+        .api_key_id(KEY_ID)
+        .send()
+        .await
+        .unwrap_err();
 
     assert!(err.is_unauthorized() && !err.is_forbidden());
     assert_api_error(

@@ -40,8 +40,7 @@ async fn list_api_key_tokens_gets_the_keys_tokens() {
         .api_key_id(KEY_ID)
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     assert_eq!(tokens.len(), 2);
     assert_eq!(tokens[0].id, TOKEN_ID);
@@ -93,8 +92,7 @@ async fn create_api_key_token_puts_the_scopes_and_returns_the_access_token() {
         )
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     assert_eq!(token.id, TOKEN_ID);
     assert_eq!(
@@ -124,7 +122,7 @@ async fn the_access_token_never_shows_in_debug_or_serialized_values() {
         .await
         .unwrap();
     assert_hidden(&format!("{response:?}"), ACCESS_TOKEN);
-    let token = response.into_inner();
+    let token = response;
     assert_hidden(&format!("{token:?}"), ACCESS_TOKEN);
     assert_hidden(&format!("{token:#?}"), ACCESS_TOKEN);
     assert_hidden(&serde_json::to_string(&token).unwrap(), ACCESS_TOKEN);
@@ -141,15 +139,13 @@ async fn create_api_key_token_bad_parameter_is_a_400() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(&server)
-            .create_api_key_token()
-            .api_key_id(KEY_ID)
-            .body(ApiKeyTokenCreate::builder().scopes(vec![Scope::from("root")]))
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .create_api_key_token()
+        .api_key_id(KEY_ID)
+        .body(ApiKeyTokenCreate::builder().scopes(vec![Scope::from("root")]))
+        .send()
+        .await
+        .unwrap_err();
 
     assert_api_error(&err, 400, Some("400"), "Bad Parameter");
 }
@@ -170,7 +166,7 @@ async fn update_api_key_token_posts_to_the_tokens_path_and_accepts_204() {
     .mount(&server)
     .await;
 
-    let response = client(&server)
+    let () = client(&server)
         .update_api_key_token()
         .api_key_id(KEY_ID)
         .id(TOKEN_ID)
@@ -186,8 +182,6 @@ async fn update_api_key_token_posts_to_the_tokens_path_and_accepts_204() {
         .send()
         .await
         .unwrap();
-
-    assert_eq!(response.status().as_u16(), 204);
 }
 
 #[tokio::test]
@@ -200,15 +194,13 @@ async fn update_api_key_token_invalid_parameter_is_a_400() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(&server)
-            .update_api_key_token()
-            .api_key_id(KEY_ID)
-            .id(TOKEN_ID)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .update_api_key_token()
+        .api_key_id(KEY_ID)
+        .id(TOKEN_ID)
+        .send()
+        .await
+        .unwrap_err();
 
     assert_api_error(&err, 400, Some("400"), "Invalid parameter given");
 }
@@ -223,15 +215,13 @@ async fn delete_api_key_token_sends_no_body_and_accepts_204() {
         .mount(&server)
         .await;
 
-    let response = client(&server)
+    let () = client(&server)
         .delete_api_key_token()
         .api_key_id(KEY_ID)
         .id(TOKEN_ID)
         .send()
         .await
         .unwrap();
-
-    assert_eq!(response.status().as_u16(), 204);
 }
 
 #[tokio::test]
@@ -248,15 +238,13 @@ async fn delete_api_key_token_unauthorized_is_a_401() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(&server)
-            .delete_api_key_token()
-            .api_key_id(KEY_ID)
-            .id(TOKEN_ID)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .delete_api_key_token()
+        .api_key_id(KEY_ID)
+        .id(TOKEN_ID)
+        .send()
+        .await
+        .unwrap_err();
 
     assert!(err.is_unauthorized());
     assert_api_error(
@@ -348,15 +336,13 @@ async fn dot_segment_token_ids_are_refused_before_anything_is_sent() {
     let server = mock_server().await;
     let client = client(&server);
     for id in ["..", ".", ""] {
-        let err = Error::from(
-            client
-                .delete_api_key_token()
-                .api_key_id(KEY_ID)
-                .id(id)
-                .send()
-                .await
-                .unwrap_err(),
-        );
+        let err = client
+            .delete_api_key_token()
+            .api_key_id(KEY_ID)
+            .id(id)
+            .send()
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, Error::InvalidRequest(why) if why.contains("path")),
             "{id:?}: {err}"

@@ -36,12 +36,7 @@ async fn list_api_keys_gets_every_key_of_the_account() {
         .mount(&server)
         .await;
 
-    let keys = client(&server)
-        .list_api_keys()
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let keys = client(&server).list_api_keys().send().await.unwrap();
 
     assert_eq!(keys.len(), 2);
     let key = &keys[0];
@@ -96,8 +91,7 @@ async fn create_api_key_puts_the_body_and_returns_the_new_key() {
         .body(create_request())
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     assert_eq!(key.api_key_id, KEY_ID);
     assert_eq!(key.account_id, ACCOUNT_ID);
@@ -141,7 +135,7 @@ async fn update_api_key_posts_to_the_keys_path_and_accepts_204() {
     .mount(&server)
     .await;
 
-    let response = client(&server)
+    let () = client(&server)
         .update_api_key()
         .api_key_id(KEY_ID)
         .body(
@@ -155,9 +149,6 @@ async fn update_api_key_posts_to_the_keys_path_and_accepts_204() {
         .send()
         .await
         .unwrap();
-
-    assert_eq!(response.status().as_u16(), 204);
-    let () = response.into_inner();
 }
 
 #[tokio::test]
@@ -199,14 +190,12 @@ async fn delete_api_key_sends_no_body_and_accepts_204() {
         .mount(&server)
         .await;
 
-    let response = client(&server)
+    let () = client(&server)
         .delete_api_key()
         .api_key_id(KEY_ID)
         .send()
         .await
         .unwrap();
-
-    assert_eq!(response.status().as_u16(), 204);
 }
 
 #[tokio::test]
@@ -214,14 +203,12 @@ async fn an_api_key_id_outside_int32_is_refused_before_anything_is_sent() {
     // `apiKeyId` is an int32 (REF §1 "Integers"); the catch-all fails the test if a request
     // leaves.
     let server = mock_server().await;
-    let err = Error::from(
-        client(&server)
-            .delete_api_key()
-            .api_key_id(5_000_000_000_i64)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .delete_api_key()
+        .api_key_id(5_000_000_000_i64)
+        .send()
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, Error::InvalidRequest(why) if why.contains("api_key_id")),
         "{err:?}"
@@ -239,7 +226,7 @@ async fn the_api_key_value_never_shows_in_debug_or_serialized_values() {
 
     let response = client(&server).list_api_keys().send().await.unwrap();
     assert_hidden(&format!("{response:?}"), API_KEY_VALUE);
-    let keys = response.into_inner();
+    let keys = response;
     assert_hidden(&format!("{keys:?}"), API_KEY_VALUE);
     assert_hidden(&format!("{keys:#?}"), API_KEY_VALUE);
     assert_hidden(&serde_json::to_string(&keys).unwrap(), API_KEY_VALUE);
@@ -260,14 +247,12 @@ async fn a_bad_parameter_is_a_400_with_nukis_message() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(&server)
-            .create_api_key()
-            .body(create_request())
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .create_api_key()
+        .body(create_request())
+        .send()
+        .await
+        .unwrap_err();
 
     assert_api_error(
         &err,
@@ -294,15 +279,13 @@ async fn a_detail_message_is_preferred_to_the_generic_description() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(&server)
-            .update_api_key()
-            .api_key_id(KEY_ID)
-            .body(ApiKeyUpdate::builder().redirect_uris(vec!["not a uri".to_string()]))
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .update_api_key()
+        .api_key_id(KEY_ID)
+        .body(ApiKeyUpdate::builder().redirect_uris(vec!["not a uri".to_string()]))
+        .send()
+        .await
+        .unwrap_err();
 
     assert_api_error(&err, 400, Some("400"), "redirectUris[0] is not a valid uri");
 }
@@ -332,15 +315,13 @@ async fn without_a_detail_message_update_api_key_400_gives_the_description() {
             .mount(&server)
             .await;
 
-        let err = Error::from(
-            client(&server)
-                .update_api_key()
-                .api_key_id(KEY_ID)
-                .body(ApiKeyUpdate::builder().redirect_uris(vec!["not a uri".to_string()]))
-                .send()
-                .await
-                .unwrap_err(),
-        );
+        let err = client(&server)
+            .update_api_key()
+            .api_key_id(KEY_ID)
+            .body(ApiKeyUpdate::builder().redirect_uris(vec!["not a uri".to_string()]))
+            .send()
+            .await
+            .unwrap_err();
 
         assert_api_error(&err, 400, code, "Invalid parameter given");
         assert!(!err.is_unauthorized() && !err.is_not_found());
@@ -362,7 +343,7 @@ async fn a_wrong_token_is_unauthorized() {
         .mount(&server)
         .await;
 
-    let err = Error::from(client(&server).list_api_keys().send().await.unwrap_err());
+    let err = client(&server).list_api_keys().send().await.unwrap_err();
 
     assert!(err.is_unauthorized());
     assert_api_error(
@@ -391,7 +372,7 @@ async fn an_error_echoing_the_callers_token_does_not_leak_it() {
         .mount(&server)
         .await;
 
-    let err = Error::from(client(&server).list_api_keys().send().await.unwrap_err());
+    let err = client(&server).list_api_keys().send().await.unwrap_err();
 
     assert!(err.is_unauthorized());
     assert_hidden(&format!("{err:?}"), CALLER_TOKEN);
@@ -413,14 +394,12 @@ async fn a_proxys_html_error_page_still_gives_the_status_and_its_text() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(&server)
-            .delete_api_key()
-            .api_key_id(KEY_ID)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .delete_api_key()
+        .api_key_id(KEY_ID)
+        .send()
+        .await
+        .unwrap_err();
 
     assert_api_error(&err, 502, None, page);
 }
@@ -438,7 +417,7 @@ async fn rate_limiting_is_recognised_and_keeps_retry_after() {
         .mount(&server)
         .await;
 
-    let err = Error::from(client(&server).list_api_keys().send().await.unwrap_err());
+    let err = client(&server).list_api_keys().send().await.unwrap_err();
 
     assert!(err.is_rate_limited());
     assert_eq!(err.api().unwrap().retry_after, Some(Duration::from_secs(7)));
@@ -456,14 +435,12 @@ async fn creating_with_put_is_never_retried() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        retrying_client(&server)
-            .create_api_key()
-            .body(create_request())
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = retrying_client(&server)
+        .create_api_key()
+        .body(create_request())
+        .send()
+        .await
+        .unwrap_err();
 
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
 }
@@ -488,15 +465,13 @@ async fn updating_with_post_is_retried() {
     .mount(&server)
     .await;
 
-    let response = retrying_client(&server)
+    let () = retrying_client(&server)
         .update_api_key()
         .api_key_id(KEY_ID)
         .body(ApiKeyUpdate::builder().description("again".to_string()))
         .send()
         .await
         .unwrap();
-
-    assert_eq!(response.status().as_u16(), 204);
 }
 
 #[tokio::test]
@@ -510,14 +485,12 @@ async fn a_malformed_success_body_is_a_decode_error_that_hides_string_values() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(&server)
-            .create_api_key()
-            .body(create_request())
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .create_api_key()
+        .body(create_request())
+        .send()
+        .await
+        .unwrap_err();
 
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     assert_hidden(&format!("{err:?}"), API_KEY_VALUE);

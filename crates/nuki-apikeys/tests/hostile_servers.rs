@@ -19,7 +19,8 @@ use nuki_apikeys::types::{
     ApiKeyCreate, ApiKeyToken, ApiKeyTokenCreate, ApiKeyTokenUpdate, ApiKeyUpdate, NukiError,
     Scope, WebhookFeature,
 };
-use nuki_apikeys::{Client, Error, GeneratedError, RetryPolicy};
+use nuki_apikeys::{Client, Error, RetryPolicy};
+use progenitor_client::Error as GeneratedError;
 use proptest::prelude::*;
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -67,15 +68,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             status: 200,
             valid: Some(json!([api_key()])),
             also_decodes: &[],
-            call: |c| {
-                Box::pin(async move {
-                    c.list_api_keys()
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(Error::from)
-                })
-            },
+            call: |c| Box::pin(async move { c.list_api_keys().send().await.map(drop) }),
         },
         OperationCase {
             operation: "create_api_key",
@@ -88,7 +81,7 @@ fn operations() -> Vec<OperationCase<Client>> {
                 Box::pin(async move {
                     let body = ApiKeyCreate::builder().description("d".to_string());
                     let request = c.create_api_key().body(body);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -103,7 +96,7 @@ fn operations() -> Vec<OperationCase<Client>> {
                 Box::pin(async move {
                     let body = ApiKeyUpdate::builder().description("d".to_string());
                     let request = c.update_api_key().api_key_id(KEY_ID).body(body);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -117,7 +110,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.delete_api_key().api_key_id(KEY_ID);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -131,7 +124,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.get_advanced_api_key().api_key_id(KEY_ID);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -148,7 +141,7 @@ fn operations() -> Vec<OperationCase<Client>> {
                         .create_advanced_api_key()
                         .api_key_id(KEY_ID)
                         .body(application());
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -165,7 +158,7 @@ fn operations() -> Vec<OperationCase<Client>> {
                         .update_advanced_api_key()
                         .api_key_id(KEY_ID)
                         .body(webhook_settings());
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -179,7 +172,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.delete_advanced_api_key().api_key_id(KEY_ID);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -193,7 +186,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.reactivate_advanced_api_key().api_key_id(KEY_ID);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -207,7 +200,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.list_api_key_tokens().api_key_id(KEY_ID);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -224,7 +217,7 @@ fn operations() -> Vec<OperationCase<Client>> {
                         .create_api_key_token()
                         .api_key_id(KEY_ID)
                         .body(token_request());
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -243,7 +236,7 @@ fn operations() -> Vec<OperationCase<Client>> {
                         .api_key_id(KEY_ID)
                         .id(TOKEN_ID)
                         .body(body);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -257,7 +250,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.delete_api_key_token().api_key_id(KEY_ID).id(TOKEN_ID);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -368,13 +361,13 @@ async fn the_canary_never_reaches_logs_values_or_errors() {
         .await
         .unwrap();
     shown.push(format!("{created:?} {created:#?}"));
-    let created = created.into_inner();
+    let created = created;
     let value = created.api_key.as_ref().unwrap();
     assert_eq!(value.expose_secret(), CANARY);
     shown.push(format!("{value} {value:?}"));
     shown.push(serde_json::to_string(&created).unwrap());
 
-    let keys = client.list_api_keys().send().await.unwrap().into_inner();
+    let keys = client.list_api_keys().send().await.unwrap();
     shown.push(format!(
         "{keys:?} {}",
         serde_json::to_string(&keys).unwrap()
@@ -388,7 +381,7 @@ async fn the_canary_never_reaches_logs_values_or_errors() {
         .await
         .unwrap();
     shown.push(format!("{token:?}"));
-    let token = token.into_inner();
+    let token = token;
     let access = token.access_token.as_ref().unwrap();
     assert_eq!(access.expose_secret(), CANARY);
     shown.push(format!("{access} {access:?}"));
@@ -399,8 +392,7 @@ async fn the_canary_never_reaches_logs_values_or_errors() {
         .api_key_id(KEY_ID)
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     shown.push(format!(
         "{tokens:?} {}",
         serde_json::to_string(&tokens).unwrap()
@@ -413,20 +405,18 @@ async fn the_canary_never_reaches_logs_values_or_errors() {
         .await
         .unwrap();
     shown.push(format!("{advanced:?}"));
-    let advanced = advanced.into_inner();
+    let advanced = advanced;
     let secret = advanced.secret.as_ref().unwrap();
     assert_eq!(secret.expose_secret(), CANARY);
     shown.push(format!("{secret} {secret:?}"));
     shown.push(serde_json::to_string(&advanced).unwrap());
 
-    let unauthorized = Error::from(
-        client
-            .delete_api_key()
-            .api_key_id(KEY_ID)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let unauthorized = client
+        .delete_api_key()
+        .api_key_id(KEY_ID)
+        .send()
+        .await
+        .unwrap_err();
     assert!(unauthorized.is_unauthorized(), "{unauthorized:?}");
     shown.push(format!("{unauthorized:?} {unauthorized}"));
 
@@ -445,14 +435,12 @@ async fn the_canary_never_reaches_logs_values_or_errors() {
         .retry(RetryPolicy::disabled())
         .build()
         .unwrap();
-    let decode = Error::from(
-        decoding
-            .create_api_key_token()
-            .api_key_id(KEY_ID)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let decode = decoding
+        .create_api_key_token()
+        .api_key_id(KEY_ID)
+        .send()
+        .await
+        .unwrap_err();
     assert!(matches!(decode, Error::Decode { .. }), "{decode:?}");
     shown.push(format!("{decode:?} {decode}"));
 
@@ -503,12 +491,7 @@ async fn an_idempotent_read_succeeds_after_two_503s() {
         .mount(&server)
         .await;
 
-    let keys = retrying(server.uri())
-        .list_api_keys()
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let keys = retrying(server.uri()).list_api_keys().send().await.unwrap();
 
     assert_eq!(keys[0].api_key_id, KEY_ID);
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
@@ -520,7 +503,7 @@ fn creates() -> [(&'static str, &'static str, Call<Client>); 3] {
         ("create_api_key", "/api/key", |c| {
             Box::pin(async move {
                 let request = c.create_api_key().body(ApiKeyCreate::builder());
-                request.send().await.map(drop).map_err(Error::from)
+                request.send().await.map(drop)
             })
         }),
         ("create_advanced_api_key", ADVANCED, |c| {
@@ -529,7 +512,7 @@ fn creates() -> [(&'static str, &'static str, Call<Client>); 3] {
                     .create_advanced_api_key()
                     .api_key_id(KEY_ID)
                     .body(application());
-                request.send().await.map(drop).map_err(Error::from)
+                request.send().await.map(drop)
             })
         }),
         ("create_api_key_token", TOKENS, |c| {
@@ -538,7 +521,7 @@ fn creates() -> [(&'static str, &'static str, Call<Client>); 3] {
                     .create_api_key_token()
                     .api_key_id(KEY_ID)
                     .body(token_request());
-                request.send().await.map(drop).map_err(Error::from)
+                request.send().await.map(drop)
             })
         }),
     ]
@@ -603,7 +586,7 @@ async fn hostile_token_ids_stay_in_their_segment_when_updating() {
                     .api_key_id(KEY_ID)
                     .id(id)
                     .body(body);
-                request.send().await.map(drop).map_err(Error::from)
+                request.send().await.map(drop)
             })
         },
     )
@@ -622,7 +605,7 @@ async fn hostile_token_ids_stay_in_their_segment_when_deleting() {
         |client, id| {
             Box::pin(async move {
                 let request = client.delete_api_key_token().api_key_id(KEY_ID).id(id);
-                request.send().await.map(drop).map_err(Error::from)
+                request.send().await.map(drop)
             })
         },
     )

@@ -1169,28 +1169,13 @@ pub struct Client {
     pub(crate) inner: ::apikeys_common::ClientState,
 }
 impl Client {
-    /// Create a new client.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: ::apikeys_common::ClientState) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        let client = {
-            let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
-        };
-        #[cfg(target_arch = "wasm32")]
-        let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
-    }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
     ///
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new_with_client(
+    pub(crate) fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
         inner: ::apikeys_common::ClientState,
@@ -1232,7 +1217,7 @@ Returns one page of API keys, newest first. Without `tenant_id`, keys of every t
 
 ```no_run
 # async fn example(client: sensorbucket_apikeys::Client) -> sensorbucket_apikeys::Result<()> {
-let page = client.list_api_keys().tenant_id(19).limit(50).send().await?.into_inner();
+let page = client.list_api_keys().tenant_id(19).limit(50).send().await?;
 for key in &page.data {
     println!("{} {} {:?}", key.id, key.name, key.permissions);
 }
@@ -1277,8 +1262,7 @@ let created = client
             .permissions(vec![Permission::ReadDevices, Permission::WriteMeasurements]),
     )
     .send()
-    .await?
-    .into_inner();
+    .await?;
 println!("store it now, it is shown once: {}", created.api_key.expose_secret());
 # Ok(())
 # }
@@ -1303,7 +1287,7 @@ Returns the key's id, tenant, permissions and expiry, wrapped in `{"data": ...}`
 
 ```no_run
 # async fn example(client: sensorbucket_apikeys::Client) -> sensorbucket_apikeys::Result<()> {
-let key = client.get_api_key().api_key_id(4821937465012837465_i64).send().await?.into_inner().data;
+let key = client.get_api_key().api_key_id(4821937465012837465_i64).send().await?.data;
 println!("{} may {:?}", key.id, key.permissions);
 # Ok(())
 # }
@@ -1410,8 +1394,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `i64` for tenant_id failed".to_string());
             self
         }
-        ///Sends a `GET` request to `/api-keys`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::ListApiKeys200Response>,
@@ -1462,6 +1445,18 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `GET` request to `/api-keys`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<
+            types::ListApiKeys200Response,
+            ::apikeys_common::Error,
+        > {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::create_api_key`]
 
@@ -1502,8 +1497,7 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/api-keys`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::ApiKeyCreated>,
@@ -1554,6 +1548,15 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `POST` request to `/api-keys`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ApiKeyCreated, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::get_api_key`]
 
@@ -1579,8 +1582,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `i64` for api_key_id failed".to_string());
             self
         }
-        ///Sends a `GET` request to `/api-keys/{api_key_id}`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::GetApiKey200Response>,
@@ -1628,6 +1630,18 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `GET` request to `/api-keys/{api_key_id}`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<
+            types::GetApiKey200Response,
+            ::apikeys_common::Error,
+        > {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::revoke_api_key`]
 
@@ -1653,8 +1667,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `i64` for api_key_id failed".to_string());
             self
         }
-        ///Sends a `DELETE` request to `/api-keys/{api_key_id}`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::RevokeApiKey200Response>,
@@ -1700,6 +1713,18 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `DELETE` request to `/api-keys/{api_key_id}`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<
+            types::RevokeApiKey200Response,
+            ::apikeys_common::Error,
+        > {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }

@@ -15,11 +15,8 @@ mod paging;
 
 pub use apikeys_common::{ApiError, Credential, Error, Page, Result, RetryPolicy, Secret};
 pub use auth::{SESSION_COOKIE, session_cookie, session_cookie_named};
-pub use generated::{Client, ResponseValue, builder, types};
+pub use generated::{Client, builder, types};
 pub use lifecycle::TenantKeys;
-/// The error a generated call returns before it is turned into [`Error`] (with `?` or
-/// `Error::from`).
-pub use progenitor_client::Error as GeneratedError;
 
 /// Builds a [`Client`]: see [`Client::builder`].
 pub type ClientBuilder = apikeys_common::ClientBuilder<Client>;

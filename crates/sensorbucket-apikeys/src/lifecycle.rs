@@ -205,7 +205,6 @@ impl KeyLifecycle for TenantKeys {
                 .body(body)
                 .send()
                 .await?
-                .into_inner()
                 .api_key;
             let id = self.created_id(secret.expose_secret(), &new.name).await?;
             let key = KeyInfo {
@@ -243,7 +242,6 @@ impl KeyLifecycle for TenantKeys {
                 .api_key_id(key_id)
                 .send()
                 .await?
-                .into_inner()
                 .data;
             if key.tenant_id != self.tenant_id {
                 return Err(Error::NotFound(format!(

@@ -35,7 +35,7 @@ impl<'a> ListApiKeys<'a> {
                 self.clone().cursor(cursor)
             };
             async move {
-                let body = request.send().await?.into_inner();
+                let body = request.send().await?;
                 Ok(Page::cursor(body.data, next_cursor(&body.links)?))
             }
         })

@@ -16,13 +16,14 @@ use apikeys_common::testing::{
 };
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use progenitor_client::Error as GeneratedError;
 use proptest::prelude::*;
 use sensorbucket_apikeys::types::{
     ApiKey, ApiKeyCreated, ApiKeyDetails, CreateApiKeyRequest, GatewayError, GetApiKey200Response,
     ListApiKeys200Response, PaginatedResponseLinks, Permission, RevokeApiKey200Response,
     SensorbucketErrorResponse,
 };
-use sensorbucket_apikeys::{Client, Error, GeneratedError, RetryPolicy, session_cookie};
+use sensorbucket_apikeys::{Client, Error, RetryPolicy, session_cookie};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -82,7 +83,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.list_api_keys().tenant_id(19).limit(2);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -96,7 +97,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.create_api_key().body(create_request());
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -114,7 +115,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.get_api_key().api_key_id(KEY);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -130,7 +131,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.revoke_api_key().api_key_id(KEY);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -275,26 +276,24 @@ async fn the_canary_never_reaches_logs_values_or_errors() {
     shown.push(format!("{request:?}"));
     let response = request.send().await.unwrap();
     shown.push(format!("{response:?}"));
-    let created = response.into_inner();
+    let created = response;
     assert_eq!(created.api_key.expose_secret(), CANARY);
     shown.push(format!("{created:?} {created:#?} {}", created.api_key));
     shown.push(serde_json::to_string(&created).unwrap());
 
-    let undecodable = Error::from(
-        client
-            .create_api_key()
-            .body(create_request())
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let undecodable = client
+        .create_api_key()
+        .body(create_request())
+        .send()
+        .await
+        .unwrap_err();
     assert!(
         matches!(undecodable, Error::Decode { .. }),
         "{undecodable:?}"
     );
     shown.push(format!("{undecodable:?} {undecodable}"));
 
-    let unauthorized = Error::from(client.list_api_keys().send().await.unwrap_err());
+    let unauthorized = client.list_api_keys().send().await.unwrap_err();
     assert!(unauthorized.is_unauthorized(), "{unauthorized:?}");
     shown.push(format!("{unauthorized:?} {unauthorized}"));
     let streamed: Vec<_> = client.list_api_keys().stream().collect().await;
@@ -302,25 +301,21 @@ async fn the_canary_never_reaches_logs_values_or_errors() {
     let streamed = streamed.into_iter().next().unwrap().unwrap_err();
     shown.push(format!("{streamed}"));
 
-    let forbidden = Error::from(
-        client
-            .get_api_key()
-            .api_key_id(KEY)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let forbidden = client
+        .get_api_key()
+        .api_key_id(KEY)
+        .send()
+        .await
+        .unwrap_err();
     assert!(forbidden.is_forbidden(), "{forbidden:?}");
     shown.push(format!("{forbidden:?} {forbidden}"));
 
-    let refused = Error::from(
-        client
-            .revoke_api_key()
-            .api_key_id(KEY)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let refused = client
+        .revoke_api_key()
+        .api_key_id(KEY)
+        .send()
+        .await
+        .unwrap_err();
     shown.push(format!("{refused:?} {refused}"));
 
     let cookie = session_cookie(CANARY).unwrap();
@@ -393,8 +388,7 @@ async fn an_idempotent_operation_succeeds_after_two_503s_in_exactly_three_reques
         .api_key_id(KEY)
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     assert_eq!(done.message.as_deref(), Some("API key has been revoked"));
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
@@ -407,14 +401,12 @@ async fn a_create_reaches_the_server_once_when_the_connection_breaks() {
     for fault in [Fault::ResetMidBody, Fault::CloseBeforeResponse] {
         let server = FaultServer::start(fault).await;
 
-        let err = Error::from(
-            retrying_client(server.uri())
-                .create_api_key()
-                .body(create_request())
-                .send()
-                .await
-                .unwrap_err(),
-        );
+        let err = retrying_client(server.uri())
+            .create_api_key()
+            .body(create_request())
+            .send()
+            .await
+            .unwrap_err();
 
         assert!(matches!(err, Error::Transport(_)), "{fault:?}: {err:?}");
         assert_eq!(server.requests(), 1, "{fault:?}");

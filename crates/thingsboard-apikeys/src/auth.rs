@@ -51,8 +51,7 @@ pub async fn login(
         .login()
         .body(LoginRequest::new(username, password))
         .send()
-        .await?
-        .into_inner();
+        .await?;
     builder.jwt(tokens.token).build()
 }
 

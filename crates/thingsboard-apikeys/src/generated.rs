@@ -1339,28 +1339,13 @@ pub struct Client {
     pub(crate) inner: ::apikeys_common::ClientState,
 }
 impl Client {
-    /// Create a new client.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: ::apikeys_common::ClientState) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        let client = {
-            let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
-        };
-        #[cfg(target_arch = "wasm32")]
-        let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
-    }
     /// Construct a new client with an existing `reqwest::Client`,
     /// allowing more control over its configuration.
     ///
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new_with_client(
+    pub(crate) fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
         inner: ::apikeys_common::ClientState,
@@ -1408,8 +1393,7 @@ let tokens = client
     .login()
     .body(LoginRequest::new("tenant@thingsboard.org", "tenant"))
     .send()
-    .await?
-    .into_inner();
+    .await?;
 let builder = thingsboard_apikeys::Client::builder("https://thingsboard.cloud");
 let client = builder.jwt(tokens.token).build()?;
 # Ok(())
@@ -1442,8 +1426,7 @@ let key = client
     .save_api_key()
     .body(SaveApiKeyRequest::builder().user_id(user).description("CI deploy key").enabled(true))
     .send()
-    .await?
-    .into_inner();
+    .await?;
 if let Some(value) = key.value {
     println!("store it now, it is shown once: {}", value.expose_secret());
 }
@@ -1503,8 +1486,7 @@ let key = client
     .id(id)
     .body("CI deploy key (rotated 2025-11)")
     .send()
-    .await?
-    .into_inner();
+    .await?;
 assert_eq!(key.description, "CI deploy key (rotated 2025-11)");
 # Ok(())
 # }
@@ -1534,7 +1516,7 @@ Sets `enabled` on the key; disabling takes effect for authentication at once (RE
 ```no_run
 # async fn example(client: thingsboard_apikeys::Client) -> thingsboard_apikeys::Result<()> {
 let id = uuid::uuid!("a81c0e70-c8d4-11f0-8a3b-1f2e3d4c5b6a");
-let key = client.enable_api_key().id(id).enabled_value(false).send().await?.into_inner();
+let key = client.enable_api_key().id(id).enabled_value(false).send().await?;
 assert!(!key.enabled);
 # Ok(())
 # }
@@ -1572,8 +1554,7 @@ let page = client
     .page(0)
     .sort_order(GetUserApiKeysSortOrder::Desc)
     .send()
-    .await?
-    .into_inner();
+    .await?;
 for key in page.data {
     println!("{} enabled={}", key.description, key.enabled);
 }
@@ -1642,8 +1623,7 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `POST` request to `/api/auth/login`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::LoginResponse>,
@@ -1690,6 +1670,15 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `POST` request to `/api/auth/login`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::LoginResponse, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::save_api_key`]
 
@@ -1730,8 +1719,7 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/api/apiKey`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::ApiKey>,
@@ -1782,6 +1770,15 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `POST` request to `/api/apiKey`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ApiKey, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::delete_api_key`]
 
@@ -1809,8 +1806,7 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `DELETE` request to `/api/apiKey/{id}`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<ResponseValue<()>, Error<types::ThingsboardErrorResponse>> {
             let Self { client, id } = self;
@@ -1855,6 +1851,13 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `DELETE` request to `/api/apiKey/{id}`
+        pub async fn send(self) -> ::std::result::Result<(), ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::update_api_key_description`]
 
@@ -1894,8 +1897,7 @@ pub mod builder {
                 .map(|v| v.into());
             self
         }
-        ///Sends a `PUT` request to `/api/apiKey/{id}/description`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::ApiKeyInfo>,
@@ -1950,6 +1952,15 @@ pub mod builder {
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
+        ///Sends a `PUT` request to `/api/apiKey/{id}/description`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ApiKeyInfo, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
+            }
+        }
     }
     /**Builder for [`Client::enable_api_key`]
 
@@ -1990,8 +2001,7 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `PUT` request to `/api/apiKey/{id}/enabled/{enabledValue}`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::ApiKeyInfo>,
@@ -2039,6 +2049,15 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `PUT` request to `/api/apiKey/{id}/enabled/{enabledValue}`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::ApiKeyInfo, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }
@@ -2139,8 +2158,7 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/api/apiKeys/{userId}`
-        pub async fn send(
+        async fn exchange(
             self,
         ) -> Result<
             ResponseValue<types::PageDataApiKeyInfo>,
@@ -2206,6 +2224,15 @@ pub mod builder {
                     )
                 }
                 _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///Sends a `GET` request to `/api/apiKeys/{userId}`
+        pub async fn send(
+            self,
+        ) -> ::std::result::Result<types::PageDataApiKeyInfo, ::apikeys_common::Error> {
+            match self.exchange().await {
+                Ok(response) => Ok(response.into_inner()),
+                Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
     }

@@ -16,11 +16,8 @@ mod paging;
 
 pub use apikeys_common::{ApiError, Error, Page, Result, RetryPolicy, Secret};
 pub use auth::{ApiKeyValue, LoginRequest, login};
-pub use generated::{Client, ResponseValue, builder, types};
+pub use generated::{Client, builder, types};
 pub use lifecycle::UserKeys;
-/// The error a generated call returns before it is turned into [`Error`] (with `?` or
-/// `Error::from`).
-pub use progenitor_client::Error as GeneratedError;
 
 /// Builds a [`Client`]: see [`Client::builder`].
 pub type ClientBuilder = apikeys_common::ClientBuilder<Client>;

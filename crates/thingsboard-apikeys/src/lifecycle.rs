@@ -143,13 +143,7 @@ impl KeyLifecycle for UserKeys {
             if let Some(at) = new.expires_at {
                 body = body.expiration_time(at.timestamp_millis());
             }
-            let key = self
-                .client
-                .save_api_key()
-                .body(body)
-                .send()
-                .await?
-                .into_inner();
+            let key = self.client.save_api_key().body(body).send().await?;
             saved(key)
         })
     }
@@ -171,7 +165,7 @@ impl KeyLifecycle for UserKeys {
                     .body(name.clone())
                     .send()
                     .await?;
-                now = Some(key.into_inner());
+                now = Some(key);
             }
             if let Some(enabled) = update.enabled {
                 let key = self
@@ -181,7 +175,7 @@ impl KeyLifecycle for UserKeys {
                     .enabled_value(enabled)
                     .send()
                     .await?;
-                now = Some(key.into_inner());
+                now = Some(key);
             }
             match now {
                 Some(key) => Ok(info(key)),

@@ -35,7 +35,7 @@ impl<'a> GetUserApiKeys<'a> {
         paginate(0u32, move |page| {
             let request = self.clone().page(page);
             async move {
-                let body = request.send().await?.into_inner();
+                let body = request.send().await?;
                 Ok(Page::numbered(body.data, page, body.has_next))
             }
         })

@@ -105,8 +105,7 @@ async fn save_api_key_creates_a_key_and_returns_its_secret_once() {
         .body(create_request())
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     assert_eq!(key.id.id, KEY);
     assert_eq!(key.id.entity_type, EntityType::ApiKey);
@@ -140,7 +139,7 @@ async fn the_created_secret_never_shows_in_debug_or_serialized_values() {
         .await
         .unwrap();
     assert_hidden(&format!("{response:?}"), NEW_SECRET);
-    let key = response.into_inner();
+    let key = response;
     assert_hidden(&format!("{key:?}"), NEW_SECRET);
     assert_hidden(&format!("{key:#?}"), NEW_SECRET);
     assert_hidden(&serde_json::to_string(&key).unwrap(), NEW_SECRET);
@@ -164,8 +163,7 @@ async fn save_api_key_strips_an_api_key_prefix_some_servers_add() {
         .body(create_request())
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     assert_eq!(key.value.unwrap().expose_secret(), NEW_SECRET);
 }
@@ -200,8 +198,7 @@ async fn save_api_key_with_an_id_updates_and_the_server_withholds_the_value() {
         .body(update)
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     assert!(key.value.is_none());
     assert!(!key.enabled);
@@ -217,14 +214,12 @@ async fn save_api_key_refuses_to_send_without_enabled_or_with_an_empty_descripti
     let without_enabled = SaveApiKeyRequest::builder()
         .user_id(USER)
         .description("CI deploy key");
-    let err = Error::from(
-        client
-            .save_api_key()
-            .body(without_enabled)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client
+        .save_api_key()
+        .body(without_enabled)
+        .send()
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, Error::InvalidRequest(why) if why.contains("enabled")),
         "{err}"
@@ -234,7 +229,7 @@ async fn save_api_key_refuses_to_send_without_enabled_or_with_an_empty_descripti
         .user_id(USER)
         .description("")
         .enabled(true);
-    let err = Error::from(client.save_api_key().body(empty).send().await.unwrap_err());
+    let err = client.save_api_key().body(empty).send().await.unwrap_err();
     assert!(matches!(err, Error::InvalidRequest(_)), "{err}");
 }
 
@@ -259,8 +254,7 @@ async fn enable_api_key_puts_the_flag_in_the_path_without_a_body() {
         .enabled_value(false)
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     assert_eq!(key.id.id, KEY);
     assert!(!key.enabled);
@@ -290,8 +284,7 @@ async fn update_api_key_description_sends_raw_utf8_text() {
         .body(description)
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     assert_eq!(key.description, description);
 }
@@ -306,14 +299,12 @@ async fn delete_api_key_accepts_the_empty_200() {
         .mount(&server)
         .await;
 
-    let response = client(&server)
+    let () = client(&server)
         .delete_api_key()
         .id(KEY)
         .send()
         .await
         .unwrap();
-
-    assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
@@ -348,8 +339,7 @@ async fn get_user_api_keys_sends_paging_and_sort_and_decodes_a_page() {
         .sort_order(GetUserApiKeysSortOrder::Desc)
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     assert_eq!(
         (page.total_pages, page.total_elements, page.has_next),
@@ -504,7 +494,7 @@ async fn delete_failing_with(response: ResponseTemplate) -> Error {
         .retry(RetryPolicy::disabled())
         .build()
         .unwrap();
-    Error::from(client.delete_api_key().id(KEY).send().await.unwrap_err())
+    client.delete_api_key().id(KEY).send().await.unwrap_err()
 }
 
 #[tokio::test]
@@ -598,14 +588,12 @@ async fn a_malformed_success_body_is_a_decode_error_that_hides_string_values() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(&server)
-            .save_api_key()
-            .body(create_request())
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(&server)
+        .save_api_key()
+        .body(create_request())
+        .send()
+        .await
+        .unwrap_err();
 
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     assert_hidden(&format!("{err:?}"), NEW_SECRET);
@@ -632,8 +620,7 @@ async fn unknown_entity_types_and_extra_fields_decode() {
         .enabled_value(true)
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     assert_eq!(
         key.user_id.entity_type,
@@ -655,7 +642,7 @@ async fn hostile_user_ids_are_percent_encoded_and_keep_the_path() {
         |client, id| {
             Box::pin(async move {
                 let request = client.get_user_api_keys().user_id(id).page_size(1).page(0);
-                request.send().await.map(drop).map_err(Error::from)
+                request.send().await.map(drop)
             })
         },
     )
@@ -670,16 +657,14 @@ async fn dot_segment_ids_are_refused_before_anything_is_sent() {
     let server = mock_server().await;
     let client = client(&server);
     for id in ["..", ".", ""] {
-        let err = Error::from(
-            client
-                .get_user_api_keys()
-                .user_id(id)
-                .page_size(1)
-                .page(0)
-                .send()
-                .await
-                .unwrap_err(),
-        );
+        let err = client
+            .get_user_api_keys()
+            .user_id(id)
+            .page_size(1)
+            .page(0)
+            .send()
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, Error::InvalidRequest(why) if why.contains("path")),
             "{id:?}: {err}"

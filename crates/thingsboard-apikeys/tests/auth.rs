@@ -72,7 +72,7 @@ async fn the_login_operation_returns_both_tokens_as_secrets() {
 
     let client = Client::builder(server.uri()).build().unwrap();
     let body = thingsboard_apikeys::LoginRequest::new("tenant@thingsboard.org", PASSWORD);
-    let tokens = client.login().body(body).send().await.unwrap().into_inner();
+    let tokens = client.login().body(body).send().await.unwrap();
 
     assert_eq!(tokens.token.expose_secret(), JWT);
     assert_eq!(tokens.refresh_token.expose_secret(), REFRESH);
@@ -173,7 +173,7 @@ async fn credentials_never_follow_a_redirect_to_another_host() {
         .api_key("tb_redirect_canary")
         .build()
         .unwrap();
-    let err = Error::from(client.delete_api_key().id(KEY).send().await.unwrap_err());
+    let err = client.delete_api_key().id(KEY).send().await.unwrap_err();
 
     assert_eq!(err.status().map(|s| s.as_u16()), Some(307));
     assert!(elsewhere.received_requests().await.unwrap().is_empty());
@@ -221,7 +221,7 @@ async fn a_stalled_server_is_a_timeout_error() {
         .timeout(Duration::from_millis(200))
         .build()
         .unwrap();
-    let err = Error::from(client.delete_api_key().id(KEY).send().await.unwrap_err());
+    let err = client.delete_api_key().id(KEY).send().await.unwrap_err();
 
     assert!(err.is_timeout(), "{err:?}");
 }

@@ -117,14 +117,12 @@ async fn a_create_is_sent_once_even_when_the_server_is_unavailable() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(server.uri())
-            .save_api_key()
-            .body(create_request())
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(server.uri())
+        .save_api_key()
+        .body(create_request())
+        .send()
+        .await
+        .unwrap_err();
 
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
 }
@@ -134,14 +132,12 @@ async fn a_create_is_sent_once_when_the_connection_breaks() {
     for fault in [Fault::ResetMidBody, Fault::CloseBeforeResponse] {
         let server = FaultServer::start(fault).await;
 
-        let err = Error::from(
-            client(server.uri())
-                .save_api_key()
-                .body(create_request())
-                .send()
-                .await
-                .unwrap_err(),
-        );
+        let err = client(server.uri())
+            .save_api_key()
+            .body(create_request())
+            .send()
+            .await
+            .unwrap_err();
 
         assert!(matches!(err, Error::Transport(_)), "{fault:?}: {err:?}");
         assert_eq!(server.requests(), 1, "{fault:?}");
@@ -152,15 +148,13 @@ async fn a_create_is_sent_once_when_the_connection_breaks() {
 async fn a_reset_mid_body_is_a_transport_error_for_reads_too() {
     let server = FaultServer::start(Fault::ResetMidBody).await;
 
-    let err = Error::from(
-        client(server.uri())
-            .enable_api_key()
-            .id(KEY)
-            .enabled_value(true)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(server.uri())
+        .enable_api_key()
+        .id(KEY)
+        .enabled_value(true)
+        .send()
+        .await
+        .unwrap_err();
 
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
 }
@@ -206,14 +200,12 @@ async fn a_retry_after_beyond_the_budget_is_returned_at_once() {
         .await;
 
     let started = Instant::now();
-    let err = Error::from(
-        client(server.uri())
-            .delete_api_key()
-            .id(KEY)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(server.uri())
+        .delete_api_key()
+        .id(KEY)
+        .send()
+        .await
+        .unwrap_err();
 
     assert!(err.is_rate_limited());
     assert_eq!(
@@ -232,14 +224,12 @@ async fn attempts_stop_at_the_policy_maximum() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(server.uri())
-            .delete_api_key()
-            .id(KEY)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(server.uri())
+        .delete_api_key()
+        .id(KEY)
+        .send()
+        .await
+        .unwrap_err();
 
     assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
 }
@@ -263,7 +253,7 @@ async fn the_budget_counts_the_attempts_not_only_the_waits() {
         .build()
         .unwrap();
 
-    let err = Error::from(client.delete_api_key().id(KEY).send().await.unwrap_err());
+    let err = client.delete_api_key().id(KEY).send().await.unwrap_err();
 
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
 }
@@ -277,14 +267,12 @@ async fn errors_that_will_not_change_are_not_retried() {
         .mount(&server)
         .await;
 
-    let err = Error::from(
-        client(server.uri())
-            .delete_api_key()
-            .id(KEY)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client(server.uri())
+        .delete_api_key()
+        .id(KEY)
+        .send()
+        .await
+        .unwrap_err();
 
     assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
 }
@@ -303,7 +291,7 @@ async fn retries_can_be_turned_off() {
         .build()
         .unwrap();
 
-    let err = Error::from(client.delete_api_key().id(KEY).send().await.unwrap_err());
+    let err = client.delete_api_key().id(KEY).send().await.unwrap_err();
 
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
 }
@@ -322,15 +310,13 @@ async fn a_stall_past_the_timeout_is_a_timeout_error() {
         .build()
         .unwrap();
 
-    let err = Error::from(
-        client
-            .enable_api_key()
-            .id(KEY)
-            .enabled_value(true)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client
+        .enable_api_key()
+        .id(KEY)
+        .enabled_value(true)
+        .send()
+        .await
+        .unwrap_err();
 
     assert!(err.is_timeout(), "{err:?}");
 }
@@ -350,16 +336,14 @@ async fn an_oversized_body_is_refused_not_buffered() {
         .build()
         .unwrap();
 
-    let err = Error::from(
-        client
-            .get_user_api_keys()
-            .user_id(USER.to_string())
-            .page(0)
-            .page_size(1)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client
+        .get_user_api_keys()
+        .user_id(USER.to_string())
+        .page(0)
+        .page_size(1)
+        .send()
+        .await
+        .unwrap_err();
 
     assert!(
         matches!(err, Error::BodyTooLarge { limit: 1024 }),

@@ -26,7 +26,7 @@ proptest! {
         let _ = serde_json::from_slice::<PageDataApiKeyInfo>(&body);
         let _ = serde_json::from_slice::<LoginResponse>(&body);
         if let Err(e) = serde_json::from_slice::<ApiKey>(&body) {
-            let generated = thingsboard_apikeys::GeneratedError::<thingsboard_apikeys::types::ThingsboardErrorResponse>::InvalidResponsePayload(body.clone().into(), e);
+            let generated = progenitor_client::Error::<thingsboard_apikeys::types::ThingsboardErrorResponse>::InvalidResponsePayload(body.clone().into(), e);
             let error = Error::from(generated);
             let shown = format!("{error} {error:?}");
             let is_decode = matches!(error, Error::Decode { .. });
@@ -40,7 +40,7 @@ proptest! {
         // A secret in a body with a wrong-typed field: the decode error must not quote it.
         let body = json!({"value": secret, "createdTime": "not-a-number"}).to_string();
         let e = serde_json::from_str::<ApiKey>(&body).unwrap_err();
-        let error = Error::from(thingsboard_apikeys::GeneratedError::<thingsboard_apikeys::types::ThingsboardErrorResponse>::InvalidResponsePayload(body.into(), e));
+        let error = Error::from(progenitor_client::Error::<thingsboard_apikeys::types::ThingsboardErrorResponse>::InvalidResponsePayload(body.into(), e));
         let shown = format!("{error} {error:?}");
         prop_assert!(!shown.contains(&secret), "{}", shown);
     }

@@ -5,7 +5,7 @@
 use apikeys_common::testing::{CANARY, TraceCapture, mock_server};
 use serde_json::json;
 use thingsboard_apikeys::types::SaveApiKeyRequest;
-use thingsboard_apikeys::{Client, Error, LoginRequest, RetryPolicy, login};
+use thingsboard_apikeys::{Client, LoginRequest, RetryPolicy, login};
 use uuid::{Uuid, uuid};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -61,20 +61,18 @@ async fn the_canary_never_reaches_logs_values_or_errors() {
         .enabled(true);
     let created = client.save_api_key().body(body).send().await.unwrap();
     shown.push(format!("{created:?} {:?}", created.value));
-    shown.push(serde_json::to_string(&*created).unwrap());
+    shown.push(serde_json::to_string(&created).unwrap());
 
-    let unauthorized = Error::from(client.delete_api_key().id(KEY).send().await.unwrap_err());
+    let unauthorized = client.delete_api_key().id(KEY).send().await.unwrap_err();
     shown.push(format!("{unauthorized:?} {unauthorized}"));
 
-    let decode = Error::from(
-        client
-            .enable_api_key()
-            .id(KEY)
-            .enabled_value(true)
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let decode = client
+        .enable_api_key()
+        .id(KEY)
+        .enabled_value(true)
+        .send()
+        .await
+        .unwrap_err();
     shown.push(format!("{decode:?} {decode}"));
 
     let login_body = LoginRequest::new("tenant@thingsboard.org", CANARY);

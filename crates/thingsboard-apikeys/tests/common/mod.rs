@@ -3,7 +3,7 @@
 use apikeys_common::testing::OperationCase;
 use serde_json::{Value, json};
 use thingsboard_apikeys::types::SaveApiKeyRequest;
-use thingsboard_apikeys::{Client, Error, LoginRequest};
+use thingsboard_apikeys::{Client, LoginRequest};
 use uuid::{Uuid, uuid};
 
 pub const USER: Uuid = uuid!("5f3a1c20-8b2e-11f0-9d41-6b1e2a7c4d10");
@@ -34,12 +34,7 @@ pub fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let body = LoginRequest::new("u@example.com", "pw");
-                    c.login()
-                        .body(body)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(Error::from)
+                    c.login().body(body).send().await.map(drop)
                 })
             },
         },
@@ -56,12 +51,7 @@ pub fn operations() -> Vec<OperationCase<Client>> {
                         .user_id(USER)
                         .description("d")
                         .enabled(true);
-                    c.save_api_key()
-                        .body(body)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(Error::from)
+                    c.save_api_key().body(body).send().await.map(drop)
                 })
             },
         },
@@ -75,7 +65,7 @@ pub fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.enable_api_key().id(KEY).enabled_value(true);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -89,7 +79,7 @@ pub fn operations() -> Vec<OperationCase<Client>> {
             call: |c| {
                 Box::pin(async move {
                     let request = c.update_api_key_description().id(KEY).body("new");
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -107,7 +97,7 @@ pub fn operations() -> Vec<OperationCase<Client>> {
                         .user_id(USER.to_string())
                         .page(0)
                         .page_size(10);
-                    request.send().await.map(drop).map_err(Error::from)
+                    request.send().await.map(drop)
                 })
             },
         },
@@ -118,16 +108,7 @@ pub fn operations() -> Vec<OperationCase<Client>> {
             status: 200,
             also_decodes: &[],
             valid: None,
-            call: |c| {
-                Box::pin(async move {
-                    c.delete_api_key()
-                        .id(KEY)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(Error::from)
-                })
-            },
+            call: |c| Box::pin(async move { c.delete_api_key().id(KEY).send().await.map(drop) }),
         },
     ]
 }
