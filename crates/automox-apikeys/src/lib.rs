@@ -25,7 +25,7 @@ pub use paging::STREAM_PAGE_LIMIT;
 pub use progenitor_client::Error as GeneratedError;
 pub use timestamp::Timestamp;
 
-/// The Automox Console API, which every path is relative to (REF §1).
+/// The Automox Console API, which every path is relative to (the published spec's `servers`).
 pub const BASE_URL: &str = "https://console.automox.com/api";
 
 /// Builds a [`Client`]: see [`Client::builder`].
