@@ -1,7 +1,8 @@
 //! Checks a fragment against what the project and progenitor 0.15 need, before generating.
 //!
 //! Each rule exists because progenitor refuses, panics on, or silently mis-generates the
-//! shape it forbids (see shared/reference/progenitor.md), or because the hand layer relies
+//! shape it forbids (as progenitor 0.15 and typify 0.8 behave, in `oxidecomputer/progenitor`
+//! and `oxidecomputer/typify`), or because the hand layer relies
 //! on it (one error schema per vendor), or the docs do (every operation carries an
 //! `x-rust-example`, the body of an async fn with `client` in scope, which becomes a
 //! compiled doctest). Messages name the operation at fault.

@@ -110,7 +110,7 @@ pub const VENDORS: &[Vendor] = &[
             ("ApiKeyValue", "::apikeys_common::Secret"),
             ("ClientSecret", "::apikeys_common::Secret"),
         ],
-        // Nuki creates with PUT and updates with POST (REF §4 item 1): creating twice makes
+        // Nuki creates with PUT and updates with POST (its Swagger): creating twice makes
         // two keys or tokens (or a second application); updating or reactivating twice
         // leaves what updating once does.
         idempotency_overrides: &[
@@ -125,7 +125,8 @@ pub const VENDORS: &[Vendor] = &[
     },
     Vendor {
         name: "balena",
-        // The wire operations of REF §7.2; the seven SDK methods are hand-written helpers.
+        // The wire operations the SDKs' `models.apiKey` methods make; those seven methods are
+        // hand-written helpers.
         operations: &[
             "create_named_user_api_key",
             "get_actor_whoami",
@@ -143,7 +144,7 @@ pub const VENDORS: &[Vendor] = &[
             ("ApiKeyUpdate", "crate::update::ApiKeyUpdate"),
         ],
         // PATCH of one key by id sets the given fields to given values: sending it twice
-        // leaves what sending it once does (REF §4.6).
+        // leaves what sending it once does.
         idempotency_overrides: &[("update_api_key", true)],
     },
     // One row per vendor, in the order of the README's table.

@@ -27,7 +27,8 @@ use serde_json::json;
 use crate::common::{Reply, bearer, empty, json, lock, query_pairs, query_value};
 use crate::scope::AutomoxScope;
 
-/// At most this many enabled keys per user and organization (REF §2.3).
+/// At most this many enabled keys per user and organization (the text of the published
+/// spec's create operation).
 const MAX_ACTIVE_KEYS: usize = 10;
 const MAX_LIMIT: u64 = 500;
 
@@ -390,7 +391,8 @@ async fn remove(
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
-/// The key's secret, for its owner only (REF §2.7: another user's is a 403).
+/// The key's secret, for its owner only. Whether Automox lets an administrator decrypt
+/// another user's key is not documented; the sandbox answers 403, the stricter reading.
 async fn decrypt(
     State(ax): State<Shared>,
     headers: HeaderMap,

@@ -226,7 +226,7 @@ pub(crate) fn build() -> (Router, Secret, BalenaScope) {
     (router, Secret::from(session), scope)
 }
 
-/// A balena error with a JSON-string body (pinejs's form, REF §2.8).
+/// A balena error with a JSON-string body (pinejs's form).
 fn text_error(status: StatusCode, message: &str) -> Response {
     json(status, &message)
 }
@@ -476,7 +476,7 @@ impl Balena {
         json(StatusCode::OK, &me)
     }
 
-    /// `POST /api-key/user/full` (REF §4.1): a session only; the secret as a JSON string.
+    /// `POST /api-key/user/full`: a session only; the secret as a JSON string.
     fn create(&mut self, caller: &Caller, body: &[u8]) -> Response {
         if !caller.session || self.user_of(caller.actor).is_none() {
             return unauthorized();
@@ -557,7 +557,7 @@ impl Balena {
         ))
     }
 
-    /// `$count` ignores `$orderby`, `$top` and `$skip` (REF §2.3).
+    /// `$count` ignores `$orderby`, `$top` and `$skip`, as the server's SQL translation does.
     fn count(&self, caller: &Caller, pairs: &[(String, String)]) -> Result<Response, String> {
         let filter = query_value(pairs, "$filter")
             .map(|f| odata::parse_filter(f, KEY_FIELDS))
@@ -575,7 +575,7 @@ impl Balena {
         ))
     }
 
-    /// PATCH `/v7/api_key(<id>)` (REF §4.6): a session only; a key the caller cannot see
+    /// PATCH `/v7/api_key(<id>)`: a session only; a key the caller cannot see
     /// is left alone, and the answer is 200 either way.
     fn update(&mut self, caller: &Caller, id: i64, body: &[u8]) -> Response {
         if !caller.session {
@@ -623,7 +623,7 @@ impl Balena {
         empty(StatusCode::OK)
     }
 
-    /// DELETE `/v7/api_key(<id>)` (REF §4.7): a session only; 200 whether or not the
+    /// DELETE `/v7/api_key(<id>)`: a session only; 200 whether or not the
     /// caller could see the key.
     fn revoke(&mut self, caller: &Caller, id: i64) -> Response {
         if !caller.session {

@@ -138,7 +138,7 @@ pub(crate) fn build() -> (Router, Secret, NukiScope) {
     (router, Secret::from(credential), scope)
 }
 
-/// A Restlet status object (REF §1 "Error body").
+/// A Restlet status object, the error body api.nuki.io sends.
 fn error(status: StatusCode, description: &str, detail: Option<String>) -> Response {
     let section = match status.as_u16() {
         400 => "4.1",

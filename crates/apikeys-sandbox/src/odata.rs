@@ -1,4 +1,4 @@
-//! The part of OData that balena's SDKs and client send (REF §2.4): `$filter` with
+//! The part of OData that balena's SDKs and client send: `$filter` with
 //! comparisons, `in`, `and`/`or`/`not`, `startswith`/`endswith`/`contains`,
 //! `tolower`/`toupper` and `null`/number/bool/string/`datetime'…'` literals; `$orderby`,
 //! `$select`, `$expand` of a navigation field.

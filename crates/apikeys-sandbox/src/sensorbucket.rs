@@ -124,7 +124,7 @@ async fn not_found() -> Response {
     message(StatusCode::NOT_FOUND, "Not Found", None)
 }
 
-/// The gateway's refusal (Ory Oathkeeper's JSON error handler, REF §1.1).
+/// The gateway's refusal (Ory Oathkeeper's JSON error handler).
 fn unauthorized(reason: &str) -> Response {
     let body = SensorbucketErrorResponse {
         error: Some(GatewayError {
@@ -140,7 +140,7 @@ fn unauthorized(reason: &str) -> Response {
 }
 
 impl Sb {
-    /// A new key's token: unpadded base64 of `<id>:<32 hex digits>` (REF §1).
+    /// A new key's token: unpadded base64 of `<id>:<32 hex digits>`.
     fn insert_key(
         &mut self,
         name: String,
@@ -185,7 +185,7 @@ impl Sb {
 }
 
 /// A generated model as JSON, with `expiration_date: null` put back: the server sends the
-/// field always (REF §2), the generated type leaves out a `None`.
+/// field always, the generated type leaves out a `None`.
 fn with_null_expiry(model: &impl serde::Serialize) -> Value {
     let mut value = serde_json::to_value(model).unwrap_or_default();
     if let Some(object) = value.as_object_mut() {
@@ -225,7 +225,7 @@ async fn list(State(sb): State<Shared>, headers: HeaderMap, RawQuery(query): Raw
         None => 0,
     };
     let (after, limit) = match query_value(&pairs, "cursor") {
-        // A cursor carries its own limit; the parameter is then ignored (REF §1.3). A cursor
+        // A cursor carries its own limit; the parameter is then ignored. A cursor
         // that does not decode is a 500 on the real server.
         Some(cursor) => {
             let (micros, id, limit) = decode_cursor(cursor).ok_or_else(internal)?;
@@ -246,7 +246,7 @@ async fn list(State(sb): State<Shared>, headers: HeaderMap, RawQuery(query): Raw
     // Newest first: `created DESC, id DESC`.
     keys.sort_by_key(|k| std::cmp::Reverse((k.created.timestamp_micros(), k.id)));
     keys.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    // A full page always names a next one, even when nothing follows (REF §4 item 3).
+    // A full page always names a next one, even when nothing follows.
     let next = match keys.last() {
         Some(last) if keys.len() as u64 >= limit => {
             let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -292,7 +292,7 @@ async fn list(State(sb): State<Shared>, headers: HeaderMap, RawQuery(query): Raw
 }
 
 /// The create body as the server decodes it: every field optional, checked one by one in
-/// the server's order (REF §3.2).
+/// the server's order.
 #[derive(Deserialize)]
 struct CreateBody {
     name: Option<String>,
@@ -374,7 +374,7 @@ async fn create(State(sb): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
 async fn get_one(State(sb): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Reply {
     let mut sb = lock(&sb);
     sb.authenticate(&headers)?;
-    // The real server does not type this parse error: a 500 (REF §3.3).
+    // The real server does not type this parse error: a 500.
     let id: i64 = id.parse().map_err(|_| internal())?;
     let not_found = || {
         message(
@@ -388,7 +388,7 @@ async fn get_one(State(sb): State<Shared>, headers: HeaderMap, Path(id): Path<St
         return Err(not_found());
     }
     if key.expiration.is_some_and(|at| at <= Utc::now()) {
-        // Asking for an expired key deletes it (REF §3.3).
+        // Asking for an expired key deletes it.
         sb.keys.retain(|k| k.id != id);
         return Err(not_found());
     }
@@ -396,7 +396,7 @@ async fn get_one(State(sb): State<Shared>, headers: HeaderMap, Path(id): Path<St
         data: ApiKeyDetails {
             expiration_date: key.expiration,
             id: key.id,
-            // The server's query leaves the name out (REF §2): it is always "".
+            // The server's query leaves the name out: it is always "".
             name: String::new(),
             permissions: key.permissions.clone(),
             tenant_id: key.tenant_id,

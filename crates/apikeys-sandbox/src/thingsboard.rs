@@ -26,7 +26,7 @@ use crate::common::{
 };
 use crate::scope::ThingsBoardScope;
 
-/// ThingsBoard's error codes (REF §4).
+/// ThingsBoard's error codes (`ThingsboardErrorCode`).
 const AUTHENTICATION: i32 = 10;
 const JWT_EXPIRED: i32 = 11;
 const INVALID_ARGUMENTS: i32 = 30;
@@ -172,7 +172,7 @@ impl Tb {
         value
     }
 
-    /// The user the request's credential belongs to (REF §2).
+    /// The user the request's credential belongs to.
     fn authenticate(&self, headers: &HeaderMap) -> Result<Uuid, Response> {
         let value = header(headers, "x-authorization").or_else(|| header(headers, "authorization"));
         let now = now_ms();
@@ -300,7 +300,7 @@ async fn login(State(tb): State<Shared>, body: Bytes) -> Reply {
 }
 
 /// The body of `save_api_key`, read as leniently as the server reads it: a missing
-/// `enabled` is `false` and a missing `expirationTime` is 0 (Java primitives, REF §3.1).
+/// `enabled` is `false` and a missing `expirationTime` is 0 (Java primitives).
 #[derive(Deserialize)]
 struct SaveBody {
     id: Option<ApiKeyId>,
@@ -389,7 +389,7 @@ async fn remove(State(tb): State<Shared>, headers: HeaderMap, Path(id): Path<Str
     Ok(empty(StatusCode::OK))
 }
 
-/// The body is the raw text, whatever its Content-Type (REF §3.3).
+/// The body is the raw text, whatever its Content-Type.
 async fn describe(
     State(tb): State<Shared>,
     headers: HeaderMap,

@@ -1,5 +1,6 @@
 //! How Automox authenticates: the API key is the Bearer token, `Authorization: Bearer
-//! <key>`, on every request; there is no login or refresh (REF §1).
+//! <key>`, on every request; there is no login or refresh (the published spec's
+//! `bearerAuth` scheme, in `AutomoxCommunity/openapi-defs`, `openapi/ax-console/openapi.yaml`).
 
 use apikeys_common::{Credential, Result, Secret, Vendor};
 

@@ -1,5 +1,6 @@
-//! Automox's error body, `{"errors": ["<message>", ...]}` (REF §3), as the shared error
-//! type reads it. Automox has no error codes.
+//! Automox's error body, `{"errors": ["<message>", ...]}` (the published spec's error
+//! responses, `openapi/ax-console/components/responses/` in `AutomoxCommunity/openapi-defs`),
+//! as the shared error type reads it. Automox has no error codes.
 
 use apikeys_common::ErrorBody;
 

@@ -9,7 +9,7 @@ use ::apikeys_common::hooks::encode_path;
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///An API key, without its secret (REF §4).
+    ///An API key, without its secret.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ApiKey {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -33,7 +33,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///One page of API keys. Whether `size` counts this page or every page is not documented (REF §3).
+    ///One page of API keys. Whether `size` counts this page or every page is not documented.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ApiKeyPage {
         ///The keys on this page.
@@ -48,7 +48,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The user who owns a key (REF §4).
+    ///The user who owns a key.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ApiKeyUser {
         ///The user's e-mail address.
@@ -69,7 +69,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Automox's error body, `{"errors": ["<message>", ...]}` (REF §3). The messages are not documented.
+    ///Automox's error body, `{"errors": ["<message>", ...]}`, as the published spec's error responses declare it. The messages are not documented.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AutomoxErrorResponse {
         ///The error messages, usually one.
@@ -80,7 +80,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The body of `create_user_api_key` (REF §2.3).
+    ///The body of `create_user_api_key`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CreateApiKey {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -93,7 +93,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The answer of `decrypt_user_api_key` (REF §2.7).
+    ///The answer of `decrypt_user_api_key`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct DecryptedApiKey {
         pub api_key: ::apikeys_common::Secret,
@@ -103,7 +103,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The body of `update_user_api_key` (REF §2.5).
+    ///The body of `update_user_api_key`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct UpdateApiKey {
         ///`true` to enable the key, `false` to disable it.
@@ -692,7 +692,7 @@ const _: () = {
 impl Client {
     /**List the API keys of an organization
 
-Returns one page of the API keys of every user of the organization, without their secrets. Needs Full Administrator privileges (REF §2.1). Pages are numbered from 0; a page shorter than `limit` is the last (REF §3).
+Returns one page of the API keys of every user of the organization, without their secrets. Needs Full Administrator privileges. Pages are numbered from 0; a page shorter than `limit` is the last. Source: `AutomoxCommunity/openapi-defs`, `openapi/ax-console/paths/orgs_{id}_api_keys.yaml`.
 
 # Example
 
@@ -726,7 +726,7 @@ let response = client.get_organization_api_keys()
     }
     /**List a user's API keys in an organization
 
-Returns one page of the user's API keys in the organization `o`, without their secrets (REF §2.2). Pages are numbered from 0; a page shorter than `limit` is the last (REF §3).
+Returns one page of the user's API keys in the organization `o`, without their secrets. Pages are numbered from 0; a page shorter than `limit` is the last. Source: `AutomoxCommunity/openapi-defs`, `openapi/ax-console/paths/users_{userId}_api_keys.yaml`.
 
 # Example
 
@@ -760,7 +760,7 @@ let response = client.get_user_api_keys()
     }
     /**Create an API key for a user
 
-Creates an API key for the user in the organization `o`. A user may have at most 10 active keys per organization, and names are unique per user and organization (REF §2.3). The answer is 200 with the key, which carries no secret: read the secret with `decrypt_user_api_key`.
+Creates an API key for the user in the organization `o`. A user may have at most 10 active keys per organization, and names are unique per user and organization (the operation's text in the published spec). The answer is 200 with the key, whose schema has no secret: read the secret with `decrypt_user_api_key`. Source: `AutomoxCommunity/openapi-defs`, `openapi/ax-console/paths/users_{userId}_api_keys.yaml`.
 
 # Example
 
@@ -799,7 +799,7 @@ let response = client.create_user_api_key()
     }
     /**Get one of a user's API keys
 
-Returns the key, without its secret (REF §2.4); `decrypt_user_api_key` reads the secret.
+Returns the key, without its secret; `decrypt_user_api_key` reads the secret. Source: `AutomoxCommunity/openapi-defs`, `openapi/ax-console/paths/users_{userId}_api_keys_{id}.yaml`.
 
 # Example
 
@@ -830,7 +830,7 @@ let response = client.get_user_api_key()
     }
     /**Enable or disable one of a user's API keys
 
-Sets `is_enabled` on the key, its only mutable property (REF §2.5). Send a JSON boolean: the spec's PowerShell sample sends the string `"False"`.
+Sets `is_enabled` on the key, its only mutable property. Send a JSON boolean: the spec's PowerShell sample sends the string `"False"`. Source: `AutomoxCommunity/openapi-defs`, `openapi/ax-console/components/schemas/UpdateApiKey.yaml`.
 
 # Example
 
@@ -871,7 +871,7 @@ let response = client.update_user_api_key()
     }
     /**Delete one of a user's API keys
 
-Deletes the key. The server answers 204 with no body (REF §2.6). No request body is sent (the Python SDK sends `{}`; REF §1).
+Deletes the key. The server answers 204 with no body. No request body is sent (the Python SDK's `rest.py` sends `{}` on every bodiless POST, PUT and DELETE). Source: `AutomoxCommunity/openapi-defs`, `openapi/ax-console/paths/users_{userId}_api_keys_{id}.yaml`.
 
 # Example
 
@@ -901,7 +901,7 @@ let response = client.delete_user_api_key()
     }
     /**Read the secret of one of a user's API keys
 
-Returns the key's secret value, the Bearer token it authenticates with (REF §2.7). The request has no body (the Python SDK sends `{}`; REF §1). Whether an administrator may decrypt another user's key is not documented: expect 403.
+Returns the key's secret value, the Bearer token it authenticates with. The request has no body (the Python SDK sends `{}`). Whether an administrator may decrypt another user's key is not documented: expect 403. Source: `AutomoxCommunity/openapi-defs`, `openapi/ax-console/paths/users_{userId}_api_keys_{id}_decrypt.yaml`.
 
 # Example
 

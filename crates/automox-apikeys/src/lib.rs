@@ -22,7 +22,7 @@ pub use org::Org;
 pub use paging::STREAM_PAGE_LIMIT;
 pub use timestamp::Timestamp;
 
-/// The Automox Console API, which every path is relative to (REF §1).
+/// The Automox Console API, which every path is relative to (the published spec's `servers`).
 pub const BASE_URL: &str = "https://console.automox.com/api";
 
 /// Builds a [`Client`]: see [`Client::builder`].

@@ -1,5 +1,5 @@
 //! The organization a call is about. The user-scoped routes take it as the query
-//! parameter `o`, the organization route in its path (REF §1); [`Org`] fills in either, so
+//! parameter `o`, the organization route in its path; [`Org`] fills in either, so
 //! the organization is named once, for every call, and cannot be left out.
 
 use crate::Client;
@@ -13,7 +13,7 @@ use crate::builder::{
 /// Each method returns the operation's builder with the organization already set (as `o`,
 /// or as the path's `id` for [`Org::get_organization_api_keys`]); set the rest as usual.
 ///
-/// Ids are integers (REF §1), so no id can change the shape of a path: a string such as
+/// Ids are integers, so no id can change the shape of a path: a string such as
 /// `../x` does not even compile.
 ///
 /// ```compile_fail

@@ -1,5 +1,5 @@
 //! Both key lists as one stream each, over Automox's numbered pages: `page` from 0 and
-//! `limit` items a page, the last page being the first one shorter than `limit` (REF §3).
+//! `limit` items a page, the last page being the first one shorter than `limit`.
 
 use apikeys_common::{Page, Result, paginate};
 use futures::Stream;
@@ -11,7 +11,7 @@ use crate::types::ApiKey;
 ///
 /// The stream must know the page size to recognise the last page, and the generated
 /// builder does not expose the one a caller set, so the stream always sets its own.
-/// Whether `size` in the answer counts one page or all keys is not documented (REF §3), so
+/// Whether `size` in the answer counts one page or all keys is not documented, so
 /// it is not used.
 pub const STREAM_PAGE_LIMIT: u64 = 500;
 

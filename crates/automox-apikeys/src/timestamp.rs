@@ -1,5 +1,7 @@
 //! Automox's timestamps: `2021-12-05T18:21:47+0000`, an ISO 8601 offset without the colon
-//! that RFC 3339 requires, so strict RFC 3339 parsing refuses them (REF §1).
+//! that RFC 3339 requires, so strict RFC 3339 parsing refuses them. That is the form of the
+//! examples in Automox's published spec (`AutomoxCommunity/openapi-defs`,
+//! `openapi/ax-console/axconsoleAIO.yaml`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -7,7 +9,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// How Automox writes a timestamp, and how this client sends one (REF §1, §2.3).
+/// How Automox writes a timestamp, and how this client sends one.
 const WIRE_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%z";
 
 /// A point in time as Automox sends and reads it (`expires_at`, `created_at`).

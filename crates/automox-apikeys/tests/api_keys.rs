@@ -1,5 +1,6 @@
-//! The seven API-key operations against a mock Automox Console API, with the reference's
-//! bodies (shared/reference/automox.md §5). The client's base URL carries the `/api`
+//! The seven API-key operations against a mock Automox Console API, with example bodies in
+//! the shapes of Automox's published spec (`AutomoxCommunity/openapi-defs`,
+//! `openapi/ax-console/axconsoleAIO.yaml`). The client's base URL carries the `/api`
 //! prefix, as the real one does.
 
 use std::time::Duration;
@@ -17,7 +18,7 @@ use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
 /// The caller's own API key: sent on every request, never shown.
 const CALLER_KEY: &str = CANARY;
-/// The secret that `decrypt` returns (REF §5.4).
+/// The secret that `decrypt` returns (a made-up one).
 const DECRYPTED: &str = "21636369-8b52-4b4a-97b7-50923ceb3ffd";
 const ORG: i64 = 1234;
 const USER: i64 = 98765;
@@ -64,7 +65,7 @@ fn utc(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// The `ApiKey` of REF §5.1, as the server writes it.
+/// An `ApiKey` as the server writes it.
 fn ci_pipeline(enabled: bool) -> Value {
     json!({
         "id": KEY, "name": "ci-pipeline", "is_enabled": enabled,
@@ -494,7 +495,7 @@ async fn ids_are_integers_sent_in_decimal_and_keep_the_path_shape() {
 
 #[tokio::test]
 async fn every_documented_error_status_is_typed_with_automox_messages() {
-    // REF §2: 400, 401, 403, 404, 429 and 503, all `{"errors": [..]}` (REF §3, §5.5).
+    // The spec declares 400, 401, 403, 404, 429 and 503, all `{"errors": [..]}`.
     for (status, message) in [
         (400, "API key name already exists"),
         (401, "Unauthorized"),

@@ -3,7 +3,7 @@
 //! log, value or error; creates are never sent twice over a broken network.
 //!
 //! Hostile ids: this crate has no string path parameter. Every path parameter (`userId`,
-//! the key's `id`, the organization's `id`) is an `i64` (REF §1), so no id can change the
+//! the key's `id`, the organization's `id`) is an `i64`, so no id can change the
 //! shape of a path and `check_hostile_ids` has nothing to try. A string id does not compile
 //! (the `compile_fail` doctest on `Org`), and the integer extremes are sent in decimal as
 //! one segment (`ids_are_integers_sent_in_decimal_and_keep_the_path_shape` in api_keys.rs).
@@ -26,10 +26,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const ORG: i64 = 1234;
 const USER: i64 = 98765;
 const KEY: i64 = 424242;
-/// The secret `decrypt` returns in REF §5.4 (and in api_keys.rs).
+/// The secret `decrypt` returns in api_keys.rs.
 const DECRYPTED: &str = "21636369-8b52-4b4a-97b7-50923ceb3ffd";
 
-/// The `ApiKey` of REF §5.1, as api_keys.rs's `ci_pipeline` fixture writes it.
+/// The `ApiKey` that api_keys.rs's `ci_pipeline` fixture writes.
 fn ci_pipeline(enabled: bool) -> Value {
     json!({
         "id": KEY, "name": "ci-pipeline", "is_enabled": enabled,
@@ -43,7 +43,7 @@ fn page() -> Value {
     json!({"size": 1, "results": [ci_pipeline(true)]})
 }
 
-/// Every `ApiKey` field is optional (REF §4): a key without fields, or with only nulls, is
+/// Every `ApiKey` field is optional: a key without fields, or with only nulls, is
 /// still a key, so these two malformed cases legitimately decode for key answers.
 const KEY_ALSO_DECODES: &[&str] = &["required fields missing", "nulls"];
 /// An `ApiKeyPage`'s `results` defaults to empty and `size` is optional, so `{}` is an empty
@@ -242,7 +242,7 @@ async fn the_canary_never_reaches_logs_values_or_errors() {
             .set_body_json(json!({"errors": [format!("Invalid API key {CANARY}")]}))
     };
     let on = |verb: &str, route: String| Mock::given(method(verb)).and(path(route.as_str()));
-    // Automox's created key carries no secret (REF §2.3): decrypt is where one comes back.
+    // Automox's created key carries no secret: decrypt is where one comes back.
     on("POST", format!("/api/users/{USER}/api_keys"))
         .respond_with(ResponseTemplate::new(200).set_body_json(ci_pipeline(true)))
         .expect(1)

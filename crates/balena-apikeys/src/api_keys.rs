@@ -1,5 +1,6 @@
-//! The seven methods of the SDKs' `balena.models.apiKey` (REF §4), each the look-ups it
-//! needs plus the generated call.
+//! The seven methods of the SDKs' `balena.models.apiKey` (`balena-io/balena-sdk`,
+//! `src/models/api-key.ts`; `balena-io/balena-sdk-python`, `balena/models/api_key.py`), each
+//! the look-ups it needs plus the generated call.
 
 use std::fmt;
 
@@ -41,7 +42,7 @@ pub struct ApiKeys<'a> {
 
 impl<'a> ApiKeys<'a> {
     /// Creates a named API key for the calling user and returns its secret, which is shown
-    /// only this once (`POST /api-key/user/full`, REF §4.1).
+    /// only this once (`POST /api-key/user/full`).
     ///
     /// `expiry_date` is when the key stops working (`None`: never); `description` is sent
     /// only when it is not empty. The client must be authenticated with a user's session
@@ -90,7 +91,7 @@ impl<'a> ApiKeys<'a> {
         Ok(key)
     }
 
-    /// Every key the credential may read, sorted by name (`GET /v7/api_key`, REF §4.2).
+    /// Every key the credential may read, sorted by name (`GET /v7/api_key`).
     ///
     /// ```no_run
     /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
@@ -109,7 +110,7 @@ impl<'a> ApiKeys<'a> {
         ListRequest::new(self.client, Scope::All)
     }
 
-    /// The calling user's named keys (REF §4.3): looks up the caller's actor
+    /// The calling user's named keys: looks up the caller's actor
     /// (`GET /actor/v1/whoami`), then lists the keys of that actor that have a name
     /// (legacy user keys have none).
     ///
@@ -134,7 +135,7 @@ impl<'a> ApiKeys<'a> {
         ListRequest::new(self.client, Scope::NamedUser)
     }
 
-    /// The keys of an application (fleet), in practice its provisioning keys (REF §4.4).
+    /// The keys of an application (fleet), in practice its provisioning keys.
     /// Looks up the application's actor first: by numeric id, or by slug or uuid (matched
     /// in lower case). No such application is a not-found error
     /// ([`Error::is_not_found`]); a string that matches several is refused.
@@ -157,7 +158,7 @@ impl<'a> ApiKeys<'a> {
         ListRequest::new(self.client, Scope::Application(application.into()))
     }
 
-    /// The keys of a device (REF §4.5). Looks up the device's actor first: by numeric id,
+    /// The keys of a device. Looks up the device's actor first: by numeric id,
     /// or by its full uuid (32 or 62 hexadecimal characters; anything else is refused
     /// before a request is sent). No such device is a not-found error
     /// ([`Error::is_not_found`]).
@@ -176,8 +177,8 @@ impl<'a> ApiKeys<'a> {
         ListRequest::new(self.client, Scope::Device(device.into()))
     }
 
-    /// Changes a key's name, description or expiry date (`PATCH /v7/api_key(<id>)`,
-    /// REF §4.6): only the fields set in `changes` are sent; the others stay as they are.
+    /// Changes a key's name, description or expiry date (`PATCH /v7/api_key(<id>)`): only
+    /// the fields set in `changes` are sent, as the JS SDK does; the others stay as they are.
     ///
     /// An update that changes nothing, or sets an empty name, is refused before anything is
     /// sent. The server answers 200 even for an id the caller cannot see (nothing changes).
@@ -212,7 +213,7 @@ impl<'a> ApiKeys<'a> {
         Ok(())
     }
 
-    /// Revokes (deletes) a key (`DELETE /v7/api_key(<id>)`, REF §4.7). The server answers
+    /// Revokes (deletes) a key (`DELETE /v7/api_key(<id>)`). The server answers
     /// 200 even for an id the caller cannot see (nothing is deleted). API keys cannot revoke
     /// keys (401): use a session token.
     ///
@@ -310,7 +311,7 @@ pub(crate) enum Scope {
 }
 
 impl Scope {
-    /// The method's own options (REF §4.2–§4.5), after the look-ups they need.
+    /// The method's own options (the SDK's defaults for it), after the look-ups they need.
     pub(crate) async fn defaults(&self, client: &Client) -> Result<ODataOptions> {
         let mut options = ODataOptions::new();
         match self {
@@ -397,7 +398,8 @@ pub(crate) async fn fetch(client: &Client, options: &ODataOptions) -> Result<Vec
     Ok(request.send().await?.d)
 }
 
-/// The actor of an application (REF §3.2).
+/// The actor of an application, looked up as the SDK's `application.get` does
+/// (`balena-io/balena-sdk`, `src/models/application.ts`).
 async fn application_actor(client: &Client, application: &ApplicationRef) -> Result<i64> {
     let rows = match application {
         ApplicationRef::Id(id) => {
@@ -422,7 +424,8 @@ async fn application_actor(client: &Client, application: &ApplicationRef) -> Res
     the_one_actor(rows.d, application)
 }
 
-/// The actor of a device (REF §3.3).
+/// The actor of a device, looked up as the SDK's `device.get` does (`balena-io/balena-sdk`,
+/// `src/models/device.ts`).
 async fn device_actor(client: &Client, device: &DeviceRef) -> Result<i64> {
     let rows = match device {
         DeviceRef::Id(id) => {
@@ -450,7 +453,7 @@ async fn device_actor(client: &Client, device: &DeviceRef) -> Result<i64> {
     the_one_actor(rows.d, device)
 }
 
-/// The SDKs accept only full uuids (REF §3.3); devices' uuids are hexadecimal.
+/// The SDKs accept only full uuids; devices' uuids are hexadecimal.
 fn is_full_uuid(uuid: &str) -> bool {
     matches!(uuid.len(), 32 | 62) && uuid.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -468,7 +471,7 @@ fn the_one_actor(rows: Vec<ActorRef>, what: &dyn fmt::Display) -> Result<i64> {
     }
 }
 
-/// The server answers an unknown application or device with 200 and no rows (REF §2.1);
+/// The server answers an unknown application or device with 200 and no rows;
 /// the SDKs raise `…NotFound`, and so does this ([`Error::is_not_found`] holds).
 fn not_found(message: String) -> Error {
     Error::NotFound(message)

@@ -1,5 +1,7 @@
-//! How balena authenticates (`Authorization: Bearer <token>`, REF §1.2) and the one wire
-//! rule the generator cannot express: the OData query syntax (REF §2.5).
+//! How balena authenticates (`Authorization: Bearer <token>`, as
+//! `balena-io-modules/balena-request` sends it) and the one wire rule the generator cannot
+//! express: the OData query syntax that the server's URL grammar accepts
+//! (`balena-io-modules/odata-parser`, `odata-parser.pegjs`).
 
 use apikeys_common::{Credential, JwtAuth, Result, Secret, Vendor};
 
@@ -16,8 +18,8 @@ impl Vendor for Client {
 
     /// progenitor form-encodes query parameters (`%24select=id%2Cname`), which the server's
     /// parser refuses or misreads; this sends them in the OData form the SDKs use
-    /// (`$select=id,name`), losslessly (REF §2.5). It also doubles a `'` inside the quoted
-    /// device uuid of `/v7/device(uuid='…')`, so that an id cannot end the quotes (REF §2.2).
+    /// (`$select=id,name`), losslessly. It also doubles a `'` inside the quoted device uuid
+    /// of `/v7/device(uuid='…')`, so that an id cannot end the quotes (OData's escaping).
     fn prepare_request(request: &mut reqwest::Request) -> std::result::Result<(), String> {
         let url = request.url_mut();
         if let Some(path) = quote_device_uuid(url.path()) {
@@ -31,7 +33,7 @@ impl Vendor for Client {
     }
 }
 
-/// A session token (JWT) goes in the same header; creating keys needs one (REF §4.1).
+/// A session token (JWT) goes in the same header; creating keys needs one.
 impl JwtAuth for Client {
     fn jwt_credential(jwt: Secret) -> Result<Credential> {
         Credential::header("authorization", "Bearer", jwt)

@@ -1,4 +1,4 @@
-//! balena's error bodies (REF §2.8) as the shared error type reads them.
+//! balena's error bodies as the shared error type reads them.
 //!
 //! The server answers errors with an empty body, a JSON string (`"No fields to update"`),
 //! plain text (`Device id must be a number`) or an object (`{"error": "..."}`). The first

@@ -21,7 +21,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The key's actor: `{"__id": n}` normally, or an array of actors with `$expand=is_of__actor` (REF §2.1).
+    ///The key's actor: `{"__id": n}` normally, or an array of actors with `$expand=is_of__actor`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
     pub enum ActorLink {
@@ -38,7 +38,7 @@ pub mod types {
             Self::Array(value)
         }
     }
-    ///An application or device row with only `actor` selected (REF §3.2, §3.3).
+    ///An application or device row with only `actor` selected.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ActorRef {
         pub actor: DeferredRef,
@@ -48,7 +48,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The OData envelope of an application or device read (REF §2.1).
+    ///The OData envelope of an application or device read.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ActorRefCollection {
         ///Zero or more rows.
@@ -59,7 +59,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The caller's actor (REF §3.1): a user (`username`, `email`), an application (`slug`) or a device (`uuid`), flattened into one shape.
+    ///The caller's actor: a user (`username`, `email`), an application (`slug`) or a device (`uuid`), flattened into one shape.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ActorWhoami {
         #[serde(rename = "actorType")]
@@ -87,7 +87,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///An API key row (REF §1.4, §7.3). Every field is optional because `$select` can drop any of them. The secret `key` and `modified_at`, which openBalena may also send, are deliberately not modelled (and so never kept).
+    ///An API key row (open-balena-api's `src/balena.sbvr`, the SDK's `src/types/v7.ts`). Every field is optional because `$select` can drop any of them. The secret `key` and `modified_at`, which openBalena may also send, are deliberately not modelled (and so never kept).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ApiKey {
         ///When the key was created.
@@ -118,7 +118,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The OData envelope of a key listing (REF §2.1).
+    ///The OData envelope of a key listing.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKeyCollection {
         ///The rows.
@@ -129,7 +129,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///balena's error body (REF §2.8): a JSON string such as `"No fields to update"`, or an object with a string `message` or `error`. The crate reads an empty or plain-text body as its text, and gives `Error` the status and this message.
+    ///balena's error body: a JSON string such as `"No fields to update"`, or an object with a string `message` or `error`. The crate reads an empty or plain-text body as its text, and gives `Error` the status and this message.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
     pub enum BalenaError {
@@ -152,13 +152,13 @@ pub mod types {
             Self::Object(value)
         }
     }
-    ///The body of `create_named_user_api_key` (REF §4.1, §7.3). Note the camelCase `expiryDate`, unlike `expiry_date` on update.
+    ///The body of `create_named_user_api_key`. Note the camelCase `expiryDate`, unlike `expiry_date` on update.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CreateNamedUserApiKeyRequest {
         ///What the key is for (at most 150 characters). Omitted when absent, as the JS SDK does.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<CreateNamedUserApiKeyRequestDescription>,
-        ///When the key stops working; `null` means never. Required (and sent as `null`) as the JS SDK does; the server also accepts it absent (REF §4.1).
+        ///When the key stops working; `null` means never. Required (and sent as `null`) as the JS SDK does; the server also accepts it absent.
         #[serde(
             rename = "expiryDate",
             deserialize_with = "::std::option::Option::deserialize"
@@ -166,7 +166,7 @@ pub mod types {
         pub expiry_date: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
-        ///The key's name (1 to 50 characters; REF §1.4).
+        ///The key's name (1 to 50 characters).
         pub name: CreateNamedUserApiKeyRequestName,
     }
     impl CreateNamedUserApiKeyRequest {
@@ -230,7 +230,7 @@ pub mod types {
                 })
         }
     }
-    ///The key's name (1 to 50 characters; REF §1.4).
+    ///The key's name (1 to 50 characters).
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateNamedUserApiKeyRequestName(::std::string::String);
@@ -289,7 +289,7 @@ pub mod types {
                 })
         }
     }
-    ///A reference to a row that was not expanded, `{"__id": n}` (REF §2.1).
+    ///A reference to a row that was not expanded, `{"__id": n}`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct DeferredRef {
         ///The referenced row's id.
@@ -301,7 +301,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///An error object with a `message` (REF §2.8).
+    ///An error object with a `message`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ErrorMessage {
         ///What went wrong.
@@ -312,7 +312,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///An error object with an `error` string, e.g. `{"error":"API key required"}` (REF §2.8 form 4).
+    ///An error object with an `error` string, e.g. `{"error":"API key required"}` (some of open-balena-api's middlewares).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ErrorObject {
         ///What went wrong.
@@ -323,7 +323,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///An error message sent as a JSON string (pinejs errors; REF §2.8 form 2).
+    ///An error message sent as a JSON string (pinejs errors).
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -364,7 +364,7 @@ pub mod types {
             Ok(Self(value.to_string()))
         }
     }
-    ///The OData envelope of a count (REF §2.3).
+    ///The OData envelope of a count.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ODataCount {
         ///The number of matching rows.
@@ -1150,7 +1150,7 @@ const _: () = {
 impl Client {
     /**Create a named API key for the calling user
 
-Creates a named user API key and returns its secret once, as a bare JSON string (REF §4.1). Needs a user session token (JWT) issued in the last 20 minutes on openBalena: an API key, or an older token, is refused with 401. Names longer than 50 characters and descriptions longer than 150 are refused with 400.
+Creates a named user API key and returns its secret once, as a bare JSON string. Needs a user session token (JWT) issued in the last 20 minutes on openBalena: an API key, or an older token, is refused with 401. Names longer than 50 characters and descriptions longer than 150 are refused with 400. Source: `balena-io/open-balena-api`, `src/features/api-keys/routes.ts`, `src/infra/auth/jwt.ts` and `test/08_api-keys.ts`; `balena-io/balena-sdk`, `src/models/api-key.ts`.
 
 # Example
 
@@ -1183,7 +1183,7 @@ let response = client.create_named_user_api_key()
     }
     /**Describe the caller's actor
 
-Returns the actor behind the credential (REF §3.1). Its `id` is the actor id that `api_key.is_of__actor` refers to; `actorTypeId` is the user, application or device id, which is a different number.
+Returns the actor behind the credential (`balena-io/open-balena-api`, `src/features/auth/whoami.ts`; `balena-io/balena-sdk`, `src/auth.ts`). Its `id` is the actor id that `api_key.is_of__actor` refers to; `actorTypeId` is the user, application or device id, which is a different number.
 
 # Example
 
@@ -1207,7 +1207,7 @@ let response = client.get_actor_whoami()
     }
     /**List the API keys the caller may read
 
-Returns the `api_key` rows visible to the credential in an OData envelope `{"d": [...]}` (REF §2.1, §4.2). Paged with `$top` and `$skip` only; there is no next link or total (REF §2.6). The crate sends the options in the order the JS SDK does (REF §4.2, §6.5).
+Returns the `api_key` rows visible to the credential in an OData envelope `{"d": [...]}`. Paged with `$top` and `$skip` only; there is no next link or total. The crate sends the options in the order the JS SDK does. Source: `balena-io/pinejs`, `src/sbvr-api/sbvr-utils.ts`; `balena-io/balena-sdk`, `src/models/api-key.ts`.
 
 # Example
 
@@ -1236,11 +1236,11 @@ Sends a `GET` request to `/v7/api_key`
 
 Arguments:
 - `expand`: Navigation fields to expand, with nested options, e.g. `is_of__actor($select=id)`.
-- `filter`: An OData boolean expression, in the syntax of REF §2.4 (string literal contents URL-encoded). Build it with the crate's `odata::Filter`.
-- `orderby`: Comma-separated `<field> asc|desc` (REF §2.4).
-- `select`: Comma-separated field names; only those fields are returned (REF §2.1).
-- `skip`: Skip this many rows first (the page offset; REF §2.6).
-- `top`: At most this many rows (the page size; REF §2.6).
+- `filter`: An OData boolean expression, as balena's SDKs write it (string literal contents URL-encoded). Build it with the crate's `odata::Filter`.
+- `orderby`: Comma-separated `<field> asc|desc`.
+- `select`: Comma-separated field names; only those fields are returned.
+- `skip`: Skip this many rows first (the page offset).
+- `top`: At most this many rows (the page size).
 ```ignore
 let response = client.get_api_keys()
     .expand(expand)
@@ -1257,7 +1257,7 @@ let response = client.get_api_keys()
     }
     /**Count the API keys the caller may read
 
-Returns `{"d": <n>}`, the number of visible rows matching `$filter` (REF §2.3). The server ignores `$orderby`, `$top` and `$skip` here, so they are not offered.
+Returns `{"d": <n>}`, the number of visible rows matching `$filter`. The server ignores `$orderby`, `$top` and `$skip` here, so they are not offered. Source: `balena-io-modules/odata-to-abstract-sql`, `src/odata-to-abstract-sql.ts`.
 
 # Example
 
@@ -1279,7 +1279,7 @@ println!("{count} keys never expire");
 Sends a `GET` request to `/v7/api_key/$count`
 
 Arguments:
-- `filter`: An OData boolean expression, in the syntax of REF §2.4 (string literal contents URL-encoded). Build it with the crate's `odata::Filter`.
+- `filter`: An OData boolean expression, as balena's SDKs write it (string literal contents URL-encoded). Build it with the crate's `odata::Filter`.
 ```ignore
 let response = client.count_api_keys()
     .filter(filter)
@@ -1291,7 +1291,7 @@ let response = client.count_api_keys()
     }
     /**Revoke (delete) an API key
 
-Deletes the key; it stops authenticating (REF §4.7). An id the caller cannot see is a silent no-op (REF §2.7). The id is a required path parameter: without it a DELETE would remove every key.
+Deletes the key; it stops authenticating. An id the caller cannot see is a silent no-op. The id is a required path parameter: without it a DELETE would remove every key (as `test/08_api-keys.ts` of `balena-io/open-balena-api` does on purpose).
 
 # Example
 
@@ -1305,7 +1305,7 @@ client.revoke_api_key().id(4870231).send().await?;
 Sends a `DELETE` request to `/v7/api_key({id})`
 
 Arguments:
-- `id`: The API key's numeric id (sent as `/v7/api_key(<id>)`, REF §2.2).
+- `id`: The API key's numeric id (sent as `/v7/api_key(<id>)`).
 ```ignore
 let response = client.revoke_api_key()
     .id(id)
@@ -1317,7 +1317,7 @@ let response = client.revoke_api_key()
     }
     /**Change an API key's name, description or expiry date
 
-Sets only the fields present in the body: an absent field is left as it is, `null` clears `description` or `expiry_date` (REF §4.6). Note the snake_case `expiry_date`, unlike creation's `expiryDate`. An empty body is refused with 400 `"No fields to update"`; an id the caller cannot see is a silent no-op (REF §2.7). The id is a required path parameter: without it a PATCH would change every key.
+Sets only the fields present in the body: an absent field is left as it is, `null` clears `description` or `expiry_date`. Note the snake_case `expiry_date`, unlike creation's `expiryDate`. An empty body is refused with 400 `"No fields to update"`; an id the caller cannot see is a silent no-op. Source: `balena-io/balena-sdk`, `src/models/api-key.ts`; `balena-io/pinejs`, `src/sbvr-api/uri-parser.ts`. The id is a required path parameter: without it a PATCH would change every key.
 
 # Example
 
@@ -1339,7 +1339,7 @@ client
 Sends a `PATCH` request to `/v7/api_key({id})`
 
 Arguments:
-- `id`: The API key's numeric id (sent as `/v7/api_key(<id>)`, REF §2.2).
+- `id`: The API key's numeric id (sent as `/v7/api_key(<id>)`).
 - `body`
 ```ignore
 let response = client.update_api_key()
@@ -1353,7 +1353,7 @@ let response = client.update_api_key()
     }
     /**Read an application (fleet) by numeric id
 
-Used with `$select=actor` to find the application's actor id (REF §3.2). An unknown or invisible id is `{"d": []}`, not 404 (REF §2.1).
+Used with `$select=actor` to find the application's actor id, as the SDK's `application.get` does (`balena-io/balena-sdk`, `src/models/application.ts`). An unknown or invisible id is `{"d": []}`, not 404.
 
 # Example
 
@@ -1371,7 +1371,7 @@ Sends a `GET` request to `/v7/application({id})`
 
 Arguments:
 - `id`: The application's numeric id.
-- `select`: Comma-separated field names; only those fields are returned (REF §2.1).
+- `select`: Comma-separated field names; only those fields are returned.
 ```ignore
 let response = client.get_application_actor()
     .id(id)
@@ -1384,7 +1384,7 @@ let response = client.get_application_actor()
     }
     /**Find applications (fleets) by an OData filter
 
-Used with `$filter=slug eq '<s>' or uuid eq '<s>'` and `$select=actor` to find an application's actor id from its slug or uuid (REF §3.2).
+Used with `$filter=slug eq '<s>' or uuid eq '<s>'` and `$select=actor` to find an application's actor id from its slug or uuid (`balena-io/balena-sdk`, `src/models/application.ts`).
 
 # Example
 
@@ -1408,8 +1408,8 @@ println!("{} fleets match", rows.len());
 Sends a `GET` request to `/v7/application`
 
 Arguments:
-- `filter`: An OData boolean expression, in the syntax of REF §2.4 (string literal contents URL-encoded). Build it with the crate's `odata::Filter`.
-- `select`: Comma-separated field names; only those fields are returned (REF §2.1).
+- `filter`: An OData boolean expression, as balena's SDKs write it (string literal contents URL-encoded). Build it with the crate's `odata::Filter`.
+- `select`: Comma-separated field names; only those fields are returned.
 ```ignore
 let response = client.find_application_actor()
     .filter(filter)
@@ -1422,7 +1422,7 @@ let response = client.find_application_actor()
     }
     /**Read a device by numeric id
 
-Used with `$select=actor` to find the device's actor id (REF §3.3). An unknown or invisible id is `{"d": []}`, not 404 (REF §2.1).
+Used with `$select=actor` to find the device's actor id, as the SDK's `device.get` does (`balena-io/balena-sdk`, `src/models/device.ts`). An unknown or invisible id is `{"d": []}`, not 404.
 
 # Example
 
@@ -1440,7 +1440,7 @@ Sends a `GET` request to `/v7/device({id})`
 
 Arguments:
 - `id`: The device's numeric id.
-- `select`: Comma-separated field names; only those fields are returned (REF §2.1).
+- `select`: Comma-separated field names; only those fields are returned.
 ```ignore
 let response = client.get_device_actor()
     .id(id)
@@ -1453,7 +1453,7 @@ let response = client.get_device_actor()
     }
     /**Read a device by uuid
 
-Used with `$select=actor` to find the device's actor id (REF §3.3). The uuid is an alternate key, quoted in the path (REF §2.2); the SDKs accept only full uuids (32 or 62 characters) and refuse others before sending anything.
+Used with `$select=actor` to find the device's actor id (`balena-io/balena-sdk`, `src/models/device.ts`). The uuid is an alternate key, quoted in the path; the SDKs accept only full uuids (32 or 62 characters) and refuse others before sending anything.
 
 # Example
 
@@ -1475,7 +1475,7 @@ Sends a `GET` request to `/v7/device(uuid='{uuid}')`
 
 Arguments:
 - `uuid`: The device's full uuid (32 or 62 hexadecimal characters).
-- `select`: Comma-separated field names; only those fields are returned (REF §2.1).
+- `select`: Comma-separated field names; only those fields are returned.
 ```ignore
 let response = client.get_device_actor_by_uuid()
     .uuid(uuid)

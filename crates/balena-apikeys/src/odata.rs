@@ -1,6 +1,7 @@
 //! OData query options (`$filter`, `$select`, `$expand`, `$orderby`, `$top`, `$skip`) as a
-//! small typed builder, rendered the way balena's SDKs render them (REF §2.4) and sent the
-//! way the server's URL parser accepts them (REF §2.5).
+//! small typed builder, rendered the way balena's SDKs render them
+//! (`balena-io-modules/pinejs-client-js`, `src/index.ts`) and sent the way the server's URL
+//! parser accepts them (`balena-io-modules/odata-parser`, `odata-parser.pegjs`).
 //!
 //! ```
 //! use balena_apikeys::odata::{ApiKeyField, Filter, ODataOptions, Order};
@@ -24,13 +25,13 @@
 //! percent-encoded like JavaScript's `encodeURIComponent`, which is what the server decodes
 //! (once) inside quotes. The rest of an expression is sent as it reads: the client encodes
 //! only spaces and quotes (`%20`, `%27`) and keeps `$ , ( ) =` raw, since the server refuses
-//! `%2C` in `$select` lists and `%28`/`%29` in function calls (REF §2.5).
+//! `%2C` in `$select` lists and `%28`/`%29` in function calls.
 
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-/// The fields of an `api_key` row, for `$select`, `$orderby` and filters (REF §1.4).
+/// The fields of an `api_key` row, for `$select`, `$orderby` and filters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ApiKeyField {
@@ -74,7 +75,7 @@ impl fmt::Display for ApiKeyField {
     }
 }
 
-/// A value on the right of a comparison, rendered as OData expects (REF §2.4): numbers,
+/// A value on the right of a comparison, rendered as OData expects: numbers,
 /// `true`/`false` and `null` bare, strings quoted and escaped, date-times as
 /// `datetime'…'` with milliseconds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -250,7 +251,7 @@ impl Filter {
 
     /// An expression written by hand, sent as it is (only spaces, quotes, `&`, `#` and
     /// `+` are percent-encoded on the way). Inside string literals, write `''` for a quote
-    /// and percent-encode the rest as `encodeURIComponent` would (REF §2.4); prefer the
+    /// and percent-encode the rest as `encodeURIComponent` would; prefer the
     /// typed constructors, which do that for you.
     pub fn raw(text: impl Into<String>) -> Self {
         Filter(Node::Raw(text.into()))
@@ -458,7 +459,7 @@ impl ODataOptions {
     }
 
     /// These options (a method's defaults) with the caller's merged in, as the SDKs merge
-    /// them (REF §4.2).
+    /// them (`mergePineOptions` in `balena-io/balena-sdk`, `src/util/index.ts`).
     pub(crate) fn merged_with(mut self, caller: ODataOptions) -> Self {
         if let Some(filter) = caller.filter {
             self = self.filter(filter);
@@ -531,11 +532,11 @@ impl Rendered {
     }
 }
 
-/// The order the JS SDK emits the options in (REF §4.2, §6.5); the server does not care.
+/// The order the JS SDK emits the options in; the server does not care.
 const OPTION_ORDER: [&str; 6] = ["$orderby", "$select", "$expand", "$top", "$skip", "$filter"];
 
 /// Rewrites a form-encoded query (what progenitor sends) into the OData wire form the
-/// server's parser accepts (REF §2.5), losslessly: every pair is decoded, options are put in
+/// server's parser accepts, losslessly: every pair is decoded, options are put in
 /// the SDK's order, and each is re-sent with `$ , ( ) = ' %` as they are and only what a
 /// query cannot hold raw encoded (`&`, `#`, `+` here; spaces, quotes and non-ASCII by
 /// [`reqwest::Url::set_query`]).
@@ -700,7 +701,8 @@ mod tests {
 
     #[test]
     fn the_form_encoded_query_becomes_the_js_sdk_wire_form() {
-        // What progenitor sends (serde_urlencoded, alphabetical) for REF §4.2's example.
+        // What progenitor sends (serde_urlencoded, alphabetical) for the JS SDK's `getAll`
+        // with `$select`, `$top`, `$skip` and a `startswith` filter.
         let form = "%24filter=startswith%28name%2C%27O%27%27Neil%2520key%27%29\
                     &%24orderby=name+asc&%24select=id%2Cname&%24skip=20&%24top=10";
         assert_eq!(

@@ -1,4 +1,5 @@
-//! Every key of a listing as one stream, over `$top`/`$skip` pages (REF §2.6).
+//! Every key of a listing as one stream, over `$top`/`$skip` pages (balena has no cursor,
+//! next link or total in a listing).
 
 use apikeys_common::{Page, Result, paginate};
 use futures::{Stream, TryStreamExt, stream};

@@ -1,6 +1,6 @@
 //! The body of an update: each field absent (left as it is), `null` (cleared) or a value
-//! (REF §4.6). Generated types cannot tell absent from `null`, so this one is written by
-//! hand and replaces the fragment's `ApiKeyUpdate`.
+//! (as the JS SDK's `update` sends it). Generated types cannot tell absent from `null`, so
+//! this one is written by hand and replaces the fragment's `ApiKeyUpdate`.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize, Serializer};
@@ -90,7 +90,8 @@ impl ApiKeyUpdate {
     }
 }
 
-/// Dates go out as the SDKs and the server write them: UTC, milliseconds, `Z` (REF §2.1).
+/// Dates go out as the SDKs and the server write them: UTC, milliseconds, `Z` (JavaScript's
+/// `toISOString()`).
 fn expiry_millis<S: Serializer>(
     value: &Option<Option<DateTime<Utc>>>,
     serializer: S,

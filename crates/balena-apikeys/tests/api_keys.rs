@@ -1,6 +1,7 @@
 //! The seven SDK methods and the wire operations behind them, against a mock balena API,
-//! with the reference's requests and bodies (shared/reference/balena.md §4 and §6). Query
-//! strings are compared byte for byte with what the server receives.
+//! with the requests the JS SDK makes (`balena-io/balena-sdk`, `src/models/api-key.ts`) and
+//! bodies in the shapes the server sends. Query strings are compared byte for byte with what
+//! the server receives.
 
 use apikeys_common::testing::{CANARY, assert_hidden, mock_server};
 use balena_apikeys::odata::{ApiKeyField, Expand, Filter, ODataOptions, Order};
@@ -63,7 +64,7 @@ fn d(rows: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({ "d": rows }))
 }
 
-/// REF §6.3.
+/// The calling user's named keys, as `GET /v7/api_key` answers.
 fn named_user_keys() -> ResponseTemplate {
     d(json!([
         {
@@ -85,7 +86,7 @@ fn named_user_keys() -> ResponseTemplate {
     ]))
 }
 
-/// REF §6.2.
+/// A user's whoami answer.
 async fn mount_whoami(server: &MockServer) {
     authenticated(Mock::given(method("GET")).and(path("/actor/v1/whoami")))
         .and(no_query())
@@ -250,7 +251,7 @@ async fn get_all_sends_the_sdk_default_order_and_unwraps_the_envelope() {
 #[tokio::test]
 async fn get_all_options_go_out_as_the_js_sdk_sends_them_with_quotes_escaped() {
     let server = mock_server().await;
-    // REF §4.2, the JS SDK's observed request, byte for byte.
+    // What the JS SDK's `getAll` sends with these options, byte for byte.
     authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
         .and(exact_query(
             "$orderby=name%20asc&$select=id,name&$top=10&$skip=20\
@@ -313,7 +314,7 @@ async fn string_literals_with_quotes_and_url_characters_cannot_break_out_of_the_
 async fn named_user_keys_look_up_the_caller_actor_then_filter_on_it() {
     let server = mock_server().await;
     mount_whoami(&server).await;
-    // REF §6.3, byte for byte.
+    // What the JS SDK's `getAllNamedUserApiKeys` sends, byte for byte.
     authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
         .and(exact_query(
             "$orderby=name%20asc&$filter=is_of__actor%20eq%201111%20and%20name%20ne%20null",
@@ -344,7 +345,7 @@ async fn named_user_keys_look_up_the_caller_actor_then_filter_on_it() {
 async fn named_user_keys_merge_the_callers_options_as_the_sdk_does() {
     let server = mock_server().await;
     mount_whoami(&server).await;
-    // REF §4.3, the JS SDK's observed request, byte for byte.
+    // What the JS SDK's `getAllNamedUserApiKeys` sends with these options, byte for byte.
     authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
         .and(exact_query(
             "$orderby=created_at%20desc&$select=id,name,expiry_date\
@@ -373,8 +374,8 @@ async fn named_user_keys_merge_the_callers_options_as_the_sdk_does() {
 #[tokio::test]
 async fn device_keys_by_uuid_look_up_the_device_actor_first() {
     let server = mock_server().await;
-    // REF §6.4. Every option is encoded as the JS SDK encodes it; the order is the one of
-    // its `getAll` (`$orderby` first), which the server does not mind (REF §2.5).
+    // Every option is encoded as the JS SDK encodes it; the order is the one of its
+    // `getAll` (`$orderby` first), which the server does not mind.
     authenticated(
         Mock::given(method("GET")).and(path("/v7/device(uuid='7cf02a69e4d34c9da573914963cf54fd')")),
     )
@@ -483,7 +484,7 @@ async fn a_device_uuid_that_is_not_full_is_refused_without_a_request() {
 #[tokio::test]
 async fn provisioning_keys_by_application_id_with_select_and_expand() {
     let server = mock_server().await;
-    // REF §6.5, both requests byte for byte.
+    // Both requests byte for byte as the JS SDK sends them.
     authenticated(Mock::given(method("GET")).and(path("/v7/application(123)")))
         .and(exact_query("$select=actor"))
         .respond_with(d(json!([{"actor": {"__id": 5555}}])))
@@ -523,8 +524,9 @@ async fn provisioning_keys_by_application_id_with_select_and_expand() {
 #[tokio::test]
 async fn provisioning_keys_by_slug_match_slug_or_uuid_in_lower_case() {
     let server = mock_server().await;
-    // REF §3.2 (input `MyOrg/MyApp`) and §4.4; the SDKs put `$filter` first on the look-up,
-    // this client always sends options in one order, which the server does not mind.
+    // The SDKs' `application.get` with `MyOrg/MyApp` (lower-cased, matched against slug or
+    // uuid); the SDKs put `$filter` first on the look-up, this client always sends options
+    // in one order, which the server does not mind.
     authenticated(Mock::given(method("GET")).and(path("/v7/application")))
         .and(exact_query(
             "$select=actor&$filter=slug%20eq%20%27myorg%2Fmyapp%27%20or%20uuid%20eq%20%27myorg%2Fmyapp%27",
@@ -608,7 +610,7 @@ async fn update_sends_only_the_given_fields_null_to_clear_and_values_to_set() {
             ApiKeyUpdate::new().clear_description().clear_expiry_date(),
             json!({"description": null, "expiry_date": null}),
         ),
-        // values (REF §6.6)
+        // values
         (
             ApiKeyUpdate::new()
                 .name("ci-deploy-v2")
@@ -687,7 +689,7 @@ async fn patch_and_delete_without_a_key_id_are_never_sent() {
 #[tokio::test]
 async fn count_returns_the_number_of_matching_keys() {
     let server = mock_server().await;
-    // REF §6.7.
+    // The `/$count` path segment, answered `{"d": <n>}`.
     authenticated(Mock::given(method("GET")).and(path("/v7/api_key/$count")))
         .and(exact_query(
             "$filter=is_of__actor%20eq%201111%20and%20name%20ne%20null",

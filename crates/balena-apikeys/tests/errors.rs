@@ -1,4 +1,4 @@
-//! balena's error bodies come in four shapes (REF §2.8): empty, a JSON string, plain text
+//! balena's error bodies come in four shapes: empty, a JSON string, plain text
 //! and `{"error": ...}`. Every one becomes `Error::Api` with the status and the message.
 
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! Ids and names from callers that try to escape their place in the URL: the device uuid
-//! quoted in the path (REF §2.2) and the application slug quoted in `$filter` (REF §2.4).
+//! quoted in the path and the application slug quoted in `$filter`.
 //! Each is read back the way balena's parser reads it and must come out unchanged.
 
 use apikeys_common::testing::{HOSTILE_IDS, mock_server};

@@ -5,7 +5,7 @@
 //! Hostile ids: the one string path parameter is the device uuid of
 //! `get_device_actor_by_uuid` (`/v7/device(uuid='{uuid}')`); every other path id is an
 //! `i64`. `check_hostile_ids` cannot take it: the crate doubles a `'` inside the quoted key
-//! (OData's escaping, REF §2.2), so `'single'` arrives as `''single''`, which balena reads
+//! (OData's escaping), so `'single'` arrives as `''single''`, which balena reads
 //! back as `'single'` but which is not the id once merely percent-decoded. The 30 ids are
 //! run instead by `hostile_device_uuids_stay_inside_the_quoted_path_key` in hostile.rs, which
 //! reads the key as balena's parser does and also checks what `check_hostile_ids` would
@@ -35,7 +35,7 @@ const DEVICE_UUID: &str = "7cf02a69e4d34c9da573914963cf54fd";
 /// The secret of api_keys.rs's create test.
 const CREATED: &str = "Kq3XbN7v2RmT9cLpW4yHs8eJ1aFz6UdG";
 
-/// The whoami answer of REF §6.2 (api_keys.rs's `mount_whoami`).
+/// A user's whoami answer (api_keys.rs's `mount_whoami`).
 fn whoami() -> Value {
     json!({
         "id": 1111, "actorType": "user", "actorTypeId": 42,
@@ -43,7 +43,7 @@ fn whoami() -> Value {
     })
 }
 
-/// The key listing of REF §6.3 (api_keys.rs's `named_user_keys`).
+/// The named keys' listing (api_keys.rs's `named_user_keys`).
 fn named_user_keys() -> Value {
     json!({"d": [
         {
@@ -58,7 +58,7 @@ fn named_user_keys() -> Value {
     ]})
 }
 
-/// An application or device read with `$select=actor` (REF §6.4, §6.5).
+/// An application or device read with `$select=actor`.
 fn actor_rows() -> Value {
     json!({"d": [{"actor": {"__id": 7777}}]})
 }
@@ -351,7 +351,7 @@ async fn the_canary_never_reaches_logs_values_or_errors() {
         ))
         .mount(&server)
         .await;
-    // Error bodies echoing the credential, in two of balena's error shapes (REF §2.8).
+    // Error bodies echoing the credential, in two of balena's error shapes.
     Mock::given(method("DELETE"))
         .respond_with(
             ResponseTemplate::new(401)
@@ -443,7 +443,7 @@ fn retrying_client(uri: String) -> Client {
 #[tokio::test]
 async fn an_update_succeeds_after_two_503s_in_exactly_three_requests() {
     // The PATCH that xtask marks idempotent: setting fields to values twice is setting them
-    // once (REF §4.6).
+    // once.
     let server: MockServer = mock_server().await;
     let route = format!("/v7/api_key({KEY})");
     Mock::given(method("PATCH"))

@@ -14,7 +14,7 @@ const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6NDJ9.callerSessionTokenSignatu
 const NEW_SECRET: &str = "canaryBalena7f3a9c1eDoNotPrint";
 const OLD: i64 = 4870231;
 const NEW: i64 = 4870299;
-/// The filter every named-user listing starts with (REF §4.3), actor 1111 being the caller.
+/// The filter every named-user listing starts with, actor 1111 being the caller.
 const MINE: &str = "is_of__actor%20eq%201111%20and%20name%20ne%20null";
 
 fn keys(server: &MockServer) -> UserKeys {

@@ -1,5 +1,5 @@
 //! How Nuki authenticates: `Authorization: Bearer <token>`, with an API token or an OAuth2
-//! access token (REF §1 "Auth").
+//! access token (<https://developer.nuki.io/t/web-api-authentication/52>).
 
 use apikeys_common::{Credential, Result, Secret, Vendor};
 

@@ -1,4 +1,6 @@
-//! Nuki's error body (REF §1 "Error body") as the shared error type reads it.
+//! Nuki's error body, a Restlet status object as api.nuki.io sends it (see
+//! <https://github.com/iobroker-community-adapters/ioBroker.nuki-extended/issues/412>), as the
+//! shared error type reads it.
 
 use apikeys_common::ErrorBody;
 

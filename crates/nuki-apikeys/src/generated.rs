@@ -9,7 +9,7 @@ use ::apikeys_common::hooks::encode_path;
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///An advanced API key application, as returned (REF §2 AdvancedApiKey).
+    ///An advanced API key application, as returned.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AdvancedApiKey {
         ///The country of the headquarters or of the main business.
@@ -54,7 +54,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The body of `create_advanced_api_key` (REF §2 AdvancedApiKeyCreate).
+    ///The body of `create_advanced_api_key`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AdvancedApiKeyCreate {
         ///The country of the headquarters or of the main business.
@@ -83,7 +83,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The body of `update_advanced_api_key` (REF §2 AdvancedApiKeyUpdate).
+    ///The body of `update_advanced_api_key`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AdvancedApiKeyUpdate {
         ///The event kinds that trigger webhooks.
@@ -98,7 +98,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///An API key of the account (REF §2 ApiKey). Its id is `apiKeyId`.
+    ///An API key of the account. Its id is `apiKeyId`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKey {
         ///The owning account's id.
@@ -131,7 +131,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The body of `create_api_key` (REF §2 ApiKeyCreate); every field is optional.
+    ///The body of `create_api_key`; every field is optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ApiKeyCreate {
         ///Free text.
@@ -150,7 +150,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A token of an API key (REF §2 ApiKeyToken). `accessToken` is presumably only returned by `create_api_key_token`.
+    ///A token of an API key. `accessToken` is presumably only returned by `create_api_key_token`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKeyToken {
         #[serde(
@@ -177,7 +177,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The body of `create_api_key_token` (REF §2 ApiKeyTokenCreate); every field is optional.
+    ///The body of `create_api_key_token`; every field is optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ApiKeyTokenCreate {
         ///Free text.
@@ -192,7 +192,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The body of `update_api_key_token` (REF §2 ApiKeyTokenUpdate); every field is optional.
+    ///The body of `update_api_key_token`; every field is optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ApiKeyTokenUpdate {
         ///Free text.
@@ -209,7 +209,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The body of `update_api_key` (REF §2 ApiKeyUpdate); every field is optional.
+    ///The body of `update_api_key`; every field is optional.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ApiKeyUpdate {
         ///Free text.
@@ -227,7 +227,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Nuki's error body: a Restlet status object (`code`, `description`, `reasonPhrase`, `uri`, `homeRef`), with `detailMessage` on some errors (REF §1 "Error body"). Every field is optional so that any part of it still decodes.
+    ///Nuki's error body: a Restlet status object (`code`, `description`, `reasonPhrase`, `uri`, `homeRef`), as observed from api.nuki.io (<https://github.com/iobroker-community-adapters/ioBroker.nuki-extended/issues/412>), with `detailMessage` on some errors (the `nuki-web-api` wrapper reads it). Every field is optional so that any part of it still decodes.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct NukiError {
         ///The status code, usually the HTTP status repeated.
@@ -1577,7 +1577,7 @@ pub mod types {
 #[derive(Clone, Debug)]
 /**Client for Nuki Web API keys
 
-API key, advanced API key and API key token endpoints of the Nuki Web API. Every operation needs an API token or OAuth2 access token with the `account` scope, sent as `Authorization: Bearer <token>` (REF §1).
+API key, advanced API key and API key token endpoints of the Nuki Web API. Every operation needs an API token or OAuth2 access token with the `account` scope, sent as `Authorization: Bearer <token>`. Source: Nuki's Swagger (<https://api.nuki.io/static/swagger/swagger.json>) and authentication guide (<https://developer.nuki.io/t/web-api-authentication/52>).
 
 Version: 3.9.0*/
 pub struct Client {
@@ -1628,7 +1628,7 @@ const _: () = {
 impl Client {
     /**List the account's API keys
 
-Returns every API key of the authenticated account as a plain array; there is no pagination and there are no filters (REF §3 #1).
+Returns every API key of the authenticated account as a plain array; there is no pagination and there are no filters.
 
 # Example
 
@@ -1653,7 +1653,7 @@ let response = client.list_api_keys()
     }
     /**Create an API key
 
-Creates an API key (an OAuth2 client) and returns it with its server-assigned `apiKeyId`. Nuki creates with PUT (REF §3 #2, §4 item 1). Every body field is optional, but a body is required: at least `{}` is sent.
+Creates an API key (an OAuth2 client) and returns it with its server-assigned `apiKeyId`. Nuki creates with PUT. Every body field is optional, but a body is required: at least `{}` is sent.
 
 # Example
 
@@ -1690,7 +1690,7 @@ let response = client.create_api_key()
     }
     /**Update an API key
 
-Changes the key's description and redirect URIs. Nuki updates with POST (REF §3 #3, §4 item 1). Whether an omitted field is cleared or kept is not documented (REF §6): send both to be safe. Answers 204 with no body.
+Changes the key's description and redirect URIs. Nuki updates with POST. Whether an omitted field is cleared or kept is not documented: send both to be safe. Answers 204 with no body.
 
 # Example
 
@@ -1723,7 +1723,7 @@ let response = client.update_api_key()
     }
     /**Delete an API key
 
-Deletes the API key. Answers 204 with no body (REF §3 #4).
+Deletes the API key. Answers 204 with no body.
 
 # Example
 
@@ -1749,7 +1749,7 @@ let response = client.delete_api_key()
     }
     /**Get an API key's advanced API key
 
-Returns the advanced API key application of the key: company details, webhook settings, application status and, once approved, the client secret. The only operation documented to answer 403 and 404; 404 presumably means that no application exists for the key (REF §3 #5).
+Returns the advanced API key application of the key: company details, webhook settings, application status and, once approved, the client secret. The only operation documented to answer 403 and 404; 404 presumably means that no application exists for the key.
 
 # Example
 
@@ -1776,7 +1776,7 @@ let response = client.get_advanced_api_key()
     }
     /**Apply for an advanced API key
 
-Submits an application for an advanced API key, which Nuki reviews by hand (status INACTIVE, APPLIED, TESTING, ACTIVE). Nuki creates with PUT. Answers 204 with no body: read the result back with `get_advanced_api_key` (REF §3 #6).
+Submits an application for an advanced API key, which Nuki reviews by hand (status INACTIVE, APPLIED, TESTING, ACTIVE). Nuki creates with PUT. Answers 204 with no body: read the result back with `get_advanced_api_key`. That Nuki approves applications by hand is said in <https://developer.nuki.io/t/nuki-web-api-updates-version-v-1-5-0/21795>.
 
 # Example
 
@@ -1816,7 +1816,7 @@ let response = client.create_advanced_api_key()
     }
     /**Update an advanced API key's webhook settings
 
-Replaces the central webhook URL and features; nothing else can be changed. Nuki updates with POST. Answers 204 with no body (REF §3 #7).
+Replaces the central webhook URL and features; nothing else can be changed. Nuki updates with POST. Answers 204 with no body.
 
 # Example
 
@@ -1849,7 +1849,7 @@ let response = client.update_advanced_api_key()
     }
     /**Delete an advanced API key
 
-Deletes the key's advanced API key. Answers 204 with no body (REF §3 #8).
+Deletes the key's advanced API key. Answers 204 with no body.
 
 # Example
 
@@ -1875,7 +1875,7 @@ let response = client.delete_advanced_api_key()
     }
     /**Reactivate a deactivated advanced webhook integration
 
-Turns webhook delivery back on after Nuki set `webhookStatus` to `DEACTIVATED` (presumably because deliveries failed). The request has no body; the answer is 204 with no body (REF §3 #9).
+Turns webhook delivery back on after Nuki set `webhookStatus` to `DEACTIVATED` (presumably because deliveries failed). The request has no body; the answer is 204 with no body.
 
 # Example
 
@@ -1901,7 +1901,7 @@ let response = client.reactivate_advanced_api_key()
     }
     /**List an API key's tokens
 
-Returns every token of the API key as a plain array; there is no pagination (REF §3 #10).
+Returns every token of the API key as a plain array; there is no pagination.
 
 # Example
 
@@ -1929,7 +1929,7 @@ let response = client.list_api_key_tokens()
     }
     /**Create an API key token
 
-Creates a bearer token for the API key with the given scopes and returns it; its `accessToken` is the secret to store. Nuki creates with PUT (REF §3 #11).
+Creates a bearer token for the API key with the given scopes and returns it; its `accessToken` is the secret to store. Nuki creates with PUT.
 
 # Example
 
@@ -1971,7 +1971,7 @@ let response = client.create_api_key_token()
     }
     /**Update an API key token
 
-Changes the token's description and scopes. Nuki updates with POST. Answers 204 with no body (REF §3 #12).
+Changes the token's description and scopes. Nuki updates with POST. Answers 204 with no body.
 
 # Example
 
@@ -2012,7 +2012,7 @@ let response = client.update_api_key_token()
     }
     /**Delete an API key token
 
-Deletes the token; it stops authenticating. Answers 204 with no body (REF §3 #13).
+Deletes the token; it stops authenticating. Answers 204 with no body.
 
 # Example
 

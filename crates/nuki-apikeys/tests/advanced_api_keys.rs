@@ -1,5 +1,6 @@
 //! The five advanced-API-key operations (`/api/key/{apiKeyId}/advanced`) against a mock
-//! Nuki Web API, with the reference's bodies (shared/reference/nuki.md §3 #5-9, §5).
+//! Nuki Web API, with example bodies in the shapes of Nuki's Swagger
+//! (<https://api.nuki.io/static/swagger/swagger.json>).
 
 mod common;
 
@@ -71,8 +72,8 @@ async fn get_advanced_api_key_decodes_the_application() {
 
 #[tokio::test]
 async fn an_application_not_yet_approved_decodes_without_a_secret() {
-    // The spec requires `secret`, but it is only visible from status TESTING on (REF §2,
-    // §4 item 4); absent and null both decode.
+    // The spec requires `secret`, but its own description says it is only visible from
+    // status TESTING on; absent and null both decode.
     let server = mock_server().await;
     let mut absent = advanced_api_key();
     absent.as_object_mut().unwrap().remove("secret");
@@ -238,7 +239,7 @@ async fn get_advanced_api_key_without_an_application_is_not_found() {
 
 #[tokio::test]
 async fn create_advanced_api_key_puts_the_application_and_accepts_204() {
-    // N4 exactly: no read-only `webhookStatus` (REF §2 AdvancedApiKeyCreate).
+    // The application exactly: no read-only `webhookStatus`.
     let server = mock_server().await;
     json_body(
         authenticated(Mock::given(method("PUT")).and(path(ADVANCED))),
@@ -287,7 +288,7 @@ async fn create_advanced_api_key_puts_the_application_and_accepts_204() {
 
 #[tokio::test]
 async fn an_incomplete_application_is_refused_before_anything_is_sent() {
-    // Nine fields are required (REF §2); the catch-all fails the test if a request leaves.
+    // Nine fields are required; the catch-all fails the test if a request leaves.
     let server = mock_server().await;
     let err = client(&server)
         .create_advanced_api_key()
@@ -333,7 +334,7 @@ async fn create_advanced_api_key_bad_parameter_is_a_400() {
 
 #[tokio::test]
 async fn update_advanced_api_key_posts_the_webhook_settings_and_accepts_204() {
-    // N6 (REF §5).
+    // Both webhook settings.
     let server = mock_server().await;
     json_body(
         authenticated(Mock::given(method("POST")).and(path(ADVANCED))),
@@ -390,7 +391,7 @@ async fn delete_advanced_api_key_sends_no_body_and_accepts_204() {
 
 #[tokio::test]
 async fn reactivate_advanced_api_key_posts_with_no_body_and_accepts_204() {
-    // "Empty body; send none" (REF §3 #9).
+    // The Swagger defines no body for reactivation: none is sent.
     let server = mock_server().await;
     authenticated(Mock::given(method("POST")).and(path("/api/key/1010101010/advanced/reactivate")))
         .and(without_body)
@@ -429,7 +430,7 @@ async fn reactivate_advanced_api_key_bad_parameter_is_a_400() {
 
 #[tokio::test]
 async fn update_advanced_api_key_bad_parameter_is_a_400() {
-    // REF §3 #7.
+    // The Swagger documents this 400 as "Bad Parameter".
     let server = mock_server().await;
     Mock::given(method("POST"))
         .and(path(ADVANCED))
@@ -456,7 +457,7 @@ async fn update_advanced_api_key_bad_parameter_is_a_400() {
 
 #[tokio::test]
 async fn delete_advanced_api_key_unauthorized_is_a_401() {
-    // REF §3 #8 documents only 401; N7's body.
+    // The Swagger documents only 401 here; the body is Nuki's Restlet status object.
     let server = mock_server().await;
     Mock::given(method("DELETE"))
         .and(path(ADVANCED))

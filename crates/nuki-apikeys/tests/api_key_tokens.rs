@@ -1,5 +1,6 @@
 //! The four API-key-token operations (`/api/key/{apiKeyId}/token`) against a mock Nuki Web
-//! API, with the reference's bodies (shared/reference/nuki.md §3 #10-13, §5).
+//! API, with example bodies in the shapes of Nuki's Swagger
+//! (<https://api.nuki.io/static/swagger/swagger.json>).
 
 mod common;
 
@@ -68,7 +69,7 @@ async fn list_api_key_tokens_gets_the_keys_tokens() {
 
 #[tokio::test]
 async fn create_api_key_token_puts_the_scopes_and_returns_the_access_token() {
-    // N3 (REF §5); Nuki creates with PUT.
+    // Nuki creates with PUT.
     let server = mock_server().await;
     json_body(
         authenticated(Mock::given(method("PUT")).and(path(TOKENS))),

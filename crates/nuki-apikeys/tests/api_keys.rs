@@ -1,5 +1,6 @@
 //! The four API-key operations (`/api/key`) against a mock Nuki Web API, with the
-//! reference's bodies (shared/reference/nuki.md §3 #1-4, §5), plus what every operation
+//! example bodies in the shapes of Nuki's Swagger
+//! (<https://api.nuki.io/static/swagger/swagger.json>), plus what every operation
 //! shares: errors, retries and secrets.
 
 mod common;
@@ -72,7 +73,7 @@ async fn list_api_keys_gets_every_key_of_the_account() {
 
 #[tokio::test]
 async fn create_api_key_puts_the_body_and_returns_the_new_key() {
-    // Nuki creates with PUT (REF §4 item 1).
+    // Nuki creates with PUT.
     let server = mock_server().await;
     json_body(
         authenticated(Mock::given(method("PUT")).and(path("/api/key"))),
@@ -103,7 +104,7 @@ async fn create_api_key_puts_the_body_and_returns_the_new_key() {
 
 #[tokio::test]
 async fn create_api_key_without_fields_still_sends_an_empty_object() {
-    // The body is required even though all of its fields are optional (REF §2).
+    // The body is required even though all of its fields are optional.
     let server = mock_server().await;
     json_body(
         authenticated(Mock::given(method("PUT")).and(path("/api/key"))),
@@ -121,7 +122,7 @@ async fn create_api_key_without_fields_still_sends_an_empty_object() {
 
 #[tokio::test]
 async fn update_api_key_posts_to_the_keys_path_and_accepts_204() {
-    // Nuki updates with POST and answers 204 with no body (REF §3 #3).
+    // Nuki updates with POST and answers 204 with no body.
     let server = mock_server().await;
     json_body(
         authenticated(Mock::given(method("POST")).and(path("/api/key/1010101010"))),
@@ -200,8 +201,8 @@ async fn delete_api_key_sends_no_body_and_accepts_204() {
 
 #[tokio::test]
 async fn an_api_key_id_outside_int32_is_refused_before_anything_is_sent() {
-    // `apiKeyId` is an int32 (REF §1 "Integers"); the catch-all fails the test if a request
-    // leaves.
+    // `apiKeyId` is an int32 in the Swagger's schemas; the catch-all fails the test if a
+    // request leaves.
     let server = mock_server().await;
     let err = client(&server)
         .delete_api_key()
@@ -265,7 +266,7 @@ async fn a_bad_parameter_is_a_400_with_nukis_message() {
 
 #[tokio::test]
 async fn a_detail_message_is_preferred_to_the_generic_description() {
-    // The SDK reads `detailMessage` when an error has one (REF §1 "Error body").
+    // The `nuki-web-api` wrapper reads `detailMessage` when an error has one.
     let server = mock_server().await;
     Mock::given(method("POST"))
         .and(path("/api/key/1010101010"))
@@ -292,8 +293,8 @@ async fn a_detail_message_is_preferred_to_the_generic_description() {
 
 #[tokio::test]
 async fn without_a_detail_message_update_api_key_400_gives_the_description() {
-    // REF §3 #3 documents this 400 as "Invalid parameter given": in N7's shape, whose
-    // `reasonPhrase` is less specific, and as a bare description.
+    // The Swagger documents this 400 as "Invalid parameter given": in the Restlet shape,
+    // whose `reasonPhrase` is less specific, and as a bare description.
     for (body, code) in [
         (
             json!({
@@ -330,7 +331,7 @@ async fn without_a_detail_message_update_api_key_400_gives_the_description() {
 
 #[tokio::test]
 async fn a_wrong_token_is_unauthorized() {
-    // N7, the body api.nuki.io sends (REF §5).
+    // The Restlet status object api.nuki.io sends.
     let server = mock_server().await;
     Mock::given(method("GET"))
         .and(path("/api/key"))
@@ -385,7 +386,8 @@ async fn an_error_echoing_the_callers_token_does_not_leak_it() {
 
 #[tokio::test]
 async fn a_proxys_html_error_page_still_gives_the_status_and_its_text() {
-    // api.nuki.io's nginx answers gateway errors with HTML (REF §1, ERR-C).
+    // api.nuki.io's nginx answers gateway errors with HTML (as reported in
+    // <https://github.com/iobroker-community-adapters/ioBroker.nuki-extended/issues/280>).
     let server = mock_server().await;
     let page = "<html><head><title>502 Bad Gateway</title></head></html>";
     Mock::given(method("DELETE"))
@@ -406,7 +408,7 @@ async fn a_proxys_html_error_page_still_gives_the_status_and_its_text() {
 
 #[tokio::test]
 async fn rate_limiting_is_recognised_and_keeps_retry_after() {
-    // Not documented for these paths, but the wider API uses 429 (REF §1).
+    // Not documented for these paths, but the wider API uses 429.
     let server = mock_server().await;
     Mock::given(method("GET"))
         .respond_with(
@@ -425,7 +427,7 @@ async fn rate_limiting_is_recognised_and_keeps_retry_after() {
 
 #[tokio::test]
 async fn creating_with_put_is_never_retried() {
-    // PUT is idempotent elsewhere, but here it creates (REF §4 item 1): a retry after a lost
+    // PUT is idempotent elsewhere, but here it creates: a retry after a lost
     // answer would make a second key.
     let server = mock_server().await;
     Mock::given(method("PUT"))
@@ -447,7 +449,7 @@ async fn creating_with_put_is_never_retried() {
 
 #[tokio::test]
 async fn updating_with_post_is_retried() {
-    // POST is not idempotent elsewhere, but here it sets the key's fields (REF §4 item 1).
+    // POST is not idempotent elsewhere, but here it sets the key's fields.
     let server = mock_server().await;
     Mock::given(method("POST"))
         .and(path("/api/key/1010101010"))

@@ -29,7 +29,7 @@ use wiremock::{Mock, ResponseTemplate};
 const ADVANCED: &str = "/api/key/1010101010/advanced";
 const TOKENS: &str = "/api/key/1010101010/token";
 
-/// N4: a complete application (nine required fields).
+/// A complete application (nine required fields).
 fn application() -> nuki_apikeys::types::builder::AdvancedApiKeyCreate {
     AdvancedApiKeyCreate::builder()
         .name("Example Rentals GmbH")
@@ -43,7 +43,7 @@ fn application() -> nuki_apikeys::types::builder::AdvancedApiKeyCreate {
         .restricted(false)
 }
 
-/// N6: the webhook settings (both fields required).
+/// The webhook settings (both fields required).
 fn webhook_settings() -> nuki_apikeys::types::builder::AdvancedApiKeyUpdate {
     AdvancedApiKeyUpdate::builder()
         .webhook_url("https://rentals.example.com/hooks/nuki-v2")
@@ -497,7 +497,7 @@ async fn an_idempotent_read_succeeds_after_two_503s() {
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
 
-/// The three creates (Nuki creates with PUT, REF §4 item 1), with their paths.
+/// The three creates (Nuki creates with PUT), with their paths.
 fn creates() -> [(&'static str, &'static str, Call<Client>); 3] {
     [
         ("create_api_key", "/api/key", |c| {

@@ -1,12 +1,15 @@
 //! How SensorBucket authenticates: `Authorization: Bearer <api key>`, or a logged-in
-//! user's session cookie (REF §1).
+//! user's session cookie (the bundled spec's `APIKey` and `CookieSession` schemes, in
+//! `sensorbucket/SensorBucket`, `tools/oathkeeper/bundled_openapi.yaml`).
 
 use apikeys_common::{Credential, Error, Result, Secret, Vendor};
 
 use crate::Client;
 
-/// The session cookie the server's authentication gateway reads (REF §1: the gateway
-/// accepts only this cookie; the published spec names it `SID`).
+/// The session cookie the server's authentication gateway reads: the gateway configuration
+/// in `sensorbucket/SensorBucket` (`tools/docker-compose/oathkeeper_config/config.yaml`)
+/// accepts only this cookie; the published spec names it `SID`, and production's is not
+/// published.
 pub const SESSION_COOKIE: &str = "ory_kratos_session";
 
 impl Vendor for Client {

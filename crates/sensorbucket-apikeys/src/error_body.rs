@@ -1,5 +1,6 @@
-//! SensorBucket's error bodies (REF §1.1) as the shared error type reads them: the
-//! services' `{"message", "code"}` and the gateway's `{"error": {...}}`.
+//! SensorBucket's error bodies (`internal/web/web.go` in `sensorbucket/SensorBucket`) as the
+//! shared error type reads them: the services' `{"message", "code"}` and the gateway's
+//! `{"error": {...}}`.
 
 use apikeys_common::ErrorBody;
 

@@ -9,7 +9,7 @@ use ::apikeys_common::hooks::encode_path;
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///A key as the list returns it. The server also sends `permissions`, which the spec's `apiKey` lacks, and sends `expiration_date: null` for a key that never expires (REF §2 "ApiKey", §4 item 2).
+    ///A key as the list returns it. The server also sends `permissions`, which the spec's `apiKey` lacks, and sends `expiration_date: null` for a key that never expires (`services/tenants/apikeys/application.go` and the list test in `services/tenants/transports/apikeys_http_test.go`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKey {
         ///When the key was created.
@@ -36,7 +36,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The token of a new key, returned once (REF §2 "ApiKeyCreated").
+    ///The token of a new key, returned once.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKeyCreated {
         pub api_key: ::apikeys_common::Secret,
@@ -46,7 +46,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A key as `get_api_key` returns it: no `tenant_name` and no `created`, and `name` is currently sent as `""` (REF §2 "ApiKey as returned by GET").
+    ///A key as `get_api_key` returns it: no `tenant_name` and no `created`, and `name` is currently sent as `""`: the store's query does not select it (`services/tenants/infrastructure/apikeys_store_psql.go`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKeyDetails {
         ///When the key expires; `null` when it never does.
@@ -69,7 +69,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The body of `create_api_key`. `permissions` is optional in the spec, but the server refuses a key without at least one (REF §2 "CreateApiKeyRequest", §4 item 6).
+    ///The body of `create_api_key`. `permissions` is optional in the spec, but the server refuses a key without at least one (`httpCreateApiKey` in `services/tenants/transports/apikeys_http.go`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CreateApiKeyRequest {
         ///When the key expires; it must be in the future. Absent means never.
@@ -143,7 +143,7 @@ pub mod types {
                 })
         }
     }
-    ///The error object of the authentication gateway (Ory Oathkeeper), which answers 401 and 403 itself (REF §1.1; inferred there from the gateway's configuration).
+    ///The error object of the authentication gateway (Ory Oathkeeper), which answers 401 and 403 itself. Inferred from the development gateway's configuration (`tools/docker-compose/oathkeeper_config/config.yaml` selects the `json` error handler, which writes through `ory/herodot`'s `json.go`); the production body is not known.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GatewayError {
         ///The HTTP status, repeated.
@@ -167,7 +167,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The envelope `get_api_key` answers with (REF §3.3).
+    ///The envelope `get_api_key` answers with.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct GetApiKey200Response {
         pub data: ApiKeyDetails,
@@ -177,7 +177,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///One page of keys (REF §1.3, §2 "ListApiKeys200Response"). A full last page is followed by one empty page (REF §4 item 3).
+    ///One page of keys. A full last page is followed by one empty page: the server names a next page whenever a page is full (`internal/pagination/pagination.go`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ListApiKeys200Response {
         ///The keys on this page.
@@ -185,7 +185,7 @@ pub mod types {
         pub links: PaginatedResponseLinks,
         ///The number of keys on this page.
         pub page_size: i64,
-        ///Always 0; the server does not count (REF §1.3).
+        ///Always 0; the server does not count.
         pub total_count: i64,
     }
     impl ListApiKeys200Response {
@@ -193,7 +193,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Where the neighbouring pages are. `previous` is always `""`; `next` is `""` on the last page, otherwise a URL whose `cursor` parameter names the next page. Its host and prefix depend on the server's configuration, so only the cursor is used (REF §1.3).
+    ///Where the neighbouring pages are. `previous` is always `""`; `next` is `""` on the last page, otherwise a URL whose `cursor` parameter names the next page. Its host and prefix depend on the server's configuration, so only the cursor is used.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct PaginatedResponseLinks {
         ///The next page's URL, or `""` on the last page.
@@ -208,7 +208,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The confirmation of `revoke_api_key` (REF §3.4).
+    ///The confirmation of `revoke_api_key`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct RevokeApiKey200Response {
         ///`API key has been revoked`.
@@ -220,7 +220,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///SensorBucket's error body, in any of the shapes the server sends (REF §1.1): `{"message", "code"}` from the services, often without `code`, or `{"error": {...}}` from the gateway. Every field is optional. The spec's `http_status` is never sent and is left out.
+    ///SensorBucket's error body, in any of the shapes the server sends (`internal/web/web.go`): `{"message", "code"}` from the services, often without `code`, or `{"error": {...}}` from the gateway. Every field is optional. The spec's `http_status` is never sent and is left out.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SensorbucketErrorResponse {
         ///SensorBucket's error code, when there is one: `INVALID_CONTENT_TYPE`, `MALFORMED_JSON`, `ERR_PERMISSION_INVALID`, `API_KEY_NAME_TENANT_COMBO_NOT_UNIQUE`, `TENANT_NOT_FOUND`, `ERR_API_KEY_NOT_FOUND`, ...
@@ -1141,7 +1141,7 @@ pub mod types {
     }
     ::apikeys_common::open_enum! {
         #[doc =
-        "What a key may do. The spec types permissions as plain strings; these are the server's values (REF §1.2), and a value added later is kept as it is sent."]
+        "What a key may do. The spec types permissions as plain strings; these are the server's values (`pkg/auth/permissions.go` in `sensorbucket/SensorBucket`), and a value added later is kept as it is sent."]
         pub enum Permission { #[doc = "`READ_DEVICES`"] ReadDevices = "READ_DEVICES",
         #[doc = "`WRITE_DEVICES`"] WriteDevices = "WRITE_DEVICES", #[doc =
         "`READ_API_KEYS`"] ReadApiKeys = "READ_API_KEYS", #[doc = "`WRITE_API_KEYS`"]
@@ -1211,7 +1211,7 @@ const _: () = {
 impl Client {
     /**List API keys, one page at a time
 
-Returns one page of API keys, newest first. Without `tenant_id`, keys of every tenant are listed. The next page is named by the `cursor` query parameter of `links.next`; an empty `links.next` means there is no next page (REF §1.3, §3.1).
+Returns one page of API keys, newest first. Without `tenant_id`, keys of every tenant are listed. The next page is named by the `cursor` query parameter of `links.next`; an empty `links.next` means there is no next page. Source: `sensorbucket/SensorBucket`, `internal/pagination/pagination.go` and `services/tenants/infrastructure/apikeys_store_psql.go`.
 
 # Example
 
@@ -1230,7 +1230,7 @@ Sends a `GET` request to `/api-keys`
 
 Arguments:
 - `cursor`: The opaque cursor of the page to fetch, taken from the previous page's `links.next` and sent back exactly.
-- `limit`: The maximum number of keys per page: 0 or absent means 100, more than 1000 means 1000. The server ignores it when `cursor` is set (REF §1.3).
+- `limit`: The maximum number of keys per page: 0 or absent means 100, more than 1000 means 1000. The server ignores it when `cursor` is set (the cursor carries its own).
 - `tenant_id`: Only keys of this tenant.
 ```ignore
 let response = client.list_api_keys()
@@ -1245,7 +1245,7 @@ let response = client.list_api_keys()
     }
     /**Create an API key for a tenant
 
-Creates an API key with the given permissions in a tenant and returns its token. The token is shown once: the server keeps only a hash of it (REF §1, §3.2). The body must be sent as exactly `Content-Type: application/json` (REF §1).
+Creates an API key with the given permissions in a tenant and returns its token. The token is shown once: the server keeps only a bcrypt hash of it. The body must be sent as exactly `Content-Type: application/json`. Source: `sensorbucket/SensorBucket`, `services/tenants/transports/apikeys_http.go`, `services/tenants/apikeys/api-keys.go` and `internal/web/web.go`.
 
 # Example
 
@@ -1281,7 +1281,7 @@ let response = client.create_api_key()
     }
     /**Get an API key by id
 
-Returns the key's id, tenant, permissions and expiry, wrapped in `{"data": ...}`. An unknown key, a key of an archived tenant and an expired key are all 404; the server deletes an expired key when it is asked for (REF §3.3, §4 item 9).
+Returns the key's id, tenant, permissions and expiry, wrapped in `{"data": ...}`. An unknown key, a key of an archived tenant and an expired key are all 404; the server deletes an expired key when it is asked for. Source: `sensorbucket/SensorBucket`, `services/tenants/apikeys/application.go` (`GetAPIKey`) and `services/tenants/infrastructure/apikeys_store_psql.go`.
 
 # Example
 
@@ -1296,7 +1296,7 @@ println!("{} may {:?}", key.id, key.permissions);
 Sends a `GET` request to `/api-keys/{api_key_id}`
 
 Arguments:
-- `api_key_id`: The key's id: a random non-negative 64-bit integer, often above 2^53 (REF §1, §4 item 11).
+- `api_key_id`: The key's id: a random non-negative 64-bit integer, often above 2^53 (`services/tenants/apikeys/api-keys.go` in `sensorbucket/SensorBucket`).
 ```ignore
 let response = client.get_api_key()
     .api_key_id(api_key_id)
@@ -1308,7 +1308,7 @@ let response = client.get_api_key()
     }
     /**Revoke an API key
 
-Deletes the key; it stops authenticating at once. Revoking a key that does not exist (or no longer does) is a 404 (REF §3.4).
+Deletes the key; it stops authenticating at once. Revoking a key that does not exist (or no longer does) is a 404. Source: `sensorbucket/SensorBucket`, `services/tenants/transports/apikeys_http.go` and `apikeys_http_test.go`.
 
 # Example
 
@@ -1322,7 +1322,7 @@ client.revoke_api_key().api_key_id(4821937465012837465_i64).send().await?;
 Sends a `DELETE` request to `/api-keys/{api_key_id}`
 
 Arguments:
-- `api_key_id`: The key's id: a random non-negative 64-bit integer, often above 2^53 (REF §1, §4 item 11).
+- `api_key_id`: The key's id: a random non-negative 64-bit integer, often above 2^53 (`services/tenants/apikeys/api-keys.go` in `sensorbucket/SensorBucket`).
 ```ignore
 let response = client.revoke_api_key()
     .api_key_id(api_key_id)

@@ -21,7 +21,7 @@ pub use lifecycle::TenantKeys;
 /// Builds a [`Client`]: see [`Client::builder`].
 pub type ClientBuilder = apikeys_common::ClientBuilder<Client>;
 
-/// SensorBucket's public API (REF §1).
+/// SensorBucket's public API (the bundled spec's production server).
 pub const BASE_URL: &str = "https://sensorbucket.nl/api";
 
 impl Client {

@@ -113,7 +113,8 @@ fn info(key: ApiKey) -> KeyInfo {
     }
 }
 
-/// The id in a token, `base64(<id>:<secret>)` (REF §1): standard or URL-safe alphabet,
+/// The id in a token, `base64(<id>:<secret>)` (`GenerateNewApiKey` in SensorBucket's
+/// `services/tenants/apikeys/application.go`): standard or URL-safe alphabet,
 /// padded or not. `None` when the token has another shape.
 fn token_id(token: &str) -> Option<i64> {
     let decoded = base64_decode(token.trim().trim_end_matches('='))?;

@@ -1,4 +1,5 @@
-//! Every key as one stream, over SensorBucket's opaque cursors (REF §1.3).
+//! Every key as one stream, over SensorBucket's opaque cursors
+//! (`internal/pagination/pagination.go` in `sensorbucket/SensorBucket`).
 
 use apikeys_common::{Error, Page, Result, paginate};
 use futures::Stream;
@@ -44,7 +45,7 @@ impl<'a> ListApiKeys<'a> {
 
 /// The `cursor` parameter of `links.next`, which is a URL built from the server's own
 /// configuration (absolute in production, relative in tests): only its query is read, never
-/// the URL followed (REF §1.3). `None` when `next` is empty or absent.
+/// the URL followed. `None` when `next` is empty or absent.
 fn next_cursor(links: &PaginatedResponseLinks) -> Result<Option<String>> {
     let Some(next) = links.next.as_deref().filter(|n| !n.is_empty()) else {
         return Ok(None);

@@ -1,6 +1,7 @@
-//! The four API-key operations against a mock SensorBucket, with the reference's bodies
-//! (shared/reference/sensorbucket.md §5) and the server's behaviour where it departs from
-//! the published spec (§4).
+//! The four API-key operations against a mock SensorBucket, with example bodies in the
+//! shapes the server sends (`services/tenants/transports/apikeys_http.go` and its test in
+//! `sensorbucket/SensorBucket`) and the server's behaviour where it departs from the
+//! published spec.
 
 use std::time::Duration;
 
@@ -15,13 +16,13 @@ use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
 /// The caller's own key (the spec's example token).
 const CALLER_KEY: &str = "MjU5MzE1NDgwMjE2NTMwMTEyODo2MjY2MDdkMGViY2Q5MGRhMTRkZWE4NGY4MjEzYjRiNw";
-/// The token of the key created in E2; it decodes to `4821937465012837465:9f86…`.
+/// The token of the created key; it decodes to `4821937465012837465:9f86…`.
 const NEW_TOKEN: &str = "NDgyMTkzNzQ2NTAxMjgzNzQ2NTo5Zjg2ZDA4MTg4NGM3ZDY1OWEyZmVhYTBjNTVhZDAxNQ";
-/// An opaque cursor as the server encodes it (base64url of CBOR, REF §1.3).
+/// An opaque cursor as the server encodes it (base64url of CBOR).
 const CURSOR_1: &str = "omVMaW1pdAJnQ29sdW1uc6JlS2V5SUQbEeGH3GjvM7lnQ3JlYXRlZMH7Qdn0EJigAAA";
 const CURSOR_2: &str = "omVMaW1pdAJnQ29sdW1uc6JlS2V5SUQbEd-_3GjvM7lnQ3JlYXRlZMH7Qdn0DwAAAAA";
 
-/// The API lives under `/api` (REF §1); the client is given that prefix as its base URL.
+/// The API lives under `/api`; the client is given that prefix as its base URL.
 fn client(server: &MockServer) -> Client {
     Client::builder(format!("{}/api", server.uri()))
         .api_key(CALLER_KEY)
@@ -47,7 +48,7 @@ fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
 
-/// E3's two keys.
+/// The two keys of the first list page.
 fn listed_key(id: i64) -> Value {
     match id {
         4821937465012837465 => json!({
@@ -93,7 +94,7 @@ fn create_request() -> sensorbucket_apikeys::types::builder::CreateApiKeyRequest
         .expiration_date(Some(at("2026-12-31T23:00:00Z")))
 }
 
-/// Go's encoder ends every body with a newline (REF §1); the client must not mind.
+/// Go's encoder ends every body with a newline; the client must not mind.
 fn go_json(status: u16, body: Value) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(format!("{body}\n"), "application/json")
 }
@@ -102,7 +103,7 @@ fn go_json(status: u16, body: Value) -> ResponseTemplate {
 async fn create_api_key_posts_the_exact_json_and_returns_the_token_once() {
     let server = mock_server().await;
     authenticated(Mock::given(method("POST")).and(path("/api/api-keys")))
-        // The server refuses anything but exactly `application/json` (REF §1).
+        // The server refuses anything but exactly `application/json`.
         .and(|request: &Request| {
             request
                 .headers
@@ -256,7 +257,7 @@ fn assert_api_error(err: &Error, status: u16, code: Option<&str>, message: &str)
 
 #[tokio::test]
 async fn create_api_key_400s_carry_sensorbucket_code_and_message() {
-    // REF §3.2: typed errors carry a code, ad-hoc ones only a message.
+    // Typed errors carry a code, ad-hoc ones only a message.
     for (body, code) in [
         (
             json!({"message": "Invalid content type", "code": "INVALID_CONTENT_TYPE"}),
@@ -284,7 +285,7 @@ async fn create_api_key_400s_carry_sensorbucket_code_and_message() {
 
 #[tokio::test]
 async fn create_api_key_for_a_missing_or_archived_tenant_is_not_found() {
-    // Undocumented 404s (REF §3.2).
+    // Undocumented 404s.
     let err = create_failing_with(go_json(
         404,
         json!({"message": "Tenant could not be found", "code": "TENANT_NOT_FOUND"}),
@@ -314,7 +315,7 @@ async fn create_api_key_for_a_missing_or_archived_tenant_is_not_found() {
 
 #[tokio::test]
 async fn get_api_key_reads_the_data_envelope_the_server_actually_sends() {
-    // E5: not the spec's bare `apiKey` (REF §3.3, §4 item 1).
+    // Not the spec's bare `apiKey`.
     let server = mock_server().await;
     authenticated(Mock::given(method("GET")).and(path("/api/api-keys/1288460349127734201")))
         .and(|request: &Request| request.url.query().is_none() && request.body.is_empty())
@@ -383,7 +384,7 @@ async fn get_api_key_of_an_unknown_or_expired_key_is_not_found() {
 
 #[tokio::test]
 async fn ids_at_the_ends_of_i64_are_sent_digit_for_digit_in_a_single_segment() {
-    // Ids are random int64s, often above 2^53 (REF §4 item 11); a float would round them.
+    // Ids are random int64s, often above 2^53; a float would round them.
     // The path parameter is an `i64`, so no string can reach the path: these are the
     // hostile ids the type allows.
     let server = mock_server().await;
@@ -537,7 +538,7 @@ async fn permissions_a_newer_server_adds_are_kept_not_refused() {
 #[tokio::test]
 async fn stream_follows_the_cursor_across_three_pages_keeping_every_filter() {
     let server = mock_server().await;
-    // Page 1 links absolutely (production), page 2 relatively (an empty HTTP_BASE, REF §1.3),
+    // Page 1 links absolutely (production), page 2 relatively (an empty `HTTP_BASE`),
     // with the cursor percent-encoded as Go's url.Values does.
     let pages = [
         (
@@ -586,7 +587,7 @@ async fn stream_follows_the_cursor_across_three_pages_keeping_every_filter() {
 
 #[tokio::test]
 async fn stream_ends_on_the_empty_page_after_a_full_last_page() {
-    // REF §1.3 / E4: an exact multiple of the limit costs one empty page.
+    // An exact multiple of the limit costs one empty page.
     let server = mock_server().await;
     Mock::given(method("GET"))
         .and(query_param_is_missing("cursor"))
@@ -617,7 +618,7 @@ async fn stream_ends_on_the_empty_page_after_a_full_last_page() {
 
 #[tokio::test]
 async fn stream_yields_a_failing_page_as_one_error_after_the_items_before_it() {
-    // A malformed or stale cursor is a 500 (REF §1.3).
+    // A malformed or stale cursor is a 500.
     let server = mock_server().await;
     Mock::given(method("GET"))
         .and(query_param_is_missing("cursor"))
@@ -696,7 +697,7 @@ async fn a_bad_parameter_is_a_400_with_the_servers_message() {
 
 #[tokio::test]
 async fn the_gateways_401_is_unauthorized_with_its_message_and_reason() {
-    // The gateway answers 401/403 itself, in Ory's envelope (REF §1.1).
+    // The gateway answers 401/403 itself, in Ory's envelope.
     let err = list_failing_with(go_json(401, json!({
         "error": {"code": 401, "status": "Unauthorized", "message": "The request could not be authorized", "reason": "token expired"}
     })))
@@ -719,10 +720,10 @@ async fn an_empty_403_is_forbidden_without_a_message() {
 
 #[tokio::test]
 async fn every_documented_error_of_create_get_and_revoke_carries_status_and_message() {
-    // The spec lists 400, 401, 403 and 500 on all three (REF §3.2-3.4); the services answer
-    // with `{"message"}` (REF §1.1), the gateway with Ory's envelope. A 400 on get has no
-    // body the reference knows (a non-numeric id is a 500 there, and the `i64` parameter
-    // cannot send one), so it is not here.
+    // The spec lists 400, 401, 403 and 500 on all three; the services answer with
+    // `{"message"}`, the gateway with Ory's envelope. A 400 on get has no known body (the
+    // server answers a non-numeric id with a 500, and the `i64` parameter cannot send one),
+    // so it is not here.
     let create: Call<Client> = |c| {
         Box::pin(async move {
             let request = c.create_api_key().body(create_request());
@@ -883,7 +884,7 @@ async fn get_api_key_is_retried_after_a_503() {
 
 #[tokio::test]
 async fn create_api_key_is_sent_once_even_when_the_server_is_unavailable() {
-    // A second POST of the same name would at best be refused as a duplicate (REF §3.2).
+    // A second POST of the same name would at best be refused as a duplicate.
     let server = mock_server().await;
     Mock::given(method("POST"))
         .and(path("/api/api-keys"))

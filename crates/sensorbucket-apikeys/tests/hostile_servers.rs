@@ -35,12 +35,12 @@ use wiremock::{Mock, ResponseTemplate};
 /// (tokio-rs/tracing#3611). So the canary test runs alone, and rebuilds the cache first.
 static SENDING: futures::lock::Mutex<()> = futures::lock::Mutex::new(());
 
-/// The key of E3 (the same fixture as `api_keys.rs`).
+/// The first listed key (the same fixture as `api_keys.rs`).
 const KEY: i64 = 4821937465012837465;
-/// The token of the key created in E2.
+/// The token of the created key.
 const NEW_TOKEN: &str = "NDgyMTkzNzQ2NTAxMjgzNzQ2NTo5Zjg2ZDA4MTg4NGM3ZDY1OWEyZmVhYTBjNTVhZDAxNQ";
 
-/// E3's first key, as the list returns it.
+/// That key, as the list returns it.
 fn listed_key() -> Value {
     json!({
         "id": KEY,
@@ -106,7 +106,7 @@ fn operations() -> Vec<OperationCase<Client>> {
             method: "GET",
             path: format!("/api/api-keys/{KEY}"),
             status: 200,
-            // E5: the `data` envelope the server actually sends.
+            // The `data` envelope the server actually sends.
             valid: Some(json!({"data": {
                 "id": KEY, "name": "", "expiration_date": null, "tenant_id": 19,
                 "permissions": ["READ_DEVICES", "READ_MEASUREMENTS"]

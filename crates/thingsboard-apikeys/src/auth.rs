@@ -1,5 +1,7 @@
 //! How ThingsBoard authenticates: `X-Authorization: ApiKey <value>` or `Bearer <jwt>`
-//! (REF §2.1), and logging in for a JWT.
+//! (`ApiKeyHeaderTokenExtractor.java` and `JwtHeaderTokenExtractor.java` in
+//! `thingsboard/thingsboard`, under `application/src/main/java/org/thingsboard/server/`
+//! `service/security/auth/extractor/`), and logging in for a JWT.
 
 use std::fmt;
 
@@ -9,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::{Client, ClientBuilder};
 
 /// ThingsBoard reads the credential from `X-Authorization`, and from `Authorization` only
-/// when that is absent (REF §2.1).
+/// when that is absent.
 const HEADER: &str = "x-authorization";
 
 impl Vendor for Client {
@@ -110,8 +112,9 @@ impl Serialize for ApiKeyValue {
     }
 }
 
-/// Some 4.x servers return the value as `ApiKey <value>` (REF §3.1); the prefix is a header
-/// scheme, not part of the key, so it is dropped here, once.
+/// Some 4.x servers may return the value as `ApiKey <value>` (the published spec says so, and
+/// an older `ApiKeyControllerTest.java` expected it); the prefix is a header scheme, not part
+/// of the key, so it is dropped here, once.
 impl<'de> Deserialize<'de> for ApiKeyValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = String::deserialize(deserializer)?;

@@ -1,4 +1,5 @@
-//! ThingsBoard's error body (REF §4) as the shared error type reads it.
+//! ThingsBoard's error body (`ThingsboardErrorResponse.java` in `thingsboard/thingsboard`) as
+//! the shared error type reads it.
 
 use apikeys_common::ErrorBody;
 

@@ -9,7 +9,7 @@ use ::apikeys_common::hooks::encode_path;
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///A saved API key. `value` holds the secret on creation only: an update answers `"value": null` (REF §3.1).
+    ///A saved API key. `value` holds the secret on creation only: an update answers `"value": null` (`ApiKeyController.java` clears it).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKey {
         ///Creation time, in milliseconds since the Unix epoch.
@@ -52,7 +52,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///An API key without its secret value (REF §5).
+    ///An API key without its secret value.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKeyInfo {
         ///Creation time, in milliseconds since the Unix epoch.
@@ -199,7 +199,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///A JWT access token and its refresh token (REF §2.3).
+    ///A JWT access token and its refresh token.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct LoginResponse {
         #[serde(rename = "refreshToken")]
@@ -211,7 +211,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///One page of API keys (REF §3.2).
+    ///One page of API keys.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PageDataApiKeyInfo {
         ///The keys on this page.
@@ -231,7 +231,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///The body of `save_api_key` (the spec's `ApiKeyInfo`, limited to what the server reads). `enabled` is required here because the server defaults a missing one to `false`, creating a disabled key; `userId` because the server rejects a key without one (REF §3.1).
+    ///The body of `save_api_key` (the spec's `ApiKeyInfo`, limited to what the server reads). `enabled` is required here because the server defaults a missing one to `false`, creating a disabled key; `userId` because the server rejects a key without one. Source: `thingsboard/thingsboard`, `ApiKeyInfo.java` (a primitive `boolean`) and `ApiKeyDataValidator.java`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SaveApiKeyRequest {
         ///What the key is for.
@@ -321,7 +321,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///ThingsBoard's error body (REF §4). Every field is optional so that a proxy's or an older server's partial body still decodes.
+    ///ThingsBoard's error body (`ThingsboardErrorResponse.java` in `thingsboard/thingsboard`). Every field is optional so that a proxy's or an older server's partial body still decodes.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ThingsboardErrorResponse {
         ///ThingsBoard's error code. Known values: 2 general, 10 authentication, 11 JWT expired, 15 credentials expired, 20 permission denied, 30 invalid arguments, 31 bad request parameters, 32 item not found, 33 too many requests, 34 too many updates, 35 version conflict, 40 subscription violation, 45 password violation, 46 database. Servers add codes (the spec lists 41), so it stays an open integer.
@@ -1381,7 +1381,7 @@ const _: () = {
 impl Client {
     /**Log in with a username and password
 
-Exchanges a user's credentials for a JWT access token and a refresh token (REF §2.3). The endpoint needs no authentication.
+Exchanges a user's credentials for a JWT access token and a refresh token. The endpoint needs no authentication. Source: the `LoginRequest`/`LoginResponse` models of ThingsBoard's Python client (`thingsboard/thingsboard-python-client`, `ce/`) and the login entry point of `ThingsboardSecurityConfiguration.java` in `thingsboard/thingsboard`.
 
 # Example
 
@@ -1413,7 +1413,7 @@ let response = client.login()
     }
     /**Create or update an API key
 
-Creates an API key for a user and returns its secret value once. With `id` set, updates that key instead: the server keeps the secret and answers `"value": null` (REF §3.1). The spec says the value is returned as `ApiKey {value}`; current servers send the bare `tb_...` value, and the client strips the prefix if one is present.
+Creates an API key for a user and returns its secret value once. With `id` set, updates that key instead: the server keeps the secret and answers `"value": null`. The spec says the value is returned as `ApiKey {value}`; current servers send the bare `tb_...` value, and the client strips the prefix if one is present. Source: `thingsboard/thingsboard`, `ApiKeyController.java` and `ApiKeyDataValidator.java`.
 
 # Example
 
@@ -1447,7 +1447,7 @@ let response = client.save_api_key()
     }
     /**Delete an API key
 
-Deletes the API key. The server answers 200 with an empty body, not 204 (REF §3.5); an unknown id is a 404.
+Deletes the API key. The server answers 200 with an empty body, not 204; an unknown id is a 404. Source: `thingsboard/thingsboard`, `ApiKeyController.java` (a `void` handler) and `ApiKeyControllerTest.java`.
 
 # Example
 
@@ -1474,7 +1474,7 @@ let response = client.delete_api_key()
     }
     /**Update an API key's description
 
-Replaces the description of an existing key. The server reads the body as raw text whatever its Content-Type, so it is sent as `text/plain`; the published spec's JSON string would store the quotes as part of the description (REF §3.3).
+Replaces the description of an existing key. The server reads the body as raw text whatever its Content-Type, so it is sent as `text/plain`; the published spec's JSON string would store the quotes as part of the description. Source: `thingsboard/thingsboard`, `ApiKeyController.java` (an `Optional<String>` request body) and `ApiKeyControllerTest.java` (which sends the bare text).
 
 # Example
 
@@ -1509,7 +1509,7 @@ let response = client.update_api_key_description()
     }
     /**Enable or disable an API key
 
-Sets `enabled` on the key; disabling takes effect for authentication at once (REF §3.4). The request has no body.
+Sets `enabled` on the key; disabling takes effect for authentication at once. The request has no body. Source: `thingsboard/thingsboard`, `ApiKeyController.java` and `dao/src/main/java/org/thingsboard/server/dao/pat/ApiKeyServiceImpl.java`.
 
 # Example
 
@@ -1539,7 +1539,7 @@ let response = client.enable_api_key()
     }
     /**List a user's API keys, one page at a time
 
-Returns one page of the keys owned by the user. Note the plural `apiKeys` in the path. Pages are numbered from 0; request the next page while `hasNext` is true (REF §3.2). Items never carry the secret value.
+Returns one page of the keys owned by the user. Note the plural `apiKeys` in the path. Pages are numbered from 0; request the next page while `hasNext` is true. Items never carry the secret value. Source: the published spec's `getUserApiKeys` and `thingsboard/thingsboard`, `ApiKeyController.java`.
 
 # Example
 

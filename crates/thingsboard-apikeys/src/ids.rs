@@ -1,4 +1,4 @@
-//! Ids are objects on the wire (`{"entityType": "USER", "id": "<uuid>"}`, REF §1); these
+//! Ids are objects on the wire (`{"entityType": "USER", "id": "<uuid>"}`); these
 //! conversions let a bare UUID stand wherever a typed id is asked for.
 
 use uuid::Uuid;

@@ -1,4 +1,5 @@
-//! All of a user's keys as one stream, over ThingsBoard's numbered pages (REF §3.2).
+//! All of a user's keys as one stream, over ThingsBoard's numbered pages (from 0, until
+//! `hasNext` is false).
 
 use apikeys_common::{Page, Result, paginate};
 use futures::Stream;

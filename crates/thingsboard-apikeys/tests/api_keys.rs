@@ -1,5 +1,6 @@
-//! The five API-key operations against a mock ThingsBoard, with the reference's bodies
-//! (shared/reference/thingsboard.md §6).
+//! The five API-key operations against a mock ThingsBoard, with example bodies in the shapes
+//! of ThingsBoard's published spec (`thingsboard/thingsboard-java-client`,
+//! `ce/spec/openapi.json`) and of its server's models.
 
 use std::time::Duration;
 
@@ -206,8 +207,8 @@ async fn save_api_key_with_an_id_updates_and_the_server_withholds_the_value() {
 
 #[tokio::test]
 async fn save_api_key_refuses_to_send_without_enabled_or_with_an_empty_description() {
-    // The server would create a disabled key without `enabled` (REF §3.1); the catch-all
-    // fails the test if anything is sent.
+    // The server would create a disabled key without `enabled` (a primitive `boolean` in
+    // `ApiKeyInfo.java`); the catch-all fails the test if anything is sent.
     let server = mock_server().await;
     let client = client(&server);
 
@@ -262,7 +263,7 @@ async fn enable_api_key_puts_the_flag_in_the_path_without_a_body() {
 
 #[tokio::test]
 async fn update_api_key_description_sends_raw_utf8_text() {
-    // The server reads the body raw; a JSON string would keep its quotes (REF §3.3).
+    // The server reads the body raw; a JSON string would keep its quotes.
     let description = "CI deploy key (rotated 2025-11) — Schlüssel";
     let server = mock_server().await;
     authenticated(Mock::given(method("PUT")).and(path(format!("/api/apiKey/{KEY}/description"))))
@@ -603,7 +604,7 @@ async fn a_malformed_success_body_is_a_decode_error_that_hides_string_values() {
 
 #[tokio::test]
 async fn unknown_entity_types_and_extra_fields_decode() {
-    // Servers add entity kinds and hidden fields (`internal`, `permissions`, REF §5).
+    // Servers add entity kinds and hidden fields (`internal`, `permissions` in `ApiKey.java`).
     let server = mock_server().await;
     let mut body = key_info(&KEY.to_string(), "CI deploy key", true);
     body["userId"]["entityType"] = json!("SERVICE_ACCOUNT");

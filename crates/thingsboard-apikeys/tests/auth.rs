@@ -1,4 +1,4 @@
-//! Authentication (REF §2): API key and JWT headers, logging in, and where credentials
+//! Authentication: API key and JWT headers, logging in, and where credentials
 //! may go.
 
 use std::time::Duration;

@@ -1,5 +1,5 @@
-//! What every test file shares: the client, the headers every request carries, and the
-//! reference's bodies (shared/reference/nuki.md §5).
+//! What every test file shares: the client, the headers every request carries, and example
+//! bodies in the shapes of Nuki's Swagger.
 #![allow(dead_code)]
 
 use apikeys_common::RetryPolicy;
@@ -10,20 +10,21 @@ use serde_json::{Value, json};
 use wiremock::matchers::header;
 use wiremock::{MockBuilder, MockServer, Request, ResponseTemplate};
 
-/// The caller's API token (an 80-hex-digit Nuki Web API token, REF §5).
+/// The caller's API token (80 hex digits, as the example token of Nuki's authentication
+/// guide, <https://developer.nuki.io/t/web-api-authentication/52>).
 pub const CALLER_TOKEN: &str =
     "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978";
-/// The API key every example uses (REF §5).
+/// The API key every example uses.
 pub const KEY_ID: i32 = 1010101010;
 pub const ACCOUNT_ID: i32 = 987654321;
-/// N2's `apiKey`.
+/// The example key's `apiKey`.
 pub const API_KEY_VALUE: &str = "3f1c9a7e52b04d1e8c6a0f9b7d2e4c11";
-/// N3's `accessToken`.
+/// The example token's `accessToken`.
 pub const ACCESS_TOKEN: &str =
     "7b2e4f10a9c3d8e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4";
-/// N3's token id.
+/// The example token's id.
 pub const TOKEN_ID: &str = "665f8e2a1c9d440001a3b7c2";
-/// N5's `secret`.
+/// The example advanced API key's `secret`.
 pub const CLIENT_SECRET: &str = "d41d8cd98f00b204e9800998ecf8427e";
 
 /// A client with the caller's token that does not retry (so that `.expect(1)` holds for
@@ -67,7 +68,7 @@ pub fn json_body(mock: MockBuilder, body: Value) -> MockBuilder {
         .and(wiremock::matchers::body_json(body))
 }
 
-/// N2: an API key as listed and as created.
+/// An API key as listed and as created.
 pub fn api_key() -> Value {
     json!({
         "apiKeyId": KEY_ID,
@@ -79,7 +80,7 @@ pub fn api_key() -> Value {
     })
 }
 
-/// N3: a token as created, with its access token.
+/// A token as created, with its access token.
 pub fn created_token() -> Value {
     json!({
         "id": TOKEN_ID,
@@ -91,7 +92,7 @@ pub fn created_token() -> Value {
     })
 }
 
-/// N5: an advanced API key in testing, with its secret.
+/// An advanced API key in testing, with its secret.
 pub fn advanced_api_key() -> Value {
     json!({
         "name": "Example Rentals GmbH",
@@ -111,7 +112,7 @@ pub fn advanced_api_key() -> Value {
     })
 }
 
-/// N7: Nuki's Restlet-style error body.
+/// Nuki's Restlet-style error body.
 pub fn nuki_error(status: u16, reason: &str, description: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({
         "code": status,
