@@ -6,31 +6,144 @@
 //! Authentication is `Authorization: Bearer <key>`: an enabled, unexpired key. No answer
 //! but `decrypt` ever carries a secret, and only a key's owner may decrypt it. Errors are
 //! `{"errors": ["..."]}`.
+//!
+//! The wire is written with this module's own types, after Automox's published OpenAPI
+//! document (`AutomoxCommunity/openapi-defs`, `openapi/ax-console/axconsoleAIO.yaml`),
+//! never with the client's generated types: a field the client's fragment names wrong then
+//! fails the end-to-end tests.
 
 use std::sync::{Arc, Mutex};
 
 use apikeys_common::Secret;
-use automox_apikeys::Timestamp;
-use automox_apikeys::types::{
-    ApiKey, ApiKeyPage, ApiKeyUser, AutomoxErrorResponse, CreateApiKey, UpdateApiKey,
-};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::common::{Reply, bearer, empty, json, lock, query_pairs, query_value};
 use crate::scope::AutomoxScope;
 
-/// At most this many enabled keys per user and organization (the text of the published
-/// spec's create operation).
+/// At most this many enabled keys per user and organization, as the create operation's
+/// description in Automox's OpenAPI document says.
 const MAX_ACTIVE_KEYS: usize = 10;
 const MAX_LIMIT: u64 = 500;
+
+/// How Automox writes a time: ISO 8601 with an offset without a colon,
+/// `2021-12-05T18:21:47+0000`.
+const WIRE_TIME: &str = "%Y-%m-%dT%H:%M:%S%z";
+
+fn wire_time<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&at.format(WIRE_TIME))
+}
+
+fn wire_time_or_null<S: Serializer>(
+    at: &Option<DateTime<Utc>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => wire_time(at, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// A time as a client may send it: the documented `+0000` form, RFC 3339 (`Z`, `+00:00`,
+/// fractions) or, since the API's times are UTC, no offset at all.
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    DateTime::parse_from_rfc3339(text)
+        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        .map(|at| at.with_timezone(&Utc))
+        .or_else(|_| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").map(|at| at.and_utc())
+        })
+        .ok()
+}
+
+fn optional_time<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    match Option::<String>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(text) => parse_time(&text)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format_args!("`{text}` is not a time"))),
+    }
+}
+
+/// `ApiKey`: a key as every answer shows it, never with its secret. A key that never
+/// expires has `"expires_at": null`.
+#[derive(Serialize)]
+struct ApiKeyOut<'a> {
+    #[serde(rename = "id")]
+    id: i64,
+    #[serde(rename = "name")]
+    name: &'a str,
+    #[serde(rename = "is_enabled")]
+    is_enabled: bool,
+    #[serde(rename = "expires_at", serialize_with = "wire_time_or_null")]
+    expires_at: Option<DateTime<Utc>>,
+    #[serde(rename = "created_at", serialize_with = "wire_time")]
+    created_at: DateTime<Utc>,
+    #[serde(rename = "user", skip_serializing_if = "Option::is_none")]
+    user: Option<UserOut<'a>>,
+}
+
+/// The key's owner, inside `ApiKey`.
+#[derive(Serialize)]
+struct UserOut<'a> {
+    #[serde(rename = "id")]
+    id: i64,
+    #[serde(rename = "firstname")]
+    firstname: &'a str,
+    #[serde(rename = "lastname")]
+    lastname: &'a str,
+    #[serde(rename = "email")]
+    email: &'a str,
+}
+
+/// A page of either list: `size` counts every key of the list, `results` is the page.
+#[derive(Serialize)]
+struct Page<'a> {
+    #[serde(rename = "size")]
+    size: usize,
+    #[serde(rename = "results")]
+    results: Vec<ApiKeyOut<'a>>,
+}
+
+/// `CreateApiKey`: the name, required, and an optional expiry.
+#[derive(Deserialize)]
+struct CreateBody {
+    #[serde(rename = "name")]
+    name: String,
+    #[serde(rename = "expires_at", default, deserialize_with = "optional_time")]
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// `UpdateApiKey`: enabling or disabling is the only change there is.
+#[derive(Deserialize)]
+struct UpdateBody {
+    #[serde(rename = "is_enabled")]
+    is_enabled: bool,
+}
+
+/// Decrypt's answer: the key's secret.
+#[derive(Serialize)]
+struct Decrypted<'a> {
+    #[serde(rename = "api_key")]
+    api_key: &'a str,
+}
+
+/// Every error: one message in an array.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    #[serde(rename = "errors")]
+    errors: [&'a str; 1],
+}
 
 struct Key {
     id: i64,
@@ -116,12 +229,7 @@ pub(crate) fn build() -> (Router, Secret, AutomoxScope) {
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
-    json(
-        status,
-        &AutomoxErrorResponse {
-            errors: vec![message.into()],
-        },
-    )
+    json(status, &ErrorBody { errors: [message] })
 }
 
 fn bad_request(message: &str) -> Response {
@@ -225,39 +333,33 @@ impl Automox {
         Ok((org, user_id))
     }
 
-    fn model(&self, key: &Key) -> ApiKey {
+    fn model<'a>(&'a self, key: &'a Key) -> ApiKeyOut<'a> {
         let user = self.users.iter().find(|u| u.id == key.user_id);
-        ApiKey {
-            created_at: Some(Timestamp::from(key.created_at)),
-            expires_at: key.expires_at.map(Timestamp::from),
-            id: Some(key.id),
-            is_enabled: Some(key.is_enabled),
-            name: Some(key.name.clone()),
-            user: user.map(|u| ApiKeyUser {
-                email: Some(u.email.clone()),
-                firstname: Some(u.firstname.clone()),
-                id: Some(u.id),
-                lastname: Some(u.lastname.clone()),
+        ApiKeyOut {
+            id: key.id,
+            name: &key.name,
+            is_enabled: key.is_enabled,
+            expires_at: key.expires_at,
+            created_at: key.created_at,
+            user: user.map(|u| UserOut {
+                id: u.id,
+                firstname: &u.firstname,
+                lastname: &u.lastname,
+                email: &u.email,
             }),
         }
     }
 
     fn page(&self, keys: Vec<&Key>, pairs: &[(String, String)]) -> Result<Response, Response> {
         let (skip, limit) = paging(pairs)?;
-        let size = i64::try_from(keys.len()).unwrap_or(i64::MAX);
+        let size = keys.len();
         let results = keys
             .into_iter()
             .skip(skip)
             .take(limit)
             .map(|k| self.model(k))
             .collect();
-        Ok(json(
-            StatusCode::OK,
-            &ApiKeyPage {
-                results,
-                size: Some(size),
-            },
-        ))
+        Ok(json(StatusCode::OK, &Page { size, results }))
     }
 
     fn find(&self, org: i64, user_id: i64, id: &str) -> Result<usize, Response> {
@@ -320,7 +422,7 @@ async fn create(
     let mut ax = lock(&ax);
     let caller_org = ax.authenticate(&headers)?.org_id;
     let (org, user_id) = ax.scope(caller_org, &user_id, &query_pairs(query.as_deref()))?;
-    let request: CreateApiKey = body(&bytes)?;
+    let request: CreateBody = body(&bytes)?;
     let name = request.name.trim().to_string();
     if name.is_empty() {
         return Err(bad_request("name is required"));
@@ -335,7 +437,7 @@ async fn create(
     if ax.active_keys(org, user_id) >= MAX_ACTIVE_KEYS {
         return Err(bad_request("A user may have at most 10 active API keys"));
     }
-    let expires_at = request.expires_at.map(|t| t.as_datetime());
+    let expires_at = request.expires_at;
     if expires_at.is_some_and(|at| at <= Utc::now()) {
         return Err(bad_request("expires_at must be in the future"));
     }
@@ -368,7 +470,7 @@ async fn update(
     let caller_org = ax.authenticate(&headers)?.org_id;
     let (org, user_id) = ax.scope(caller_org, &user_id, &query_pairs(query.as_deref()))?;
     let index = ax.find(org, user_id, &id)?;
-    let request: UpdateApiKey = body(&bytes)?;
+    let request: UpdateBody = body(&bytes)?;
     let enabling = request.is_enabled && !ax.keys[index].is_enabled;
     if enabling && ax.active_keys(org, user_id) >= MAX_ACTIVE_KEYS {
         return Err(bad_request("A user may have at most 10 active API keys"));
@@ -409,6 +511,53 @@ async fn decrypt(
     }
     Ok(json(
         StatusCode::OK,
-        &json!({ "api_key": ax.keys[index].secret }),
+        &Decrypted {
+            api_key: &ax.keys[index].secret,
+        },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_read_in_every_documented_form_and_written_with_plus_0000() {
+        let want = DateTime::from_timestamp(1_638_728_507, 0).unwrap();
+        for text in [
+            "2021-12-05T18:21:47+0000",
+            "2021-12-05T20:21:47+0200",
+            "2021-12-05T18:21:47Z",
+            "2021-12-05T18:21:47+00:00",
+            "2021-12-05T18:21:47",
+        ] {
+            assert_eq!(parse_time(text), Some(want), "{text}");
+        }
+        assert_eq!(parse_time("2021-12-05"), None);
+        let key = Key {
+            id: 424_242,
+            user_id: 98765,
+            org_id: ORG,
+            name: "ci-pipeline".into(),
+            is_enabled: true,
+            expires_at: None,
+            created_at: want,
+            secret: String::new(),
+        };
+        let automox = Automox {
+            users: Vec::new(),
+            keys: Vec::new(),
+            next_id: 0,
+        };
+        assert_eq!(
+            serde_json::to_value(automox.model(&key)).unwrap(),
+            serde_json::json!({
+                "id": 424_242,
+                "name": "ci-pipeline",
+                "is_enabled": true,
+                "expires_at": null,
+                "created_at": "2021-12-05T18:21:47+0000",
+            })
+        );
+    }
 }

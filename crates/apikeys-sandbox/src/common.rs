@@ -196,7 +196,8 @@ mod tests {
         assert_eq!(base64(b"foob", false), "Zm9vYg");
         assert_eq!(base64(b"\xfb\xff", true), "-_8");
         assert_eq!(base64(b"\xfb\xff", false), "+/8");
-        // The example token of SensorBucket's published spec.
+        // The example token of SensorBucket's OpenAPI document
+        // (`tools/oathkeeper/bundled_openapi.yaml` in `sensorbucket/SensorBucket`).
         assert_eq!(
             base64(
                 b"2593154802165301128:626607d0ebcd90da14dea84f8213b4b7",

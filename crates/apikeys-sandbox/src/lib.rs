@@ -90,10 +90,20 @@ impl fmt::Display for Vendor {
 /// and its own random credentials.
 pub struct Sandbox {
     addr: SocketAddr,
-    credentials: [Secret; 5],
+    credentials: Credentials,
     scopes: Scopes,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// The credential of each vendor, one field per vendor so that every look-up is an
+/// exhaustive match.
+struct Credentials {
+    thingsboard: Secret,
+    sensorbucket: Secret,
+    nuki: Secret,
+    balena: Secret,
+    automox: Secret,
 }
 
 impl fmt::Debug for Sandbox {
@@ -142,7 +152,13 @@ impl Sandbox {
 
         Ok(Sandbox {
             addr,
-            credentials: [tb_key, sb_key, nuki_key, balena_key, ax_key],
+            credentials: Credentials {
+                thingsboard: tb_key,
+                sensorbucket: sb_key,
+                nuki: nuki_key,
+                balena: balena_key,
+                automox: ax_key,
+            },
             scopes: Scopes {
                 thingsboard: tb_scope,
                 sensorbucket: sb_scope,
@@ -179,8 +195,14 @@ impl Sandbox {
     ///   revoke keys; [`BalenaScope::api_key`] is a named API key that may only read.
     /// - Automox: the secret of a seeded key of the seeded user (in the list).
     pub fn credential(&self, vendor: Vendor) -> Secret {
-        let index = Vendor::ALL.iter().position(|v| *v == vendor).unwrap_or(0);
-        self.credentials[index].clone()
+        let credentials = &self.credentials;
+        match vendor {
+            Vendor::ThingsBoard => credentials.thingsboard.clone(),
+            Vendor::SensorBucket => credentials.sensorbucket.clone(),
+            Vendor::Nuki => credentials.nuki.clone(),
+            Vendor::Balena => credentials.balena.clone(),
+            Vendor::Automox => credentials.automox.clone(),
+        }
     }
 
     /// The seeded users, tenants, organizations and ids each vendor's calls need.

@@ -3,6 +3,10 @@
 //!
 //! Authentication is `Authorization: Bearer <token>`: any token of any key of the account
 //! that has the `account` scope (the credential is one). Errors are Restlet status objects.
+//!
+//! The wire is written with this module's own types, after Nuki's Swagger document (served
+//! at `https://api.nuki.io/static/swagger/swagger.json`), never with the client's generated
+//! types: a field the client's fragment names wrong then fails the end-to-end tests.
 
 use std::sync::{Arc, Mutex};
 
@@ -13,13 +17,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
-use nuki_apikeys::types::{
-    AdvancedApiKey, AdvancedApiKeyCreate, AdvancedApiKeyStatus, AdvancedApiKeyType,
-    AdvancedApiKeyUpdate, ApiKey, ApiKeyToken, ApiKeyTokenCreate, NukiError, Scope, WebhookFeature,
-    WebhookStatus,
-};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::common::{Reply, bearer, empty, json, lock, now, random_hex};
@@ -27,18 +27,185 @@ use crate::scope::NukiScope;
 
 const ACCOUNT_ID: i32 = 987_654_321;
 
+/// The OAuth2 scopes of the Swagger document's `securityDefinitions`.
+const SCOPES: [&str; 10] = [
+    "account",
+    "notification",
+    "smartlock",
+    "smartlock.readOnly",
+    "smartlock.action",
+    "smartlock.auth",
+    "smartlock.config",
+    "smartlock.log",
+    "smartlock.create",
+    "webhook.decentral",
+];
+
+/// What an advanced API key is applied for (`AdvancedApiKey.type`).
+const TYPES: [&str; 5] = [
+    "ONLY_SECRET",
+    "SHORT_RENTAL",
+    "HEALTHCARE",
+    "SMART_HOME",
+    "OTHER",
+];
+
+/// The events an advanced API key's webhook may carry (`webhookFeatures`).
+const FEATURES: [&str; 6] = [
+    "DEVICE_STATUS",
+    "DEVICE_MASTERDATA",
+    "DEVICE_CONFIG",
+    "DEVICE_LOGS",
+    "DEVICE_AUTHS",
+    "ACCOUNT_USER",
+];
+
+/// A time as Nuki writes it: UTC, to the millisecond, with `Z`.
+fn millis<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+/// `ApiKey`: a key as listed and created; `apiKey` only in creation's answer.
+#[derive(Serialize)]
+struct ApiKeyOut<'a> {
+    #[serde(rename = "apiKeyId")]
+    api_key_id: i32,
+    #[serde(rename = "accountId")]
+    account_id: i32,
+    #[serde(rename = "description", skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(rename = "redirectUris", skip_serializing_if = "<[_]>::is_empty")]
+    redirect_uris: &'a [String],
+    #[serde(rename = "creationDate", serialize_with = "millis")]
+    creation_date: DateTime<Utc>,
+    #[serde(rename = "apiKey", skip_serializing_if = "Option::is_none")]
+    api_key: Option<&'a str>,
+}
+
+/// `ApiKeyToken`: a token as listed and created; `accessToken` only in creation's answer.
+#[derive(Serialize)]
+struct TokenOut<'a> {
+    #[serde(rename = "id")]
+    id: &'a str,
+    #[serde(rename = "accountId")]
+    account_id: i32,
+    #[serde(rename = "description", skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(rename = "accessToken", skip_serializing_if = "Option::is_none")]
+    access_token: Option<&'a str>,
+    #[serde(rename = "scopes")]
+    scopes: &'a [String],
+    #[serde(rename = "creationDate", serialize_with = "millis")]
+    creation_date: DateTime<Utc>,
+}
+
+/// `AdvancedApiKeyCreate`: an application for an advanced API key. A `webhookStatus` in it
+/// is read-only and ignored, like any other field the server does not know.
+#[derive(Deserialize)]
+struct Application {
+    #[serde(rename = "name")]
+    name: String,
+    #[serde(rename = "country")]
+    country: String,
+    #[serde(rename = "description")]
+    description: String,
+    #[serde(rename = "type")]
+    type_: String,
+    #[serde(rename = "url")]
+    url: String,
+    #[serde(rename = "email")]
+    email: String,
+    #[serde(rename = "webhookUrl")]
+    webhook_url: String,
+    #[serde(rename = "webhookFeatures")]
+    webhook_features: Vec<String>,
+    #[serde(rename = "restricted")]
+    restricted: bool,
+}
+
+/// `AdvancedApiKeyUpdate`: only the webhook's settings change.
+#[derive(Deserialize)]
+struct AdvancedUpdate {
+    #[serde(rename = "webhookUrl")]
+    webhook_url: String,
+    #[serde(rename = "webhookFeatures")]
+    webhook_features: Vec<String>,
+}
+
+/// `AdvancedApiKey`: the application with its review status; `secret` only once Nuki has
+/// approved it.
+#[derive(Serialize)]
+struct AdvancedOut<'a> {
+    #[serde(rename = "name")]
+    name: &'a str,
+    #[serde(rename = "country")]
+    country: &'a str,
+    #[serde(rename = "description")]
+    description: &'a str,
+    #[serde(rename = "type")]
+    type_: &'a str,
+    #[serde(rename = "webhookStatus")]
+    webhook_status: &'static str,
+    #[serde(rename = "url")]
+    url: &'a str,
+    #[serde(rename = "email")]
+    email: &'a str,
+    #[serde(rename = "webhookUrl")]
+    webhook_url: &'a str,
+    #[serde(rename = "webhookFeatures")]
+    webhook_features: &'a [String],
+    #[serde(rename = "restricted")]
+    restricted: bool,
+    #[serde(rename = "secret", skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
+    #[serde(rename = "status")]
+    status: &'static str,
+    #[serde(rename = "creationDate", serialize_with = "millis")]
+    creation_date: DateTime<Utc>,
+    #[serde(rename = "updateDate", serialize_with = "millis")]
+    update_date: DateTime<Utc>,
+}
+
+/// `ApiKeyTokenCreate`: both fields optional.
+#[derive(Deserialize)]
+struct TokenCreate {
+    #[serde(rename = "description")]
+    description: Option<String>,
+    #[serde(rename = "scopes", default)]
+    scopes: Vec<String>,
+}
+
+/// A Restlet status object, the shape of the errors observed from api.nuki.io.
+#[derive(Serialize)]
+struct NukiError {
+    #[serde(rename = "code")]
+    code: u16,
+    #[serde(rename = "description")]
+    description: String,
+    #[serde(rename = "detailMessage", skip_serializing_if = "Option::is_none")]
+    detail_message: Option<String>,
+    #[serde(rename = "homeRef")]
+    home_ref: &'static str,
+    #[serde(rename = "reasonPhrase")]
+    reason_phrase: &'static str,
+    #[serde(rename = "uri")]
+    uri: String,
+}
+
 struct Token {
     id: String,
     description: Option<String>,
-    scopes: Vec<Scope>,
+    scopes: Vec<String>,
     creation_date: DateTime<Utc>,
     access_token: String,
 }
 
 struct Advanced {
-    application: AdvancedApiKeyCreate,
-    status: AdvancedApiKeyStatus,
-    webhook_status: WebhookStatus,
+    application: Application,
+    /// `INACTIVE`, `APPLIED`, `TESTING` or `ACTIVE`, in that order.
+    status: &'static str,
+    /// `ACTIVE` or `DEACTIVATED` (after failed deliveries).
+    webhook_status: &'static str,
     secret: String,
     creation_date: DateTime<Utc>,
     update_date: DateTime<Utc>,
@@ -73,20 +240,20 @@ pub(crate) fn build() -> (Router, Secret, NukiScope) {
         creation_date: created,
         value: random_hex(32),
         advanced: Some(Advanced {
-            application: AdvancedApiKeyCreate {
+            application: Application {
+                name: "Example Rentals GmbH".into(),
                 country: "Austria".into(),
                 description: "Short-term rental platform issuing keypad codes to guests.".into(),
-                email: "integrations@rentals.example.com".into(),
-                name: "Example Rentals GmbH".into(),
-                restricted: false,
-                type_: AdvancedApiKeyType::ShortRental,
+                type_: "SHORT_RENTAL".into(),
                 url: "https://rentals.example.com".into(),
-                webhook_features: vec![WebhookFeature::DeviceStatus, WebhookFeature::DeviceLogs],
+                email: "integrations@rentals.example.com".into(),
                 webhook_url: "https://rentals.example.com/hooks/nuki".into(),
+                webhook_features: vec!["DEVICE_STATUS".into(), "DEVICE_LOGS".into()],
+                restricted: false,
             },
-            status: AdvancedApiKeyStatus::Active,
+            status: "ACTIVE",
             // Deliveries failed: `reactivate_advanced_api_key` turns them back on.
-            webhook_status: WebhookStatus::Deactivated,
+            webhook_status: "DEACTIVATED",
             secret: random_hex(32),
             creation_date: created,
             update_date: created,
@@ -94,7 +261,7 @@ pub(crate) fn build() -> (Router, Secret, NukiScope) {
         tokens: vec![Token {
             id: token_id.clone(),
             description: Some("Sandbox credential".into()),
-            scopes: vec![Scope::Account, Scope::Smartlock],
+            scopes: vec!["account".into(), "smartlock".into()],
             creation_date: created,
             access_token: credential.clone(),
         }],
@@ -138,7 +305,7 @@ pub(crate) fn build() -> (Router, Secret, NukiScope) {
     (router, Secret::from(credential), scope)
 }
 
-/// A Restlet status object, the error body api.nuki.io sends.
+/// A Restlet status object; `uri` points into RFC 2616's status code section.
 fn error(status: StatusCode, description: &str, detail: Option<String>) -> Response {
     let section = match status.as_u16() {
         400 => "4.1",
@@ -149,14 +316,12 @@ fn error(status: StatusCode, description: &str, detail: Option<String>) -> Respo
         _ => "5.1",
     };
     let body = NukiError {
-        code: Some(i32::from(status.as_u16())),
-        description: Some(description.into()),
+        code: status.as_u16(),
+        description: description.into(),
         detail_message: detail,
-        home_ref: Some("/".into()),
-        reason_phrase: status.canonical_reason().map(Into::into),
-        uri: Some(format!(
-            "http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.{section}"
-        )),
+        home_ref: "/",
+        reason_phrase: status.canonical_reason().unwrap_or_default(),
+        uri: format!("http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.{section}"),
     };
     json(status, &body)
 }
@@ -181,29 +346,25 @@ async fn not_found_route() -> Response {
     not_found("no such resource")
 }
 
-/// A JSON body as the generated type, or Nuki's 400.
+/// A JSON body as the given type, or Nuki's 400.
 fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
     serde_json::from_slice(bytes).map_err(|e| bad_request(format!("invalid body: {e}")))
 }
 
-/// Open enums keep values they do not know; the server refuses them.
-fn known<T: Clone>(values: &[T], unknown: impl Fn(&T) -> bool, what: &str) -> Result<(), Response> {
-    match values.iter().any(unknown) {
-        true => Err(bad_request(format!("unknown {what}"))),
-        false => Ok(()),
+/// Every value is one of `known`, or Nuki's 400.
+fn known(values: &[String], known: &[&str], what: &str) -> Result<(), Response> {
+    match values.iter().all(|v| known.contains(&v.as_str())) {
+        true => Ok(()),
+        false => Err(bad_request(format!("unknown {what}"))),
     }
 }
 
-fn known_scopes(scopes: &[Scope]) -> Result<(), Response> {
-    known(scopes, |s| matches!(s, Scope::Unknown(_)), "scope")
+fn known_scopes(scopes: &[String]) -> Result<(), Response> {
+    known(scopes, &SCOPES, "scope")
 }
 
-fn known_features(features: &[WebhookFeature]) -> Result<(), Response> {
-    known(
-        features,
-        |f| matches!(f, WebhookFeature::Unknown(_)),
-        "webhook feature",
-    )
+fn known_features(features: &[String]) -> Result<(), Response> {
+    known(features, &FEATURES, "webhook feature")
 }
 
 fn parse_id(text: &str) -> Result<i32, Response> {
@@ -227,7 +388,7 @@ impl Nuki {
             .flat_map(|k| &k.tokens)
             .find(|t| t.access_token == presented)
             .ok_or_else(unauthorized)?;
-        if token.scopes.contains(&Scope::Account) {
+        if token.scopes.iter().any(|s| s == "account") {
             Ok(())
         } else {
             Err(error(
@@ -248,43 +409,33 @@ impl Nuki {
 }
 
 /// The key as listed: never its `apiKey` value, which only creation returns.
-fn key_json(key: &Key, value: Option<&str>) -> Value {
-    let model = ApiKey {
-        account_id: ACCOUNT_ID,
-        api_key: None,
+fn key_out<'a>(key: &'a Key, value: Option<&'a str>) -> ApiKeyOut<'a> {
+    ApiKeyOut {
         api_key_id: key.id,
+        account_id: ACCOUNT_ID,
+        description: key.description.as_deref(),
+        redirect_uris: &key.redirect_uris,
         creation_date: key.creation_date,
-        description: key.description.clone(),
-        redirect_uris: key.redirect_uris.clone(),
-    };
-    let mut out = serde_json::to_value(model).unwrap_or_default();
-    if let (Some(object), Some(value)) = (out.as_object_mut(), value) {
-        object.insert("apiKey".into(), value.into());
+        api_key: value,
     }
-    out
 }
 
 /// The token as listed: never its `accessToken`, which only creation returns.
-fn token_json(token: &Token, access_token: Option<&str>) -> Value {
-    let model = ApiKeyToken {
-        access_token: None,
+fn token_out<'a>(token: &'a Token, access_token: Option<&'a str>) -> TokenOut<'a> {
+    TokenOut {
+        id: &token.id,
         account_id: ACCOUNT_ID,
+        description: token.description.as_deref(),
+        access_token,
+        scopes: &token.scopes,
         creation_date: token.creation_date,
-        description: token.description.clone(),
-        id: token.id.clone(),
-        scopes: token.scopes.clone(),
-    };
-    let mut out = serde_json::to_value(model).unwrap_or_default();
-    if let (Some(object), Some(access)) = (out.as_object_mut(), access_token) {
-        object.insert("accessToken".into(), access.into());
     }
-    out
 }
 
 async fn list_keys(State(nuki): State<Shared>, headers: HeaderMap) -> Reply {
     let nuki = lock(&nuki);
     nuki.authenticate(&headers)?;
-    let keys: Vec<Value> = nuki.keys.iter().map(|k| key_json(k, None)).collect();
+    let keys: Vec<ApiKeyOut> = nuki.keys.iter().map(|k| key_out(k, None)).collect();
     Ok(json(StatusCode::OK, &keys))
 }
 
@@ -325,9 +476,9 @@ async fn create_key(State(nuki): State<Shared>, headers: HeaderMap, bytes: Bytes
         advanced: None,
         tokens: Vec::new(),
     };
-    let out = key_json(&key, Some(&key.value));
+    let out = json(StatusCode::OK, &key_out(&key, Some(&key.value)));
     nuki.keys.push(key);
-    Ok(json(StatusCode::OK, &out))
+    Ok(out)
 }
 
 async fn update_key(
@@ -376,32 +527,25 @@ async fn get_advanced(
     nuki.authenticate(&headers)?;
     let advanced = advanced_mut(nuki.key_mut(&id)?)?;
     let a = &advanced.application;
-    let model = AdvancedApiKey {
-        country: a.country.clone(),
-        creation_date: advanced.creation_date,
-        description: a.description.clone(),
-        email: a.email.clone(),
-        name: a.name.clone(),
-        restricted: a.restricted,
-        secret: None,
-        status: advanced.status.clone(),
-        type_: a.type_.clone(),
-        update_date: advanced.update_date,
-        url: a.url.clone(),
-        webhook_features: a.webhook_features.clone(),
-        webhook_status: Some(advanced.webhook_status.clone()),
-        webhook_url: a.webhook_url.clone(),
-    };
-    let mut out = serde_json::to_value(model).unwrap_or_default();
     // The client secret is visible once Nuki has approved the application (TESTING on).
-    let approved = matches!(
-        advanced.status,
-        AdvancedApiKeyStatus::Testing | AdvancedApiKeyStatus::Active
-    );
-    if let (Some(object), true) = (out.as_object_mut(), approved) {
-        object.insert("secret".into(), advanced.secret.clone().into());
-    }
-    Ok(json(StatusCode::OK, &out))
+    let approved = matches!(advanced.status, "TESTING" | "ACTIVE");
+    let body = AdvancedOut {
+        name: &a.name,
+        country: &a.country,
+        description: &a.description,
+        type_: &a.type_,
+        webhook_status: advanced.webhook_status,
+        url: &a.url,
+        email: &a.email,
+        webhook_url: &a.webhook_url,
+        webhook_features: &a.webhook_features,
+        restricted: a.restricted,
+        secret: approved.then_some(advanced.secret.as_str()),
+        status: advanced.status,
+        creation_date: advanced.creation_date,
+        update_date: advanced.update_date,
+    };
+    Ok(json(StatusCode::OK, &body))
 }
 
 async fn create_advanced(
@@ -413,9 +557,9 @@ async fn create_advanced(
     let mut nuki = lock(&nuki);
     nuki.authenticate(&headers)?;
     let key = nuki.key_mut(&id)?;
-    let application: AdvancedApiKeyCreate = body(&bytes)?;
+    let application: Application = body(&bytes)?;
     known_features(&application.webhook_features)?;
-    if matches!(application.type_, AdvancedApiKeyType::Unknown(_)) {
+    if !TYPES.contains(&application.type_.as_str()) {
         return Err(bad_request("unknown type"));
     }
     if key.advanced.is_some() {
@@ -429,8 +573,8 @@ async fn create_advanced(
     // A new application waits for Nuki's review: no secret is visible yet.
     key.advanced = Some(Advanced {
         application,
-        status: AdvancedApiKeyStatus::Applied,
-        webhook_status: WebhookStatus::Active,
+        status: "APPLIED",
+        webhook_status: "ACTIVE",
         secret: random_hex(32),
         creation_date: created,
         update_date: created,
@@ -447,7 +591,7 @@ async fn update_advanced(
     let mut nuki = lock(&nuki);
     nuki.authenticate(&headers)?;
     let advanced = advanced_mut(nuki.key_mut(&id)?)?;
-    let update: AdvancedApiKeyUpdate = body(&bytes)?;
+    let update: AdvancedUpdate = body(&bytes)?;
     known_features(&update.webhook_features)?;
     advanced.application.webhook_url = update.webhook_url;
     advanced.application.webhook_features = update.webhook_features;
@@ -476,7 +620,7 @@ async fn reactivate(
     let mut nuki = lock(&nuki);
     nuki.authenticate(&headers)?;
     let advanced = advanced_mut(nuki.key_mut(&id)?)?;
-    advanced.webhook_status = WebhookStatus::Active;
+    advanced.webhook_status = "ACTIVE";
     advanced.update_date = now();
     Ok(empty(StatusCode::NO_CONTENT))
 }
@@ -489,7 +633,7 @@ async fn list_tokens(
     let mut nuki = lock(&nuki);
     nuki.authenticate(&headers)?;
     let key = nuki.key_mut(&id)?;
-    let tokens: Vec<Value> = key.tokens.iter().map(|t| token_json(t, None)).collect();
+    let tokens: Vec<TokenOut> = key.tokens.iter().map(|t| token_out(t, None)).collect();
     Ok(json(StatusCode::OK, &tokens))
 }
 
@@ -502,7 +646,7 @@ async fn create_token(
     let mut nuki = lock(&nuki);
     nuki.authenticate(&headers)?;
     let key = nuki.key_mut(&id)?;
-    let create: ApiKeyTokenCreate = body(&bytes)?;
+    let create: TokenCreate = body(&bytes)?;
     known_scopes(&create.scopes)?;
     let token = Token {
         id: random_hex(24),
@@ -511,9 +655,12 @@ async fn create_token(
         creation_date: now(),
         access_token: random_hex(80),
     };
-    let out = token_json(&token, Some(&token.access_token));
+    let out = json(
+        StatusCode::OK,
+        &token_out(&token, Some(&token.access_token)),
+    );
     key.tokens.push(token);
-    Ok(json(StatusCode::OK, &out))
+    Ok(out)
 }
 
 async fn update_token(
@@ -542,7 +689,7 @@ async fn update_token(
         };
     }
     if let Some(scopes) = object.get("scopes").filter(|s| !s.is_null()) {
-        let scopes: Vec<Scope> = serde_json::from_value(scopes.clone())
+        let scopes: Vec<String> = serde_json::from_value(scopes.clone())
             .map_err(|_| bad_request("scopes must be an array of strings"))?;
         known_scopes(&scopes)?;
         token.scopes = scopes;
@@ -563,4 +710,30 @@ async fn delete_token(
     }
     key.tokens.retain(|t| t.id != token_id);
     Ok(empty(StatusCode::NO_CONTENT))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_always_have_milliseconds() {
+        let at = DateTime::from_timestamp(1_749_073_285, 0).unwrap();
+        let token = Token {
+            id: "665f8e2a1c9d440001a3b7c2".into(),
+            description: None,
+            scopes: vec!["smartlock.log".into()],
+            creation_date: at,
+            access_token: "secret".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(token_out(&token, None)).unwrap(),
+            serde_json::json!({
+                "id": "665f8e2a1c9d440001a3b7c2",
+                "accountId": ACCOUNT_ID,
+                "scopes": ["smartlock.log"],
+                "creationDate": "2025-06-04T21:41:25.000Z",
+            })
+        );
+    }
 }

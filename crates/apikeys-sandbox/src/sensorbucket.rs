@@ -5,6 +5,11 @@
 //! `{"message", "code"}`. The quirks of the real server are kept: `get` wraps the key in
 //! `data` and sends its `name` as `""`, a full last page is followed by an empty one, and a
 //! non-numeric id is a 500 on `get` but a 400 on `revoke`.
+//!
+//! The wire is written with this module's own types, after the server's sources in
+//! `sensorbucket/SensorBucket` (`services/tenants/transports/apikeys_http.go`,
+//! `services/tenants/apikeys/`, `internal/web/web.go`), never with the client's generated
+//! types: a field the client's fragment names wrong then fails the end-to-end tests.
 
 use std::sync::{Arc, Mutex};
 
@@ -15,13 +20,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{DateTime, Utc};
-use sensorbucket_apikeys::types::{
-    ApiKey, ApiKeyDetails, GatewayError, GetApiKey200Response, ListApiKeys200Response,
-    PaginatedResponseLinks, Permission, RevokeApiKey200Response, SensorbucketErrorResponse,
-};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::common::{
     Reply, base64, bearer, header, hex, json, lock, query_pairs, query_value, random_hex,
@@ -32,11 +32,30 @@ use crate::scope::SensorBucketScope;
 const DEFAULT_LIMIT: u64 = 100;
 const MAX_LIMIT: u64 = 1000;
 
+/// Every permission the server knows (`pkg/auth/permissions.go`), case-sensitive.
+const PERMISSIONS: [&str; 15] = [
+    "READ_DEVICES",
+    "WRITE_DEVICES",
+    "READ_API_KEYS",
+    "WRITE_API_KEYS",
+    "READ_TENANTS",
+    "WRITE_TENANTS",
+    "READ_PIPELINES",
+    "WRITE_PIPELINES",
+    "READ_MEASUREMENTS",
+    "WRITE_MEASUREMENTS",
+    "READ_TRACING",
+    "READ_USER_WORKERS",
+    "WRITE_USER_WORKERS",
+    "READ_PROJECTS",
+    "WRITE_PROJECTS",
+];
+
 struct Key {
     id: i64,
     name: String,
     tenant_id: i64,
-    permissions: Vec<Permission>,
+    permissions: Vec<&'static str>,
     expiration: Option<DateTime<Utc>>,
     created: DateTime<Utc>,
     token: String,
@@ -77,17 +96,17 @@ pub(crate) fn build(base_url: &str) -> (Router, Secret, SensorBucketScope) {
         keys: Vec::new(),
     };
     let all = vec![
-        Permission::ReadDevices,
-        Permission::WriteDevices,
-        Permission::ReadApiKeys,
-        Permission::WriteApiKeys,
-        Permission::ReadMeasurements,
+        "READ_DEVICES",
+        "WRITE_DEVICES",
+        "READ_API_KEYS",
+        "WRITE_API_KEYS",
+        "READ_MEASUREMENTS",
     ];
     let credential = sb.insert_key("Sandbox credential".into(), 19, all, None);
     sb.insert_key(
         "Dashboard readonly".into(),
         19,
-        vec![Permission::ReadDevices, Permission::ReadMeasurements],
+        vec!["READ_DEVICES", "READ_MEASUREMENTS"],
         None,
     );
     let scope = SensorBucketScope {
@@ -103,11 +122,139 @@ pub(crate) fn build(base_url: &str) -> (Router, Secret, SensorBucketScope) {
     (router, Secret::from(credential), scope)
 }
 
-fn message(status: StatusCode, message: &str, code: Option<&str>) -> Response {
-    let body = SensorbucketErrorResponse {
-        message: Some(message.into()),
-        code: code.map(Into::into),
-        error: None,
+/// A time as Go's `time.Time` writes it in JSON (RFC 3339, UTC, `Z`, the fraction without
+/// trailing zeros); the database keeps microseconds.
+fn go_time<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    let text = at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let text = match text.split_once('.') {
+        Some((seconds, fraction)) => {
+            let digits = fraction.trim_end_matches('Z').trim_end_matches('0');
+            match digits {
+                "" => format!("{seconds}Z"),
+                digits => format!("{seconds}.{digits}Z"),
+            }
+        }
+        None => text,
+    };
+    serializer.serialize_str(&text)
+}
+
+fn go_time_or_null<S: Serializer>(
+    at: &Option<DateTime<Utc>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => go_time(at, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// A key as the list shows it (`ApiKeyDTO`): `expiration_date` is always there, `null`
+/// when the key never expires, and `permissions` too.
+#[derive(Serialize)]
+struct ListedKey {
+    #[serde(rename = "id")]
+    id: i64,
+    #[serde(rename = "name")]
+    name: String,
+    #[serde(rename = "tenant_id")]
+    tenant_id: i64,
+    #[serde(rename = "tenant_name")]
+    tenant_name: String,
+    #[serde(rename = "expiration_date", serialize_with = "go_time_or_null")]
+    expiration_date: Option<DateTime<Utc>>,
+    #[serde(rename = "created", serialize_with = "go_time")]
+    created: DateTime<Utc>,
+    #[serde(rename = "permissions")]
+    permissions: Vec<&'static str>,
+}
+
+/// `links` of a page: `previous` is always `""`, `next` is `""` after the last page.
+#[derive(Serialize)]
+struct Links {
+    #[serde(rename = "previous")]
+    previous: String,
+    #[serde(rename = "next")]
+    next: String,
+}
+
+/// A page of the list; `total_count` is always 0, the server never counts.
+#[derive(Serialize)]
+struct Page {
+    #[serde(rename = "links")]
+    links: Links,
+    #[serde(rename = "page_size")]
+    page_size: usize,
+    #[serde(rename = "total_count")]
+    total_count: u64,
+    #[serde(rename = "data")]
+    data: Vec<ListedKey>,
+}
+
+/// A key as `get` shows it (`HashedApiKey`): no `tenant_name`, no `created`.
+#[derive(Serialize)]
+struct HashedKey {
+    #[serde(rename = "id")]
+    id: i64,
+    #[serde(rename = "name")]
+    name: String,
+    #[serde(rename = "expiration_date", serialize_with = "go_time_or_null")]
+    expiration_date: Option<DateTime<Utc>>,
+    #[serde(rename = "tenant_id")]
+    tenant_id: i64,
+    #[serde(rename = "permissions")]
+    permissions: Vec<&'static str>,
+}
+
+/// `get`'s answer: the key wrapped in `data`.
+#[derive(Serialize)]
+struct Wrapped {
+    #[serde(rename = "data")]
+    data: HashedKey,
+}
+
+/// Create's answer: the token, shown this once.
+#[derive(Serialize)]
+struct Created {
+    #[serde(rename = "api_key")]
+    api_key: String,
+}
+
+/// A service's message: an error (`code` only when the error is typed) or revoke's answer.
+#[derive(Serialize)]
+struct Message {
+    #[serde(rename = "message")]
+    message: String,
+    #[serde(rename = "code", skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+}
+
+/// The gateway's refusal, Ory Oathkeeper's JSON error handler writing through
+/// `ory/herodot`'s `json.go`: the error wrapped in `error`.
+#[derive(Serialize)]
+struct GatewayRefusal {
+    #[serde(rename = "error")]
+    error: GatewayError,
+}
+
+#[derive(Serialize)]
+struct GatewayError {
+    #[serde(rename = "code")]
+    code: u16,
+    #[serde(rename = "status")]
+    status: &'static str,
+    #[serde(rename = "id")]
+    id: &'static str,
+    #[serde(rename = "message")]
+    message: &'static str,
+    #[serde(rename = "reason")]
+    reason: String,
+}
+
+fn message(status: StatusCode, message: &str, code: Option<&'static str>) -> Response {
+    let body = Message {
+        message: message.into(),
+        code,
     };
     json(status, &body)
 }
@@ -124,28 +271,28 @@ async fn not_found() -> Response {
     message(StatusCode::NOT_FOUND, "Not Found", None)
 }
 
-/// The gateway's refusal (Ory Oathkeeper's JSON error handler).
+/// The gateway's refusal of a missing or bad token.
 fn unauthorized(reason: &str) -> Response {
-    let body = SensorbucketErrorResponse {
-        error: Some(GatewayError {
-            code: Some(401),
-            id: Some("unauthorized".into()),
-            message: Some("The request could not be authorized".into()),
-            reason: Some(reason.into()),
-            status: Some("Unauthorized".into()),
-        }),
-        ..Default::default()
+    let body = GatewayRefusal {
+        error: GatewayError {
+            code: 401,
+            status: "Unauthorized",
+            id: "unauthorized",
+            message: "The request could not be authorized",
+            reason: reason.into(),
+        },
     };
     json(StatusCode::UNAUTHORIZED, &body)
 }
 
 impl Sb {
-    /// A new key's token: unpadded base64 of `<id>:<32 hex digits>`.
+    /// A new key's token: unpadded standard base64 of `<id>:<32 hex digits>`, the id a
+    /// random non-negative int64 (`services/tenants/apikeys/api-keys.go`).
     fn insert_key(
         &mut self,
         name: String,
         tenant_id: i64,
-        permissions: Vec<Permission>,
+        permissions: Vec<&'static str>,
         expiration: Option<DateTime<Utc>>,
     ) -> String {
         let id = random_i63();
@@ -156,7 +303,7 @@ impl Sb {
             tenant_id,
             permissions,
             expiration,
-            created: Utc::now(),
+            created: micros(Utc::now()),
             token: token.clone(),
         });
         token
@@ -184,14 +331,9 @@ impl Sb {
     }
 }
 
-/// A generated model as JSON, with `expiration_date: null` put back: the server sends the
-/// field always, the generated type leaves out a `None`.
-fn with_null_expiry(model: &impl serde::Serialize) -> Value {
-    let mut value = serde_json::to_value(model).unwrap_or_default();
-    if let Some(object) = value.as_object_mut() {
-        object.entry("expiration_date").or_insert(Value::Null);
-    }
-    value
+/// A time to the microsecond, as the server's database keeps it.
+fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
 }
 
 /// The cursor names the last key of a page and the page size: opaque to clients.
@@ -225,8 +367,8 @@ async fn list(State(sb): State<Shared>, headers: HeaderMap, RawQuery(query): Raw
         None => 0,
     };
     let (after, limit) = match query_value(&pairs, "cursor") {
-        // A cursor carries its own limit; the parameter is then ignored. A cursor
-        // that does not decode is a 500 on the real server.
+        // A cursor carries its own limit; the parameter is then ignored. A cursor that does
+        // not decode is a 500 on the real server (`internal/pagination/pagination.go`).
         Some(cursor) => {
             let (micros, id, limit) = decode_cursor(cursor).ok_or_else(internal)?;
             (Some((micros, id)), limit)
@@ -246,7 +388,8 @@ async fn list(State(sb): State<Shared>, headers: HeaderMap, RawQuery(query): Raw
     // Newest first: `created DESC, id DESC`.
     keys.sort_by_key(|k| std::cmp::Reverse((k.created.timestamp_micros(), k.id)));
     keys.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    // A full page always names a next one, even when nothing follows.
+    // A full page always names a next one, even when nothing follows (upstream's
+    // pagination code says so, citing its issue #82).
     let next = match keys.last() {
         Some(last) if keys.len() as u64 >= limit => {
             let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -261,50 +404,48 @@ async fn list(State(sb): State<Shared>, headers: HeaderMap, RawQuery(query): Raw
         }
         _ => String::new(),
     };
-    let data: Vec<Value> = keys
+    let data: Vec<ListedKey> = keys
         .iter()
-        .map(|k| {
-            with_null_expiry(&ApiKey {
-                created: k.created,
-                expiration_date: k.expiration,
-                id: k.id,
-                name: k.name.clone(),
-                permissions: k.permissions.clone(),
-                tenant_id: k.tenant_id,
-                tenant_name: sb.tenant_name(k.tenant_id),
-            })
+        .map(|k| ListedKey {
+            id: k.id,
+            name: k.name.clone(),
+            tenant_id: k.tenant_id,
+            tenant_name: sb.tenant_name(k.tenant_id),
+            expiration_date: k.expiration,
+            created: k.created,
+            permissions: k.permissions.clone(),
         })
         .collect();
-    let body = ListApiKeys200Response {
-        page_size: i64::try_from(keys.len()).unwrap_or(i64::MAX),
-        total_count: 0,
-        links: PaginatedResponseLinks {
-            next: Some(next),
-            previous: Some(String::new()),
+    let body = Page {
+        links: Links {
+            previous: String::new(),
+            next,
         },
-        data: Vec::new(),
+        page_size: data.len(),
+        total_count: 0,
+        data,
     };
-    let mut body = serde_json::to_value(body).unwrap_or_default();
-    if let Some(object) = body.as_object_mut() {
-        object.insert("data".into(), Value::Array(data));
-    }
     Ok(json(StatusCode::OK, &body))
 }
 
 /// The create body as the server decodes it: every field optional, checked one by one in
-/// the server's order.
+/// the order of `httpCreateApiKey` (`services/tenants/transports/apikeys_http.go`).
 #[derive(Deserialize)]
 struct CreateBody {
+    #[serde(rename = "name")]
     name: Option<String>,
+    #[serde(rename = "tenant_id")]
     tenant_id: Option<i64>,
+    #[serde(rename = "permissions")]
     permissions: Option<Vec<String>>,
+    #[serde(rename = "expiration_date")]
     expiration_date: Option<DateTime<Utc>>,
 }
 
 async fn create(State(sb): State<Shared>, headers: HeaderMap, body: Bytes) -> Reply {
     let mut sb = lock(&sb);
     sb.authenticate(&headers)?;
-    let bad = |text: &str, code: Option<&str>| message(StatusCode::BAD_REQUEST, text, code);
+    let bad = |text: &str, code: Option<&'static str>| message(StatusCode::BAD_REQUEST, text, code);
     if header(&headers, "content-type") != Some("application/json") {
         return Err(bad("Invalid content type", Some("INVALID_CONTENT_TYPE")));
     }
@@ -314,10 +455,7 @@ async fn create(State(sb): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
         .permissions
         .unwrap_or_default()
         .iter()
-        .map(|p| match Permission::from(p.as_str()) {
-            Permission::Unknown(_) => None,
-            known => Some(known),
-        })
+        .map(|p| PERMISSIONS.iter().copied().find(|known| known == p))
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| {
             bad(
@@ -333,7 +471,8 @@ async fn create(State(sb): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
     if tenant_id <= 0 {
         return Err(bad("tenant_id must be higher than 0", None));
     }
-    if body.expiration_date.is_some_and(|at| at <= Utc::now()) {
+    let expiration = body.expiration_date.map(micros);
+    if expiration.is_some_and(|at| at <= Utc::now()) {
         return Err(bad("expiration_date must be set in the future", None));
     }
     if permissions.is_empty() {
@@ -367,8 +506,8 @@ async fn create(State(sb): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
             Some("API_KEY_NAME_TENANT_COMBO_NOT_UNIQUE"),
         ));
     }
-    let token = sb.insert_key(name, tenant_id, permissions, body.expiration_date);
-    Ok(json(StatusCode::CREATED, &json!({ "api_key": token })))
+    let api_key = sb.insert_key(name, tenant_id, permissions, expiration);
+    Ok(json(StatusCode::CREATED, &Created { api_key }))
 }
 
 async fn get_one(State(sb): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Reply {
@@ -388,24 +527,21 @@ async fn get_one(State(sb): State<Shared>, headers: HeaderMap, Path(id): Path<St
         return Err(not_found());
     }
     if key.expiration.is_some_and(|at| at <= Utc::now()) {
-        // Asking for an expired key deletes it.
+        // Asking for an expired key deletes it (`GetAPIKey` in
+        // `services/tenants/apikeys/application.go`).
         sb.keys.retain(|k| k.id != id);
         return Err(not_found());
     }
-    let body = GetApiKey200Response {
-        data: ApiKeyDetails {
-            expiration_date: key.expiration,
+    let body = Wrapped {
+        data: HashedKey {
             id: key.id,
-            // The server's query leaves the name out: it is always "".
+            // The store's query for one key does not select the name: it is always "".
             name: String::new(),
-            permissions: key.permissions.clone(),
+            expiration_date: key.expiration,
             tenant_id: key.tenant_id,
+            permissions: key.permissions.clone(),
         },
     };
-    let mut body = serde_json::to_value(body).unwrap_or_default();
-    if let Some(data) = body.get_mut("data").and_then(Value::as_object_mut) {
-        data.entry("expiration_date").or_insert(Value::Null);
-    }
     Ok(json(StatusCode::OK, &body))
 }
 
@@ -423,8 +559,58 @@ async fn revoke(State(sb): State<Shared>, headers: HeaderMap, Path(id): Path<Str
         return Err(message(StatusCode::NOT_FOUND, "Key does not exist", None));
     }
     sb.keys.retain(|k| k.id != id);
-    let body = RevokeApiKey200Response {
-        message: Some("API key has been revoked".into()),
-    };
-    Ok(json(StatusCode::OK, &body))
+    Ok(message(StatusCode::OK, "API key has been revoked", None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn times_are_written_as_go_writes_them() {
+        for (time, wire) in [
+            ("2025-06-02T09:14:27.481923Z", "2025-06-02T09:14:27.481923Z"),
+            ("2025-03-11T14:02:10.5Z", "2025-03-11T14:02:10.5Z"),
+            ("2025-03-11T14:02:10.000Z", "2025-03-11T14:02:10Z"),
+            (
+                "2025-03-11T14:02:10.123456789Z",
+                "2025-03-11T14:02:10.123456Z",
+            ),
+        ] {
+            let mut out = Vec::new();
+            go_time(&at(time), &mut serde_json::Serializer::new(&mut out)).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), format!("\"{wire}\""));
+        }
+    }
+
+    #[test]
+    fn a_listed_key_always_has_its_expiry_and_permissions() {
+        let key = ListedKey {
+            id: 1_288_460_349_127_734_201,
+            name: "Dashboard readonly".into(),
+            tenant_id: 19,
+            tenant_name: "Provincie Zeeland".into(),
+            expiration_date: None,
+            created: at("2025-03-11T14:02:10.5Z"),
+            permissions: vec!["READ_DEVICES"],
+        };
+        assert_eq!(
+            serde_json::to_value(&key).unwrap(),
+            serde_json::json!({
+                "id": 1_288_460_349_127_734_201_i64,
+                "name": "Dashboard readonly",
+                "tenant_id": 19,
+                "tenant_name": "Provincie Zeeland",
+                "expiration_date": null,
+                "created": "2025-03-11T14:02:10.5Z",
+                "permissions": ["READ_DEVICES"],
+            })
+        );
+    }
 }

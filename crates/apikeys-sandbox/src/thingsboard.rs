@@ -2,7 +2,12 @@
 //! list a user's keys in numbered pages, update the description, delete.
 //!
 //! Authentication is `X-Authorization: ApiKey <value>` or `Bearer <jwt>` (`Authorization`
-//! only when `X-Authorization` is absent); every error is a `ThingsboardErrorResponse`.
+//! only when `X-Authorization` is absent); every error is ThingsBoard's error body.
+//!
+//! The wire is written with this module's own types, after the server's sources in
+//! `thingsboard/thingsboard` (`ApiKeyController.java`, `ApiKeyInfo.java`,
+//! `ThingsboardErrorResponse.java`), never with the client's generated types: a field the
+//! client's fragment names wrong then fails the end-to-end tests.
 
 use std::sync::{Arc, Mutex};
 
@@ -13,12 +18,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{delete, post, put};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use thingsboard_apikeys::types::{
-    ApiKeyId, ApiKeyInfo, EntityType, PageDataApiKeyInfo, TenantId, ThingsboardErrorResponse,
-    UserId,
-};
 use uuid::Uuid;
 
 use crate::common::{
@@ -26,7 +27,7 @@ use crate::common::{
 };
 use crate::scope::ThingsBoardScope;
 
-/// ThingsBoard's error codes (`ThingsboardErrorCode`).
+/// ThingsBoard's error codes (`ThingsboardErrorCode.java`), sent as numbers.
 const AUTHENTICATION: i32 = 10;
 const JWT_EXPIRED: i32 = 11;
 const INVALID_ARGUMENTS: i32 = 30;
@@ -112,12 +113,91 @@ pub(crate) fn build() -> (Router, Secret, ThingsBoardScope) {
     (router, Secret::from(credential), scope)
 }
 
+/// An id as ThingsBoard writes it in JSON: an object naming the entity type, never a bare
+/// UUID.
+#[derive(Serialize)]
+struct EntityId {
+    #[serde(rename = "entityType")]
+    entity_type: &'static str,
+    #[serde(rename = "id")]
+    id: Uuid,
+}
+
+/// An id as a request body carries it: `entityType` must be there, but only `id` counts.
+#[derive(Deserialize)]
+struct EntityIdIn {
+    #[serde(rename = "entityType")]
+    _entity_type: String,
+    #[serde(rename = "id")]
+    id: Uuid,
+}
+
+/// `ApiKeyInfo`: a key as every answer but creation shows it, without its value.
+#[derive(Serialize)]
+struct ApiKeyInfo {
+    #[serde(rename = "id")]
+    id: EntityId,
+    #[serde(rename = "createdTime")]
+    created_time: i64,
+    #[serde(rename = "tenantId")]
+    tenant_id: EntityId,
+    #[serde(rename = "userId")]
+    user_id: EntityId,
+    /// Milliseconds since the epoch; 0 never expires.
+    #[serde(rename = "expirationTime")]
+    expiration_time: i64,
+    #[serde(rename = "description")]
+    description: String,
+    #[serde(rename = "enabled")]
+    enabled: bool,
+    #[serde(rename = "expired")]
+    expired: bool,
+}
+
+/// `ApiKey`: what `save` answers, the info plus the secret `value`, which is `null` on an
+/// update.
+#[derive(Serialize)]
+struct ApiKey {
+    #[serde(flatten)]
+    info: ApiKeyInfo,
+    #[serde(rename = "value")]
+    value: Option<String>,
+}
+
+/// `PageDataApiKeyInfo`: one numbered page of a user's keys.
+#[derive(Serialize)]
+struct PageData {
+    #[serde(rename = "data")]
+    data: Vec<ApiKeyInfo>,
+    #[serde(rename = "totalPages")]
+    total_pages: i32,
+    #[serde(rename = "totalElements")]
+    total_elements: i64,
+    #[serde(rename = "hasNext")]
+    has_next: bool,
+}
+
+/// `ThingsboardErrorResponse`: the body of every error.
+#[derive(Serialize)]
+struct ErrorBody {
+    /// The HTTP status, repeated.
+    #[serde(rename = "status")]
+    status: u16,
+    #[serde(rename = "message")]
+    message: String,
+    #[serde(rename = "errorCode")]
+    error_code: i32,
+    /// Milliseconds since the epoch.
+    #[serde(rename = "timestamp")]
+    timestamp: i64,
+}
+
 fn error(status: StatusCode, code: i32, message: impl Into<String>) -> Response {
-    let body = ThingsboardErrorResponse {
-        status: Some(i32::from(status.as_u16())),
-        message: Some(message.into()),
-        error_code: Some(code),
-        timestamp: Some(now_ms()),
+    let body = ErrorBody {
+        status: status.as_u16(),
+        message: message.into(),
+        error_code: code,
+        timestamp: now_ms(),
     };
     json(status, &body)
 }
@@ -172,7 +252,9 @@ impl Tb {
         value
     }
 
-    /// The user the request's credential belongs to.
+    /// The user the request's credential belongs to: `X-Authorization` (or `Authorization`
+    /// when it is absent) with `ApiKey <value>` or `Bearer <jwt>`, prefixes matched as
+    /// written.
     fn authenticate(&self, headers: &HeaderMap) -> Result<Uuid, Response> {
         let value = header(headers, "x-authorization").or_else(|| header(headers, "authorization"));
         let now = now_ms();
@@ -218,23 +300,23 @@ impl Tb {
 
     fn info(&self, key: &Key) -> ApiKeyInfo {
         ApiKeyInfo {
-            created_time: key.created_time,
-            description: key.description.clone(),
-            enabled: key.enabled,
-            expiration_time: key.expiration_time,
-            expired: key.expired(now_ms()),
-            id: ApiKeyId {
-                entity_type: EntityType::ApiKey,
+            id: EntityId {
+                entity_type: "API_KEY",
                 id: key.id,
             },
-            tenant_id: Some(TenantId {
-                entity_type: EntityType::Tenant,
+            created_time: key.created_time,
+            tenant_id: EntityId {
+                entity_type: "TENANT",
                 id: self.tenant_id,
-            }),
-            user_id: UserId {
-                entity_type: EntityType::User,
+            },
+            user_id: EntityId {
+                entity_type: "USER",
                 id: key.user_id,
             },
+            expiration_time: key.expiration_time,
+            description: key.description.clone(),
+            enabled: key.enabled,
+            expired: key.expired(now_ms()),
         }
     }
 
@@ -300,14 +382,17 @@ async fn login(State(tb): State<Shared>, body: Bytes) -> Reply {
 }
 
 /// The body of `save_api_key`, read as leniently as the server reads it: a missing
-/// `enabled` is `false` and a missing `expirationTime` is 0 (Java primitives).
+/// `enabled` is `false` and a missing `expirationTime` is 0: both are Java primitives in
+/// the server's `ApiKeyInfo.java`.
 #[derive(Deserialize)]
 struct SaveBody {
-    id: Option<ApiKeyId>,
+    #[serde(rename = "id")]
+    id: Option<EntityIdIn>,
     #[serde(rename = "userId")]
-    user_id: Option<UserId>,
+    user_id: Option<EntityIdIn>,
+    #[serde(rename = "description")]
     description: Option<String>,
-    #[serde(default)]
+    #[serde(rename = "enabled", default)]
     enabled: bool,
     #[serde(rename = "expirationTime", default)]
     expiration_time: i64,
@@ -345,7 +430,7 @@ async fn save(State(tb): State<Shared>, headers: HeaderMap, body: Bytes) -> Repl
             let id = tb.keys.last().map(|k| k.id).unwrap_or_default();
             (id, Some(value))
         }
-        Some(ApiKeyId { id, .. }) => {
+        Some(EntityIdIn { id, .. }) => {
             let invalid =
                 |message: &str| error(StatusCode::BAD_REQUEST, INVALID_ARGUMENTS, message);
             let key = tb
@@ -369,15 +454,12 @@ async fn save(State(tb): State<Shared>, headers: HeaderMap, body: Bytes) -> Repl
         .iter()
         .find(|k| k.id == id)
         .ok_or_else(item_not_found)?;
-    let mut out = serde_json::to_value(tb.info(key)).unwrap_or_default();
-    if let Some(object) = out.as_object_mut() {
-        // The secret is returned on creation only; an update answers `"value": null`.
-        object.insert(
-            "value".into(),
-            value.map_or(serde_json::Value::Null, Into::into),
-        );
-    }
-    Ok(json(StatusCode::OK, &out))
+    // The secret is returned on creation only; an update answers `"value": null`.
+    let body = ApiKey {
+        info: tb.info(key),
+        value,
+    };
+    Ok(json(StatusCode::OK, &body))
 }
 
 async fn remove(State(tb): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Reply {
@@ -389,7 +471,8 @@ async fn remove(State(tb): State<Shared>, headers: HeaderMap, Path(id): Path<Str
     Ok(empty(StatusCode::OK))
 }
 
-/// The body is the raw text, whatever its Content-Type.
+/// The body is the raw text, whatever its Content-Type: the controller takes the request
+/// body as a plain `String`.
 async fn describe(
     State(tb): State<Shared>,
     headers: HeaderMap,
@@ -531,11 +614,50 @@ async fn list(
         .take(size)
         .map(|k| tb.info(k))
         .collect();
-    let body = PageDataApiKeyInfo {
+    let body = PageData {
         data,
-        has_next: start.saturating_add(size) < total,
-        total_elements: i64::try_from(total).unwrap_or(i64::MAX),
         total_pages: i32::try_from(total.div_ceil(size)).unwrap_or(i32::MAX),
+        total_elements: i64::try_from(total).unwrap_or(i64::MAX),
+        has_next: start.saturating_add(size) < total,
     };
     Ok(json(StatusCode::OK, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_objects_and_an_update_answers_a_null_value() {
+        let id = Uuid::nil();
+        let entity = |entity_type| EntityId { entity_type, id };
+        let body = ApiKey {
+            info: ApiKeyInfo {
+                id: entity("API_KEY"),
+                created_time: 1_763_891_234_567,
+                tenant_id: entity("TENANT"),
+                user_id: entity("USER"),
+                expiration_time: 0,
+                description: "CI deploy key".into(),
+                enabled: true,
+                expired: false,
+            },
+            value: None,
+        };
+        let nil = "00000000-0000-0000-0000-000000000000";
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({
+                "id": {"entityType": "API_KEY", "id": nil},
+                "createdTime": 1_763_891_234_567_i64,
+                "tenantId": {"entityType": "TENANT", "id": nil},
+                "userId": {"entityType": "USER", "id": nil},
+                "expirationTime": 0,
+                "description": "CI deploy key",
+                "enabled": true,
+                "expired": false,
+                "value": null,
+            })
+        );
+    }
 }
