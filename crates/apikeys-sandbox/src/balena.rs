@@ -6,7 +6,9 @@
 //! API key, told apart by shape. Only a session may create, update or revoke keys (an API
 //! key gets 401, as on openBalena). A user sees the keys of their own actor and of their
 //! fleets and devices; PATCH and DELETE of a key the caller cannot see change nothing and
-//! answer 200. Errors are balena's: empty bodies, JSON strings.
+//! answer 200. Errors are balena's: empty bodies, JSON strings. Bodies are written with
+//! `serde_json` here, never with the client crate's types, so that a field the client names
+//! wrongly fails a test.
 
 use std::sync::{Arc, Mutex};
 
@@ -17,8 +19,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::any;
-use balena_apikeys::ApiKeyUpdate;
-use balena_apikeys::types::{ActorType, ActorWhoami, ODataCount};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
@@ -442,31 +442,28 @@ impl Balena {
     }
 
     fn whoami(&self, caller: &Caller) -> Response {
-        let base = |actor_type: ActorType, actor_type_id: i64| ActorWhoami {
-            actor_type,
-            actor_type_id,
-            email: None,
-            id: caller.actor,
-            slug: None,
-            username: None,
-            uuid: None,
-        };
         let me = if let Some(user) = self.user_of(caller.actor) {
-            ActorWhoami {
-                username: Some(user.username.clone()),
-                email: Some(user.email.clone()),
-                ..base(ActorType::User, user.id)
-            }
+            json!({
+                "id": caller.actor,
+                "actorType": "user",
+                "actorTypeId": user.id,
+                "username": user.username,
+                "email": user.email,
+            })
         } else if let Some(app) = self.applications.iter().find(|a| a.actor == caller.actor) {
-            ActorWhoami {
-                slug: Some(app.slug.clone()),
-                ..base(ActorType::Application, app.id)
-            }
+            json!({
+                "id": caller.actor,
+                "actorType": "application",
+                "actorTypeId": app.id,
+                "slug": app.slug,
+            })
         } else if let Some(device) = self.devices.iter().find(|d| d.actor == caller.actor) {
-            ActorWhoami {
-                uuid: Some(device.uuid.clone()),
-                ..base(ActorType::Device, device.id)
-            }
+            json!({
+                "id": caller.actor,
+                "actorType": "device",
+                "actorTypeId": device.id,
+                "uuid": device.uuid,
+            })
         } else {
             return text_error(
                 StatusCode::UNAUTHORIZED,
@@ -567,12 +564,7 @@ impl Balena {
             .iter()
             .filter(|k| filter.as_ref().is_none_or(|f| f.matches(*k)))
             .count();
-        Ok(json(
-            StatusCode::OK,
-            &ODataCount {
-                d: i64::try_from(n).unwrap_or(i64::MAX),
-            },
-        ))
+        Ok(json(StatusCode::OK, &json!({ "d": n })))
     }
 
     /// PATCH `/v7/api_key(<id>)` (REF §4.6): a session only; a key the caller cannot see
@@ -581,10 +573,10 @@ impl Balena {
         if !caller.session {
             return unauthorized();
         }
-        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(body) else {
             return text_error(StatusCode::BAD_REQUEST, "Malformed JSON body");
         };
-        let Ok(changes) = serde_json::from_value::<ApiKeyUpdate>(value) else {
+        let Ok(changes) = Changes::read(&body) else {
             return text_error(
                 StatusCode::BAD_REQUEST,
                 "Invalid value for an api key field",
@@ -700,6 +692,42 @@ impl Balena {
             })
             .collect();
         Ok(rows(d))
+    }
+}
+
+/// The fields of a PATCH body: each absent (`None`), `null` (`Some(None)`) or a value.
+#[derive(Default)]
+struct Changes {
+    name: Option<String>,
+    description: Option<Option<String>>,
+    expiry_date: Option<Option<DateTime<Utc>>>,
+}
+
+impl Changes {
+    /// The writable fields of `body`; a field of another name, or of the wrong type, is an
+    /// error, so that a client's misspelt field is not taken for "nothing to change".
+    fn read(body: &Map<String, Value>) -> Result<Changes, String> {
+        let mut changes = Changes::default();
+        for (field, value) in body {
+            match (field.as_str(), value) {
+                ("name", Value::String(name)) => changes.name = Some(name.clone()),
+                ("description", Value::Null) => changes.description = Some(None),
+                ("description", Value::String(text)) => {
+                    changes.description = Some(Some(text.clone()));
+                }
+                ("expiry_date", Value::Null) => changes.expiry_date = Some(None),
+                ("expiry_date", Value::String(text)) => {
+                    let at = parse_date(text).ok_or_else(|| format!("bad date `{text}`"))?;
+                    changes.expiry_date = Some(Some(at));
+                }
+                _ => return Err(format!("`{field}` cannot be set to {value}")),
+            }
+        }
+        Ok(changes)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.name.is_none() && self.description.is_none() && self.expiry_date.is_none()
     }
 }
 
