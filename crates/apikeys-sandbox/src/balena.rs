@@ -6,7 +6,10 @@
 //! API key, told apart by shape. Only a session may create, update or revoke keys (an API
 //! key gets 401, as on openBalena). A user sees the keys of their own actor and of their
 //! fleets and devices; PATCH and DELETE of a key the caller cannot see change nothing and
-//! answer 200. Errors are balena's: empty bodies, JSON strings. Bodies are written with
+//! answer 200. A key listing without `$select` sends every column, the secret `key` and
+//! `modified_at` included, as openBalena does.
+//!
+//! Errors are balena's: empty bodies, JSON strings. Bodies are written with
 //! `serde_json` here, never with the client crate's types, so that a field the client names
 //! wrongly fails a test.
 
@@ -29,13 +32,17 @@ use crate::odata::{self, Row, Val};
 use crate::scope::BalenaScope;
 
 const MOUNT: &str = "/balena";
+/// Every column of an `api_key` row; the secret `key` and `modified_at` too, as openBalena
+/// has them.
 const KEY_FIELDS: &[&str] = &[
     "id",
     "created_at",
+    "modified_at",
     "name",
     "description",
     "expiry_date",
     "is_of__actor",
+    "key",
 ];
 const APPLICATION_FIELDS: &[&str] = &["id", "app_name", "slug", "uuid", "actor"];
 const DEVICE_FIELDS: &[&str] = &["id", "uuid", "device_name", "actor"];
@@ -46,6 +53,7 @@ const DESCRIPTION_TOO_LONG: &str = "It is necessary that each api key that has a
 struct Key {
     id: i64,
     created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
     name: Option<String>,
     description: Option<String>,
     expiry_date: Option<DateTime<Utc>>,
@@ -113,10 +121,12 @@ impl Row for Key {
         match name {
             "id" => Val::Int(self.id),
             "created_at" => Val::Date(self.created_at),
+            "modified_at" => Val::Date(self.modified_at),
             "name" => text(&self.name),
             "description" => text(&self.description),
             "expiry_date" => self.expiry_date.map_or(Val::Null, Val::Date),
             "is_of__actor" => Val::Int(self.actor),
+            "key" => Val::Str(self.secret.clone()),
             _ => Val::Null,
         }
     }
@@ -176,6 +186,7 @@ pub(crate) fn build() -> (Router, Secret, BalenaScope) {
     let key = |id: i64, name: Option<&str>, description: Option<&str>, actor: i64| Key {
         id,
         created_at: created,
+        modified_at: created,
         name: name.map(Into::into),
         description: description.map(Into::into),
         expiry_date: None,
@@ -515,9 +526,11 @@ impl Balena {
         let secret = random_hex(32);
         let id = self.next_id;
         self.next_id += 1;
+        let created = now();
         self.keys.push(Key {
             id,
-            created_at: now(),
+            created_at: created,
+            modified_at: created,
             name: Some(name),
             description,
             expiry_date,
@@ -536,6 +549,7 @@ impl Balena {
         let mut object = Map::new();
         object.insert("id".into(), key.id.into());
         object.insert("created_at".into(), date(&key.created_at).into());
+        object.insert("modified_at".into(), date(&key.modified_at).into());
         object.insert("name".into(), key.name.clone().into());
         object.insert("description".into(), key.description.clone().into());
         object.insert(
@@ -543,6 +557,7 @@ impl Balena {
             key.expiry_date.as_ref().map(date).into(),
         );
         object.insert("is_of__actor".into(), actor);
+        object.insert("key".into(), key.secret.clone().into());
         options.selected(object)
     }
 
@@ -611,6 +626,7 @@ impl Balena {
             if let Some(expiry) = changes.expiry_date {
                 key.expiry_date = expiry;
             }
+            key.modified_at = now();
         }
         empty(StatusCode::OK)
     }
