@@ -4,14 +4,16 @@
 //!
 //! Authentication is `Authorization: Bearer <token>`: a session token (JWT-shaped) or an
 //! API key, told apart by shape. Only a session may create, update or revoke keys (an API
-//! key gets 401, as on openBalena). A user sees the keys of their own actor and of their
-//! fleets and devices; PATCH and DELETE of a key the caller cannot see change nothing and
-//! answer 200. A key listing without `$select` sends every column, the secret `key` and
-//! `modified_at` included, as openBalena does.
+//! key gets 401, as on openBalena). What each credential may read follows openBalena's roles
+//! (open-balena-api `src/lib/auth.ts`): a user (session or named key) reads only the keys of
+//! its own actor, so its fleets' and devices' keys are not listed to it; a device key reads
+//! its device and fleet but no keys; a provisioning key reads nothing (401). PATCH and
+//! DELETE of a key the caller cannot see change nothing and answer 200.
 //!
-//! Errors are balena's: empty bodies, JSON strings. Bodies are written with
-//! `serde_json` here, never with the client crate's types, so that a field the client names
-//! wrongly fails a test.
+//! A key listing without `$select` sends every column, the secret `key` and `modified_at`
+//! included, as openBalena does. Errors are balena's: empty bodies, JSON strings. Bodies are
+//! written with `serde_json` here, never with the client crate's types, so that a field the
+//! client names wrongly fails a test.
 
 use std::sync::{Arc, Mutex};
 
@@ -105,9 +107,21 @@ struct Balena {
 
 type Shared = Arc<Mutex<Balena>>;
 
-/// Who is calling: an actor, and whether with a user's session token.
+/// What kind of actor calls, which decides what it may read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// A user, with a session token or a named API key.
+    User,
+    /// A fleet, with its provisioning key.
+    Fleet,
+    /// A device, with its device key.
+    Device,
+}
+
+/// Who is calling: an actor, its role, and whether with a user's session token.
 struct Caller {
     actor: i64,
+    role: Role,
     session: bool,
 }
 
@@ -222,6 +236,8 @@ pub(crate) fn build() -> (Router, Secret, BalenaScope) {
         device_id: device.id,
         device_uuid: device.uuid.clone(),
         api_key: Secret::from(keys[1].secret.clone()),
+        provisioning_key: Secret::from(keys[3].secret.clone()),
+        device_key: Secret::from(keys[4].secret.clone()),
     };
     let balena = Balena {
         sessions: vec![(session.clone(), user.id)],
@@ -399,12 +415,23 @@ impl Balena {
             let actor = self.users.iter().find(|u| u.id == user)?.actor;
             return Some(Caller {
                 actor,
+                role: Role::User,
                 session: true,
             });
         }
         let key = self.keys.iter().find(|k| k.secret == token && k.live())?;
+        let role = if self.user_of(key.actor).is_some() {
+            Role::User
+        } else if self.applications.iter().any(|a| a.actor == key.actor) {
+            Role::Fleet
+        } else if self.devices.iter().any(|d| d.actor == key.actor) {
+            Role::Device
+        } else {
+            return None;
+        };
         Some(Caller {
             actor: key.actor,
+            role,
             session: false,
         })
     }
@@ -413,43 +440,58 @@ impl Balena {
         self.users.iter().find(|u| u.actor == actor)
     }
 
-    /// The applications the caller may read: a user's own, or the calling fleet itself.
-    fn visible_applications(&self, caller: &Caller) -> Vec<Application> {
-        let user = self.user_of(caller.actor).map(|u| u.id);
-        self.applications
-            .iter()
-            .filter(|a| Some(a.owner) == user || a.actor == caller.actor)
-            .cloned()
-            .collect()
+    /// The applications the caller may read: a user's own, or a device's fleet. A
+    /// provisioning key may only create devices, not read its fleet (`None`: 401).
+    fn visible_applications(&self, caller: &Caller) -> Option<Vec<Application>> {
+        let readable = |a: &Application| match caller.role {
+            Role::User => self.user_of(caller.actor).is_some_and(|u| u.id == a.owner),
+            Role::Device => self
+                .devices
+                .iter()
+                .any(|d| d.actor == caller.actor && d.application == a.id),
+            Role::Fleet => false,
+        };
+        (caller.role != Role::Fleet).then(|| {
+            self.applications
+                .iter()
+                .filter(|a| readable(a))
+                .cloned()
+                .collect()
+        })
     }
 
-    /// The devices the caller may read: those of the visible fleets, or itself.
-    fn visible_devices(&self, caller: &Caller) -> Vec<Device> {
-        let applications: Vec<i64> = self
-            .visible_applications(caller)
+    /// The devices the caller may read: those of a user's fleets, or a device itself
+    /// (`None` for a provisioning key: 401).
+    fn visible_devices(&self, caller: &Caller) -> Option<Vec<Device>> {
+        let fleets: Vec<i64> = self
+            .visible_applications(caller)?
             .iter()
             .map(|a| a.id)
             .collect();
-        self.devices
-            .iter()
-            .filter(|d| applications.contains(&d.application) || d.actor == caller.actor)
-            .cloned()
-            .collect()
+        let readable = |d: &Device| match caller.role {
+            Role::User => fleets.contains(&d.application),
+            _ => d.actor == caller.actor,
+        };
+        Some(
+            self.devices
+                .iter()
+                .filter(|d| readable(d))
+                .cloned()
+                .collect(),
+        )
     }
 
-    /// The keys the caller may read: those of its own actor and, for a user, of its fleets
-    /// and their devices.
-    fn visible_keys(&self, caller: &Caller) -> Vec<Key> {
-        let mut actors = vec![caller.actor];
-        if self.user_of(caller.actor).is_some() {
-            actors.extend(self.visible_applications(caller).iter().map(|a| a.actor));
-            actors.extend(self.visible_devices(caller).iter().map(|d| d.actor));
-        }
-        self.keys
-            .iter()
-            .filter(|k| actors.contains(&k.actor))
-            .cloned()
-            .collect()
+    /// The keys the caller may read. openBalena gives users (sessions and named keys)
+    /// `api_key` read with `is_of__actor eq @__ACTOR_ID`, their own keys only, and device
+    /// and provisioning keys no `api_key` read at all (`None`: 401).
+    fn visible_keys(&self, caller: &Caller) -> Option<Vec<Key>> {
+        (caller.role == Role::User).then(|| {
+            self.keys
+                .iter()
+                .filter(|k| k.actor == caller.actor)
+                .cloned()
+                .collect()
+        })
     }
 
     fn whoami(&self, caller: &Caller) -> Response {
@@ -563,7 +605,10 @@ impl Balena {
 
     fn list(&self, caller: &Caller, pairs: &[(String, String)]) -> Result<Response, String> {
         let options = options(pairs, KEY_FIELDS, &["is_of__actor"])?;
-        let keys = options.apply(&self.visible_keys(caller));
+        let Some(visible) = self.visible_keys(caller) else {
+            return Ok(unauthorized());
+        };
+        let keys = options.apply(&visible);
         Ok(rows(
             keys.iter().map(|k| Balena::key_json(k, &options)).collect(),
         ))
@@ -574,8 +619,10 @@ impl Balena {
         let filter = query_value(pairs, "$filter")
             .map(|f| odata::parse_filter(f, KEY_FIELDS))
             .transpose()?;
-        let n = self
-            .visible_keys(caller)
+        let Some(visible) = self.visible_keys(caller) else {
+            return Ok(unauthorized());
+        };
+        let n = visible
             .iter()
             .filter(|k| filter.as_ref().is_none_or(|f| f.matches(*k)))
             .count();
@@ -615,7 +662,9 @@ impl Balena {
         {
             return text_error(StatusCode::BAD_REQUEST, DESCRIPTION_TOO_LONG);
         }
-        let visible = self.visible_keys(caller).iter().any(|k| k.id == id);
+        let visible = self
+            .visible_keys(caller)
+            .is_some_and(|keys| keys.iter().any(|k| k.id == id));
         if let Some(key) = self.keys.iter_mut().find(|k| k.id == id && visible) {
             if let Some(name) = changes.name {
                 key.name = Some(name);
@@ -637,7 +686,10 @@ impl Balena {
         if !caller.session {
             return unauthorized();
         }
-        if self.visible_keys(caller).iter().any(|k| k.id == id) {
+        if self
+            .visible_keys(caller)
+            .is_some_and(|keys| keys.iter().any(|k| k.id == id))
+        {
             self.keys.retain(|k| k.id != id);
         }
         empty(StatusCode::OK)
@@ -650,8 +702,10 @@ impl Balena {
         pairs: &[(String, String)],
     ) -> Result<Response, String> {
         let options = options(pairs, APPLICATION_FIELDS, &[])?;
-        let visible: Vec<Application> = self
-            .visible_applications(caller)
+        let Some(readable) = self.visible_applications(caller) else {
+            return Ok(unauthorized());
+        };
+        let visible: Vec<Application> = readable
             .into_iter()
             .filter(|a| id.is_none_or(|id| a.id == id))
             .collect();
@@ -690,11 +744,10 @@ impl Balena {
         } else {
             return Err(format!("unknown device key `{key}`"));
         };
-        let visible: Vec<Device> = self
-            .visible_devices(caller)
-            .into_iter()
-            .filter(|d| matches(d))
-            .collect();
+        let Some(readable) = self.visible_devices(caller) else {
+            return Ok(unauthorized());
+        };
+        let visible: Vec<Device> = readable.into_iter().filter(|d| matches(d)).collect();
         let d = options
             .apply(&visible)
             .iter()
