@@ -51,9 +51,9 @@ pub enum ApiKeyField {
 impl ApiKeyField {
     /// Every field the crate's `ApiKey` model reads, in the order of the model. A key
     /// listing sends these as `$select` when you select no fields yourself, so that the
-    /// server does not send each key's secret along (see [`Client::api_key`]).
+    /// server does not send each key's secret along (see [`ListRequest::options`]).
     ///
-    /// [`Client::api_key`]: crate::Client::api_key
+    /// [`ListRequest::options`]: crate::ListRequest::options
     pub const ALL: [ApiKeyField; 6] = [
         ApiKeyField::Id,
         ApiKeyField::CreatedAt,
