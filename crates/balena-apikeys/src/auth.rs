@@ -20,10 +20,16 @@ impl Vendor for Client {
     /// parser refuses or misreads; this sends them in the OData form the SDKs use
     /// (`$select=id,name`), losslessly. It also doubles a `'` inside the quoted device uuid
     /// of `/v7/device(uuid='…')`, so that an id cannot end the quotes (OData's escaping).
+    /// A key listing never asks for the keys' secrets: see `odata::select_without_secret`.
     fn prepare_request(request: &mut reqwest::Request) -> std::result::Result<(), String> {
+        let listing =
+            request.method() == reqwest::Method::GET && request.url().path().ends_with(KEY_LISTING);
         let url = request.url_mut();
         if let Some(path) = quote_device_uuid(url.path()) {
             url.set_path(&path);
+        }
+        if listing {
+            crate::odata::select_without_secret(url)?;
         }
         if url.query().is_some() {
             let query = crate::odata::wire_query(url);
@@ -39,6 +45,9 @@ impl JwtAuth for Client {
         Credential::header("authorization", "Bearer", jwt)
     }
 }
+
+/// The path of `get_api_keys`, after the base URL's own path.
+const KEY_LISTING: &str = "/v7/api_key";
 
 const DEVICE_BY_UUID: (&str, &str) = ("/v7/device(uuid='", "')");
 

@@ -1209,6 +1209,10 @@ let response = client.get_actor_whoami()
 
 Returns the `api_key` rows visible to the credential in an OData envelope `{"d": [...]}`. Paged with `$top` and `$skip` only; there is no next link or total. The crate sends the options in the order the JS SDK does. Source: `balena-io/pinejs`, `src/sbvr-api/sbvr-utils.ts`; `balena-io/balena-sdk`, `src/models/api-key.ts`.
 
+Without `$select`, openBalena's answer holds every column of each row, the key's secret `key` among them (in open-balena-api's `src/balena.sbvr` it is an ordinary field that nothing hides from reads). So the crate never sends this listing without one: when you select no fields it asks for those `ApiKey` reads (`id,created_at,name,description,expiry_date,is_of__actor`), and a `$select` that names `key` or `*`, also inside `$expand`, is refused before anything is sent. A secret is read only where the API hands it out on purpose, when it is created.
+
+What a credential may read (open-balena-api `src/lib/auth.ts`): a user's session token or named API key only the keys of its own actor (`is_of__actor eq @__ACTOR_ID`), so the keys of a fleet or a device are not listed to their owner on openBalena; device and provisioning keys may not read keys at all (401).
+
 # Example
 
 ```no_run
@@ -1238,7 +1242,7 @@ Arguments:
 - `expand`: Navigation fields to expand, with nested options, e.g. `is_of__actor($select=id)`.
 - `filter`: An OData boolean expression, as balena's SDKs write it (string literal contents URL-encoded). Build it with the crate's `odata::Filter`.
 - `orderby`: Comma-separated `<field> asc|desc`.
-- `select`: Comma-separated field names; only those fields are returned.
+- `select`: Comma-separated `api_key` fields; only those are returned. Without it the crate sends the fields `ApiKey` reads; `key` (the secret) and `*` are refused before sending.
 - `skip`: Skip this many rows first (the page offset).
 - `top`: At most this many rows (the page size).
 ```ignore

@@ -16,6 +16,9 @@ const OLD: i64 = 4870231;
 const NEW: i64 = 4870299;
 /// The filter every named-user listing starts with, actor 1111 being the caller.
 const MINE: &str = "is_of__actor%20eq%201111%20and%20name%20ne%20null";
+/// What every listing selects: the fields the model reads, never the secret `key` column
+/// that openBalena sends when no `$select` is given.
+const MODEL_SELECT: &str = "$select=id,created_at,name,description,expiry_date,is_of__actor";
 
 fn keys(server: &MockServer) -> UserKeys {
     let client = Client::builder(server.uri())
@@ -90,7 +93,8 @@ fn created() -> ResponseTemplate {
 
 fn newest_query(name: &str) -> String {
     format!(
-        "$orderby=created_at%20desc,id%20desc&$top=1&$filter={MINE}%20and%20name%20eq%20%27{name}%27"
+        "$orderby=created_at%20desc,id%20desc&{MODEL_SELECT}&$top=1\
+         &$filter={MINE}%20and%20name%20eq%20%27{name}%27"
     )
 }
 
@@ -104,7 +108,7 @@ async fn mount_newest(server: &MockServer, rows: Value) {
 }
 
 fn by_id_query(id: i64) -> String {
-    format!("$orderby=name%20asc&$top=1&$filter={MINE}%20and%20id%20eq%20{id}")
+    format!("$orderby=name%20asc&{MODEL_SELECT}&$top=1&$filter={MINE}%20and%20id%20eq%20{id}")
 }
 
 async fn mount_by_id(server: &MockServer, id: i64, rows: Value) {
@@ -191,7 +195,7 @@ async fn list_streams_the_caller_s_named_keys_100_at_a_time() {
     for (skip, rows) in [("0", json!(first)), ("100", json!([row(OLD, "ci-deploy")]))] {
         authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
             .and(exact_query(format!(
-                "$orderby=name%20asc,id%20asc&$top=100&$skip={skip}&$filter={MINE}"
+                "$orderby=name%20asc,id%20asc&{MODEL_SELECT}&$top=100&$skip={skip}&$filter={MINE}"
             )))
             .respond_with(d(rows))
             .expect(1)
