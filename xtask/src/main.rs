@@ -6,6 +6,7 @@
 
 mod codegen;
 mod lint;
+mod surface;
 mod vendors;
 
 use std::path::{Path, PathBuf};

@@ -29,9 +29,12 @@ impl Credential {
     /// A credential sent as `<name>: <scheme> <secret>` (e.g. `Authorization: Bearer …`),
     /// or `<name>: <secret>` when `scheme` is empty.
     ///
-    /// Fails when the secret cannot be a header value (a newline, say); the error does not
-    /// contain the secret.
-    pub fn header(name: &'static str, scheme: &str, secret: Secret) -> Result<Self> {
+    /// Fails when `name` is not a header name (`X-Api Key`, say) or the secret cannot be a
+    /// header value (a newline, say); the error does not contain the secret.
+    pub fn header(name: &str, scheme: &str, secret: Secret) -> Result<Self> {
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            Error::InvalidRequest(format!("`{name}` cannot be the name of an HTTP header"))
+        })?;
         let text = match scheme {
             "" => secret.expose_secret().to_string(),
             scheme => format!("{scheme} {}", secret.expose_secret()),
@@ -43,7 +46,7 @@ impl Credential {
         })?;
         value.set_sensitive(true);
         Ok(Credential {
-            name: HeaderName::from_static(name),
+            name: header,
             value,
             secret,
         })
@@ -391,6 +394,16 @@ mod tests {
         assert_eq!(credential.header_value(), "ApiKey tb_canary");
         assert!(!format!("{credential:?}").contains("canary"));
         assert!(!format!("{:?}", credential.header_value()).contains("canary"));
+    }
+
+    #[test]
+    fn a_header_name_that_is_not_one_is_refused_not_a_panic() {
+        for bad in ["X-Api Key", "", "x\napi", "é"] {
+            let err = Credential::header(bad, "", "canary".into()).unwrap_err();
+            assert!(matches!(err, Error::InvalidRequest(_)), "{bad:?}: {err:?}");
+        }
+        let mixed = Credential::header("X-Authorization", "ApiKey", "canary".into()).unwrap();
+        assert_eq!(mixed.header_name(), "x-authorization");
     }
 
     #[test]

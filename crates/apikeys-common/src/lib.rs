@@ -30,6 +30,15 @@ pub use paging::{Page, paginate};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 
+/// What every vendor crate re-exports at its root (`pub use apikeys_common::reexport::*`), so
+/// that its users depend on the vendor crate alone and meet the same names in each.
+pub mod reexport {
+    pub use crate::{
+        ApiError, CreatedKey, Credential, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, Result,
+        RetryPolicy, RotationError, Secret,
+    };
+}
+
 /// What the generated code reaches through this crate; not part of the public API.
 #[doc(hidden)]
 pub mod __private {

@@ -627,7 +627,7 @@ mod balena {
 
     use apikeys_common::KeyLifecycle;
     use balena_apikeys::types::ActorType;
-    use balena_apikeys::{ApiKeyUpdate, Client, UserKeys};
+    use balena_apikeys::{ApiKeyUpdate, Client, KeyScope};
 
     fn client(sandbox: &Sandbox, key: impl Into<Secret>) -> Client {
         Client::builder(sandbox.base_url(Vendor::Balena))
@@ -962,7 +962,7 @@ mod balena {
                 .await
                 .unwrap()
                 .len(),
-            UserKeys::new(session())
+            KeyScope::new(session())
                 .list()
                 .try_collect::<Vec<_>>()
                 .await

@@ -2,7 +2,7 @@
 // Do not edit by hand: change the fragment or the xtask, then run `cargo xtask codegen`.
 
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
 use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt};
 use ::apikeys_common::hooks::encode_path;
@@ -1762,10 +1762,6 @@ pub mod builder {
         }
     }
 }
-/// Items consumers will typically use such as the Client.
-pub mod prelude {
-    pub use self::super::Client;
-}
 ::apikeys_common::generated_client!(
     Client, types::AutomoxErrorResponse, [("get_organization_api_keys",
     "/orgs/{id}/api_keys", true), ("get_user_api_keys", "/users/{userId}/api_keys",
@@ -1775,3 +1771,44 @@ pub mod prelude {
     "/users/{userId}/api_keys/{id}", true), ("decrypt_user_api_key",
     "/users/{userId}/api_keys/{id}/decrypt", true)]
 );
+///Where the Automox Console API keys API is served: the Automox Console API.
+pub const BASE_URL: &str = "https://console.automox.com/api";
+/// Builds a [`Client`]: see [`Client::builder`].
+pub type ClientBuilder = ::apikeys_common::ClientBuilder<Client>;
+impl Client {
+    /**Starts building a client for the Automox Console API keys API at `base_url` (see [`BASE_URL`]).
+
+Authenticate with `.api_key(..)`: A users API key, sent as `Authorization: Bearer <key>`.
+
+```no_run
+# fn demo() -> automox_apikeys::Result<()> {
+use std::time::Duration;
+use automox_apikeys::{BASE_URL, Client};
+
+let client = Client::builder(BASE_URL)
+    .api_key("an API key")
+    .timeout(Duration::from_secs(10))
+    .build()?;
+# let _ = client;
+# Ok(())
+# }
+```*/
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(base_url)
+    }
+}
+impl ::apikeys_common::Vendor for Client {
+    const USER_AGENT: &'static str = concat!(
+        env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")
+    );
+    fn api_key_credential(
+        key: ::apikeys_common::Secret,
+    ) -> ::apikeys_common::Result<::apikeys_common::Credential> {
+        ::apikeys_common::Credential::header("authorization", "Bearer", key)
+    }
+    fn prepare_request(
+        request: &mut ::apikeys_common::__private::reqwest::Request,
+    ) -> ::std::result::Result<(), ::std::string::String> {
+        crate::auth::prepare_request(request)
+    }
+}

@@ -2,7 +2,7 @@
 // Do not edit by hand: change the fragment or the xtask, then run `cargo xtask codegen`.
 
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
 use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt};
 use ::apikeys_common::hooks::encode_path;
@@ -2477,10 +2477,6 @@ pub mod builder {
         }
     }
 }
-/// Items consumers will typically use such as the Client.
-pub mod prelude {
-    pub use self::super::Client;
-}
 ::apikeys_common::generated_client!(
     Client, types::BalenaError, [("create_named_user_api_key", "/api-key/user/full",
     false), ("get_actor_whoami", "/actor/v1/whoami", true), ("get_api_keys",
@@ -2491,3 +2487,51 @@ pub mod prelude {
     "/v7/device({id})", true), ("get_device_actor_by_uuid", "/v7/device(uuid='{uuid}')",
     true)]
 );
+///Where the balena API keys API is served: balenaCloud; openBalena serves the same API at the root of its own `api.` host.
+pub const BASE_URL: &str = "https://api.balena-cloud.com";
+/// Builds a [`Client`]: see [`Client::builder`].
+pub type ClientBuilder = ::apikeys_common::ClientBuilder<Client>;
+impl Client {
+    /**Starts building a client for the balena API keys API at `base_url` (see [`BASE_URL`]).
+
+Authenticate with `.api_key(..)`: A named user API key, sent as `Authorization: Bearer <key>` (the server tells keys and JWTs apart by shape). Or with `.jwt(..)`: A session token (JWT), sent the same way; creating, updating and revoking keys need one.
+
+```no_run
+# fn demo() -> balena_apikeys::Result<()> {
+use std::time::Duration;
+use balena_apikeys::{BASE_URL, Client};
+
+let client = Client::builder(BASE_URL)
+    .api_key("an API key")
+    .timeout(Duration::from_secs(10))
+    .build()?;
+# let _ = client;
+# Ok(())
+# }
+```*/
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(base_url)
+    }
+}
+impl ::apikeys_common::Vendor for Client {
+    const USER_AGENT: &'static str = concat!(
+        env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")
+    );
+    fn api_key_credential(
+        key: ::apikeys_common::Secret,
+    ) -> ::apikeys_common::Result<::apikeys_common::Credential> {
+        ::apikeys_common::Credential::header("authorization", "Bearer", key)
+    }
+    fn prepare_request(
+        request: &mut ::apikeys_common::__private::reqwest::Request,
+    ) -> ::std::result::Result<(), ::std::string::String> {
+        crate::auth::prepare_request(request)
+    }
+}
+impl ::apikeys_common::JwtAuth for Client {
+    fn jwt_credential(
+        jwt: ::apikeys_common::Secret,
+    ) -> ::apikeys_common::Result<::apikeys_common::Credential> {
+        ::apikeys_common::Credential::header("authorization", "Bearer", jwt)
+    }
+}

@@ -670,7 +670,7 @@ async fn a_select_of_the_secret_is_refused_before_anything_is_sent() {
     let refused = refused
         .into_iter()
         .map(|r| r.unwrap_err())
-        .chain([Error::from(generated.unwrap_err())]);
+        .chain([generated.unwrap_err()]);
     for e in refused {
         match &e {
             Error::InvalidRequest(why) => assert!(why.contains("`key`"), "{why}"),

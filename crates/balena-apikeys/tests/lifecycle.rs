@@ -1,9 +1,9 @@
-//! `UserKeys`, balena's `KeyLifecycle`, against a mock balena API: each method's exact
+//! `KeyScope`, balena's `KeyLifecycle`, against a mock balena API: each method's exact
 //! requests (query strings byte for byte), and rotations that succeed or fail part-way.
 
 use apikeys_common::testing::{assert_hidden, mock_server};
 use apikeys_common::{KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
-use balena_apikeys::{Client, Error, RetryPolicy, UserKeys};
+use balena_apikeys::{Client, Error, KeyScope, RetryPolicy};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
@@ -20,13 +20,13 @@ const MINE: &str = "is_of__actor%20eq%201111%20and%20name%20ne%20null";
 /// that openBalena sends when no `$select` is given.
 const MODEL_SELECT: &str = "$select=id,created_at,name,description,expiry_date,is_of__actor";
 
-fn keys(server: &MockServer) -> UserKeys {
+fn keys(server: &MockServer) -> KeyScope {
     let client = Client::builder(server.uri())
         .jwt(TOKEN)
         .retry(RetryPolicy::disabled())
         .build()
         .unwrap();
-    UserKeys::new(client)
+    KeyScope::new(client)
 }
 
 fn authenticated(mock: MockBuilder) -> MockBuilder {
@@ -142,22 +142,16 @@ async fn create_posts_the_name_and_expiry_then_finds_the_newest_key_of_that_name
     mount_whoami(&server, 1).await;
     mount_newest(&server, json!([row(NEW, "ci-deploy")])).await;
 
-    let new = NewKey {
-        name: "ci-deploy".into(),
-        expires_at: Some(at("2026-12-31T23:59:59Z")),
-    };
+    let new = NewKey::named("ci-deploy").expires_at(Some(at("2026-12-31T23:59:59Z")));
     let created = keys(&server).create(&new).await.unwrap();
 
     assert_eq!(created.secret.expose_secret(), NEW_SECRET);
     assert_eq!(
         created.key,
-        KeyInfo {
-            id: NEW.to_string(),
-            name: Some("ci-deploy".into()),
-            enabled: None,
-            created_at: Some(at("2025-03-14T10:22:31.418Z")),
-            expires_at: Some(at("2026-12-31T23:59:59Z")),
-        }
+        KeyInfo::new(NEW.to_string())
+            .name("ci-deploy")
+            .created_at(at("2025-03-14T10:22:31.418Z"))
+            .expires_at(at("2026-12-31T23:59:59Z"))
     );
     assert_eq!(
         log(&server).await,
@@ -209,13 +203,10 @@ async fn list_streams_the_caller_s_named_keys_100_at_a_time() {
     assert_eq!(listed[0].id, "1");
     assert_eq!(
         listed[100],
-        KeyInfo {
-            id: OLD.to_string(),
-            name: Some("ci-deploy".into()),
-            enabled: None,
-            created_at: Some(at("2025-03-14T10:22:31.418Z")),
-            expires_at: Some(at("2026-12-31T23:59:59Z")),
-        }
+        KeyInfo::new(OLD.to_string())
+            .name("ci-deploy")
+            .created_at(at("2025-03-14T10:22:31.418Z"))
+            .expires_at(at("2026-12-31T23:59:59Z"))
     );
 }
 
@@ -247,10 +238,7 @@ async fn update_name_patches_it_then_reads_the_key_back() {
     mount_whoami(&server, 1).await;
     mount_by_id(&server, OLD, json!([row(OLD, "ci-deploy-v2")])).await;
 
-    let update = KeyUpdate {
-        name: Some("ci-deploy-v2".into()),
-        enabled: None,
-    };
+    let update = KeyUpdate::new().name("ci-deploy-v2");
     let key = keys(&server)
         .update(&OLD.to_string(), &update)
         .await
@@ -272,9 +260,10 @@ async fn enabled_and_empty_names_are_refused_before_anything_is_sent() {
     let server = mock_server().await;
     let keys = keys(&server);
     for name in [None, Some("renamed".to_string())] {
-        let update = KeyUpdate {
-            name,
-            enabled: Some(true),
+        let update = {
+            let mut value = KeyUpdate::new().enabled(true);
+            value.name = name;
+            value
         };
         let err = keys.update(&OLD.to_string(), &update).await.unwrap_err();
         assert!(
@@ -282,10 +271,7 @@ async fn enabled_and_empty_names_are_refused_before_anything_is_sent() {
             "{err:?}"
         );
     }
-    let empty = KeyUpdate {
-        name: Some(String::new()),
-        enabled: None,
-    };
+    let empty = KeyUpdate::new().name(String::new());
     let err = keys.update(&OLD.to_string(), &empty).await.unwrap_err();
     assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
     assert!(log(&server).await.is_empty());
