@@ -188,10 +188,11 @@ async fn send_with_retries(
             Err(error) if is_retryable_error(error) => ("connection failed".to_string(), None),
             _ => return outcome,
         };
-        let (Some(next), Some(delay)) = (
-            spare,
-            state.retry.next_delay(attempt, started.elapsed(), asked),
-        ) else {
+        // A delay is computed only for a request that may be sent again.
+        let Some(next) = spare else {
+            return outcome;
+        };
+        let Some(delay) = state.retry.next_delay(attempt, started.elapsed(), asked) else {
             return outcome;
         };
         tracing::info!(
