@@ -46,8 +46,10 @@ pub enum Error {
     /// (balena answers an unknown device with an empty list, not a 404).
     #[error("not found: {0}")]
     NotFound(String),
-    /// The server's pagination does not advance (it sent the same position twice).
-    #[error("the server's pagination does not advance: {0}")]
+    /// The server's pagination does not end as it should: a page points to itself or
+    /// repeats an earlier one, a next page is offered past the server's own total, or past
+    /// [`MAX_PAGES`](crate::MAX_PAGES).
+    #[error("the server's pagination does not end: {0}")]
     Pagination(String),
     /// A status the API does not document for this operation.
     #[error("unexpected response status {0}")]
