@@ -67,6 +67,34 @@ pub fn assert_api_error(err: &Error, status: u16, code: Option<&str>, message: &
     assert_eq!(api.message.as_deref(), Some(message), "{err}");
 }
 
+/// Reads `stream` to its end, failing the test if it yields more than `limit` items, and
+/// returns how many items it yielded and the [`Error::Pagination`] it must have ended with.
+pub async fn pagination_end<T: std::fmt::Debug>(
+    stream: impl futures::Stream<Item = Result<T, Error>>,
+    limit: usize,
+) -> (usize, String) {
+    use futures::StreamExt;
+    futures::pin_mut!(stream);
+    let mut items = 0;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(_) => {
+                items += 1;
+                assert!(items <= limit, "the stream went on past {limit} items");
+            }
+            Err(Error::Pagination(why)) => {
+                assert!(
+                    stream.next().await.is_none(),
+                    "the stream went on after its error"
+                );
+                return (items, why);
+            }
+            Err(other) => panic!("expected Error::Pagination, got {other:?}"),
+        }
+    }
+    panic!("the stream ended without Error::Pagination after {items} items");
+}
+
 /// Thirty ids that try to escape their path segment, break the query, or upset a parser.
 pub const HOSTILE_IDS: [&str; 30] = [
     "../x",
