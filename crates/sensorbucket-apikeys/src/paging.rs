@@ -8,7 +8,10 @@ use crate::types::{ApiKey, PaginatedResponseLinks};
 
 impl<'a> ListApiKeys<'a> {
     /// Streams every key on every page, following the server's cursor until `links.next`
-    /// is empty.
+    /// is empty. A cursor that points to its own page, a page that repeats an earlier one,
+    /// or paging on past [`MAX_PAGES`](apikeys_common::MAX_PAGES) ends the stream with
+    /// [`Error::Pagination`](apikeys_common::Error::Pagination) (the server's `total_count`
+    /// is always 0, so it bounds nothing).
     ///
     /// Set `tenant_id` and `limit` as for a single page: both are sent with every page. A
     /// `cursor` set here is where the stream starts. Pages are fetched one at a time, as the
