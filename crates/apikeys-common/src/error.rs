@@ -39,7 +39,8 @@ pub enum Error {
     Decode {
         /// Where decoding failed (never the offending value, which may be a secret).
         reason: String,
-        /// The start of the body, with JSON string values masked.
+        /// The shape of the body's start: its punctuation, with every string, number,
+        /// key and word masked, so that no value (a key, a token) can show.
         excerpt: String,
     },
     /// A look-up the client made found nothing, although the server answered success
