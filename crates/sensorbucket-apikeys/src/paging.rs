@@ -59,7 +59,14 @@ fn next_cursor(links: &PaginatedResponseLinks) -> Result<Option<String>> {
         .map(|(_, cursor)| Some(cursor.into_owned()))
         .ok_or_else(|| Error::Decode {
             reason: "`links.next` names a next page but has no `cursor` parameter".into(),
-            excerpt: next.chars().take(160).collect(),
+            // The link's query is not shown: a server may have put anything there.
+            excerpt: next
+                .split(['?', '#'])
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(160)
+                .collect(),
         })
 }
 
@@ -97,7 +104,8 @@ mod tests {
 
     #[test]
     fn a_next_link_without_a_cursor_is_an_error_not_a_silent_end() {
-        let err = next("https://sensorbucket.nl/api/api-keys?limit=2").unwrap_err();
+        let err = next("https://sensorbucket.nl/api/api-keys?limit=2&token=tb_secret").unwrap_err();
         assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        assert!(!format!("{err} {err:?}").contains("tb_secret"), "{err:?}");
     }
 }
