@@ -3,7 +3,7 @@
 //! bodies in the shapes the server sends. Query strings are compared byte for byte with what
 //! the server receives.
 
-use apikeys_common::testing::{CANARY, assert_hidden, mock_server};
+use apikeys_common::testing::{CANARY, assert_hidden, mock_server, pagination_end};
 use balena_apikeys::odata::{ApiKeyField, Expand, Filter, ODataOptions, Order};
 use balena_apikeys::types::{ActorLink, ActorType};
 use balena_apikeys::{ApiKeyUpdate, Client, Error};
@@ -929,4 +929,32 @@ async fn stream_keeps_an_id_order_and_start_offset_the_caller_gave() {
         .await
         .unwrap();
     assert_eq!(keys.len(), 1);
+}
+
+#[tokio::test]
+async fn a_server_answering_the_same_full_page_to_every_skip_ends_the_stream() {
+    let server = mock_server().await;
+    mount_whoami(&server).await;
+    authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
+        .and(query_param("$top", "2"))
+        .respond_with(d(json!([{"id": 1}, {"id": 2}])))
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let keys = client(&server);
+    let stream = keys
+        .api_key()
+        .get_all_named_user_api_keys()
+        .options(ODataOptions::new().top(2))
+        .stream();
+    let (items, why) = pagination_end(stream, 10).await;
+
+    assert_eq!(items, 2, "the first page only: {why}");
+    let seen = log(&server).await;
+    assert_eq!(seen.len(), 3, "whoami and two pages: {seen:?}");
+    assert!(
+        seen[1].contains("$skip=0") && seen[2].contains("$skip=2"),
+        "{seen:?}"
+    );
 }
