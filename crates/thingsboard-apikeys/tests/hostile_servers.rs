@@ -9,7 +9,7 @@ use apikeys_common::testing::{
     secret_echoes,
 };
 use common::operations;
-use thingsboard_apikeys::{Client, Error};
+use thingsboard_apikeys::Client;
 
 #[tokio::test]
 async fn a_retry_after_storm_ends_every_operation_in_its_typed_error() {
