@@ -247,7 +247,7 @@ fn own(schema: &Value) -> impl Iterator<Item = &str> {
         .iter()
         .map(|(k, _)| *k)
         .chain(UNCHECKED.iter().map(|(k, _)| *k))
-        .filter(|k| schema.get(*k).is_some())
+        .filter(|k| !matches!(schema.get(*k), None | Some(Value::Bool(false))))
 }
 
 /// Whether any sub-schema of `schema` (following `$ref`s) carries a bound.
@@ -638,12 +638,15 @@ paths:
                 impl<'a> GetKey<'a> {
                     pub fn limit<V>(mut self, value: V) -> Self {
                         self.limit = value.try_into().map(Some).map_err(|_| {
-                            "conversion to `:: std :: num :: NonZeroU64` for limit failed".to_string()
+                            "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                                .to_string()
                         });
                         self
                     }
                     pub fn tag<V>(mut self, value: V) -> Self {
-                        self.tag = value.try_into().map_err(|_| "conversion to `String` for tag failed".to_string());
+                        self.tag = value
+                            .try_into()
+                            .map_err(|_| "conversion to `String` for tag failed".to_string());
                         self
                     }
                 }
