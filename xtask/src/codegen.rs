@@ -9,6 +9,7 @@ use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TypeI
 use quote::{format_ident, quote};
 use serde_yaml::Value;
 
+use crate::constraints;
 use crate::lint::{self, Facts, OpenEnum};
 use crate::surface;
 use crate::vendors::Vendor;
@@ -25,6 +26,14 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
         format!("{fragment} fails the lint:\n{}", list.join("\n"))
     })?;
 
+    let bounds = constraints::collect(&doc).map_err(|problems| {
+        let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+        format!(
+            "{fragment} has bounds a client cannot check:\n{}",
+            list.join("\n")
+        )
+    })?;
+
     let doc = with_examples(vendor, doc);
     let tokens = progenitor(vendor, &facts, &doc).map_err(|why| format!("{fragment}: {why}"))?;
 
@@ -35,6 +44,7 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     keep_progenitor_private(&mut file.items);
     syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutApiVersion, &mut file);
     syn::visit_mut::VisitMut::visit_file_mut(&mut OneError, &mut file);
+    constraints::name_bounds_in_setters(&mut file, &bounds);
     // The error schema may be swapped for a hand-written type like any other.
     let error_type: syn::Type = match vendor
         .replacements
@@ -51,7 +61,12 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     };
     let operations = facts.operations.iter().map(|op| {
         let (id, path, idempotent) = (&op.id, &op.path, op.idempotent);
-        quote!((#id, #path, #idempotent))
+        let rows = bounds
+            .get(id)
+            .into_iter()
+            .flatten()
+            .map(constraints::Bound::tokens);
+        quote!((#id, #path, #idempotent, [#(#rows),*]))
     });
     file.items.push(syn::parse_quote! {
         ::apikeys_common::generated_client!(Client, #error_type, [#(#operations),*]);

@@ -5,6 +5,7 @@
 //! - Either takes vendor names to work on those alone.
 
 mod codegen;
+mod constraints;
 mod lint;
 mod surface;
 mod vendors;

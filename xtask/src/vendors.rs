@@ -92,7 +92,7 @@ pub const VENDORS: &[Vendor] = &[
         ],
         // Decrypting reads the secret; it changes nothing on the server.
         idempotency_overrides: &[("decrypt_user_api_key", true)],
-        prepare_request: Some("crate::auth::prepare_request"),
+        prepare_request: None,
     },
     Vendor {
         name: "nuki",

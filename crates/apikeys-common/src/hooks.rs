@@ -9,6 +9,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use reqwest::{Request, Response, ResponseBuilderExt};
 use tracing::{Instrument, field};
 
+pub use crate::constraints::{Constraint, Location, Rule};
 use crate::error::BodyTooLarge;
 use crate::retry::{is_retryable_error, is_retryable_status};
 use crate::{ClientState, ErrorBody, retry_after};
@@ -27,10 +28,12 @@ pub struct Operation {
     pub path: &'static str,
     /// Whether sending it twice has the effect of sending it once (and so may be retried).
     pub idempotent: bool,
+    /// The bounds its fragment puts on what it sends, checked before sending.
+    pub constraints: &'static [Constraint],
 }
 
-/// Runs before a request is sent: checks that the path kept the operation's shape, sets
-/// the credential, and labels text bodies as the UTF-8 they are.
+/// Runs before a request is sent: checks that the path kept the operation's shape and that
+/// every bound of the fragment holds, sets the credential, and labels text bodies as the UTF-8 they are.
 ///
 /// `operation` is what the fragment declares, `base_url` the client's.
 pub fn pre(
@@ -40,6 +43,13 @@ pub fn pre(
     request: &mut Request,
 ) -> Result<(), String> {
     check_path(base_url, request.url().path(), operation.path)?;
+    crate::constraints::check(
+        operation.id,
+        operation.constraints,
+        base_url,
+        operation.path,
+        request,
+    )?;
     let headers = request.headers_mut();
     if let Some(credential) = &state.credential {
         headers.insert(
@@ -332,14 +342,20 @@ fn mask_credential(body: Bytes, state: &ClientState) -> Bytes {
 /// Connects a generated `Client` to this crate: its request hooks and its builder.
 ///
 /// `cargo xtask codegen` emits one call at the end of every `generated.rs`, naming the
-/// vendor's error schema and, for each operation, its path template and whether it is
-/// idempotent; it is not meant to be written by hand.
+/// vendor's error schema and, for each operation, its path template, whether it is
+/// idempotent and its fragment's bounds as `(Query, "limit", Maximum(500))`; it is not
+/// meant to be written by hand.
 #[macro_export]
 macro_rules! generated_client {
     (
         $client:ident,
         $error:ty,
-        [$(($operation:literal, $path:literal, $idempotent:literal)),* $(,)?]
+        [$((
+            $operation:literal,
+            $path:literal,
+            $idempotent:literal,
+            [$(($location:ident, $field:literal, $rule:ident($bound:literal))),* $(,)?]
+        )),* $(,)?]
     ) => {
         impl $client {
             const OPERATIONS: &'static [$crate::hooks::Operation] = &[
@@ -347,12 +363,22 @@ macro_rules! generated_client {
                     id: $operation,
                     path: $path,
                     idempotent: $idempotent,
+                    constraints: &[$($crate::hooks::Constraint {
+                        location: $crate::hooks::Location::$location,
+                        field: $field,
+                        rule: $crate::hooks::Rule::$rule($bound),
+                    }),*],
                 }),*
             ];
 
             fn operation(info: &$crate::__private::OperationInfo) -> &'static $crate::hooks::Operation {
                 const UNKNOWN: $crate::hooks::Operation =
-                    $crate::hooks::Operation { id: "", path: "", idempotent: false };
+                    $crate::hooks::Operation {
+                    id: "",
+                    path: "",
+                    idempotent: false,
+                    constraints: &[],
+                };
                 Self::OPERATIONS
                     .iter()
                     .find(|operation| operation.id == info.operation_id)
@@ -427,6 +453,7 @@ mod tests {
             id: "x",
             path: "/x",
             idempotent: true,
+            constraints: &[],
         };
         pre(
             &state_with("k"),

@@ -6,6 +6,7 @@
 )]
 
 mod client;
+mod constraints;
 mod error;
 pub mod hooks;
 mod lifecycle;

@@ -983,7 +983,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                    "get_organization_api_keys: `limit` must be at least 1 and at most 500 (`NonZeroU64`)"
                         .to_string()
                 });
             self
@@ -995,7 +995,10 @@ pub mod builder {
             self.page = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `u64` for page failed".to_string());
+                .map_err(|_| {
+                    "get_organization_api_keys: `page` must be at least 0 (`u64`)"
+                        .to_string()
+                });
             self
         }
         async fn exchange(
@@ -1098,7 +1101,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                    "get_user_api_keys: `limit` must be at least 1 and at most 500 (`NonZeroU64`)"
                         .to_string()
                 });
             self
@@ -1119,7 +1122,9 @@ pub mod builder {
             self.page = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `u64` for page failed".to_string());
+                .map_err(|_| {
+                    "get_user_api_keys: `page` must be at least 0 (`u64`)".to_string()
+                });
             self
         }
         async fn exchange(
@@ -1764,12 +1769,15 @@ pub mod builder {
 }
 ::apikeys_common::generated_client!(
     Client, types::AutomoxErrorResponse, [("get_organization_api_keys",
-    "/orgs/{id}/api_keys", true), ("get_user_api_keys", "/users/{userId}/api_keys",
-    true), ("create_user_api_key", "/users/{userId}/api_keys", false),
-    ("get_user_api_key", "/users/{userId}/api_keys/{id}", true), ("update_user_api_key",
-    "/users/{userId}/api_keys/{id}", true), ("delete_user_api_key",
-    "/users/{userId}/api_keys/{id}", true), ("decrypt_user_api_key",
-    "/users/{userId}/api_keys/{id}/decrypt", true)]
+    "/orgs/{id}/api_keys", true, [(Query, "limit", Minimum(1)), (Query, "limit",
+    Maximum(500)), (Query, "page", Minimum(0))]), ("get_user_api_keys",
+    "/users/{userId}/api_keys", true, [(Query, "page", Minimum(0)), (Query, "limit",
+    Minimum(1)), (Query, "limit", Maximum(500))]), ("create_user_api_key",
+    "/users/{userId}/api_keys", false, []), ("get_user_api_key",
+    "/users/{userId}/api_keys/{id}", true, []), ("update_user_api_key",
+    "/users/{userId}/api_keys/{id}", true, []), ("delete_user_api_key",
+    "/users/{userId}/api_keys/{id}", true, []), ("decrypt_user_api_key",
+    "/users/{userId}/api_keys/{id}/decrypt", true, [])]
 );
 ///Where the Automox Console API keys API is served: the Automox Console API.
 pub const BASE_URL: &str = "https://console.automox.com/api";
@@ -1805,10 +1813,5 @@ impl ::apikeys_common::Vendor for Client {
         key: ::apikeys_common::Secret,
     ) -> ::apikeys_common::Result<::apikeys_common::Credential> {
         ::apikeys_common::Credential::header("authorization", "Bearer", key)
-    }
-    fn prepare_request(
-        request: &mut ::apikeys_common::__private::reqwest::Request,
-    ) -> ::std::result::Result<(), ::std::string::String> {
-        crate::auth::prepare_request(request)
     }
 }

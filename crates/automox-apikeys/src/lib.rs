@@ -5,7 +5,6 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
-mod auth;
 mod error_body;
 mod lifecycle;
 mod org;

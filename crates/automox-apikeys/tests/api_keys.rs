@@ -394,37 +394,6 @@ async fn a_decrypt_answer_without_the_secret_is_a_decode_error() {
 }
 
 #[tokio::test]
-async fn a_page_larger_than_500_is_refused_before_it_is_sent() {
-    // The catch-all fails the test if either request leaves.
-    let server = mock_server().await;
-    let client = client(&server);
-    let org = client.org(ORG);
-
-    for limit in [501u64, u64::MAX] {
-        let error = org
-            .get_user_api_keys()
-            .user_id(USER)
-            .limit(limit)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&error, Error::InvalidRequest(why) if why.contains("from 1 to 500")),
-            "{limit}: {error:?}"
-        );
-    }
-    let error = client
-        .get_organization_api_keys()
-        .id(ORG)
-        .limit(501u64)
-        .send()
-        .await
-        .unwrap_err();
-    assert!(matches!(error, Error::InvalidRequest(_)), "{error:?}");
-    assert!(server.received_requests().await.unwrap().is_empty());
-}
-
-#[tokio::test]
 async fn a_user_scoped_call_without_o_is_refused_before_it_is_sent() {
     let server = mock_server().await;
     let client = client(&server);

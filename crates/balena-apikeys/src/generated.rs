@@ -1748,7 +1748,9 @@ pub mod builder {
             self.skip = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i64` for skip failed".to_string());
+                .map_err(|_| {
+                    "get_api_keys: `$skip` must be at least 0 (`i64`)".to_string()
+                });
             self
         }
         pub fn top<V>(mut self, value: V) -> Self
@@ -1758,7 +1760,9 @@ pub mod builder {
             self.top = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i64` for top failed".to_string());
+                .map_err(|_| {
+                    "get_api_keys: `$top` must be at least 0 (`i64`)".to_string()
+                });
             self
         }
         async fn exchange(
@@ -2479,13 +2483,17 @@ pub mod builder {
 }
 ::apikeys_common::generated_client!(
     Client, types::BalenaError, [("create_named_user_api_key", "/api-key/user/full",
-    false), ("get_actor_whoami", "/actor/v1/whoami", true), ("get_api_keys",
-    "/v7/api_key", true), ("count_api_keys", "/v7/api_key/$count", true),
-    ("update_api_key", "/v7/api_key({id})", true), ("revoke_api_key",
-    "/v7/api_key({id})", true), ("get_application_actor", "/v7/application({id})", true),
-    ("find_application_actor", "/v7/application", true), ("get_device_actor",
-    "/v7/device({id})", true), ("get_device_actor_by_uuid", "/v7/device(uuid='{uuid}')",
-    true)]
+    false, [(Property, "name", MinLength(1)), (Property, "name", MaxLength(50)),
+    (Property, "description", MaxLength(150))]), ("get_actor_whoami", "/actor/v1/whoami",
+    true, []), ("get_api_keys", "/v7/api_key", true, [(Query, "$top", Minimum(0)),
+    (Query, "$skip", Minimum(0))]), ("count_api_keys", "/v7/api_key/$count", true, []),
+    ("update_api_key", "/v7/api_key({id})", true, [(Body, "", MinProperties(1)),
+    (Property, "name", MinLength(1)), (Property, "name", MaxLength(50)), (Property,
+    "description", MaxLength(150))]), ("revoke_api_key", "/v7/api_key({id})", true, []),
+    ("get_application_actor", "/v7/application({id})", true, []),
+    ("find_application_actor", "/v7/application", true, []), ("get_device_actor",
+    "/v7/device({id})", true, []), ("get_device_actor_by_uuid",
+    "/v7/device(uuid='{uuid}')", true, [])]
 );
 ///Where the balena API keys API is served: balenaCloud; openBalena serves the same API at the root of its own `api.` host.
 pub const BASE_URL: &str = "https://api.balena-cloud.com";

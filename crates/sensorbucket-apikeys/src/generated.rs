@@ -1381,7 +1381,9 @@ pub mod builder {
             self.limit = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i64` for limit failed".to_string());
+                .map_err(|_| {
+                    "list_api_keys: `limit` must be at least 0 (`i64`)".to_string()
+                });
             self
         }
         pub fn tenant_id<V>(mut self, value: V) -> Self
@@ -1730,9 +1732,11 @@ pub mod builder {
     }
 }
 ::apikeys_common::generated_client!(
-    Client, types::SensorbucketErrorResponse, [("list_api_keys", "/api-keys", true),
-    ("create_api_key", "/api-keys", false), ("get_api_key", "/api-keys/{api_key_id}",
-    true), ("revoke_api_key", "/api-keys/{api_key_id}", true)]
+    Client, types::SensorbucketErrorResponse, [("list_api_keys", "/api-keys", true,
+    [(Query, "limit", Minimum(0))]), ("create_api_key", "/api-keys", false, [(Property,
+    "name", MinLength(1)), (Property, "permissions", MinItems(1))]), ("get_api_key",
+    "/api-keys/{api_key_id}", true, []), ("revoke_api_key", "/api-keys/{api_key_id}",
+    true, [])]
 );
 ///Where the SensorBucket API keys API is served: the public SensorBucket platform; a self-hosted one is reached at its gateway's `/api`.
 pub const BASE_URL: &str = "https://sensorbucket.nl/api";

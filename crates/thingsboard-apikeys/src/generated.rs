@@ -2104,7 +2104,9 @@ pub mod builder {
         {
             self.page = value
                 .try_into()
-                .map_err(|_| "conversion to `i32` for page failed".to_string());
+                .map_err(|_| {
+                    "get_user_api_keys: `page` must be at least 0 (`i32`)".to_string()
+                });
             self
         }
         pub fn page_size<V>(mut self, value: V) -> Self
@@ -2114,7 +2116,7 @@ pub mod builder {
             self.page_size = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU32` for page_size failed"
+                    "get_user_api_keys: `pageSize` must be at least 1 (`NonZeroU32`)"
                         .to_string()
                 });
             self
@@ -2238,11 +2240,13 @@ pub mod builder {
     }
 }
 ::apikeys_common::generated_client!(
-    Client, types::ThingsboardErrorResponse, [("login", "/api/auth/login", true),
-    ("save_api_key", "/api/apiKey", false), ("delete_api_key", "/api/apiKey/{id}", true),
-    ("update_api_key_description", "/api/apiKey/{id}/description", true),
-    ("enable_api_key", "/api/apiKey/{id}/enabled/{enabledValue}", true),
-    ("get_user_api_keys", "/api/apiKeys/{userId}", true)]
+    Client, types::ThingsboardErrorResponse, [("login", "/api/auth/login", true, []),
+    ("save_api_key", "/api/apiKey", false, [(Property, "description", MinLength(1))]),
+    ("delete_api_key", "/api/apiKey/{id}", true, []), ("update_api_key_description",
+    "/api/apiKey/{id}/description", true, []), ("enable_api_key",
+    "/api/apiKey/{id}/enabled/{enabledValue}", true, []), ("get_user_api_keys",
+    "/api/apiKeys/{userId}", true, [(Query, "pageSize", Minimum(1)), (Query, "page",
+    Minimum(0))])]
 );
 ///Where the ThingsBoard API keys API is served: ThingsBoard Cloud; a self-hosted server is reached at its own root (for example `http://localhost:8080`), since every path starts with `/api`.
 pub const BASE_URL: &str = "https://thingsboard.cloud";
