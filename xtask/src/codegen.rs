@@ -11,8 +11,8 @@ use serde_yaml::Value;
 
 use crate::constraints;
 use crate::lint::{self, Facts, OpenEnum};
-use crate::surface;
 use crate::vendors::Vendor;
+use crate::{streams, surface};
 
 /// The generated source for `vendor`, read from its fragment under `root`.
 pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
@@ -71,6 +71,7 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     file.items.push(syn::parse_quote! {
         ::apikeys_common::generated_client!(Client, #error_type, [#(#operations),*]);
     });
+    add_streams(&mut file, &doc).map_err(|why| format!("{fragment}: {why}"))?;
     let surface = surface::surface(vendor, &doc).map_err(|why| format!("{fragment}: {why}"))?;
     let surface: syn::File = syn::parse2(surface)
         .map_err(|e| format!("{fragment}: the crate surface does not parse: {e}"))?;
@@ -386,6 +387,24 @@ fn ok_type(output: &syn::ReturnType) -> Option<syn::Type> {
         }
     };
     first_generic(&first_generic(ty, "Result")?, "ResponseValue")
+}
+
+/// Puts each paged operation's `.stream()` into the generated `builder` module, beside the
+/// builder whose fields it reads.
+fn add_streams(file: &mut syn::File, doc: &Value) -> Result<(), String> {
+    let streams = streams::streams(doc)?;
+    if streams.is_empty() {
+        return Ok(());
+    }
+    let builders = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
+        _ => None,
+    });
+    let Some((_, items)) = builders else {
+        return Err("progenitor emitted no `builder` module".into());
+    };
+    items.extend(streams);
+    Ok(())
 }
 
 /// Puts each open enum into the generated `types` module, beside the types that use it.

@@ -7,6 +7,7 @@
 mod codegen;
 mod constraints;
 mod lint;
+mod streams;
 mod surface;
 mod vendors;
 

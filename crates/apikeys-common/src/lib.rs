@@ -11,7 +11,7 @@ mod error;
 pub mod hooks;
 mod lifecycle;
 mod open_enum;
-mod paging;
+pub mod paging;
 mod retry;
 mod secret;
 #[cfg(feature = "testing")]
@@ -43,6 +43,7 @@ pub mod reexport {
 /// What the generated code reaches through this crate; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use futures::Stream;
     pub use progenitor_client::{ClientHooks, ClientInfo, Error as GeneratedError, OperationInfo};
     pub use reqwest;
     pub use serde;

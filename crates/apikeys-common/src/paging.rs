@@ -90,6 +90,152 @@ impl<T> Page<T, String> {
     }
 }
 
+impl<T> Page<T, u32> {
+    /// Sets [`Page::pages_left`] from a count of every item the server may send beside a
+    /// page (Automox's `size`), for pages of `size` items, this one number `page` from 0
+    /// with `on_page` items. The count is trusted only when it is larger than this page:
+    /// equal, it may count this page alone; smaller, it counts neither. A negative count is
+    /// ignored.
+    pub fn with_total_items(self, page: u32, size: u64, total: Option<i64>) -> Self {
+        let on_page = u64::try_from(self.items.len()).unwrap_or(u64::MAX);
+        let left = total
+            .and_then(|total| u64::try_from(total).ok())
+            .filter(|total| *total > on_page && size > 0)
+            .map(|total| {
+                let before = u64::from(page).saturating_mul(size);
+                total
+                    .saturating_sub(before)
+                    .saturating_sub(on_page)
+                    .div_ceil(size)
+            });
+        match left {
+            Some(left) => self.with_pages_left(Some(left)),
+            None => self,
+        }
+    }
+}
+
+/// Reads the next cursor from a next-page link (`https://host/keys?cursor=…&limit=2`, or a
+/// relative one): the value of its `param` query parameter, decoded once. No link, or an
+/// empty one, means there is no next page; a link without the parameter is an
+/// [`Error::Decode`] (never a silent end), which shows the link without its query.
+pub fn cursor_from_link(link: Option<&str>, param: &str) -> Result<Option<String>> {
+    let Some(link) = link.filter(|link| !link.is_empty()) else {
+        return Ok(None);
+    };
+    let query = link.split_once('?').map_or("", |(_, query)| query);
+    let query = query.split_once('#').map_or(query, |(query, _)| query);
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == param)
+        .map(|(_, cursor)| Some(cursor.into_owned()))
+        .ok_or_else(|| Error::Decode {
+            reason: format!("the next-page link has no `{param}` parameter"),
+            // Not the query: a server may have put anything there.
+            excerpt: link
+                .split(['?', '#'])
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(160)
+                .collect(),
+        })
+}
+
+/// A page-size parameter of a generated builder, whatever integer type progenitor chose.
+/// What the generated `.stream()` methods use to read and default the caller's page size.
+#[doc(hidden)]
+pub trait PageSize: Sized {
+    /// The size as set, if it is one (an unset optional is `None`).
+    fn get(&self) -> Option<u64>;
+    /// A size of `n`, or `None` where the type cannot hold it.
+    fn of(n: u64) -> Option<Self>;
+}
+
+macro_rules! page_size {
+    ($($ty:ty),*) => {$(
+        impl PageSize for $ty {
+            fn get(&self) -> Option<u64> {
+                u64::try_from(*self).ok()
+            }
+            fn of(n: u64) -> Option<Self> {
+                <$ty>::try_from(n).ok()
+            }
+        }
+    )*};
+}
+page_size!(i32, i64, u32, u64);
+
+impl PageSize for std::num::NonZeroU32 {
+    fn get(&self) -> Option<u64> {
+        Some(u64::from(u32::from(*self)))
+    }
+    fn of(n: u64) -> Option<Self> {
+        u32::try_from(n).ok().and_then(Self::new)
+    }
+}
+
+impl PageSize for std::num::NonZeroU64 {
+    fn get(&self) -> Option<u64> {
+        Some(u64::from(*self))
+    }
+    fn of(n: u64) -> Option<Self> {
+        Self::new(n)
+    }
+}
+
+impl<T: PageSize> PageSize for Option<T> {
+    fn get(&self) -> Option<u64> {
+        self.as_ref().and_then(T::get)
+    }
+    fn of(n: u64) -> Option<Self> {
+        T::of(n).map(Some)
+    }
+}
+
+/// The page size a generated `.stream()` asks for: the caller's, or `default` when the
+/// caller set none. A value the caller set that failed to convert is left as the error it
+/// is, for `send` to report.
+#[doc(hidden)]
+pub fn page_size<T: PageSize>(field: &mut std::result::Result<T, String>, default: u64) -> u64 {
+    let unset = match field {
+        Ok(value) => value.get().is_none(),
+        Err(why) => why.ends_with("was not initialized"),
+    };
+    if unset && let Some(value) = T::of(default) {
+        *field = Ok(value);
+        return default;
+    }
+    match field {
+        Ok(value) => value.get().unwrap_or(default),
+        Err(_) => default,
+    }
+}
+
+/// A count a server sends beside a page, whatever integer type progenitor chose.
+#[doc(hidden)]
+pub trait Count {
+    /// The count, if there is one that fits.
+    fn count(&self) -> Option<i64>;
+}
+
+impl Count for i32 {
+    fn count(&self) -> Option<i64> {
+        Some(i64::from(*self))
+    }
+}
+
+impl Count for i64 {
+    fn count(&self) -> Option<i64> {
+        Some(*self)
+    }
+}
+
+impl<T: Count> Count for Option<T> {
+    fn count(&self) -> Option<i64> {
+        self.as_ref().and_then(T::count)
+    }
+}
+
 /// Streams every item of every page, fetching a page only when the one before is used up.
 ///
 /// `fetch` gets the position of the page to load, starting at `first`. The stream ends
@@ -303,6 +449,74 @@ mod tests {
         let rest: Vec<u32> = stream.try_collect().await.unwrap();
         assert_eq!(rest, [1, 10, 11, 20, 21]);
         assert_eq!(*asked.lock().unwrap(), [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_total_item_count_bounds_the_pages_only_when_it_can_be_one() {
+        let page = |n: usize, at: u32, total: Option<i64>| {
+            Page::numbered(vec![0u8; n], at, true).with_total_items(at, 500, total)
+        };
+        // 1,200 keys: two full pages, then 200.
+        assert_eq!(page(500, 0, Some(1200)).pages_left, Some(2));
+        assert_eq!(page(500, 1, Some(1200)).pages_left, Some(1));
+        // A count equal to or below the page, negative or absent: no bound.
+        for total in [Some(500), Some(3), Some(-1), None] {
+            assert_eq!(page(500, 0, total).pages_left, None, "{total:?}");
+        }
+        // A total already reached by the pages before: nothing follows.
+        assert_eq!(page(500, 4, Some(501)).pages_left, Some(0));
+        assert!(page(500, u32::MAX, Some(i64::MAX)).pages_left.is_some());
+    }
+
+    #[test]
+    fn the_cursor_is_read_from_absolute_and_relative_links_and_decoded_once() {
+        let next = |link| cursor_from_link(Some(link), "cursor");
+        assert_eq!(
+            next("https://sensorbucket.nl/api/api-keys?cursor=omVM_-AA&limit=2&tenant_id=19")
+                .unwrap()
+                .as_deref(),
+            Some("omVM_-AA")
+        );
+        assert_eq!(
+            next("/api-keys?limit=2&cursor=a%2Bb%3D%2Fc+d#x")
+                .unwrap()
+                .as_deref(),
+            Some("a+b=/c d")
+        );
+        assert_eq!(next("").unwrap(), None);
+        assert_eq!(cursor_from_link(None, "cursor").unwrap(), None);
+    }
+
+    #[test]
+    fn a_next_link_without_a_cursor_is_an_error_not_a_silent_end() {
+        let err = cursor_from_link(
+            Some("https://sensorbucket.nl/api/api-keys?limit=2&token=tb_secret"),
+            "cursor",
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        assert!(!format!("{err} {err:?}").contains("tb_secret"), "{err:?}");
+    }
+
+    #[test]
+    fn the_callers_page_size_is_kept_and_an_unset_one_defaulted() {
+        use std::num::{NonZeroU32, NonZeroU64};
+        let mut unset: std::result::Result<NonZeroU32, String> =
+            Err("page_size was not initialized".into());
+        assert_eq!(page_size(&mut unset, 1000), 1000);
+        assert_eq!(unset, Ok(NonZeroU32::new(1000).unwrap()));
+        let mut set: std::result::Result<Option<NonZeroU64>, String> = Ok(NonZeroU64::new(7));
+        assert_eq!(page_size(&mut set, 500), 7);
+        let mut none: std::result::Result<Option<i64>, String> = Ok(None);
+        assert_eq!(page_size(&mut none, 1000), 1000);
+        assert_eq!(none, Ok(Some(1000)));
+        let mut bad: std::result::Result<NonZeroU32, String> =
+            Err("conversion to `NonZeroU32` for page_size failed".into());
+        page_size(&mut bad, 1000);
+        assert!(
+            bad.is_err(),
+            "a failed conversion is reported by send, not replaced"
+        );
     }
 
     #[tokio::test]

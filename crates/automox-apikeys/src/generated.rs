@@ -1766,6 +1766,76 @@ pub mod builder {
             }
         }
     }
+    impl<'a> GetOrganizationApiKeys<'a> {
+        /**Streams every item of every page, fetching a page only as the stream is read.
+
+It sends the filters and the page size set on this builder with every page (a size left unset is 500), starts at the first page whatever page or cursor is set here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when the server's pages do not advance or run past its own count.*/
+        pub fn stream(
+            self,
+        ) -> impl ::apikeys_common::__private::Stream<
+            Item = ::std::result::Result<super::types::ApiKey, ::apikeys_common::Error>,
+        > + 'a {
+            let mut request = self;
+            #[allow(unused_variables)]
+            let size = ::apikeys_common::paging::page_size(&mut request.limit, 500u64);
+            ::apikeys_common::paginate(
+                0u32,
+                move |page: u32| {
+                    let request = request.clone().page(page);
+                    async move {
+                        let body = request.send().await?;
+                        Ok({
+                            let total = ::apikeys_common::paging::Count::count(
+                                &body.size,
+                            );
+                            ({
+                                let items = body.results;
+                                let full = u64::try_from(items.len())
+                                    .is_ok_and(|n| n >= size);
+                                ::apikeys_common::Page::numbered(items, page, full)
+                            })
+                                .with_total_items(page, size, total)
+                        })
+                    }
+                },
+            )
+        }
+    }
+    impl<'a> GetUserApiKeys<'a> {
+        /**Streams every item of every page, fetching a page only as the stream is read.
+
+It sends the filters and the page size set on this builder with every page (a size left unset is 500), starts at the first page whatever page or cursor is set here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when the server's pages do not advance or run past its own count.*/
+        pub fn stream(
+            self,
+        ) -> impl ::apikeys_common::__private::Stream<
+            Item = ::std::result::Result<super::types::ApiKey, ::apikeys_common::Error>,
+        > + 'a {
+            let mut request = self;
+            #[allow(unused_variables)]
+            let size = ::apikeys_common::paging::page_size(&mut request.limit, 500u64);
+            ::apikeys_common::paginate(
+                0u32,
+                move |page: u32| {
+                    let request = request.clone().page(page);
+                    async move {
+                        let body = request.send().await?;
+                        Ok({
+                            let total = ::apikeys_common::paging::Count::count(
+                                &body.size,
+                            );
+                            ({
+                                let items = body.results;
+                                let full = u64::try_from(items.len())
+                                    .is_ok_and(|n| n >= size);
+                                ::apikeys_common::Page::numbered(items, page, full)
+                            })
+                                .with_total_items(page, size, total)
+                        })
+                    }
+                },
+            )
+        }
+    }
 }
 ::apikeys_common::generated_client!(
     Client, types::AutomoxErrorResponse, [("get_organization_api_keys",

@@ -647,7 +647,6 @@ async fn a_users_keys_stream_across_three_pages_keeping_the_user_and_organizatio
         .org(ORG)
         .get_user_api_keys()
         .user_id(USER)
-        .limit(7u64)
         .stream()
         .try_collect()
         .await
@@ -670,7 +669,37 @@ async fn a_users_keys_stream_across_three_pages_keeping_the_user_and_organizatio
             "limit=500&o=1234&page=1",
             "limit=500&o=1234&page=2"
         ],
-        "no fourth page after the short one"
+        "an unset limit streams the largest page; no fourth page after the short one"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_keeps_the_callers_limit_and_starts_at_the_first_page() {
+    let server = mock_server().await;
+    for (page, ids) in [("0", 0..2), ("1", 2..3)] {
+        expect("GET", "/api/orgs/1234/api_keys")
+            .and(query_param("limit", "2"))
+            .and(query_param("page", page))
+            .respond_with(ResponseTemplate::new(200).set_body_json(page_body(ids)))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+
+    let keys: Vec<_> = client(&server)
+        .org(ORG)
+        .get_organization_api_keys()
+        .limit(2u64)
+        .page(5u64)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    let ids: Vec<i64> = keys.iter().map(|k| k.id.unwrap()).collect();
+    assert_eq!(
+        ids,
+        [0, 1, 2],
+        "page 5 set on the builder is not where a stream starts"
     );
 }
 

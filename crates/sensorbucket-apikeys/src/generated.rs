@@ -1730,6 +1730,39 @@ pub mod builder {
             }
         }
     }
+    impl<'a> ListApiKeys<'a> {
+        /**Streams every item of every page, fetching a page only as the stream is read.
+
+It sends the filters and the page size set on this builder with every page (a size left unset is 1000), starts at the first page whatever page or cursor is set here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when the server's pages do not advance or run past its own count.*/
+        pub fn stream(
+            self,
+        ) -> impl ::apikeys_common::__private::Stream<
+            Item = ::std::result::Result<super::types::ApiKey, ::apikeys_common::Error>,
+        > + 'a {
+            let mut request = self;
+            request.cursor = Ok(None);
+            #[allow(unused_variables)]
+            let size = ::apikeys_common::paging::page_size(&mut request.limit, 1000u64);
+            ::apikeys_common::paginate(
+                ::std::string::String::new(),
+                move |cursor: ::std::string::String| {
+                    let request = if cursor.is_empty() {
+                        request.clone()
+                    } else {
+                        request.clone().cursor(cursor)
+                    };
+                    async move {
+                        let body = request.send().await?;
+                        let next = ::apikeys_common::paging::cursor_from_link(
+                            body.links.next.as_deref(),
+                            "cursor",
+                        )?;
+                        Ok(::apikeys_common::Page::cursor(body.data, next))
+                    }
+                },
+            )
+        }
+    }
 }
 ::apikeys_common::generated_client!(
     Client, types::SensorbucketErrorResponse, [("list_api_keys", "/api-keys", true,

@@ -2238,6 +2238,49 @@ pub mod builder {
             }
         }
     }
+    impl<'a> GetUserApiKeys<'a> {
+        /**Streams every item of every page, fetching a page only as the stream is read.
+
+It sends the filters and the page size set on this builder with every page (a size left unset is 1000), starts at the first page whatever page or cursor is set here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when the server's pages do not advance or run past its own count.*/
+        pub fn stream(
+            self,
+        ) -> impl ::apikeys_common::__private::Stream<
+            Item = ::std::result::Result<
+                super::types::ApiKeyInfo,
+                ::apikeys_common::Error,
+            >,
+        > + 'a {
+            let mut request = self;
+            #[allow(unused_variables)]
+            let size = ::apikeys_common::paging::page_size(
+                &mut request.page_size,
+                1000u64,
+            );
+            ::apikeys_common::paginate(
+                0u32,
+                move |page: u32| {
+                    let request = request.clone().page(page);
+                    async move {
+                        let body = request.send().await?;
+                        Ok({
+                            let total = ::apikeys_common::paging::Count::count(
+                                &body.total_pages,
+                            );
+                            let made = ::apikeys_common::Page::numbered(
+                                body.data,
+                                page,
+                                body.has_next,
+                            );
+                            match total {
+                                Some(total) => made.with_total_pages(page, total),
+                                None => made,
+                            }
+                        })
+                    }
+                },
+            )
+        }
+    }
 }
 ::apikeys_common::generated_client!(
     Client, types::ThingsboardErrorResponse, [("login", "/api/auth/login", true, []),
