@@ -194,6 +194,7 @@ pub fn lint(vendor: &Vendor, doc: &Value) -> Result<Facts, Vec<String>> {
         ));
     }
 
+    crate::examples::lint(doc, &response_schemas, &error_schemas, &mut problems);
     for name in closed_schemas(doc, response_schemas) {
         problems.push(format!(
             "schema `{name}` is reached from a response and has `additionalProperties: false`; \

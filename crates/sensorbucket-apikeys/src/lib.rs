@@ -7,6 +7,9 @@
 
 mod auth;
 mod error_body;
+#[cfg(feature = "testing")]
+#[rustfmt::skip]
+pub mod examples;
 #[rustfmt::skip]
 #[allow(missing_docs, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 mod generated;
