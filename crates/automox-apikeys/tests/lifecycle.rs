@@ -4,7 +4,7 @@
 
 use apikeys_common::testing::{CANARY, assert_hidden, mock_server};
 use apikeys_common::{KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
-use automox_apikeys::{Client, Error, RetryPolicy, UserKeys};
+use automox_apikeys::{Client, Error, RetryPolicy, UserKeys, examples};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
@@ -43,12 +43,13 @@ fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
 
+/// The fragment's `ApiKey` example with another id, name and state.
 fn key(id: i64, name: &str, enabled: bool) -> Value {
-    json!({
-        "id": id, "name": name, "is_enabled": enabled,
-        "expires_at": "2026-12-31T23:59:59+0000", "created_at": "2025-11-23T08:41:07+0000",
-        "user": {"id": USER, "firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com"}
-    })
+    let mut key = examples::api_key();
+    key["id"] = json!(id);
+    key["name"] = json!(name);
+    key["is_enabled"] = json!(enabled);
+    key
 }
 
 fn ok(body: Value) -> ResponseTemplate {
