@@ -6,7 +6,7 @@ use apikeys_common::{KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use sensorbucket_apikeys::types::Permission;
-use sensorbucket_apikeys::{Client, Error, RetryPolicy, TenantKeys};
+use sensorbucket_apikeys::{Client, Error, RetryPolicy, TenantKeys, examples};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
@@ -43,16 +43,15 @@ fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
 
+/// The first key of the fragment's list example (of `TENANT`), under another id and name
+/// and without an expiry.
 fn listed(id: i64, name: &str) -> Value {
-    json!({
-        "id": id,
-        "name": name,
-        "tenant_id": TENANT,
-        "tenant_name": "Provincie Zeeland",
-        "expiration_date": null,
-        "created": "2025-06-02T09:14:27.481923Z",
-        "permissions": ["READ_DEVICES", "WRITE_MEASUREMENTS"]
-    })
+    let mut key = examples::list_api_keys200_response()["data"][0].clone();
+    assert_eq!(key["tenant_id"], TENANT);
+    key["id"] = json!(id);
+    key["name"] = json!(name);
+    key["expiration_date"] = Value::Null;
+    key
 }
 
 fn page(keys: Vec<Value>, next: &str) -> ResponseTemplate {
