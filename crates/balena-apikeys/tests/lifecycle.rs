@@ -3,7 +3,7 @@
 
 use apikeys_common::testing::{assert_hidden, mock_server};
 use apikeys_common::{KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
-use balena_apikeys::{Client, Error, RetryPolicy, UserKeys};
+use balena_apikeys::{Client, Error, RetryPolicy, UserKeys, examples};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
@@ -67,9 +67,7 @@ async fn log(server: &MockServer) -> Vec<String> {
 
 async fn mount_whoami(server: &MockServer, times: u64) {
     authenticated(Mock::given(method("GET")).and(path("/actor/v1/whoami")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": 1111, "actorType": "user", "actorTypeId": 42, "username": "jdoe"
-        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(examples::actor_whoami()))
         .expect(times)
         .mount(server)
         .await;
