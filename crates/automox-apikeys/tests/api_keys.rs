@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use apikeys_common::testing::{CANARY, MALFORMED_LIMIT, assert_hidden, mock_server};
 use automox_apikeys::types::{CreateApiKey, UpdateApiKey};
-use automox_apikeys::{Client, Error, RetryPolicy, Timestamp, examples};
+use automox_apikeys::{Client, Error, RetryPolicy, Timestamp};
 use chrono::{DateTime, TimeZone, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
@@ -15,6 +15,14 @@ use wiremock::matchers::{
     body_json, body_string, header, method, path, query_param, query_param_is_missing,
 };
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
 
 /// The caller's own API key: sent on every request, never shown.
 const CALLER_KEY: &str = CANARY;

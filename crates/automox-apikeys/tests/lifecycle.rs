@@ -4,12 +4,20 @@
 
 use apikeys_common::testing::{CANARY, assert_hidden, mock_server};
 use apikeys_common::{KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
-use automox_apikeys::{Client, Error, RetryPolicy, UserKeys, examples};
+use automox_apikeys::{Client, Error, RetryPolicy, UserKeys};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
+
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
 
 const CALLER_KEY: &str = "21636369-8b52-4b4a-97b7-50923ceb3ffd";
 /// The new key's secret, as `decrypt_user_api_key` returns it.

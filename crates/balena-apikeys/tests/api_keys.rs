@@ -6,12 +6,20 @@
 use apikeys_common::testing::{CANARY, assert_hidden, mock_server};
 use balena_apikeys::odata::{ApiKeyField, Expand, Filter, ODataOptions, Order};
 use balena_apikeys::types::{ActorLink, ActorType};
-use balena_apikeys::{ApiKeyUpdate, Client, Error, examples};
+use balena_apikeys::{ApiKeyUpdate, Client, Error};
 use chrono::{DateTime, TimeZone, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
 
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6NDJ9.callerSessionTokenSignature";
 

@@ -3,12 +3,20 @@
 
 use apikeys_common::testing::{assert_hidden, mock_server};
 use apikeys_common::{KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
-use balena_apikeys::{Client, Error, RetryPolicy, UserKeys, examples};
+use balena_apikeys::{Client, Error, RetryPolicy, UserKeys};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
 
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6NDJ9.callerSessionTokenSignature";
 const NEW_SECRET: &str = "canaryBalena7f3a9c1eDoNotPrint";

@@ -9,10 +9,18 @@ use apikeys_common::testing::{Call, assert_hidden, mock_server};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use sensorbucket_apikeys::types::{CreateApiKeyRequest, Permission};
-use sensorbucket_apikeys::{Client, Error, RetryPolicy, examples, session_cookie};
+use sensorbucket_apikeys::{Client, Error, RetryPolicy, session_cookie};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
 
 /// The caller's own key (the spec's example token).
 const CALLER_KEY: &str = "MjU5MzE1NDgwMjE2NTMwMTEyODo2MjY2MDdkMGViY2Q5MGRhMTRkZWE4NGY4MjEzYjRiNw";

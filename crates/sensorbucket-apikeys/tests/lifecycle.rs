@@ -6,10 +6,18 @@ use apikeys_common::{KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use sensorbucket_apikeys::types::Permission;
-use sensorbucket_apikeys::{Client, Error, RetryPolicy, TenantKeys, examples};
+use sensorbucket_apikeys::{Client, Error, RetryPolicy, TenantKeys};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
+
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
 
 const CALLER_KEY: &str = "MjU5MzE1NDgwMjE2NTMwMTEyODo2MjY2MDdkMGViY2Q5MGRhMTRkZWE4NGY4MjEzYjRiNw";
 /// `base64(4821937465012837465:9f86d081884c7d659a2feaa0c55ad015)`, unpadded.

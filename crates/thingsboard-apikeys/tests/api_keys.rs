@@ -7,12 +7,13 @@ use std::time::Duration;
 mod common;
 
 use apikeys_common::testing::{assert_api_error, assert_hidden, check_hostile_ids, mock_server};
+use common::examples;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use thingsboard_apikeys::types::{
     ApiKeyId, EntityType, GetUserApiKeysSortOrder, GetUserApiKeysSortProperty, SaveApiKeyRequest,
 };
-use thingsboard_apikeys::{Client, Error, RetryPolicy, examples};
+use thingsboard_apikeys::{Client, Error, RetryPolicy};
 use uuid::{Uuid, uuid};
 use wiremock::matchers::{
     body_json, body_string, header, method, path, query_param, query_param_is_missing,

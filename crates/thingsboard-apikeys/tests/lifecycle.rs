@@ -6,10 +6,18 @@ use apikeys_common::{KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
-use thingsboard_apikeys::{Client, Error, RetryPolicy, UserKeys, examples};
+use thingsboard_apikeys::{Client, Error, RetryPolicy, UserKeys};
 use uuid::{Uuid, uuid};
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
+
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
 
 const CALLER_KEY: &str = "tb_callerKeyUsedForEveryRequestInTheseTests0123456789";
 const NEW_SECRET: &str = "tb_NewKeyCanary7f3a9c1eDoNotPrintUvImZaYMEtKJGF2VDuiBNgkWb2sRPReNbA";

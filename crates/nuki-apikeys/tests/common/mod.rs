@@ -5,10 +5,18 @@
 use apikeys_common::RetryPolicy;
 use apikeys_common::testing::fast_retries;
 pub use apikeys_common::testing::{assert_api_error, without_body};
-use nuki_apikeys::{Client, examples};
+use nuki_apikeys::Client;
 use serde_json::{Value, json};
 use wiremock::matchers::header;
 use wiremock::{MockBuilder, MockServer, Request, ResponseTemplate};
+
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
 
 /// The caller's API token (80 hex digits, as the example token of Nuki's authentication
 /// guide, <https://developer.nuki.io/t/web-api-authentication/52>).

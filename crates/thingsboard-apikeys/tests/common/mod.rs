@@ -2,8 +2,16 @@
 
 use apikeys_common::testing::OperationCase;
 use thingsboard_apikeys::types::SaveApiKeyRequest;
-use thingsboard_apikeys::{Client, LoginRequest, examples};
+use thingsboard_apikeys::{Client, LoginRequest};
 use uuid::{Uuid, uuid};
+
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+pub mod examples;
 
 /// The user and key of the fragment's examples.
 pub const USER: Uuid = uuid!("5f3a1c20-8b2e-11f0-9d41-6b1e2a7c4d10");
