@@ -5,7 +5,8 @@
 //! and `oxidecomputer/typify`), or because the hand layer relies
 //! on it (one error schema per vendor), or the docs do (every operation carries an
 //! `x-rust-example`, the body of an async fn with `client` in scope, which becomes a
-//! compiled doctest). Messages name the operation at fault.
+//! compiled doctest). Messages name the operation at fault. Response examples are checked
+//! against their schemas in `examples.rs`.
 
 use std::collections::{BTreeSet, HashSet};
 

@@ -298,3 +298,20 @@ fn every_response_schema_needs_an_example() {
         problems(&doc)
     );
 }
+
+#[test]
+fn an_example_must_fit_one_member_of_a_one_of() {
+    let mut doc = fragment(OK, "");
+    doc["components"]["schemas"]["Problem"] = serde_yaml::from_str(
+        "{oneOf: [{type: string}, {type: object, required: [message], \
+          properties: {message: {type: string}}}], example: {message: 7}}",
+    )
+    .unwrap();
+    let found = problems(&doc);
+    assert!(
+        found.contains("schema `Problem`: its example at `$` fits none of the schema's `oneOf`"),
+        "{found}"
+    );
+    doc["components"]["schemas"]["Problem"]["example"] = "No fields to update".into();
+    assert_eq!(problems(&doc), "");
+}
