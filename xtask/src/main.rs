@@ -6,8 +6,10 @@
 //! - Either takes vendor names to work on those alone.
 
 mod codegen;
+mod constraints;
 mod examples;
 mod lint;
+mod surface;
 mod vendors;
 
 use std::path::{Path, PathBuf};

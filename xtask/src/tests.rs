@@ -49,6 +49,7 @@ const TOY: Vendor = Vendor {
     operations: &["get_key"],
     replacements: &[],
     idempotency_overrides: &[],
+    prepare_request: None,
 };
 
 fn fragment(responses: &str, extra: &str) -> serde_yaml::Value {

@@ -14,6 +14,9 @@ pub struct Vendor {
     /// Otherwise GET, HEAD, PUT, DELETE and OPTIONS are idempotent (and may be retried)
     /// and POST and PATCH are not.
     pub idempotency_overrides: &'static [(&'static str, bool)],
+    /// A hand-written `fn(&mut reqwest::Request) -> Result<(), String>` run on every
+    /// request before it is sent, for wire rules the fragment cannot express.
+    pub prepare_request: Option<&'static str>,
 }
 
 impl Vendor {
@@ -63,6 +66,7 @@ pub const VENDORS: &[Vendor] = &[
         ],
         // Logging in twice only mints a second token pair.
         idempotency_overrides: &[("login", true)],
+        prepare_request: None,
     },
     Vendor {
         name: "sensorbucket",
@@ -74,6 +78,7 @@ pub const VENDORS: &[Vendor] = &[
         ],
         replacements: &[("ApiKeyToken", "::apikeys_common::Secret")],
         idempotency_overrides: &[],
+        prepare_request: None,
     },
     Vendor {
         name: "automox",
@@ -92,6 +97,7 @@ pub const VENDORS: &[Vendor] = &[
         ],
         // Decrypting reads the secret; it changes nothing on the server.
         idempotency_overrides: &[("decrypt_user_api_key", true)],
+        prepare_request: None,
     },
     Vendor {
         name: "nuki",
@@ -127,6 +133,7 @@ pub const VENDORS: &[Vendor] = &[
             ("update_api_key_token", true),
             ("reactivate_advanced_api_key", true),
         ],
+        prepare_request: None,
     },
     Vendor {
         name: "balena",
@@ -151,6 +158,7 @@ pub const VENDORS: &[Vendor] = &[
         // PATCH of one key by id sets the given fields to given values: sending it twice
         // leaves what sending it once does.
         idempotency_overrides: &[("update_api_key", true)],
+        prepare_request: Some("crate::auth::prepare_request"),
     },
     // One row per vendor, in the order of the README's table.
 ];

@@ -30,10 +30,7 @@ pub async fn run(invocation: Invocation, json: bool) -> Result<(), Failure> {
             print_key(&key, json)
         }
         Action::Create(args) => {
-            let new = NewKey {
-                name: args.name,
-                expires_at: args.expires_at,
-            };
+            let new = NewKey::named(args.name).expires_at(args.expires_at);
             let created = keys
                 .create(&new)
                 .await
@@ -41,13 +38,12 @@ pub async fn run(invocation: Invocation, json: bool) -> Result<(), Failure> {
             print_created(vendor, "created", &created, args.show_secret, json)
         }
         Action::Update(args) => {
-            let update = KeyUpdate {
-                name: args.name,
-                enabled: match (args.enable, args.disable) {
-                    (true, _) => Some(true),
-                    (_, true) => Some(false),
-                    _ => None,
-                },
+            let mut update = KeyUpdate::new();
+            update.name = args.name;
+            update.enabled = match (args.enable, args.disable) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
             };
             let key = keys
                 .update(&args.id, &update)
@@ -66,10 +62,7 @@ pub async fn run(invocation: Invocation, json: bool) -> Result<(), Failure> {
             }
         }
         Action::Rotate(args) => {
-            let new = NewKey {
-                name: args.name,
-                expires_at: args.expires_at,
-            };
+            let new = NewKey::named(args.name).expires_at(args.expires_at);
             match keys.rotate(&args.old, &new).await {
                 Ok(created) => {
                     let what = format!("rotated {vendor} key {}: old key revoked,", args.old);
@@ -108,23 +101,11 @@ pub async fn list(
     result
 }
 
-/// Which step of a rotation failed, as the error line names it.
-pub fn rotation_step(error: &RotationError) -> &'static str {
-    match error {
-        RotationError::Create(_) => "create",
-        RotationError::Confirm { .. } => "confirm",
-        RotationError::Revoke { .. } => "revoke",
-    }
-}
-
 /// A failed rotation: its step, what still works, and the exit code of its cause.
 fn rotation_failure(error: &RotationError) -> Failure {
     Failure {
         exit: exit_code(error.error()),
-        message: format!(
-            "rotation failed at the {} step: {error}",
-            rotation_step(error)
-        ),
+        message: format!("rotation failed at the {} step: {error}", error.step()),
     }
 }
 

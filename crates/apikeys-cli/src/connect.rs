@@ -76,19 +76,19 @@ impl Target {
     pub fn lifecycle(&self) -> apikeys_common::Result<Box<dyn KeyLifecycle>> {
         Ok(match &self.scope {
             Scope::Thingsboard { user_id } => {
-                Box::new(thingsboard_apikeys::UserKeys::new(self.client()?, *user_id))
+                Box::new(thingsboard_apikeys::KeyScope::new(self.client()?, *user_id))
             }
             Scope::Sensorbucket {
                 tenant_id,
                 permissions,
-            } => Box::new(sensorbucket_apikeys::TenantKeys::new(
+            } => Box::new(sensorbucket_apikeys::KeyScope::new(
                 self.client()?,
                 *tenant_id,
                 permissions.clone(),
             )),
-            Scope::Nuki => Box::new(nuki_apikeys::AccountKeys::new(self.client()?)),
-            Scope::Balena => Box::new(balena_apikeys::UserKeys::new(self.client()?)),
-            Scope::Automox { org, user_id } => Box::new(automox_apikeys::UserKeys::new(
+            Scope::Nuki => Box::new(nuki_apikeys::KeyScope::new(self.client()?)),
+            Scope::Balena => Box::new(balena_apikeys::KeyScope::new(self.client()?)),
+            Scope::Automox { org, user_id } => Box::new(automox_apikeys::KeyScope::new(
                 self.client()?,
                 *org,
                 *user_id,

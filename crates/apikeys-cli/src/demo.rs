@@ -9,7 +9,7 @@ use indicatif::ProgressBar;
 use sensorbucket_apikeys::types::Permission;
 use serde::Serialize;
 
-use crate::commands::{list, rotation_step};
+use crate::commands::list;
 use crate::connect::{Scope, Target};
 use crate::exit::{Exit, Failure};
 use crate::output;
@@ -167,10 +167,8 @@ async fn lifecycle(target: &Target) -> Report {
             second
         }
         Err(error) => {
-            let failure = Failure::from_error(error.error()).context(&format!(
-                "rotation failed at the {} step",
-                rotation_step(&error)
-            ));
+            let failure = Failure::from_error(error.error())
+                .context(&format!("rotation failed at the {} step", error.step()));
             report.fail("rotate", &failure, &secrets);
             match error.created() {
                 Some(created) => cleanup(keys, &[&first, &created.key.id]).await,

@@ -29,9 +29,12 @@ impl Credential {
     /// A credential sent as `<name>: <scheme> <secret>` (e.g. `Authorization: Bearer …`),
     /// or `<name>: <secret>` when `scheme` is empty.
     ///
-    /// Fails when the secret cannot be a header value (a newline, say); the error does not
-    /// contain the secret.
-    pub fn header(name: &'static str, scheme: &str, secret: Secret) -> Result<Self> {
+    /// Fails when `name` is not a header name (`X-Api Key`, say) or the secret cannot be a
+    /// header value (a newline, say); the error does not contain the secret.
+    pub fn header(name: &str, scheme: &str, secret: Secret) -> Result<Self> {
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            Error::InvalidRequest(format!("`{name}` cannot be the name of an HTTP header"))
+        })?;
         let text = match scheme {
             "" => secret.expose_secret().to_string(),
             scheme => format!("{scheme} {}", secret.expose_secret()),
@@ -43,7 +46,7 @@ impl Credential {
         })?;
         value.set_sensitive(true);
         Ok(Credential {
-            name: HeaderName::from_static(name),
+            name: header,
             value,
             secret,
         })
@@ -167,7 +170,7 @@ impl<V> Clone for ClientBuilder<V> {
 impl<V> std::fmt::Debug for ClientBuilder<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("base_url", &self.base_url)
+            .field("base_url", &crate::error::redact_url(&self.base_url))
             .field(
                 "credential",
                 &self.credential.as_ref().map(|c| c.as_ref().ok()),
@@ -299,7 +302,13 @@ fn same_origin_redirects(origin: Url) -> redirect::Policy {
 /// Checks a base URL and puts it in the form the generated code appends paths to: no
 /// trailing `/` (which would give `//api/...`), no query or fragment.
 pub fn normalize_base_url(base_url: &str, allow_insecure_http: bool) -> Result<String> {
-    let invalid = |why: &str| Error::InvalidRequest(format!("base URL `{base_url}`: {why}"));
+    // The URL is shown without user info or query: either may hold a credential.
+    let invalid = |why: &str| {
+        Error::InvalidRequest(format!(
+            "base URL `{}`: {why}",
+            crate::error::redact_url(base_url)
+        ))
+    };
     let url = Url::parse(base_url.trim()).map_err(|e| invalid(&e.to_string()))?;
     match url.scheme() {
         "https" => {}
@@ -384,6 +393,59 @@ mod tests {
     }
 
     #[test]
+    fn a_base_url_with_a_credential_is_refused_without_showing_it() {
+        for bad in [
+            "https://user:PASSWORD@tb.example.com",
+            "https://user:PASSWORD@tb.example.com/api?x=1",
+            "https://PASSWORD@tb.example.com",
+            "https://tb.example.com/?token=PASSWORD",
+            "https://tb.example.com/#PASSWORD",
+            "https://user:PASSWORD@tb.example.com:99999",
+            "ftp://user:PASSWORD@tb.example.com",
+            "http://user:PASSWORD@tb.example.com",
+            "user:PASSWORD@tb.example.com",
+            "https://user:PASS@WORD@tb.example.com",
+            " https://a:PASSWORD@[::1 ",
+            "https://user:PASS?WORD@tb.example.com",
+            "https://user:PASS/WORD@tb.example.com",
+            "https://tb.example.com/?x=a@b&token=PASSWORD",
+        ] {
+            let err = normalize_base_url(bad, false).unwrap_err();
+            let shown = format!("{err} {err:?}");
+            assert!(matches!(err, Error::InvalidRequest(_)), "{bad}: {shown}");
+            assert!(
+                !shown.contains("PASSWORD") && !shown.contains("WORD"),
+                "{shown}"
+            );
+        }
+        let long = format!("https://tb.example.com/{}?x=1", "p".repeat(10_000));
+        let err = normalize_base_url(&long, false).unwrap_err().to_string();
+        assert!(err.len() < 500, "{err}");
+    }
+
+    #[test]
+    fn redacted_urls_keep_scheme_host_and_path() {
+        use crate::error::redact_url;
+        assert_eq!(
+            redact_url("https://u:p@h.example/api?t=1#f"),
+            "https://h.example/api"
+        );
+        assert_eq!(redact_url("https://h.example/a@b"), "https://h.example/a@b");
+        assert_eq!(
+            redact_url("https://h.example/api/"),
+            "https://h.example/api/"
+        );
+        for hidden in [
+            "u:p@h",
+            "https://u:pa?ss@h",
+            "https://u:p/ss@h",
+            "mailto:p@h",
+        ] {
+            assert!(!redact_url(hidden).contains('p'), "{hidden}");
+        }
+    }
+
+    #[test]
     fn credentials_are_sensitive_and_never_debug_printed() {
         let credential =
             Credential::header("x-authorization", "ApiKey", "tb_canary".into()).unwrap();
@@ -391,6 +453,16 @@ mod tests {
         assert_eq!(credential.header_value(), "ApiKey tb_canary");
         assert!(!format!("{credential:?}").contains("canary"));
         assert!(!format!("{:?}", credential.header_value()).contains("canary"));
+    }
+
+    #[test]
+    fn a_header_name_that_is_not_one_is_refused_not_a_panic() {
+        for bad in ["X-Api Key", "", "x\napi", "é"] {
+            let err = Credential::header(bad, "", "canary".into()).unwrap_err();
+            assert!(matches!(err, Error::InvalidRequest(_)), "{bad:?}: {err:?}");
+        }
+        let mixed = Credential::header("X-Authorization", "ApiKey", "canary".into()).unwrap();
+        assert_eq!(mixed.header_name(), "x-authorization");
     }
 
     #[test]

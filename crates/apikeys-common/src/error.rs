@@ -39,15 +39,18 @@ pub enum Error {
     Decode {
         /// Where decoding failed (never the offending value, which may be a secret).
         reason: String,
-        /// The start of the body, with JSON string values masked.
+        /// The shape of the body's start: its punctuation, with every string, number,
+        /// key and word masked, so that no value (a key, a token) can show.
         excerpt: String,
     },
     /// A look-up the client made found nothing, although the server answered success
     /// (balena answers an unknown device with an empty list, not a 404).
     #[error("not found: {0}")]
     NotFound(String),
-    /// The server's pagination does not advance (it sent the same position twice).
-    #[error("the server's pagination does not advance: {0}")]
+    /// The server's pagination does not end as it should: a page points to itself or
+    /// repeats an earlier one, a next page is offered past the server's own total, or past
+    /// [`MAX_PAGES`](crate::MAX_PAGES).
+    #[error("the server's pagination does not end: {0}")]
     Pagination(String),
     /// A status the API does not document for this operation.
     #[error("unexpected response status {0}")]
@@ -186,11 +189,75 @@ impl From<reqwest::Error> for Error {
             }
             source = cause.source();
         }
+        let error = with_short_url(error);
+        // A request that could not be built (an invalid URL, a body that does not
+        // serialize) was never sent.
+        if error.is_builder() {
+            let mut why = match error.url() {
+                Some(url) => format!("the request to {url} could not be built"),
+                None => "the request could not be built".to_string(),
+            };
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                why.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            return Error::InvalidRequest(shorten(&why, MAX_MESSAGE_CHARS));
+        }
         if error.is_timeout() {
             Error::Timeout(error)
         } else {
             Error::Transport(error)
         }
+    }
+}
+
+/// The most characters of a URL that an error or a log line shows.
+pub(crate) const MAX_URL_CHARS: usize = 200;
+/// The most characters of an `InvalidRequest` message built from another error.
+const MAX_MESSAGE_CHARS: usize = 1_000;
+
+/// `text` cut to `max` characters, with `…` when cut.
+pub(crate) fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", text.get(..cut).unwrap_or_default()),
+        None => text.to_string(),
+    }
+}
+
+/// A transport error whose URL is cut to [`MAX_URL_CHARS`], so that a huge id does not
+/// fill the message and the log.
+pub(crate) fn with_short_url(error: reqwest::Error) -> reqwest::Error {
+    let Some(url) = error.url() else {
+        return error;
+    };
+    if url.as_str().chars().count() <= MAX_URL_CHARS {
+        return error;
+    }
+    match url::Url::parse(&shorten(url.as_str(), MAX_URL_CHARS)) {
+        Ok(short) => error.with_url(short),
+        Err(_) => error.without_url(),
+    }
+}
+
+/// A URL as an error message may show it: without user info, query or fragment (where a
+/// credential may be), and at most [`MAX_URL_CHARS`] characters. A URL that has any of
+/// `@?#` and does not parse is not shown at all: where its parts begin cannot be known.
+pub(crate) fn redact_url(url: &str) -> String {
+    let url = url.trim();
+    if !url.contains(['@', '?', '#']) {
+        return shorten(url, MAX_URL_CHARS);
+    }
+    let stripped = url::Url::parse(url).ok().and_then(|mut parsed| {
+        parsed.set_username("").ok()?;
+        parsed.set_password(None).ok()?;
+        parsed.set_query(None);
+        parsed.set_fragment(None);
+        Some(parsed)
+    });
+    match stripped {
+        Some(parsed) => shorten(parsed.as_str(), MAX_URL_CHARS),
+        None => "(not shown: it may hold a credential)".to_string(),
     }
 }
 
@@ -227,84 +294,80 @@ fn decode_reason(error: &serde_json::Error) -> String {
     format!("{what} (line {}, column {})", error.line(), error.column())
 }
 
+/// The most characters an excerpt shows.
 const EXCERPT_CHARS: usize = 160;
 
-/// A character as the message shows it: one that `Debug` would escape into several
-/// (`\u{1b}`, `\u{10ffff}`) becomes `·`, so the escaped excerpt stays short.
-fn printable(c: char) -> char {
-    match c {
-        '\n' | '\r' | '\t' => ' ',
-        '"' | '\\' | '\'' => c,
-        c if c.escape_debug().count() > 1 => '·',
-        c => c,
-    }
+/// The characters an excerpt keeps as they are: JSON's and HTML's punctuation.
+fn is_punctuation(c: char) -> bool {
+    matches!(c, '{' | '}' | '[' | ']' | ',' | ':' | '<' | '>' | '/')
 }
 
-/// The longest object key an excerpt shows; a longer one is masked like a value.
-const EXCERPT_KEY_CHARS: usize = 64;
-
-/// The start of a body for an error message. In JSON, every string is masked (`"…"`),
-/// since a secret can only be a string, except object keys (a short string between `{` or
-/// `,` and `:`), so the structure stays readable. At most [`EXCERPT_CHARS`] characters.
+/// The shape of the start of a success body, for a decode error: punctuation, whitespace
+/// (as one space) and JSON's `true`, `false` and `null` are kept; every string becomes
+/// `"…"`, and every other run of characters (a number, a word, a bare token, a key) `…`.
+///
+/// Shape only, for every operation and whatever the body: success bodies of these APIs
+/// carry key values, and the conversion that builds the excerpt cannot tell which
+/// operation, which credential, or which escaping produced a body. Where decoding failed
+/// is in the reason (line and column). At most [`EXCERPT_CHARS`] characters.
 pub(crate) fn excerpt(body: &[u8]) -> String {
-    // Only the start is shown; masking can shrink it, so read a little more than that.
+    // Only the start is shown; masking shrinks it, so read a little more than that.
     let start = body
         .get(..body.len().min(EXCERPT_CHARS * 16))
         .unwrap_or(body);
     let text = String::from_utf8_lossy(start);
-    let json = text.trim_start().starts_with(['{', '[']);
-    let mut out: Vec<String> = Vec::new();
-    let mut chars = text.chars().peekable();
-    let mut containers: Vec<char> = Vec::new();
-    let mut last = ' ';
+    let mut out = String::new();
+    let mut shown = 0;
+    let mut chars = text.trim_start().chars().peekable();
     while let Some(c) = chars.next() {
-        if out.len() >= EXCERPT_CHARS {
-            out.push("…".into());
+        if shown >= EXCERPT_CHARS {
+            out.push('…');
             break;
         }
-        if json && c == '"' {
-            let mut literal = String::from('"');
-            let mut escaped = false;
-            for s in chars.by_ref() {
-                literal.push(s);
-                match (escaped, s) {
-                    (false, '\\') => escaped = true,
-                    (false, '"') => break,
-                    _ => escaped = false,
+        let piece = match c {
+            '"' => {
+                let mut escaped = false;
+                for s in chars.by_ref() {
+                    match (escaped, s) {
+                        (false, '\\') => escaped = true,
+                        (false, '"') => break,
+                        _ => escaped = false,
+                    }
+                }
+                "\"…\""
+            }
+            c if c.is_whitespace() => {
+                while chars.next_if(|c| c.is_whitespace()).is_some() {}
+                " "
+            }
+            c if is_punctuation(c) => {
+                out.push(c);
+                shown += 1;
+                continue;
+            }
+            c => {
+                // A run up to the next punctuation, space or quote: shown only if it is a
+                // JSON literal.
+                let mut word = String::from(c);
+                while let Some(next) =
+                    chars.next_if(|c| !(is_punctuation(*c) || c.is_whitespace() || *c == '"'))
+                {
+                    if word.len() <= 5 {
+                        word.push(next);
+                    }
+                }
+                match word.as_str() {
+                    "true" => "true",
+                    "false" => "false",
+                    "null" => "null",
+                    _ => "…",
                 }
             }
-            while chars.next_if(|c| c.is_whitespace()).is_some() {}
-            let is_key = containers.last() == Some(&'{')
-                && matches!(last, '{' | ',')
-                && chars.peek() == Some(&':')
-                && literal.chars().count() <= EXCERPT_KEY_CHARS + 2;
-            out.push(if is_key {
-                literal.chars().map(printable).collect()
-            } else {
-                "\"…\"".into()
-            });
-            last = '"';
-            continue;
-        }
-        match c {
-            '{' | '[' => containers.push(c),
-            '}' | ']' => {
-                containers.pop();
-            }
-            _ => {}
-        }
-        if !c.is_whitespace() {
-            last = c;
-        }
-        out.push(printable(c).into());
+        };
+        out.push_str(piece);
+        shown += piece.chars().count();
     }
-    // Counted in pieces (a kept key is one), then cut to the character budget.
-    let mut text: String = out.concat();
-    if let Some((cut, _)) = text.char_indices().nth(EXCERPT_CHARS) {
-        text.truncate(cut);
-        text.push('…');
-    }
-    text
+    out
 }
 
 #[cfg(test)]
@@ -312,44 +375,55 @@ mod tests {
     use super::*;
 
     #[test]
-    fn excerpt_masks_json_string_values_but_keeps_keys() {
-        let body = br#"{"id": 7, "value": "tb_secret", "tags": ["a", "b"], "ok": true}"#;
+    fn excerpt_shows_the_shape_of_json_only() {
+        let body = br#"{"id": 7, "value": "tb_secret", "tags": ["a", "b"], "ok": true, "n": null}"#;
         assert_eq!(
             excerpt(body),
-            r#"{"id": 7, "value": "…", "tags": ["…", "…"], "ok": true}"#
+            r#"{"…": …, "…": "…", "…": ["…", "…"], "…": true, "…": null}"#
+        );
+        assert_eq!(
+            excerpt(br#"{"value": "tb_\"secret", "n": 1}"#),
+            r#"{"…": "…", "…": …}"#
+        );
+        assert_eq!(excerpt(br#"{"tb_secret": 1}"#), r#"{"…": …}"#);
+    }
+
+    #[test]
+    fn excerpt_masks_every_shape_a_secret_can_take() {
+        for body in [
+            &br#""tb_secret""#[..],
+            b"tb_secret",
+            b"  tb_secret\n",
+            br#"{"key": tb_secret}"#,
+            b"{\"key\": \"tb_\xffsecret\"}",
+            b"\"tb_secret",
+            b"<html><body>Invalid key tb_secret</body></html>",
+            b"key=tb_secret&x=1",
+            b"\x00tb_secret\x1b",
+        ] {
+            let shown = excerpt(body);
+            assert!(!shown.contains("secret"), "{shown}");
+        }
+        assert_eq!(
+            excerpt(b"<html><body>Maintenance</body></html>"),
+            "<…><…>…</…></…>"
         );
     }
 
     #[test]
-    fn excerpt_masks_strings_with_escaped_quotes() {
-        let body = br#"{"value": "tb_\"secret", "n": 1}"#;
-        assert_eq!(excerpt(body), r#"{"value": "…", "n": 1}"#);
-    }
-
-    #[test]
-    fn excerpt_masks_strings_that_are_not_keys_even_in_broken_json() {
-        // No colon after the first string: neither is a key.
-        assert_eq!(excerpt(br#"{"api_key" "tb_secret"}"#), r#"{"…""…"}"#);
-        let long_key = format!(r#"{{"{}": 1}}"#, "k".repeat(100));
-        assert_eq!(excerpt(long_key.as_bytes()), r#"{"…": 1}"#);
+    fn excerpt_truncates() {
         let many = format!("[{}]", vec![r#""tb_secret""#; 200].join(","));
         let shown = excerpt(many.as_bytes());
-        assert!(!shown.contains("tb_secret") && shown.chars().count() <= EXCERPT_CHARS + 1);
+        assert!(!shown.contains("tb_secret") && shown.chars().count() <= EXCERPT_CHARS + 3);
+        assert!(shown.ends_with('…'));
+        let long = format!("[{}]", "1,".repeat(500));
+        assert!(excerpt(long.as_bytes()).chars().count() <= EXCERPT_CHARS + 3);
     }
 
     #[test]
-    fn excerpt_keeps_plain_text_and_truncates() {
-        let page = format!("<html>{}</html>", "x".repeat(500));
-        let got = excerpt(page.as_bytes());
-        assert!(got.starts_with("<html>xxx"));
-        assert_eq!(got.chars().count(), EXCERPT_CHARS + 1);
-        assert!(got.ends_with('…'));
-    }
-
-    #[test]
-    fn excerpt_survives_non_utf8() {
-        assert_eq!(excerpt(&[0xff, b'a']), "\u{fffd}a");
-        assert_eq!(excerpt(b"a\x1b[31mb\x00\n"), "a·[31mb· ");
+    fn excerpt_survives_non_utf8_and_controls() {
+        assert_eq!(excerpt(&[0xff, b'a']), "…");
+        assert_eq!(excerpt(b"a\x1b[31mb\x00\n"), "…[… ");
         let wide = format!("[{}", "\u{10ffff}".repeat(400));
         let error = Error::Decode {
             reason: String::new(),
@@ -407,5 +481,67 @@ mod tests {
             "the server answered 404 Not Found: Requested item wasn't found! (error code 32)"
         );
         assert!(e.is_not_found() && !e.is_unauthorized() && !e.is_rate_limited());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+        /// A secret a success body carries, in any shape (a bare string, plain text, a key,
+        /// an unquoted value, HTML, broken UTF-8 around or inside it) and escaping, is never
+        /// in a decode error's `Display` or `Debug`.
+        #[test]
+        fn a_secret_in_a_success_body_never_reaches_a_decode_error(
+            secret in "[A-Za-z0-9_-]{4,20}[0-9][A-Za-z0-9._~+/=-]{6,30}",
+            shape in 0u8..9,
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..16),
+        ) {
+            let escaped: String = secret.chars().map(|c| format!("\\u{:04x}", u32::from(c))).collect();
+            let mut body = match shape {
+                0 => format!(r#""{secret}""#).into_bytes(),
+                1 => secret.clone().into_bytes(),
+                2 => format!(r#"{{"value": {secret}}}"#).into_bytes(),
+                3 => format!(r#"{{"{secret}": 1}}"#).into_bytes(),
+                4 => format!("<html><body>key {secret}</body></html>").into_bytes(),
+                5 => format!(r#"{{"value": "{escaped}"}}"#).into_bytes(),
+                6 => format!(r#"[{{"id": 1, "value": "{secret}"}}, {secret}]"#).into_bytes(),
+                7 => format!("token={secret}&x=1").into_bytes(),
+                _ => format!(r#"{{"value": "{secret}"#).into_bytes(),
+            };
+            // Bytes that are not UTF-8, or anything, somewhere in the body.
+            let at = cut.index(body.len() + 1);
+            body.splice(at..at, noise);
+            for decode in [
+                serde_json::from_slice::<u64>(&body).err(),
+                serde_json::from_slice::<Vec<u64>>(&body).err(),
+                serde_json::from_slice::<std::collections::HashMap<String, u64>>(&body).err(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let error = Error::from(GeneratedError::<Dummy>::InvalidResponsePayload(
+                    body.clone().into(),
+                    decode,
+                ));
+                let shown = format!("{error} {error:?}");
+                proptest::prop_assert!(!shown.contains(&secret), "{}", shown);
+                proptest::prop_assert!(shown.len() < 1_000, "{}", shown);
+            }
+        }
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Dummy {}
+
+    impl ErrorBody for Dummy {
+        fn code(&self) -> Option<String> {
+            None
+        }
+        fn message(&self) -> Option<String> {
+            None
+        }
+        fn from_text(_: String) -> Self {
+            Dummy {}
+        }
     }
 }

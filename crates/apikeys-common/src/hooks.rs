@@ -9,6 +9,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use reqwest::{Request, Response, ResponseBuilderExt};
 use tracing::{Instrument, field};
 
+pub use crate::constraints::{Constraint, Location, Rule};
 use crate::error::BodyTooLarge;
 use crate::retry::{is_retryable_error, is_retryable_status};
 use crate::{ClientState, ErrorBody, retry_after};
@@ -27,10 +28,12 @@ pub struct Operation {
     pub path: &'static str,
     /// Whether sending it twice has the effect of sending it once (and so may be retried).
     pub idempotent: bool,
+    /// The bounds its fragment puts on what it sends, checked before sending.
+    pub constraints: &'static [Constraint],
 }
 
-/// Runs before a request is sent: checks that the path kept the operation's shape, sets
-/// the credential, and labels text bodies as the UTF-8 they are.
+/// Runs before a request is sent: checks that the path kept the operation's shape and that
+/// every bound of the fragment holds, sets the credential, and labels text bodies as the UTF-8 they are.
 ///
 /// `operation` is what the fragment declares, `base_url` the client's.
 pub fn pre(
@@ -40,6 +43,13 @@ pub fn pre(
     request: &mut Request,
 ) -> Result<(), String> {
     check_path(base_url, request.url().path(), operation.path)?;
+    crate::constraints::check(
+        operation.id,
+        operation.constraints,
+        base_url,
+        operation.path,
+        request,
+    )?;
     let headers = request.headers_mut();
     if let Some(credential) = &state.credential {
         headers.insert(
@@ -97,8 +107,9 @@ fn check_path(base_url: &str, path: &str, template: &str) -> Result<(), String> 
         Ok(())
     } else {
         Err(format!(
-            "a path parameter would change the request path to `{path}` (expected the shape \
-             `{template}`): ids that are empty, `.` or `..`, or that contain `\\`, cannot be sent"
+            "a path parameter would change the request path to `{}` (expected the shape \
+             `{template}`): ids that are empty, `.` or `..`, or that contain `\\`, cannot be sent",
+            crate::error::shorten(path, crate::error::MAX_URL_CHARS)
         ))
     }
 }
@@ -152,6 +163,7 @@ pub async fn exec<E: ErrorBody>(
                 buffer_response::<E>(response, state).await
             }
             Err(error) => {
+                let error = crate::error::with_short_url(error);
                 tracing::debug!(%error, "request failed");
                 Err(error)
             }
@@ -188,10 +200,11 @@ async fn send_with_retries(
             Err(error) if is_retryable_error(error) => ("connection failed".to_string(), None),
             _ => return outcome,
         };
-        let (Some(next), Some(delay)) = (
-            spare,
-            state.retry.next_delay(attempt, started.elapsed(), asked),
-        ) else {
+        // A delay is computed only for a request that may be sent again.
+        let Some(next) = spare else {
+            return outcome;
+        };
+        let Some(delay) = state.retry.next_delay(attempt, started.elapsed(), asked) else {
             return outcome;
         };
         tracing::info!(
@@ -311,7 +324,7 @@ fn vendor_error_body<E: ErrorBody>(body: Bytes, state: &ClientState) -> Bytes {
     }
 }
 
-/// Servers sometimes echo a rejected credential in their error text.
+/// Servers sometimes echo a rejected credential in their error text, raw or escaped.
 fn mask_credential(body: Bytes, state: &ClientState) -> Bytes {
     let Some(secret) = state
         .credential
@@ -320,24 +333,29 @@ fn mask_credential(body: Bytes, state: &ClientState) -> Bytes {
     else {
         return body;
     };
-    let text = String::from_utf8_lossy(&body);
-    if secret.is_empty() || !text.contains(secret) {
-        return body;
+    match crate::secret::mask_in(&body, secret) {
+        Some(masked) => Bytes::from(masked),
+        None => body,
     }
-    Bytes::from(text.replace(secret, "[REDACTED]"))
 }
 
 /// Connects a generated `Client` to this crate: its request hooks and its builder.
 ///
 /// `cargo xtask codegen` emits one call at the end of every `generated.rs`, naming the
-/// vendor's error schema and, for each operation, its path template and whether it is
-/// idempotent; it is not meant to be written by hand.
+/// vendor's error schema and, for each operation, its path template, whether it is
+/// idempotent and its fragment's bounds as `(Query, "limit", Maximum(500))`; it is not
+/// meant to be written by hand.
 #[macro_export]
 macro_rules! generated_client {
     (
         $client:ident,
         $error:ty,
-        [$(($operation:literal, $path:literal, $idempotent:literal)),* $(,)?]
+        [$((
+            $operation:literal,
+            $path:literal,
+            $idempotent:literal,
+            [$(($location:ident, $field:literal, $rule:ident($bound:literal))),* $(,)?]
+        )),* $(,)?]
     ) => {
         impl $client {
             const OPERATIONS: &'static [$crate::hooks::Operation] = &[
@@ -345,12 +363,22 @@ macro_rules! generated_client {
                     id: $operation,
                     path: $path,
                     idempotent: $idempotent,
+                    constraints: &[$($crate::hooks::Constraint {
+                        location: $crate::hooks::Location::$location,
+                        field: $field,
+                        rule: $crate::hooks::Rule::$rule($bound),
+                    }),*],
                 }),*
             ];
 
             fn operation(info: &$crate::__private::OperationInfo) -> &'static $crate::hooks::Operation {
                 const UNKNOWN: $crate::hooks::Operation =
-                    $crate::hooks::Operation { id: "", path: "", idempotent: false };
+                    $crate::hooks::Operation {
+                    id: "",
+                    path: "",
+                    idempotent: false,
+                    constraints: &[],
+                };
                 Self::OPERATIONS
                     .iter()
                     .find(|operation| operation.id == info.operation_id)
@@ -425,6 +453,7 @@ mod tests {
             id: "x",
             path: "/x",
             idempotent: true,
+            constraints: &[],
         };
         pre(
             &state_with("k"),
@@ -548,5 +577,158 @@ mod tests {
         assert_eq!(masked, "bad key [REDACTED] given");
         let untouched = mask_credential(Bytes::from_static(b"plain"), &ClientState::default());
         assert_eq!(untouched, "plain");
+    }
+
+    /// An error body with a message, as vendors' are.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Body {
+        message: Option<String>,
+    }
+
+    impl ErrorBody for Body {
+        fn code(&self) -> Option<String> {
+            None
+        }
+        fn message(&self) -> Option<String> {
+            self.message.clone()
+        }
+        fn from_text(text: String) -> Self {
+            Body {
+                message: Some(text),
+            }
+        }
+    }
+
+    /// One way to write `c`: as itself, or escaped as JSON, a URL or HTML would.
+    fn written(c: char, how: u8) -> String {
+        let mut units = [0u16; 2];
+        let json: String = c
+            .encode_utf16(&mut units)
+            .iter()
+            .map(|u| format!("\\u{u:04x}"))
+            .collect();
+        let mut utf8 = [0; 4];
+        let percent: String = c
+            .encode_utf8(&mut utf8)
+            .bytes()
+            .map(|b| format!("%{b:02X}"))
+            .collect();
+        match how {
+            0 => c.to_string(),
+            1 => json,
+            2 => json.to_uppercase().replace("\\U", "\\u"),
+            3 if c == '/' => "\\/".to_string(),
+            4 => percent,
+            5 => format!("&#{};", u32::from(c)),
+            6 => format!("&#x{:X};", u32::from(c)),
+            _ => c.to_string(),
+        }
+    }
+
+    /// Undoes every escape `written` can produce, in any mix: an independent reading of
+    /// what a person or a program could recover from a text.
+    fn unescape_all(text: &str) -> String {
+        let bytes = text.as_bytes();
+        let hex = |from: usize, len: usize| {
+            let digits = std::str::from_utf8(bytes.get(from..from + len)?).ok()?;
+            u32::from_str_radix(digits, 16).ok()
+        };
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Some(b) = bytes.get(at) {
+            let mut push = |c: char| out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            if b == &b'\\'
+                && bytes.get(at + 1) == Some(&b'u')
+                && let Some(unit) = hex(at + 2, 4)
+            {
+                let low = (bytes.get(at + 6..at + 8) == Some(b"\\u"))
+                    .then(|| hex(at + 8, 4))
+                    .flatten()
+                    .filter(|low| (0xDC00..0xE000).contains(low));
+                if let (0xD800..0xDC00, Some(low)) = (unit, low) {
+                    let c = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                    push(char::from_u32(c).unwrap_or('?'));
+                    at += 12;
+                } else {
+                    push(char::from_u32(unit).unwrap_or('?'));
+                    at += 6;
+                }
+                continue;
+            }
+            if b == &b'\\' && matches!(bytes.get(at + 1), Some(b'/' | b'\\' | b'"')) {
+                out.push(bytes[at + 1]);
+                at += 2;
+                continue;
+            }
+            if b == &b'%'
+                && let Some(byte) = hex(at + 1, 2)
+            {
+                out.push(byte as u8);
+                at += 3;
+                continue;
+            }
+            if b == &b'&'
+                && let Some(end) = bytes.iter().skip(at).take(12).position(|b| *b == b';')
+            {
+                let name = &text[at + 1..at + end];
+                let value = if let Some(h) = name.strip_prefix("#x").or(name.strip_prefix("#X")) {
+                    u32::from_str_radix(h, 16).ok()
+                } else if let Some(d) = name.strip_prefix('#') {
+                    d.parse().ok()
+                } else {
+                    None
+                };
+                if let Some(c) = value.and_then(char::from_u32) {
+                    push(c);
+                    at += end + 1;
+                    continue;
+                }
+            }
+            out.push(*b);
+            at += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+        /// The caller's credential, echoed in an error body in any shape and any mix of
+        /// escapes, is in neither the message nor the error's `Display` or `Debug`, even
+        /// once every escape is undone.
+        #[test]
+        fn an_echoed_credential_never_reaches_the_error(
+            secret in "[A-Za-z0-9._~+/=:-]{1,20}[A-Za-z0-9éß日🔑]{1,4}[A-Za-z0-9._/-]{6,30}",
+            escapes in proptest::collection::vec(0u8..12, 64),
+            before in "[ -~]{0,40}",
+            shape in 0u8..5,
+        ) {
+            let before = before.replace(['"', '\\', '%', '&'], "");
+            let echoed: String = secret
+                .chars()
+                .zip(escapes.iter().cycle())
+                .map(|(c, how)| written(c, *how))
+                .collect();
+            let body = match shape {
+                0 => format!(r#"{{"message": "{before}{echoed} is not valid"}}"#),
+                1 => format!("<html><body><p>{before}{echoed}</p></body></html>"),
+                2 => format!("{before}{echoed}"),
+                3 => format!(r#"{{"message": {echoed}}}"#),
+                _ => format!(r#"{{"{echoed}": "{before}"}}"#),
+            };
+            proptest::prop_assert!(unescape_all(&body).contains(&secret), "{}", body);
+            let masked = vendor_error_body::<Body>(Bytes::from(body), &state_with(&secret));
+            let message = serde_json::from_slice::<Body>(&masked).ok().and_then(|b| b.message);
+            let error = crate::Error::Api(crate::ApiError {
+                status: reqwest::StatusCode::UNAUTHORIZED,
+                code: None,
+                message,
+                retry_after: None,
+            });
+            let debug = format!("{error:?}");
+            let displayed = format!("{error} {}", String::from_utf8_lossy(&masked));
+            proptest::prop_assert!(!debug.contains(&secret), "{}", debug);
+            proptest::prop_assert!(!unescape_all(&displayed).contains(&secret), "{}", displayed);
+        }
     }
 }

@@ -6,6 +6,7 @@
 )]
 
 mod client;
+mod constraints;
 mod error;
 pub mod hooks;
 mod lifecycle;
@@ -26,9 +27,18 @@ pub use error::{ApiError, Error, ErrorBody, Result, retry_after};
 pub use lifecycle::{
     CreatedKey, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError, numeric_id,
 };
-pub use paging::{Page, paginate};
+pub use paging::{MAX_PAGES, Page, paginate};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
+
+/// What every vendor crate re-exports at its root (`pub use apikeys_common::reexport::*`), so
+/// that its users depend on the vendor crate alone and meet the same names in each.
+pub mod reexport {
+    pub use crate::{
+        ApiError, CreatedKey, Credential, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, Result,
+        RetryPolicy, RotationError, Secret,
+    };
+}
 
 /// What the generated code reaches through this crate; not part of the public API.
 #[doc(hidden)]

@@ -16,7 +16,15 @@ use serde::Serialize;
 use crate::{Error, Result, Secret};
 
 /// A key as every vendor can describe it. Fields a vendor does not report are `None`.
+///
+/// ```
+/// use apikeys_common::KeyInfo;
+///
+/// let key = KeyInfo::new("42").name("ci").enabled(true);
+/// assert_eq!(key.name.as_deref(), Some("ci"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct KeyInfo {
     /// The vendor's id for the key, as text (numeric ids are written in decimal).
     pub id: String,
@@ -41,10 +49,43 @@ impl KeyInfo {
             expires_at: None,
         }
     }
+
+    /// With this name (or description).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Enabled or disabled.
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.enabled = Some(enabled);
+        self
+    }
+
+    /// Created at this time.
+    pub fn created_at(mut self, at: DateTime<Utc>) -> Self {
+        self.created_at = Some(at);
+        self
+    }
+
+    /// Expiring at this time.
+    pub fn expires_at(mut self, at: DateTime<Utc>) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
 }
 
 /// What to create.
+///
+/// ```
+/// use apikeys_common::NewKey;
+/// use chrono::{TimeZone, Utc};
+///
+/// let new = NewKey::named("ci").expires_at(Utc.with_ymd_and_hms(2031, 1, 1, 0, 0, 0).unwrap());
+/// # let _ = new;
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NewKey {
     /// The key's name (or description, for vendors that have only that).
     pub name: String,
@@ -60,10 +101,17 @@ impl NewKey {
             expires_at: None,
         }
     }
+
+    /// Expiring at this time (`None`: never, where the vendor allows it).
+    pub fn expires_at(mut self, at: impl Into<Option<DateTime<Utc>>>) -> Self {
+        self.expires_at = at.into();
+        self
+    }
 }
 
 /// A key just created, with its secret: the one time most vendors show it.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct CreatedKey {
     /// The new key.
     pub key: KeyInfo,
@@ -71,14 +119,48 @@ pub struct CreatedKey {
     pub secret: Secret,
 }
 
+impl CreatedKey {
+    /// The key `key`, whose secret is `secret`.
+    pub fn new(key: KeyInfo, secret: Secret) -> Self {
+        CreatedKey { key, secret }
+    }
+}
+
 /// Changes to a key. A vendor that cannot make one of them refuses the whole update with
 /// [`Error::InvalidRequest`] before sending anything.
+///
+/// ```
+/// use apikeys_common::KeyUpdate;
+///
+/// let update = KeyUpdate::new().name("renamed").enabled(false);
+/// # let _ = update;
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KeyUpdate {
     /// A new name (or description).
     pub name: Option<String>,
     /// Enable or disable the key.
     pub enabled: Option<bool>,
+}
+
+impl KeyUpdate {
+    /// No change yet.
+    pub fn new() -> Self {
+        KeyUpdate::default()
+    }
+
+    /// Renames the key.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Enables or disables the key.
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.enabled = Some(enabled);
+        self
+    }
 }
 
 /// The lifecycle of API keys at one vendor, within one scope.
@@ -139,6 +221,7 @@ pub trait KeyLifecycle: Send + Sync {
 
 /// How a rotation failed, and which key still works.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum RotationError {
     /// The new key could not be created; the old key is untouched and still works.
     Create(Error),
@@ -160,6 +243,15 @@ pub enum RotationError {
 }
 
 impl RotationError {
+    /// The step that failed: `"create"`, `"confirm"` or `"revoke"`.
+    pub fn step(&self) -> &'static str {
+        match self {
+            RotationError::Create(_) => "create",
+            RotationError::Confirm { .. } => "confirm",
+            RotationError::Revoke { .. } => "revoke",
+        }
+    }
+
     /// The underlying error.
     pub fn error(&self) -> &Error {
         match self {

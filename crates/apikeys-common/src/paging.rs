@@ -2,28 +2,62 @@
 //! opaque cursors or offsets. Each vendor says how to fetch one page and what comes next;
 //! the filters and sort order it captured go out again on every page.
 
+use std::collections::VecDeque;
 use std::future::Future;
+use std::hash::{DefaultHasher, Hasher};
 
 use futures::stream::{self, Stream, TryStreamExt};
+use serde::Serialize;
 
 use crate::{Error, Result};
+
+/// The most pages one stream fetches. A server that still offers a next page after this
+/// many is not paginating: the stream ends with [`Error::Pagination`]. At the vendors'
+/// largest page sizes this is millions of keys; at a page size of 1, ten thousand.
+pub const MAX_PAGES: u64 = 10_000;
 
 /// One page of items, and where the next page starts (`None` on the last page).
 ///
 /// `C` is the vendor's position: a page number, a cursor string, an offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Page<T, C> {
     /// The items on this page.
     pub items: Vec<T>,
     /// Where the next page starts; `None` when this is the last.
     pub next: Option<C>,
+    /// How many pages follow this one by the server's own count (a total it sent), when it
+    /// sent one. A page that offers a next page although this is 0 ends the stream with
+    /// [`Error::Pagination`].
+    pub pages_left: Option<u64>,
+}
+
+impl<T, C> Page<T, C> {
+    /// Sets how many pages follow this one by the server's own count.
+    pub fn with_pages_left(mut self, pages_left: Option<u64>) -> Self {
+        self.pages_left = pages_left;
+        self
+    }
 }
 
 impl<T> Page<T, u32> {
     /// A page of a numbered-pages API (`page=0,1,2,…` while the server says there is more).
     pub fn numbered(items: Vec<T>, page: u32, has_next: bool) -> Self {
         let next = if has_next { page.checked_add(1) } else { None };
-        Page { items, next }
+        Page {
+            items,
+            next,
+            pages_left: None,
+        }
+    }
+
+    /// Sets [`Page::pages_left`] from the server's count of all pages (ThingsBoard's
+    /// `totalPages`), this page being number `page` from 0. A negative total is ignored.
+    pub fn with_total_pages(self, page: u32, total_pages: i64) -> Self {
+        let left = u64::try_from(total_pages)
+            .ok()
+            .map(|total| total.saturating_sub(u64::from(page)).saturating_sub(1));
+        self.with_pages_left(left)
     }
 }
 
@@ -36,7 +70,11 @@ impl<T> Page<T, u64> {
         } else {
             None
         };
-        Page { items, next }
+        Page {
+            items,
+            next,
+            pages_left: None,
+        }
     }
 }
 
@@ -47,6 +85,7 @@ impl<T> Page<T, String> {
         Page {
             items,
             next: next.filter(|c| !c.is_empty()),
+            pages_left: None,
         }
     }
 }
@@ -55,8 +94,19 @@ impl<T> Page<T, String> {
 ///
 /// `fetch` gets the position of the page to load, starting at `first`. The stream ends
 /// after a page without a next position, and after an empty page (a server that keeps
-/// saying "more" while sending nothing must not loop forever). A page whose next position
-/// is its own is an [`Error::Pagination`]. It stops at the first error.
+/// saying "more" while sending nothing must not loop forever). It stops at the first error.
+///
+/// A server that does not paginate as it says ends the stream with [`Error::Pagination`],
+/// before the items of the page that shows it are yielded:
+/// - a page whose next position is its own;
+/// - a page with the same items as the one before, or as an earlier one (a server that
+///   ignores the position, or cycles through a few pages);
+/// - a next page although the server's own total says this page is the last
+///   ([`Page::pages_left`]);
+/// - a next page after [`MAX_PAGES`] pages.
+///
+/// Pages are compared by a hash of their items' JSON, so the stream holds one page of
+/// items and a few numbers, however long it runs.
 ///
 /// ```
 /// use apikeys_common::{Page, paginate};
@@ -76,29 +126,147 @@ impl<T> Page<T, String> {
 /// ```
 pub fn paginate<T, C, F, Fut>(first: C, fetch: F) -> impl Stream<Item = Result<T>>
 where
+    T: Serialize,
     C: Clone + PartialEq + std::fmt::Debug,
     F: FnMut(C) -> Fut,
     Fut: Future<Output = Result<Page<T, C>>>,
 {
-    stream::try_unfold((Some(first), fetch), |(position, mut fetch)| async move {
-        let Some(position) = position else {
-            return Ok::<_, Error>(None);
-        };
-        let page = fetch(position.clone()).await?;
-        if page.next.as_ref() == Some(&position) {
+    paginate_at_most(MAX_PAGES, first, fetch)
+}
+
+/// [`paginate`] with another cap than [`MAX_PAGES`], for tests.
+pub(crate) fn paginate_at_most<T, C, F, Fut>(
+    max_pages: u64,
+    first: C,
+    fetch: F,
+) -> impl Stream<Item = Result<T>>
+where
+    T: Serialize,
+    C: Clone + PartialEq + std::fmt::Debug,
+    F: FnMut(C) -> Fut,
+    Fut: Future<Output = Result<Page<T, C>>>,
+{
+    let progress = Progress::new(max_pages);
+    stream::try_unfold(
+        (Some(first), fetch, progress),
+        |(position, mut fetch, mut progress)| async move {
+            let Some(position) = position else {
+                return Ok::<_, Error>(None);
+            };
+            let page = fetch(position.clone()).await?;
+            if page.next.as_ref() == Some(&position) {
+                return Err(Error::Pagination(format!(
+                    "the page at {position:?} points to itself"
+                )));
+            }
+            let next = if page.items.is_empty() {
+                None
+            } else {
+                progress.check(
+                    fingerprint(&page.items),
+                    page.next.is_some(),
+                    page.pages_left,
+                )?;
+                page.next
+            };
+            let items = stream::iter(page.items.into_iter().map(Ok));
+            Ok(Some((items, (next, fetch, progress))))
+        },
+    )
+    .try_flatten()
+}
+
+/// How many of the latest pages' fingerprints a stream keeps: a cycle through that many
+/// pages or fewer is caught before any item is yielded twice.
+const RECENT_PAGES: usize = 16;
+
+/// What a stream remembers of the pages it has fetched: how many, and a few fingerprints.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    max_pages: u64,
+    fetched: u64,
+    recent: VecDeque<u64>,
+    /// Brent's cycle detection for longer cycles: the fingerprint of a page fetched at a
+    /// power of two, so a cycle through any number of pages is caught within about twice
+    /// as many.
+    checkpoint: Option<u64>,
+    next_checkpoint: u64,
+}
+
+impl Progress {
+    pub(crate) fn new(max_pages: u64) -> Self {
+        Progress {
+            max_pages,
+            fetched: 0,
+            recent: VecDeque::with_capacity(RECENT_PAGES),
+            checkpoint: None,
+            next_checkpoint: 1,
+        }
+    }
+
+    /// Takes in a page that has items: its fingerprint, whether it offers a next page and
+    /// how many pages the server says follow.
+    pub(crate) fn check(
+        &mut self,
+        fingerprint: u64,
+        has_next: bool,
+        pages_left: Option<u64>,
+    ) -> Result<()> {
+        self.fetched = self.fetched.saturating_add(1);
+        let page = self.fetched;
+        if self.recent.back() == Some(&fingerprint) {
             return Err(Error::Pagination(format!(
-                "the page at {position:?} points to itself"
+                "page {page} repeats the page before it"
             )));
         }
-        let next = if page.items.is_empty() {
-            None
-        } else {
-            page.next
-        };
-        let items = stream::iter(page.items.into_iter().map(Ok));
-        Ok(Some((items, (next, fetch))))
-    })
-    .try_flatten()
+        if self.recent.contains(&fingerprint) || self.checkpoint == Some(fingerprint) {
+            return Err(Error::Pagination(format!(
+                "page {page} repeats an earlier page"
+            )));
+        }
+        if self.recent.len() == RECENT_PAGES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(fingerprint);
+        if page >= self.next_checkpoint {
+            self.checkpoint = Some(fingerprint);
+            self.next_checkpoint = self.next_checkpoint.saturating_mul(2);
+        }
+        if has_next && pages_left == Some(0) {
+            return Err(Error::Pagination(format!(
+                "page {page} offers a next page, but the server's own total says it is the last"
+            )));
+        }
+        if has_next && page >= self.max_pages {
+            return Err(Error::Pagination(format!(
+                "page {page} still offers a next page; a stream stops at {} pages",
+                self.max_pages
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A hash of the items' JSON: pages with the same items have the same fingerprint.
+fn fingerprint<T: Serialize>(items: &[T]) -> u64 {
+    struct HashWriter(DefaultHasher);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.write(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut writer = HashWriter(DefaultHasher::new());
+    writer.0.write_usize(items.len());
+    for item in items {
+        // An item that does not serialize adds nothing; the count above still does.
+        let _ = serde_json::to_writer(&mut writer, item);
+        writer.0.write_u8(0);
+    }
+    writer.0.finish()
 }
 
 #[cfg(test)]
@@ -148,12 +316,13 @@ mod tests {
                 "b2Zmc2V0PTI=%2F+" => Some(String::new()),
                 _ => None,
             };
-            async move { Ok(Page::cursor(vec![1], next)) }
+            let item = cursor.len() as u8;
+            async move { Ok(Page::cursor(vec![item], next)) }
         })
         .try_collect()
         .await
         .unwrap();
-        assert_eq!(items, [1, 1]);
+        assert_eq!(items, [0, 16]);
         assert_eq!(*asked.lock().unwrap(), ["", "b2Zmc2V0PTI=%2F+"]);
     }
 
@@ -220,5 +389,226 @@ mod tests {
                 .as_ref()
                 .is_err_and(|e| e.status() == Some(StatusCode::INTERNAL_SERVER_ERROR))
         );
+    }
+
+    #[tokio::test]
+    async fn the_same_full_page_forever_ends_at_the_second_page() {
+        let mut calls = 0;
+        let results: Vec<Result<u32>> = paginate(0u32, |page| {
+            calls += 1;
+            async move { Ok(Page::numbered(vec![1, 2, 3], page, true)) }
+        })
+        .collect()
+        .await;
+        assert_eq!(calls, 2);
+        assert_eq!(results.len(), 4, "one page of items, then the error");
+        assert!(
+            matches!(results[3], Err(Error::Pagination(_))),
+            "{results:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cycle_of_cursors_is_caught() {
+        let mut calls = 0;
+        let results: Vec<Result<String>> = paginate("a".to_string(), |cursor| {
+            calls += 1;
+            let next = match cursor.as_str() {
+                "a" => "b",
+                "b" => "c",
+                _ => "a",
+            };
+            async move { Ok(Page::cursor(vec![cursor], Some(next.to_string()))) }
+        })
+        .collect()
+        .await;
+        assert_eq!(calls, 4);
+        assert!(matches!(results.last(), Some(Err(Error::Pagination(_)))));
+        let items: Vec<&String> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(items, ["a", "b", "c"], "nothing is yielded twice");
+    }
+
+    #[tokio::test]
+    async fn a_next_page_past_the_servers_own_total_is_an_error() {
+        let mut calls = 0;
+        let results: Vec<Result<u32>> = paginate(0u32, |page| {
+            calls += 1;
+            // Says three pages in all, and `hasNext` forever.
+            async move { Ok(Page::numbered(vec![page], page, true).with_total_pages(page, 3)) }
+        })
+        .collect()
+        .await;
+        assert_eq!(calls, 3);
+        assert!(matches!(results.last(), Some(Err(Error::Pagination(_)))));
+        // An honest last page is not an error.
+        let items: Vec<u32> = paginate(0u32, |page| async move {
+            Ok(Page::numbered(vec![page], page, page < 2).with_total_pages(page, 3))
+        })
+        .try_collect()
+        .await
+        .unwrap();
+        assert_eq!(items, [0, 1, 2]);
+    }
+
+    #[tokio::test]
+    async fn fresh_pages_forever_end_at_the_cap() {
+        let mut calls = 0u64;
+        let results: Vec<Result<u64>> = paginate(0u64, |offset| {
+            calls += 1;
+            async move { Ok(Page::offset(vec![offset], offset, 1)) }
+        })
+        .collect()
+        .await;
+        assert_eq!(calls, MAX_PAGES);
+        // The items of every page but the one that still offers more, then the error.
+        assert_eq!(results.len() as u64, MAX_PAGES);
+        assert!(matches!(results.last(), Some(Err(Error::Pagination(_)))));
+    }
+
+    /// An item that counts how many of its kind are alive, to bound the stream's memory.
+    struct Tracked {
+        id: u64,
+        live: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Tracked {
+        fn new(id: u64, live: &Arc<std::sync::atomic::AtomicUsize>) -> Self {
+            live.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Tracked {
+                id,
+                live: live.clone(),
+            }
+        }
+    }
+
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.live.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    impl Serialize for Tracked {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            self.id.serialize(s)
+        }
+    }
+
+    /// What a model server does when asked for a page.
+    #[derive(Debug, Clone)]
+    enum Answer {
+        /// `n` items never sent before.
+        Fresh(usize),
+        /// The items of the page before, again.
+        RepeatLast,
+        /// The items of the first page, again (a server ignoring the position).
+        RepeatFirst,
+        /// The page before, one item shorter (a list shrinking under the stream).
+        Shrink,
+        /// No items.
+        Empty,
+    }
+
+    fn answer() -> impl proptest::strategy::Strategy<Value = Answer> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (1usize..8).prop_map(Answer::Fresh),
+            Just(Answer::RepeatLast),
+            Just(Answer::RepeatFirst),
+            Just(Answer::Shrink),
+            Just(Answer::Empty),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// A server that repeats, shrinks, grows or lies about its totals, following a
+        /// script it cycles through: the stream always ends, after at most the cap in
+        /// pages, with nothing or `Error::Pagination`, holding at most one page of items.
+        #[test]
+        fn every_stream_ends_whatever_the_server_says(
+            script in proptest::collection::vec(
+                (answer(), proptest::prelude::any::<bool>(), proptest::option::of(0u64..4)),
+                1..12,
+            ),
+            cap in 1u64..40,
+        ) {
+            let live = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let model = Arc::new(Mutex::new((0u64, 0u64, Vec::<u64>::new(), Vec::<u64>::new())));
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let (fetched, outcome) = runtime.block_on(async {
+                let stream = paginate_at_most(cap, 0u32, |page| {
+                    let mut guard = model.lock().unwrap();
+                    let (requests, fresh, first, last) = &mut *guard;
+                    let (answer, has_next, pages_left) =
+                        script[(*requests as usize) % script.len()].clone();
+                    *requests += 1;
+                    let ids: Vec<u64> = match answer {
+                        Answer::Fresh(n) => (0..n as u64).map(|i| *fresh + i).collect(),
+                        Answer::RepeatLast => last.clone(),
+                        Answer::RepeatFirst => first.clone(),
+                        Answer::Shrink => last.iter().skip(1).copied().collect(),
+                        Answer::Empty => Vec::new(),
+                    };
+                    *fresh += 8;
+                    if first.is_empty() {
+                        first.clone_from(&ids);
+                    }
+                    last.clone_from(&ids);
+                    let items: Vec<Tracked> = ids.iter().map(|id| Tracked::new(*id, &live)).collect();
+                    async move {
+                        Ok(Page::numbered(items, page, has_next).with_pages_left(pages_left))
+                    }
+                });
+                futures::pin_mut!(stream);
+                let mut outcome = Ok(());
+                while let Some(item) = stream.next().await {
+                    // The page being yielded, and nothing else, is alive.
+                    assert!(live.load(std::sync::atomic::Ordering::SeqCst) <= 8);
+                    match item {
+                        Ok(item) => drop(item),
+                        Err(e) => outcome = Err(e),
+                    }
+                }
+                (model.lock().unwrap().0, outcome)
+            });
+            proptest::prop_assert!(fetched <= cap, "{} pages fetched, cap {}", fetched, cap);
+            proptest::prop_assert!(
+                matches!(outcome, Ok(()) | Err(Error::Pagination(_))),
+                "{:?}", outcome
+            );
+            proptest::prop_assert_eq!(live.load(std::sync::atomic::Ordering::SeqCst), 0);
+        }
+
+        /// The pure check alone: a fingerprint sequence of any shape ends within the cap.
+        #[test]
+        fn progress_refuses_to_go_past_the_cap(
+            fingerprints in proptest::collection::vec(0u64..6, 1..200),
+            cap in 1u64..100,
+        ) {
+            let mut progress = Progress::new(cap);
+            let mut accepted = 0u64;
+            for fingerprint in fingerprints.iter().cycle().take(1_000) {
+                if progress.check(*fingerprint, true, None).is_err() {
+                    break;
+                }
+                accepted += 1;
+            }
+            // At most six distinct fingerprints: the seventh page repeats one.
+            proptest::prop_assert!(accepted <= cap.min(6));
+        }
+
+        /// A cycle longer than the recent pages kept is still caught, within a few rounds.
+        #[test]
+        fn long_cycles_are_caught(start in 0usize..100, length in 1u64..500) {
+            let mut progress = Progress::new(u64::MAX);
+            let distinct = (0..start as u64).map(|i| i + 1_000);
+            let cycle = (0..length).cycle().take(10_000);
+            let accepted = distinct
+                .chain(cycle)
+                .take_while(|fingerprint| progress.check(*fingerprint, true, None).is_ok())
+                .count() as u64;
+            proptest::prop_assert!(accepted < 4 * (start as u64 + length), "{}", accepted);
+        }
     }
 }

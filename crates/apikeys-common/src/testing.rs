@@ -67,6 +67,34 @@ pub fn assert_api_error(err: &Error, status: u16, code: Option<&str>, message: &
     assert_eq!(api.message.as_deref(), Some(message), "{err}");
 }
 
+/// Reads `stream` to its end, failing the test if it yields more than `limit` items, and
+/// returns how many items it yielded and the [`Error::Pagination`] it must have ended with.
+pub async fn pagination_end<T: std::fmt::Debug>(
+    stream: impl futures::Stream<Item = Result<T, Error>>,
+    limit: usize,
+) -> (usize, String) {
+    use futures::StreamExt;
+    futures::pin_mut!(stream);
+    let mut items = 0;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(_) => {
+                items += 1;
+                assert!(items <= limit, "the stream went on past {limit} items");
+            }
+            Err(Error::Pagination(why)) => {
+                assert!(
+                    stream.next().await.is_none(),
+                    "the stream went on after its error"
+                );
+                return (items, why);
+            }
+            Err(other) => panic!("expected Error::Pagination, got {other:?}"),
+        }
+    }
+    panic!("the stream ended without Error::Pagination after {items} items");
+}
+
 /// Thirty ids that try to escape their path segment, break the query, or upset a parser.
 pub const HOSTILE_IDS: [&str; 30] = [
     "../x",
@@ -385,7 +413,7 @@ pub struct OperationCase<C> {
 
 /// Feeds every operation every [`malformed_responses`] case, on a fresh server each time,
 /// and checks the outcome: a value, or a typed error (`Decode`, `BodyTooLarge`). Returns
-/// how many cases ran.
+/// how many cases ran, as the servers counted them (one request each).
 ///
 /// `base_path` is the API's prefix on the server (`""`, or `"/api"` when the base URL has
 /// one); each case's `path` is the full path the server sees.
@@ -437,7 +465,7 @@ pub async fn check_malformed_responses<C: Vendor>(
                     case.operation, malformed.name
                 ),
             }
-            tried += 1;
+            tried += usize::from(received(&server).await == 1);
         }
     }
     tried
@@ -449,8 +477,10 @@ pub async fn check_malformed_responses<C: Vendor>(
 /// the timeout is a timeout error; a redirect to another host is not followed (that host
 /// sees no request, the caller gets the 307), one to the same host is, with the
 /// credential. `case` must be idempotent and answer with a body; `base_path` is as for
-/// [`check_malformed_responses`]. Returns how many faults were tried.
+/// [`check_malformed_responses`]. Returns how many faults the servers saw play out: each
+/// counts when its server received exactly the requests the fault implies.
 pub async fn check_faults<C: Vendor>(base_path: &str, case: OperationCase<C>) -> usize {
+    let mut observed = 0;
     let valid = case.valid.clone().unwrap_or(Value::Null);
     let ok = || ResponseTemplate::new(case.status).set_body_json(&valid);
     let client = |uri: String, retry: RetryPolicy, timeout: Duration| {
@@ -495,6 +525,7 @@ pub async fn check_faults<C: Vendor>(base_path: &str, case: OperationCase<C>) ->
             case.operation,
             started.elapsed()
         );
+        observed += usize::from(received(&server).await == 2);
     }
 
     let server = FaultServer::start(Fault::ResetMidBody).await;
@@ -504,6 +535,7 @@ pub async fn check_faults<C: Vendor>(base_path: &str, case: OperationCase<C>) ->
         "{}, reset mid-body: {result:?}",
         case.operation
     );
+    observed += usize::from(server.requests() == 1);
 
     let server = mock_server().await;
     Mock::given(method(case.method))
@@ -522,6 +554,7 @@ pub async fn check_faults<C: Vendor>(base_path: &str, case: OperationCase<C>) ->
         "{}, stall: {result:?}",
         case.operation
     );
+    observed += usize::from(received(&server).await == 1);
 
     let elsewhere = mock_server().await; // its catch-all fails on any request
     let server = mock_server().await;
@@ -544,6 +577,7 @@ pub async fn check_faults<C: Vendor>(base_path: &str, case: OperationCase<C>) ->
         case.operation
     );
     assert!(elsewhere.received_requests().await.unwrap().is_empty());
+    observed += usize::from(received(&server).await == 1 && received(&elsewhere).await == 0);
 
     let server = mock_server().await;
     let moved = format!("/moved{}", case.path);
@@ -571,14 +605,21 @@ pub async fn check_faults<C: Vendor>(base_path: &str, case: OperationCase<C>) ->
         "{}, same-host redirect: {result:?}",
         case.operation
     );
-    6
+    observed += usize::from(received(&server).await == 2);
+    observed
+}
+
+/// How many requests `server` has received.
+async fn received(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap_or_default().len()
 }
 
 /// Sends `call` once per [`HOSTILE_IDS`] entry and checks the path the server saw:
 /// `prefix`, then one segment that decodes back to the id, then `suffix`, with the query
 /// untouched. `base_path` is the API's prefix on the server, as for
 /// [`check_malformed_responses`]; `prefix` is the full path before the id. Returns how
-/// many ids were tried.
+/// many ids the server received intact: requests, in order, whose id segment decodes
+/// back to the id sent.
 pub async fn check_hostile_ids<C: Vendor>(
     base_path: &str,
     verb: &'static str,
@@ -619,5 +660,225 @@ pub async fn check_hostile_ids<C: Vendor>(
             "{id:?} changed the query"
         );
     }
-    HOSTILE_IDS.len()
+    let seen = server.received_requests().await.unwrap_or_default();
+    seen.iter()
+        .zip(HOSTILE_IDS)
+        .filter(|(request, id)| {
+            let segment = request
+                .url
+                .path()
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.strip_suffix(suffix));
+            segment.is_some_and(|s| percent_decode_str(s).decode_utf8().is_ok_and(|d| d == **id))
+        })
+        .count()
+}
+
+/// `Retry-After` values no server should send: the largest number of seconds, one past it,
+/// a date in the year 9999, a date in the past, and not a value at all.
+pub const HOSTILE_RETRY_AFTER: [&str; 5] = [
+    "18446744073709551615",
+    "18446744073709551616",
+    "Fri, 31 Dec 9999 23:59:59 GMT",
+    "Thu, 01 Jan 1970 00:00:00 GMT",
+    "soon",
+];
+
+/// Every operation answered 429 and 503 with each [`HOSTILE_RETRY_AFTER`] value, on a fresh
+/// server, by a client allowed three attempts within two seconds: the call ends in the API
+/// error with that status, without a panic; a wait past the budget is not started (one
+/// request), and no call is sent more than three times. Returns how many calls ended so,
+/// as the servers counted them.
+pub async fn check_retry_after_storms<C: Vendor>(
+    base_path: &str,
+    cases: Vec<OperationCase<C>>,
+) -> usize {
+    let mut ended = 0;
+    for case in cases {
+        for status in [429, 503] {
+            for value in HOSTILE_RETRY_AFTER {
+                let server = mock_server().await;
+                Mock::given(method(case.method))
+                    .and(path(case.path.as_str()))
+                    .respond_with(ResponseTemplate::new(status).insert_header("retry-after", value))
+                    .mount(&server)
+                    .await;
+                let client = ClientBuilder::<C>::new(format!("{}{base_path}", server.uri()))
+                    .api_key(CANARY)
+                    .retry(fast_retries().budget(Duration::from_secs(2)))
+                    .build()
+                    .unwrap();
+                let started = Instant::now();
+
+                let result = (case.call)(&client).await;
+
+                let what = format!("{}, {status} with Retry-After {value:?}", case.operation);
+                let err = result.expect_err(&what);
+                assert_eq!(
+                    err.status().map(|s| s.as_u16()),
+                    Some(status),
+                    "{what}: {err:?}"
+                );
+                assert!(started.elapsed() < Duration::from_secs(2), "{what}: waited");
+                let sent = server.received_requests().await.unwrap().len();
+                // The largest number and the year 9999 ask for far more than the budget.
+                let past_budget = [HOSTILE_RETRY_AFTER[0], HOSTILE_RETRY_AFTER[2]].contains(&value);
+                if past_budget {
+                    assert_eq!(sent, 1, "{what}: a wait past the budget was started");
+                } else {
+                    assert!((1..=3).contains(&sent), "{what}: sent {sent} times");
+                }
+                ended += 1;
+            }
+        }
+    }
+    ended
+}
+
+/// A key value a hostile server puts in its answers; like [`CANARY`], it must appear nowhere.
+pub const ECHOED_KEY: &str = "echoed-key-5b1f0d7e-do-not-print";
+
+/// Bodies that carry `secret` in the shapes and escapings a careless or hostile server
+/// uses: an HTML page, plain text, a bare JSON string, JSON with the value unquoted, as an
+/// object key, JSON-escaped (`\u002d`, `\/`), and inside a string with bytes that are not
+/// UTF-8.
+pub fn secret_echoes(secret: &str) -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let escaped: String = secret
+        .chars()
+        .map(|c| match c {
+            '-' => "\\u002d".to_string(),
+            '/' => "\\/".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    let mut broken = format!(r#"{{"message": "bad key {secret}"#).into_bytes();
+    broken.extend([0xff, 0xfe]);
+    broken.extend(br#"", "value": 1}"#);
+    vec![
+        (
+            "HTML page",
+            format!("<html><body><p>Invalid key {secret}</p></body></html>").into_bytes(),
+            "text/html",
+        ),
+        ("plain text", secret.as_bytes().to_vec(), "text/plain"),
+        (
+            "bare JSON string",
+            format!(r#""{secret}""#).into_bytes(),
+            "application/json",
+        ),
+        (
+            "unquoted value",
+            format!(r#"{{"message": {secret}, "value": {secret}}}"#).into_bytes(),
+            "application/json",
+        ),
+        (
+            "object key",
+            format!(r#"{{"{secret}": 1}}"#).into_bytes(),
+            "application/json",
+        ),
+        (
+            "JSON-escaped",
+            format!(r#"{{"message": "Invalid key {escaped}", "error": "Invalid key {escaped}", "errors": ["Invalid key {escaped}"]}}"#).into_bytes(),
+            "application/json",
+        ),
+        ("not UTF-8 inside a string", broken, "application/json"),
+    ]
+}
+
+/// Every operation answered with every [`secret_echoes`] body, on a fresh server: of the
+/// client's own credential ([`CANARY`]) at the operation's success status and at 401, and
+/// of a key value ([`ECHOED_KEY`]) at the success status. Each call ends in a value or a
+/// typed error whose `Display` and `Debug` hold neither secret, and nothing traced does.
+/// Returns how many calls the servers answered.
+pub async fn check_secret_echoes<C: Vendor>(
+    base_path: &str,
+    cases: Vec<OperationCase<C>>,
+) -> usize {
+    let capture = TraceCapture::default();
+    let _guard = capture.install();
+    let mut shown = Vec::new();
+    let mut answered = 0;
+    for case in cases {
+        let statuses = [
+            (CANARY, case.status),
+            (CANARY, 401),
+            (ECHOED_KEY, case.status),
+        ];
+        for (secret, status) in statuses {
+            for (shape, body, content_type) in secret_echoes(secret) {
+                let server = mock_server().await;
+                Mock::given(method(case.method))
+                    .and(path(case.path.as_str()))
+                    .respond_with(ResponseTemplate::new(status).set_body_raw(body, content_type))
+                    .expect(1)
+                    .mount(&server)
+                    .await;
+                let client = ClientBuilder::<C>::new(format!("{}{base_path}", server.uri()))
+                    .api_key(CANARY)
+                    .retry(RetryPolicy::disabled())
+                    .build()
+                    .unwrap();
+
+                let result = (case.call)(&client).await;
+
+                let what = format!("{}, {shape} at {status}", case.operation);
+                if status == 401 {
+                    let err = result.as_ref().expect_err(&what);
+                    assert!(err.is_unauthorized(), "{what}: {err:?}");
+                }
+                if let Err(err) = &result {
+                    assert!(
+                        !matches!(err, Error::Transport(_) | Error::Timeout(_)),
+                        "{what}: {err:?}"
+                    );
+                    shown.push(format!("{what}: {err} {err:?}"));
+                }
+                answered += server.received_requests().await.unwrap().len();
+            }
+        }
+    }
+    capture.assert_never_shows(CANARY, &shown);
+    capture.assert_never_shows(ECHOED_KEY, &shown);
+    answered
+}
+
+/// An id of 100 KB: no URL that holds it can be sent.
+pub fn oversized_id() -> String {
+    "x".repeat(100 * 1024)
+}
+
+/// Calls `call` with [`oversized_id`] on a client whose base URL is the server's followed
+/// by `base_path` (which may hold the oversized id itself, for a crate without a string
+/// parameter). The call must be refused before sending, with `Error::InvalidRequest`, and
+/// neither its message nor the log may carry the 100 KB. Returns how many requests reached
+/// the server.
+pub async fn check_oversized_id<C: Vendor>(base_path: &str, call: CallWithId<C>) -> usize {
+    let capture = TraceCapture::default();
+    let _guard = capture.install();
+    let server = mock_server().await;
+    let client = ClientBuilder::<C>::new(format!("{}{base_path}", server.uri()))
+        .api_key(CANARY)
+        .retry(fast_retries())
+        .build()
+        .unwrap();
+    let id = oversized_id();
+
+    let result = call(&client, &id).await;
+
+    let err = result.expect_err("a 100 KB id was accepted");
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+    let shown = format!("{err} {err:?}");
+    assert!(
+        shown.len() < 2_000,
+        "{} bytes: {}",
+        shown.len(),
+        &shown[..2_000]
+    );
+    let logs = capture.text();
+    assert!(
+        !logs.contains(&id[..1_000]),
+        "the log holds the id: {} bytes",
+        logs.len()
+    );
+    server.received_requests().await.unwrap().len()
 }

@@ -4,9 +4,16 @@
 //!
 //! Authentication is `Authorization: Bearer <token>`: a session token (JWT-shaped) or an
 //! API key, told apart by shape. Only a session may create, update or revoke keys (an API
-//! key gets 401, as on openBalena). A user sees the keys of their own actor and of their
-//! fleets and devices; PATCH and DELETE of a key the caller cannot see change nothing and
-//! answer 200. Errors are balena's: empty bodies, JSON strings.
+//! key gets 401, as on openBalena). What each credential may read follows openBalena's roles
+//! (open-balena-api `src/lib/auth.ts`): a user (session or named key) reads only the keys of
+//! its own actor, so its fleets' and devices' keys are not listed to it; a device key reads
+//! its device and fleet but no keys; a provisioning key reads nothing (401). PATCH and
+//! DELETE of a key the caller cannot see change nothing and answer 200.
+//!
+//! A key listing without `$select` sends every column, the secret `key` and `modified_at`
+//! included, as openBalena does. Errors are balena's: empty bodies, JSON strings. Bodies are
+//! written with `serde_json` here, never with the client crate's types, so that a field the
+//! client names wrongly fails a test.
 
 use std::sync::{Arc, Mutex};
 
@@ -17,8 +24,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::any;
-use balena_apikeys::ApiKeyUpdate;
-use balena_apikeys::types::{ActorType, ActorWhoami, ODataCount};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
@@ -29,13 +34,17 @@ use crate::odata::{self, Row, Val};
 use crate::scope::BalenaScope;
 
 const MOUNT: &str = "/balena";
+/// Every column of an `api_key` row; the secret `key` and `modified_at` too, as openBalena
+/// has them.
 const KEY_FIELDS: &[&str] = &[
     "id",
     "created_at",
+    "modified_at",
     "name",
     "description",
     "expiry_date",
     "is_of__actor",
+    "key",
 ];
 const APPLICATION_FIELDS: &[&str] = &["id", "app_name", "slug", "uuid", "actor"];
 const DEVICE_FIELDS: &[&str] = &["id", "uuid", "device_name", "actor"];
@@ -46,6 +55,7 @@ const DESCRIPTION_TOO_LONG: &str = "It is necessary that each api key that has a
 struct Key {
     id: i64,
     created_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
     name: Option<String>,
     description: Option<String>,
     expiry_date: Option<DateTime<Utc>>,
@@ -97,9 +107,21 @@ struct Balena {
 
 type Shared = Arc<Mutex<Balena>>;
 
-/// Who is calling: an actor, and whether with a user's session token.
+/// What kind of actor calls, which decides what it may read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// A user, with a session token or a named API key.
+    User,
+    /// A fleet, with its provisioning key.
+    Fleet,
+    /// A device, with its device key.
+    Device,
+}
+
+/// Who is calling: an actor, its role, and whether with a user's session token.
 struct Caller {
     actor: i64,
+    role: Role,
     session: bool,
 }
 
@@ -113,10 +135,12 @@ impl Row for Key {
         match name {
             "id" => Val::Int(self.id),
             "created_at" => Val::Date(self.created_at),
+            "modified_at" => Val::Date(self.modified_at),
             "name" => text(&self.name),
             "description" => text(&self.description),
             "expiry_date" => self.expiry_date.map_or(Val::Null, Val::Date),
             "is_of__actor" => Val::Int(self.actor),
+            "key" => Val::Str(self.secret.clone()),
             _ => Val::Null,
         }
     }
@@ -176,6 +200,7 @@ pub(crate) fn build() -> (Router, Secret, BalenaScope) {
     let key = |id: i64, name: Option<&str>, description: Option<&str>, actor: i64| Key {
         id,
         created_at: created,
+        modified_at: created,
         name: name.map(Into::into),
         description: description.map(Into::into),
         expiry_date: None,
@@ -211,6 +236,8 @@ pub(crate) fn build() -> (Router, Secret, BalenaScope) {
         device_id: device.id,
         device_uuid: device.uuid.clone(),
         api_key: Secret::from(keys[1].secret.clone()),
+        provisioning_key: Secret::from(keys[3].secret.clone()),
+        device_key: Secret::from(keys[4].secret.clone()),
     };
     let balena = Balena {
         sessions: vec![(session.clone(), user.id)],
@@ -388,12 +415,23 @@ impl Balena {
             let actor = self.users.iter().find(|u| u.id == user)?.actor;
             return Some(Caller {
                 actor,
+                role: Role::User,
                 session: true,
             });
         }
         let key = self.keys.iter().find(|k| k.secret == token && k.live())?;
+        let role = if self.user_of(key.actor).is_some() {
+            Role::User
+        } else if self.applications.iter().any(|a| a.actor == key.actor) {
+            Role::Fleet
+        } else if self.devices.iter().any(|d| d.actor == key.actor) {
+            Role::Device
+        } else {
+            return None;
+        };
         Some(Caller {
             actor: key.actor,
+            role,
             session: false,
         })
     }
@@ -402,71 +440,83 @@ impl Balena {
         self.users.iter().find(|u| u.actor == actor)
     }
 
-    /// The applications the caller may read: a user's own, or the calling fleet itself.
-    fn visible_applications(&self, caller: &Caller) -> Vec<Application> {
-        let user = self.user_of(caller.actor).map(|u| u.id);
-        self.applications
-            .iter()
-            .filter(|a| Some(a.owner) == user || a.actor == caller.actor)
-            .cloned()
-            .collect()
+    /// The applications the caller may read: a user's own, or a device's fleet. A
+    /// provisioning key may only create devices, not read its fleet (`None`: 401).
+    fn visible_applications(&self, caller: &Caller) -> Option<Vec<Application>> {
+        let readable = |a: &Application| match caller.role {
+            Role::User => self.user_of(caller.actor).is_some_and(|u| u.id == a.owner),
+            Role::Device => self
+                .devices
+                .iter()
+                .any(|d| d.actor == caller.actor && d.application == a.id),
+            Role::Fleet => false,
+        };
+        (caller.role != Role::Fleet).then(|| {
+            self.applications
+                .iter()
+                .filter(|a| readable(a))
+                .cloned()
+                .collect()
+        })
     }
 
-    /// The devices the caller may read: those of the visible fleets, or itself.
-    fn visible_devices(&self, caller: &Caller) -> Vec<Device> {
-        let applications: Vec<i64> = self
-            .visible_applications(caller)
+    /// The devices the caller may read: those of a user's fleets, or a device itself
+    /// (`None` for a provisioning key: 401).
+    fn visible_devices(&self, caller: &Caller) -> Option<Vec<Device>> {
+        let fleets: Vec<i64> = self
+            .visible_applications(caller)?
             .iter()
             .map(|a| a.id)
             .collect();
-        self.devices
-            .iter()
-            .filter(|d| applications.contains(&d.application) || d.actor == caller.actor)
-            .cloned()
-            .collect()
+        let readable = |d: &Device| match caller.role {
+            Role::User => fleets.contains(&d.application),
+            _ => d.actor == caller.actor,
+        };
+        Some(
+            self.devices
+                .iter()
+                .filter(|d| readable(d))
+                .cloned()
+                .collect(),
+        )
     }
 
-    /// The keys the caller may read: those of its own actor and, for a user, of its fleets
-    /// and their devices.
-    fn visible_keys(&self, caller: &Caller) -> Vec<Key> {
-        let mut actors = vec![caller.actor];
-        if self.user_of(caller.actor).is_some() {
-            actors.extend(self.visible_applications(caller).iter().map(|a| a.actor));
-            actors.extend(self.visible_devices(caller).iter().map(|d| d.actor));
-        }
-        self.keys
-            .iter()
-            .filter(|k| actors.contains(&k.actor))
-            .cloned()
-            .collect()
+    /// The keys the caller may read. openBalena gives users (sessions and named keys)
+    /// `api_key` read with `is_of__actor eq @__ACTOR_ID`, their own keys only, and device
+    /// and provisioning keys no `api_key` read at all (`None`: 401).
+    fn visible_keys(&self, caller: &Caller) -> Option<Vec<Key>> {
+        (caller.role == Role::User).then(|| {
+            self.keys
+                .iter()
+                .filter(|k| k.actor == caller.actor)
+                .cloned()
+                .collect()
+        })
     }
 
     fn whoami(&self, caller: &Caller) -> Response {
-        let base = |actor_type: ActorType, actor_type_id: i64| ActorWhoami {
-            actor_type,
-            actor_type_id,
-            email: None,
-            id: caller.actor,
-            slug: None,
-            username: None,
-            uuid: None,
-        };
         let me = if let Some(user) = self.user_of(caller.actor) {
-            ActorWhoami {
-                username: Some(user.username.clone()),
-                email: Some(user.email.clone()),
-                ..base(ActorType::User, user.id)
-            }
+            json!({
+                "id": caller.actor,
+                "actorType": "user",
+                "actorTypeId": user.id,
+                "username": user.username,
+                "email": user.email,
+            })
         } else if let Some(app) = self.applications.iter().find(|a| a.actor == caller.actor) {
-            ActorWhoami {
-                slug: Some(app.slug.clone()),
-                ..base(ActorType::Application, app.id)
-            }
+            json!({
+                "id": caller.actor,
+                "actorType": "application",
+                "actorTypeId": app.id,
+                "slug": app.slug,
+            })
         } else if let Some(device) = self.devices.iter().find(|d| d.actor == caller.actor) {
-            ActorWhoami {
-                uuid: Some(device.uuid.clone()),
-                ..base(ActorType::Device, device.id)
-            }
+            json!({
+                "id": caller.actor,
+                "actorType": "device",
+                "actorTypeId": device.id,
+                "uuid": device.uuid,
+            })
         } else {
             return text_error(
                 StatusCode::UNAUTHORIZED,
@@ -518,9 +568,11 @@ impl Balena {
         let secret = random_hex(32);
         let id = self.next_id;
         self.next_id += 1;
+        let created = now();
         self.keys.push(Key {
             id,
-            created_at: now(),
+            created_at: created,
+            modified_at: created,
             name: Some(name),
             description,
             expiry_date,
@@ -539,6 +591,7 @@ impl Balena {
         let mut object = Map::new();
         object.insert("id".into(), key.id.into());
         object.insert("created_at".into(), date(&key.created_at).into());
+        object.insert("modified_at".into(), date(&key.modified_at).into());
         object.insert("name".into(), key.name.clone().into());
         object.insert("description".into(), key.description.clone().into());
         object.insert(
@@ -546,12 +599,16 @@ impl Balena {
             key.expiry_date.as_ref().map(date).into(),
         );
         object.insert("is_of__actor".into(), actor);
+        object.insert("key".into(), key.secret.clone().into());
         options.selected(object)
     }
 
     fn list(&self, caller: &Caller, pairs: &[(String, String)]) -> Result<Response, String> {
         let options = options(pairs, KEY_FIELDS, &["is_of__actor"])?;
-        let keys = options.apply(&self.visible_keys(caller));
+        let Some(visible) = self.visible_keys(caller) else {
+            return Ok(unauthorized());
+        };
+        let keys = options.apply(&visible);
         Ok(rows(
             keys.iter().map(|k| Balena::key_json(k, &options)).collect(),
         ))
@@ -562,17 +619,14 @@ impl Balena {
         let filter = query_value(pairs, "$filter")
             .map(|f| odata::parse_filter(f, KEY_FIELDS))
             .transpose()?;
-        let n = self
-            .visible_keys(caller)
+        let Some(visible) = self.visible_keys(caller) else {
+            return Ok(unauthorized());
+        };
+        let n = visible
             .iter()
             .filter(|k| filter.as_ref().is_none_or(|f| f.matches(*k)))
             .count();
-        Ok(json(
-            StatusCode::OK,
-            &ODataCount {
-                d: i64::try_from(n).unwrap_or(i64::MAX),
-            },
-        ))
+        Ok(json(StatusCode::OK, &json!({ "d": n })))
     }
 
     /// PATCH `/v7/api_key(<id>)`: a session only; a key the caller cannot see
@@ -581,10 +635,10 @@ impl Balena {
         if !caller.session {
             return unauthorized();
         }
-        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(body) else {
             return text_error(StatusCode::BAD_REQUEST, "Malformed JSON body");
         };
-        let Ok(changes) = serde_json::from_value::<ApiKeyUpdate>(value) else {
+        let Ok(changes) = Changes::read(&body) else {
             return text_error(
                 StatusCode::BAD_REQUEST,
                 "Invalid value for an api key field",
@@ -608,7 +662,9 @@ impl Balena {
         {
             return text_error(StatusCode::BAD_REQUEST, DESCRIPTION_TOO_LONG);
         }
-        let visible = self.visible_keys(caller).iter().any(|k| k.id == id);
+        let visible = self
+            .visible_keys(caller)
+            .is_some_and(|keys| keys.iter().any(|k| k.id == id));
         if let Some(key) = self.keys.iter_mut().find(|k| k.id == id && visible) {
             if let Some(name) = changes.name {
                 key.name = Some(name);
@@ -619,6 +675,7 @@ impl Balena {
             if let Some(expiry) = changes.expiry_date {
                 key.expiry_date = expiry;
             }
+            key.modified_at = now();
         }
         empty(StatusCode::OK)
     }
@@ -629,7 +686,10 @@ impl Balena {
         if !caller.session {
             return unauthorized();
         }
-        if self.visible_keys(caller).iter().any(|k| k.id == id) {
+        if self
+            .visible_keys(caller)
+            .is_some_and(|keys| keys.iter().any(|k| k.id == id))
+        {
             self.keys.retain(|k| k.id != id);
         }
         empty(StatusCode::OK)
@@ -642,8 +702,10 @@ impl Balena {
         pairs: &[(String, String)],
     ) -> Result<Response, String> {
         let options = options(pairs, APPLICATION_FIELDS, &[])?;
-        let visible: Vec<Application> = self
-            .visible_applications(caller)
+        let Some(readable) = self.visible_applications(caller) else {
+            return Ok(unauthorized());
+        };
+        let visible: Vec<Application> = readable
             .into_iter()
             .filter(|a| id.is_none_or(|id| a.id == id))
             .collect();
@@ -682,11 +744,10 @@ impl Balena {
         } else {
             return Err(format!("unknown device key `{key}`"));
         };
-        let visible: Vec<Device> = self
-            .visible_devices(caller)
-            .into_iter()
-            .filter(|d| matches(d))
-            .collect();
+        let Some(readable) = self.visible_devices(caller) else {
+            return Ok(unauthorized());
+        };
+        let visible: Vec<Device> = readable.into_iter().filter(|d| matches(d)).collect();
         let d = options
             .apply(&visible)
             .iter()
@@ -700,6 +761,42 @@ impl Balena {
             })
             .collect();
         Ok(rows(d))
+    }
+}
+
+/// The fields of a PATCH body: each absent (`None`), `null` (`Some(None)`) or a value.
+#[derive(Default)]
+struct Changes {
+    name: Option<String>,
+    description: Option<Option<String>>,
+    expiry_date: Option<Option<DateTime<Utc>>>,
+}
+
+impl Changes {
+    /// The writable fields of `body`; a field of another name, or of the wrong type, is an
+    /// error, so that a client's misspelt field is not taken for "nothing to change".
+    fn read(body: &Map<String, Value>) -> Result<Changes, String> {
+        let mut changes = Changes::default();
+        for (field, value) in body {
+            match (field.as_str(), value) {
+                ("name", Value::String(name)) => changes.name = Some(name.clone()),
+                ("description", Value::Null) => changes.description = Some(None),
+                ("description", Value::String(text)) => {
+                    changes.description = Some(Some(text.clone()));
+                }
+                ("expiry_date", Value::Null) => changes.expiry_date = Some(None),
+                ("expiry_date", Value::String(text)) => {
+                    let at = parse_date(text).ok_or_else(|| format!("bad date `{text}`"))?;
+                    changes.expiry_date = Some(Some(at));
+                }
+                _ => return Err(format!("`{field}` cannot be set to {value}")),
+            }
+        }
+        Ok(changes)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.name.is_none() && self.description.is_none() && self.expiry_date.is_none()
     }
 }
 

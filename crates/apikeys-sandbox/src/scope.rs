@@ -81,6 +81,11 @@ pub struct BalenaScope {
     /// A named API key of the user: it may list keys, but not create, update or revoke
     /// them (401), as on openBalena.
     pub api_key: Secret,
+    /// The fleet's provisioning key: as on openBalena it may create devices, but read
+    /// neither its fleet nor any key (401).
+    pub provisioning_key: Secret,
+    /// The device's key: it reads its device and fleet, but no key (401).
+    pub device_key: Secret,
 }
 
 /// Automox: the organization and the user whose key is the credential.

@@ -18,10 +18,7 @@ fn lifecycles(
             .unwrap_or_else(|| sandbox.credential(vendor))
     };
     let scopes = sandbox.scopes();
-    let rename = KeyUpdate {
-        name: Some("renamed".into()),
-        enabled: None,
-    };
+    let rename = KeyUpdate::new().name("renamed");
     let thingsboard = thingsboard_apikeys::Client::builder(sandbox.base_url(Vendor::ThingsBoard))
         .api_key(key(Vendor::ThingsBoard))
         .retry(RetryPolicy::disabled())
@@ -52,17 +49,14 @@ fn lifecycles(
         .unwrap();
     vec![
         (
-            Box::new(thingsboard_apikeys::UserKeys::new(
+            Box::new(thingsboard_apikeys::KeyScope::new(
                 thingsboard,
                 scopes.thingsboard.user_id,
             )),
-            KeyUpdate {
-                name: Some("renamed".into()),
-                enabled: Some(false),
-            },
+            KeyUpdate::new().name("renamed").enabled(false),
         ),
         (
-            Box::new(sensorbucket_apikeys::TenantKeys::new(
+            Box::new(sensorbucket_apikeys::KeyScope::new(
                 sensorbucket,
                 scopes.sensorbucket.tenant_id,
                 vec![sensorbucket_apikeys::types::Permission::ReadDevices],
@@ -70,21 +64,15 @@ fn lifecycles(
             // SensorBucket keys cannot be changed: an empty update reads the key back.
             KeyUpdate::default(),
         ),
+        (Box::new(nuki_apikeys::KeyScope::new(nuki)), rename.clone()),
+        (Box::new(balena_apikeys::KeyScope::new(balena)), rename),
         (
-            Box::new(nuki_apikeys::AccountKeys::new(nuki)),
-            rename.clone(),
-        ),
-        (Box::new(balena_apikeys::UserKeys::new(balena)), rename),
-        (
-            Box::new(automox_apikeys::UserKeys::new(
+            Box::new(automox_apikeys::KeyScope::new(
                 automox,
                 scopes.automox.org_id,
                 scopes.automox.user_id,
             )),
-            KeyUpdate {
-                name: None,
-                enabled: Some(false),
-            },
+            KeyUpdate::new().enabled(false),
         ),
     ]
 }

@@ -623,7 +623,11 @@ mod nuki {
 mod balena {
     use super::*;
     use balena_apikeys::odata::{ApiKeyField, Filter, ODataOptions};
-    use balena_apikeys::{ApiKeyUpdate, Client};
+    use std::sync::{Arc, Mutex};
+
+    use apikeys_common::KeyLifecycle;
+    use balena_apikeys::types::ActorType;
+    use balena_apikeys::{ApiKeyUpdate, Client, KeyScope};
 
     fn client(sandbox: &Sandbox, key: impl Into<Secret>) -> Client {
         Client::builder(sandbox.base_url(Vendor::Balena))
@@ -708,37 +712,17 @@ mod balena {
     }
 
     #[tokio::test]
-    async fn device_and_fleet_keys_and_wrong_credentials() {
+    async fn unknown_devices_and_wrong_credentials() {
         let sandbox = Sandbox::start().await.unwrap();
         let balena = client(&sandbox, sandbox.credential(Vendor::Balena));
         let scope = &sandbox.scopes().balena;
         let api = balena.api_key();
-        for keys in [
-            api.get_device_api_keys_by_device(scope.device_uuid.as_str())
-                .send()
-                .await,
-            api.get_device_api_keys_by_device(scope.device_id)
-                .send()
-                .await,
-            api.get_provisioning_api_keys_by_application(scope.application_slug.as_str())
-                .send()
-                .await,
-            api.get_provisioning_api_keys_by_application(scope.application_id)
-                .send()
-                .await,
-        ] {
-            let keys = keys.unwrap();
-            assert_eq!(keys.len(), 1);
-            assert_eq!(keys[0].name, None);
-        }
         let e = api
             .get_device_api_keys_by_device(99_999)
             .send()
             .await
             .unwrap_err();
         assert!(e.is_not_found(), "{e:?}");
-        // All keys the user can see: 3 of their own, the fleet's and the device's.
-        assert_eq!(api.get_all().send().await.unwrap().len(), 5);
 
         let bad = client(&sandbox, wrong());
         assert!(err(bad.get_actor_whoami().send().await).is_unauthorized());
@@ -753,6 +737,280 @@ mod balena {
             .await
             .unwrap_err();
         assert!(e.is_unauthorized(), "{e:?}");
+    }
+
+    /// The seeded device key's id (the user cannot list it to find out).
+    const DEVICE_KEY_ID: i64 = 4_870_235;
+
+    #[tokio::test]
+    async fn each_credential_reads_only_what_openbalena_lets_it_read() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let scope = &sandbox.scopes().balena;
+        let user = client(&sandbox, sandbox.credential(Vendor::Balena));
+        let reader = client(&sandbox, scope.api_key.clone());
+        // A user, by session or named key, reads only its own actor's keys: its fleet's
+        // and device's keys exist (below) but are listed to it as none.
+        for who in [&user, &reader] {
+            let api = who.api_key();
+            for keys in [
+                api.get_device_api_keys_by_device(scope.device_uuid.as_str())
+                    .send()
+                    .await,
+                api.get_device_api_keys_by_device(scope.device_id)
+                    .send()
+                    .await,
+                api.get_provisioning_api_keys_by_application(scope.application_slug.as_str())
+                    .send()
+                    .await,
+                api.get_provisioning_api_keys_by_application(scope.application_id)
+                    .send()
+                    .await,
+            ] {
+                let keys = keys.unwrap();
+                assert!(keys.is_empty(), "{keys:?}");
+            }
+            let all = api.get_all().send().await.unwrap();
+            assert_eq!(all.len(), 3, "two named keys and the legacy one");
+            assert!(all.iter().all(|k| matches!(
+                &k.is_of_actor,
+                Some(balena_apikeys::types::ActorLink::DeferredRef(r)) if r.id == scope.actor_id
+            )));
+            assert_eq!(who.count_api_keys().send().await.unwrap().d, 3);
+        }
+
+        // A device key reads its device and its fleet, but no keys, not even its own.
+        let device = client(&sandbox, scope.device_key.clone());
+        let me = device.get_actor_whoami().send().await.unwrap();
+        assert_eq!(me.actor_type, ActorType::Device);
+        let own = device
+            .get_device_actor_by_uuid()
+            .uuid(scope.device_uuid.as_str())
+            .select("actor")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(own.d.len(), 1);
+        let fleet = device
+            .get_application_actor()
+            .id(scope.application_id)
+            .select("actor")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fleet.d.len(), 1);
+        let e = device
+            .api_key()
+            .get_device_api_keys_by_device(scope.device_uuid.as_str())
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.is_unauthorized(), "{e:?}");
+
+        // A provisioning key cannot look up its own fleet, nor list keys.
+        let provisioning = client(&sandbox, scope.provisioning_key.clone());
+        let me = provisioning.get_actor_whoami().send().await.unwrap();
+        assert_eq!(me.actor_type, ActorType::Application);
+        let e = provisioning
+            .api_key()
+            .get_provisioning_api_keys_by_application(scope.application_id)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.is_unauthorized(), "{e:?}");
+        let e = err(provisioning
+            .get_application_actor()
+            .id(scope.application_id)
+            .select("actor")
+            .send()
+            .await);
+        assert!(e.is_unauthorized(), "{e:?}");
+        let e = provisioning.api_key().get_all().send().await.unwrap_err();
+        assert!(e.is_unauthorized(), "{e:?}");
+
+        // Revoking a key the user cannot see answers 200 and changes nothing.
+        user.api_key().revoke(DEVICE_KEY_ID).await.unwrap();
+        assert!(device.get_actor_whoami().send().await.is_ok());
+    }
+
+    /// A GET the client never sends, with the session token; the body as JSON.
+    async fn raw(sandbox: &Sandbox, path_and_query: &str) -> (u16, serde_json::Value) {
+        let url = format!("{}{path_and_query}", sandbox.base_url(Vendor::Balena));
+        let token = sandbox.credential(Vendor::Balena);
+        let response = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        (status, serde_json::from_str(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_listing_without_select_holds_every_column_the_secret_too() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let secret = sandbox.scopes().balena.api_key.expose_secret().to_string();
+        let grafana = "$filter=name%20eq%20%27grafana%27";
+        let (status, body) = raw(&sandbox, &format!("/v7/api_key?{grafana}")).await;
+        assert_eq!(status, 200);
+        let row = body["d"][0].as_object().unwrap();
+        let mut columns: Vec<&str> = row.keys().map(String::as_str).collect();
+        columns.sort_unstable();
+        assert_eq!(
+            columns,
+            [
+                "created_at",
+                "description",
+                "expiry_date",
+                "id",
+                "is_of__actor",
+                "key",
+                "modified_at",
+                "name"
+            ]
+        );
+        assert_eq!(
+            row["key"],
+            secret.as_str(),
+            "as openBalena, the secret comes along"
+        );
+
+        let (_, body) = raw(&sandbox, &format!("/v7/api_key?$select=id,key&{grafana}")).await;
+        assert_eq!(
+            body["d"],
+            serde_json::json!([{"id": 4_870_232, "key": secret}])
+        );
+        let (_, body) = raw(&sandbox, &format!("/v7/api_key?$select=id,name&{grafana}")).await;
+        assert_eq!(
+            body["d"],
+            serde_json::json!([{"id": 4_870_232, "name": "grafana"}])
+        );
+    }
+
+    /// A loopback proxy in front of the sandbox that keeps every response body: the
+    /// client's model drops `key`, so only the wire shows whether a secret was fetched.
+    async fn recording_proxy(sandbox: &Sandbox) -> (String, Arc<Mutex<Vec<String>>>) {
+        use axum::http::header::{CONTENT_TYPE, HOST};
+        let target = format!("http://{}", sandbox.addr());
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&bodies);
+        let http = reqwest::Client::new();
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let (target, kept, http) = (target.clone(), Arc::clone(&kept), http.clone());
+            async move {
+                let (parts, body) = request.into_parts();
+                let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+                let mut forward = http.request(parts.method, format!("{target}{path}"));
+                for (name, value) in parts.headers.iter().filter(|(n, _)| *n != HOST) {
+                    forward = forward.header(name, value);
+                }
+                let response = forward.body(body).send().await.unwrap();
+                let status = response.status();
+                let content_type = response.headers().get(CONTENT_TYPE).cloned();
+                let text = response.text().await.unwrap();
+                kept.lock().unwrap().push(text.clone());
+                let mut out = axum::response::Response::new(axum::body::Body::from(text));
+                *out.status_mut() = status;
+                if let Some(content_type) = content_type {
+                    out.headers_mut().insert(CONTENT_TYPE, content_type);
+                }
+                out
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (format!("http://{addr}/balena"), bodies)
+    }
+
+    #[tokio::test]
+    async fn no_listing_fetches_a_secret_over_the_wire() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let scope = &sandbox.scopes().balena;
+        let (base_url, bodies) = recording_proxy(&sandbox).await;
+        let session = || {
+            Client::builder(base_url.as_str())
+                .jwt(sandbox.credential(Vendor::Balena).clone())
+                .retry(RetryPolicy::disabled())
+                .build()
+                .unwrap()
+        };
+        let user = session();
+        let api = user.api_key();
+        let listed = [
+            api.get_all().send().await.unwrap().len(),
+            api.get_all_named_user_api_keys()
+                .send()
+                .await
+                .unwrap()
+                .len(),
+            api.get_device_api_keys_by_device(scope.device_id)
+                .send()
+                .await
+                .unwrap()
+                .len(),
+            api.get_provisioning_api_keys_by_application(scope.application_id)
+                .send()
+                .await
+                .unwrap()
+                .len(),
+            api.get_all()
+                .stream()
+                .try_collect::<Vec<_>>()
+                .await
+                .unwrap()
+                .len(),
+            KeyScope::new(session())
+                .list()
+                .try_collect::<Vec<_>>()
+                .await
+                .unwrap()
+                .len(),
+            user.get_api_keys().send().await.unwrap().d.len(),
+        ];
+        assert_eq!(listed, [3, 2, 0, 0, 3, 2, 3]);
+        let seen = bodies.lock().unwrap().clone();
+        assert!(seen.iter().any(|b| b.contains("grafana")), "{seen:?}");
+        for body in &seen {
+            assert!(
+                !body.contains("\"key\""),
+                "a secret crossed the wire: {body}"
+            );
+        }
+        // The proxy does see a secret when one is sent: a listing without `$select`.
+        reqwest::Client::new()
+            .get(format!("{base_url}/v7/api_key"))
+            .bearer_auth(sandbox.credential(Vendor::Balena).expose_secret())
+            .send()
+            .await
+            .unwrap();
+        let last = bodies.lock().unwrap().last().cloned().unwrap_or_default();
+        assert!(last.contains("\"key\""), "{last}");
+    }
+
+    #[tokio::test]
+    async fn a_patch_field_balena_does_not_have_is_refused_not_ignored() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let url = format!("{}/v7/api_key(4870231)", sandbox.base_url(Vendor::Balena));
+        let token = sandbox.credential(Vendor::Balena);
+        for body in [
+            serde_json::json!({"name": "renamed", "expiryDate": null}),
+            serde_json::json!({"name": 5}),
+        ] {
+            let response = reqwest::Client::new()
+                .patch(&url)
+                .bearer_auth(token.expose_secret())
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 400, "{body}");
+        }
+        let balena = client(&sandbox, token.clone());
+        assert_eq!(named(&balena).await, ["ci-deploy", "grafana"]);
     }
 
     #[tokio::test]
@@ -1144,10 +1402,12 @@ mod wire {
             )
             .await;
         assert!(!body.contains("\"apiKey\""), "{body}");
+        // balena sends the secret `key` column unless `$select` leaves it out, as openBalena
+        // does (tested in `balena`); what the client asks for holds none.
         let (_, body) = wire
             .get(
                 Vendor::Balena,
-                "/v7/api_key",
+                "/v7/api_key?$select=id,created_at,name,description,expiry_date,is_of__actor",
                 Some(&wire.credential(Vendor::Balena)),
             )
             .await;

@@ -2,7 +2,7 @@
 // Do not edit by hand: change the fragment or the xtask, then run `cargo xtask codegen`.
 
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
 use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt};
 use ::apikeys_common::hooks::encode_path;
@@ -984,7 +984,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                    "get_organization_api_keys: `limit` must be at least 1 and at most 500 (`NonZeroU64`)"
                         .to_string()
                 });
             self
@@ -996,7 +996,10 @@ pub mod builder {
             self.page = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `u64` for page failed".to_string());
+                .map_err(|_| {
+                    "get_organization_api_keys: `page` must be at least 0 (`u64`)"
+                        .to_string()
+                });
             self
         }
         async fn exchange(
@@ -1099,7 +1102,7 @@ pub mod builder {
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                    "get_user_api_keys: `limit` must be at least 1 and at most 500 (`NonZeroU64`)"
                         .to_string()
                 });
             self
@@ -1120,7 +1123,9 @@ pub mod builder {
             self.page = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `u64` for page failed".to_string());
+                .map_err(|_| {
+                    "get_user_api_keys: `page` must be at least 0 (`u64`)".to_string()
+                });
             self
         }
         async fn exchange(
@@ -1763,16 +1768,51 @@ pub mod builder {
         }
     }
 }
-/// Items consumers will typically use such as the Client.
-pub mod prelude {
-    pub use self::super::Client;
-}
 ::apikeys_common::generated_client!(
     Client, types::AutomoxErrorResponse, [("get_organization_api_keys",
-    "/orgs/{id}/api_keys", true), ("get_user_api_keys", "/users/{userId}/api_keys",
-    true), ("create_user_api_key", "/users/{userId}/api_keys", false),
-    ("get_user_api_key", "/users/{userId}/api_keys/{id}", true), ("update_user_api_key",
-    "/users/{userId}/api_keys/{id}", true), ("delete_user_api_key",
-    "/users/{userId}/api_keys/{id}", true), ("decrypt_user_api_key",
-    "/users/{userId}/api_keys/{id}/decrypt", true)]
+    "/orgs/{id}/api_keys", true, [(Query, "limit", Minimum(1)), (Query, "limit",
+    Maximum(500)), (Query, "page", Minimum(0))]), ("get_user_api_keys",
+    "/users/{userId}/api_keys", true, [(Query, "page", Minimum(0)), (Query, "limit",
+    Minimum(1)), (Query, "limit", Maximum(500))]), ("create_user_api_key",
+    "/users/{userId}/api_keys", false, []), ("get_user_api_key",
+    "/users/{userId}/api_keys/{id}", true, []), ("update_user_api_key",
+    "/users/{userId}/api_keys/{id}", true, []), ("delete_user_api_key",
+    "/users/{userId}/api_keys/{id}", true, []), ("decrypt_user_api_key",
+    "/users/{userId}/api_keys/{id}/decrypt", true, [])]
 );
+///Where the Automox Console API keys API is served: the Automox Console API.
+pub const BASE_URL: &str = "https://console.automox.com/api";
+/// Builds a [`Client`]: see [`Client::builder`].
+pub type ClientBuilder = ::apikeys_common::ClientBuilder<Client>;
+impl Client {
+    /**Starts building a client for the Automox Console API keys API at `base_url` (see [`BASE_URL`]).
+
+Authenticate with `.api_key(..)`: A users API key, sent as `Authorization: Bearer <key>`.
+
+```no_run
+# fn demo() -> automox_apikeys::Result<()> {
+use std::time::Duration;
+use automox_apikeys::{BASE_URL, Client};
+
+let client = Client::builder(BASE_URL)
+    .api_key("an API key")
+    .timeout(Duration::from_secs(10))
+    .build()?;
+# let _ = client;
+# Ok(())
+# }
+```*/
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(base_url)
+    }
+}
+impl ::apikeys_common::Vendor for Client {
+    const USER_AGENT: &'static str = concat!(
+        env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")
+    );
+    fn api_key_credential(
+        key: ::apikeys_common::Secret,
+    ) -> ::apikeys_common::Result<::apikeys_common::Credential> {
+        ::apikeys_common::Credential::header("authorization", "Bearer", key)
+    }
+}

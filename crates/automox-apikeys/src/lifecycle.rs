@@ -32,12 +32,12 @@ const VENDOR: &str = "automox";
 /// ```no_run
 /// # async fn demo() -> automox_apikeys::Result<()> {
 /// use apikeys_common::{KeyLifecycle, NewKey};
-/// use automox_apikeys::{BASE_URL, Client, UserKeys};
+/// use automox_apikeys::{BASE_URL, Client, KeyScope};
 ///
 /// let client = Client::builder(BASE_URL)
 ///     .api_key("21636369-8b52-4b4a-97b7-50923ceb3ffd")
 ///     .build()?;
-/// let keys = UserKeys::new(client, 1234, 98765);
+/// let keys = KeyScope::new(client, 1234, 98765);
 ///
 /// match keys.rotate("424242", &NewKey::named("ci-pipeline-2025-11")).await {
 ///     Ok(new) => println!("store it now: {}", new.secret.expose_secret()),
@@ -47,16 +47,16 @@ const VENDOR: &str = "automox";
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct UserKeys {
+pub struct KeyScope {
     client: Client,
     org: i64,
     user_id: i64,
 }
 
-impl UserKeys {
+impl KeyScope {
     /// The keys of the user `user_id` in the organization `org`, managed with `client`.
     pub fn new(client: Client, org: i64, user_id: i64) -> Self {
-        UserKeys {
+        KeyScope {
             client,
             org,
             user_id,
@@ -92,16 +92,15 @@ fn id_of(key: &ApiKey) -> Result<i64> {
 
 fn info(key: ApiKey) -> Result<KeyInfo> {
     let id = id_of(&key)?;
-    Ok(KeyInfo {
-        id: id.to_string(),
-        name: key.name,
-        enabled: key.is_enabled,
-        created_at: key.created_at.map(Into::into),
-        expires_at: key.expires_at.map(Into::into),
-    })
+    let mut info = KeyInfo::new(id.to_string());
+    info.name = key.name;
+    info.enabled = key.is_enabled;
+    info.created_at = key.created_at.map(Into::into);
+    info.expires_at = key.expires_at.map(Into::into);
+    Ok(info)
 }
 
-impl KeyLifecycle for UserKeys {
+impl KeyLifecycle for KeyScope {
     fn vendor(&self) -> &'static str {
         VENDOR
     }
@@ -138,7 +137,7 @@ impl KeyLifecycle for UserKeys {
                 .send()
                 .await?
                 .api_key;
-            Ok(CreatedKey { key, secret })
+            Ok(CreatedKey::new(key, secret))
         })
     }
 

@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use apikeys_common::testing::{CANARY, MALFORMED_LIMIT, assert_hidden, mock_server};
+use apikeys_common::testing::{
+    CANARY, MALFORMED_LIMIT, assert_hidden, mock_server, pagination_end,
+};
 use automox_apikeys::types::{CreateApiKey, UpdateApiKey};
 use automox_apikeys::{Client, Error, RetryPolicy, Timestamp};
 use chrono::{DateTime, TimeZone, Utc};
@@ -399,37 +401,6 @@ async fn a_decrypt_answer_without_the_secret_is_a_decode_error() {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Decode { .. }), "{error:?}");
-}
-
-#[tokio::test]
-async fn a_page_larger_than_500_is_refused_before_it_is_sent() {
-    // The catch-all fails the test if either request leaves.
-    let server = mock_server().await;
-    let client = client(&server);
-    let org = client.org(ORG);
-
-    for limit in [501u64, u64::MAX] {
-        let error = org
-            .get_user_api_keys()
-            .user_id(USER)
-            .limit(limit)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&error, Error::InvalidRequest(why) if why.contains("from 1 to 500")),
-            "{limit}: {error:?}"
-        );
-    }
-    let error = client
-        .get_organization_api_keys()
-        .id(ORG)
-        .limit(501u64)
-        .send()
-        .await
-        .unwrap_err();
-    assert!(matches!(error, Error::InvalidRequest(_)), "{error:?}");
-    assert!(server.received_requests().await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -937,4 +908,61 @@ async fn decrypt_answers_that_carry_the_secret_but_do_not_decode_never_show_it()
             other => panic!("{name}: {other:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn a_server_answering_the_same_full_page_to_every_page_ends_the_stream() {
+    let server = mock_server().await;
+    expect("GET", "/api/users/98765/api_keys")
+        .and(query_param("o", "1234"))
+        .and(query_param("limit", "500"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page_body(0..500)))
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let client = client(&server);
+    let stream = client.org(ORG).get_user_api_keys().user_id(USER).stream();
+    let (items, why) = pagination_end(stream, 2_000).await;
+
+    assert_eq!(items, 500, "the first page only: {why}");
+    let pages: Vec<_> = server.received_requests().await.unwrap();
+    let asked: Vec<_> = pages
+        .iter()
+        .map(|r| r.url.query().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        asked,
+        ["limit=500&o=1234&page=0", "limit=500&o=1234&page=1"]
+    );
+}
+
+#[tokio::test]
+async fn full_pages_past_the_servers_own_size_end_the_stream() {
+    let server = mock_server().await;
+    // `size: 1200` (more than a page, so a total), yet full pages of fresh keys forever.
+    expect("GET", "/api/orgs/1234/api_keys")
+        .respond_with(|request: &Request| {
+            let page: usize = request
+                .url
+                .query_pairs()
+                .find(|(name, _)| name == "page")
+                .and_then(|(_, value)| value.parse().ok())
+                .unwrap_or(0);
+            let results: Vec<Value> = (page * 500..page * 500 + 500).map(numbered_key).collect();
+            ResponseTemplate::new(200).set_body_json(json!({"size": 1200, "results": results}))
+        })
+        .expect(3)
+        .mount(&server)
+        .await;
+
+    let client = client(&server);
+    let stream = client.org(ORG).get_organization_api_keys().stream();
+    let (items, why) = pagination_end(stream, 5_000).await;
+
+    assert_eq!(
+        items, 1000,
+        "two pages; the third is past 1,200 keys and offers more"
+    );
+    assert!(why.contains("total"), "{why}");
 }

@@ -439,3 +439,40 @@ async fn a_create_is_sent_once_when_the_connection_breaks() {
         assert_eq!(server.requests(), 1, "{fault:?}");
     }
 }
+
+/// The API's prefix on the test server.
+const BASE: &str = "/api";
+
+// The examples of a misbehaving server that must end in a typed error: a `Retry-After` no
+// client can wait for, secrets echoed in any shape, and an id too long for any URL.
+// (Endless pagination is tested next to the other stream tests.)
+use apikeys_common::testing::{
+    HOSTILE_RETRY_AFTER, check_oversized_id, check_retry_after_storms, check_secret_echoes,
+    oversized_id, secret_echoes,
+};
+
+#[tokio::test]
+async fn a_retry_after_storm_ends_every_operation_in_its_typed_error() {
+    let expected = operations().len() * 2 * HOSTILE_RETRY_AFTER.len();
+    assert_eq!(check_retry_after_storms(BASE, operations()).await, expected);
+}
+
+#[tokio::test]
+async fn secrets_echoed_in_any_shape_reach_no_error_or_log() {
+    let expected = operations().len() * 3 * secret_echoes(CANARY).len();
+    assert_eq!(check_secret_echoes(BASE, operations()).await, expected);
+}
+
+#[tokio::test]
+async fn a_100_kb_url_is_refused_before_sending() {
+    // No string reaches an Automox URL (every id is an `i64`): the 100 KB is a path prefix.
+    let base = format!("/api/{}", oversized_id());
+    let sent = check_oversized_id::<Client>(&base, |client, _| {
+        Box::pin(async move {
+            let request = client.org(ORG).get_user_api_keys().user_id(USER);
+            request.send().await.map(drop)
+        })
+    })
+    .await;
+    assert_eq!(sent, 0);
+}

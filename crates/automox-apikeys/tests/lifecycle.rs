@@ -1,10 +1,10 @@
-//! `UserKeys`, Automox's `KeyLifecycle`, against a mock Automox Console API: each method's
+//! `KeyScope`, Automox's `KeyLifecycle`, against a mock Automox Console API: each method's
 //! exact requests (create followed by decrypt), and rotations that succeed or fail
 //! part-way.
 
 use apikeys_common::testing::{CANARY, assert_hidden, mock_server};
 use apikeys_common::{KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
-use automox_apikeys::{Client, Error, RetryPolicy, UserKeys};
+use automox_apikeys::{Client, Error, KeyScope, RetryPolicy};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
@@ -27,13 +27,13 @@ const USER: i64 = 98765;
 const OLD: i64 = 424242;
 const NEW: i64 = 424299;
 
-fn keys(server: &MockServer) -> UserKeys {
+fn keys(server: &MockServer) -> KeyScope {
     let client = Client::builder(format!("{}/api", server.uri()))
         .api_key(CALLER_KEY)
         .retry(RetryPolicy::disabled())
         .build()
         .unwrap();
-    UserKeys::new(client, ORG, USER)
+    KeyScope::new(client, ORG, USER)
 }
 
 /// `verb` on `route`, with the caller's key and the organization as `o`.
@@ -128,22 +128,17 @@ async fn create_posts_name_and_expiry_then_decrypts_the_new_key_for_its_secret()
         .await;
     mount_decrypt(&server, NEW, decrypted()).await;
 
-    let new = NewKey {
-        name: "ci-pipeline".into(),
-        expires_at: Some(at("2026-12-31T23:59:59Z")),
-    };
+    let new = NewKey::named("ci-pipeline").expires_at(Some(at("2026-12-31T23:59:59Z")));
     let created = keys(&server).create(&new).await.unwrap();
 
     assert_eq!(created.secret.expose_secret(), NEW_SECRET);
     assert_eq!(
         created.key,
-        KeyInfo {
-            id: NEW.to_string(),
-            name: Some("ci-pipeline".into()),
-            enabled: Some(true),
-            created_at: Some(at("2025-11-23T08:41:07Z")),
-            expires_at: Some(at("2026-12-31T23:59:59Z")),
-        }
+        KeyInfo::new(NEW.to_string())
+            .name("ci-pipeline")
+            .enabled(true)
+            .created_at(at("2025-11-23T08:41:07Z"))
+            .expires_at(at("2026-12-31T23:59:59Z"))
     );
     assert_eq!(
         log(&server).await,
@@ -213,13 +208,11 @@ async fn list_reads_every_page_of_500() {
     assert_eq!(listed[0].id, "1");
     assert_eq!(
         listed[500],
-        KeyInfo {
-            id: OLD.to_string(),
-            name: Some("old".into()),
-            enabled: Some(false),
-            created_at: Some(at("2025-11-23T08:41:07Z")),
-            expires_at: Some(at("2026-12-31T23:59:59Z")),
-        }
+        KeyInfo::new(OLD.to_string())
+            .name("old")
+            .enabled(false)
+            .created_at(at("2025-11-23T08:41:07Z"))
+            .expires_at(at("2026-12-31T23:59:59Z"))
     );
 }
 
@@ -244,10 +237,7 @@ async fn update_enabled_puts_the_new_state() {
         .mount(&server)
         .await;
 
-    let update = KeyUpdate {
-        name: None,
-        enabled: Some(false),
-    };
+    let update = KeyUpdate::new().enabled(false);
     let key = keys(&server)
         .update(&OLD.to_string(), &update)
         .await
@@ -262,9 +252,10 @@ async fn a_new_name_is_refused_before_anything_is_sent() {
     let server = mock_server().await;
     let keys = keys(&server);
     for enabled in [None, Some(true)] {
-        let update = KeyUpdate {
-            name: Some("renamed".into()),
-            enabled,
+        let update = {
+            let mut value = KeyUpdate::new().name("renamed");
+            value.enabled = enabled;
+            value
         };
         let err = keys.update(&OLD.to_string(), &update).await.unwrap_err();
         assert!(

@@ -93,6 +93,10 @@ impl<'a> ApiKeys<'a> {
 
     /// Every key the credential may read, sorted by name (`GET /v7/api_key`).
     ///
+    /// Like every listing, it asks only for the fields the model reads (see
+    /// [`ListRequest::options`]), never for the keys' secrets. On openBalena a user's token
+    /// reads only the user's own keys, not those of its fleets and devices.
+    ///
     /// ```no_run
     /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
     /// use balena_apikeys::odata::{ApiKeyField, Filter, ODataOptions};
@@ -140,6 +144,14 @@ impl<'a> ApiKeys<'a> {
     /// in lower case). No such application is a not-found error
     /// ([`Error::is_not_found`]); a string that matches several is refused.
     ///
+    /// What a token can see: on openBalena a user, with a session token or a named API key,
+    /// may read only the keys of its own actor (open-balena-api's `api_key` read permission
+    /// in `src/lib/auth.ts` is `is_of__actor eq @__ACTOR_ID`). For a user's token this
+    /// therefore returns an empty list even when the fleet has provisioning keys: that is
+    /// the server's answer, not an error. A provisioning key may not read its own fleet, so
+    /// the look-up fails with 401 ([`Error::is_unauthorized`]). balenaCloud grants more: its
+    /// SDK's integration tests list a fleet's provisioning keys as the fleet's owner.
+    ///
     /// ```no_run
     /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
     /// let by_slug = client
@@ -162,6 +174,14 @@ impl<'a> ApiKeys<'a> {
     /// or by its full uuid (32 or 62 hexadecimal characters; anything else is refused
     /// before a request is sent). No such device is a not-found error
     /// ([`Error::is_not_found`]).
+    ///
+    /// What a token can see: on openBalena a user, with a session token or a named API key,
+    /// may read only the keys of its own actor (open-balena-api's `api_key` read permission
+    /// in `src/lib/auth.ts` is `is_of__actor eq @__ACTOR_ID`). For a user's token this
+    /// therefore returns an empty list even when the device has keys: that is the server's
+    /// answer, not an error. A device key may look up its own device but may not read keys:
+    /// the listing fails with 401 ([`Error::is_unauthorized`]). balenaCloud grants more: its
+    /// SDK's integration tests list a device's keys as the device's owner.
     ///
     /// ```no_run
     /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
@@ -357,6 +377,14 @@ impl<'a> ListRequest<'a> {
     /// Your OData options, merged with the method's as the SDKs do: your `$orderby`,
     /// `$top` and `$skip` replace the method's, `$select` and `$expand` are added, and your
     /// filter is combined with the method's using `and`.
+    ///
+    /// Without a `$select` of yours the listing asks for [`ApiKeyField::ALL`], the fields
+    /// the model reads: openBalena would otherwise send each key's secret (`key`) along. A
+    /// `$select` that names `key` or `*`, at the top or inside an [`Expand`], is refused
+    /// with [`Error::InvalidRequest`] before anything is sent; a secret is read only when a
+    /// key is created.
+    ///
+    /// [`Expand`]: crate::odata::Expand
     pub fn options(mut self, options: ODataOptions) -> Self {
         self.options = options;
         self

@@ -1,44 +1,34 @@
-//! How balena authenticates (`Authorization: Bearer <token>`, as
-//! `balena-io-modules/balena-request` sends it) and the one wire rule the generator cannot
+//! balena sends credentials as `Authorization: Bearer <token>` (as
+//! `balena-io-modules/balena-request` does; the fragment says so) and has one wire rule the generator cannot
 //! express: the OData query syntax that the server's URL grammar accepts
 //! (`balena-io-modules/odata-parser`, `odata-parser.pegjs`).
 
-use apikeys_common::{Credential, JwtAuth, Result, Secret, Vendor};
-
-use crate::Client;
-
-impl Vendor for Client {
-    const USER_AGENT: &'static str =
-        concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
-
-    /// An API key is sent as a bearer token; the server tells keys and JWTs apart by shape.
-    fn api_key_credential(key: Secret) -> Result<Credential> {
-        Credential::header("authorization", "Bearer", key)
+/// Runs on every request (the generator wires it into `impl Vendor for Client`).
+///
+/// progenitor form-encodes query parameters (`%24select=id%2Cname`), which the server's
+/// parser refuses or misreads; this sends them in the OData form the SDKs use
+/// (`$select=id,name`), losslessly. It also doubles a `'` inside the quoted device uuid
+/// of `/v7/device(uuid='…')`, so that an id cannot end the quotes (OData's escaping).
+/// A key listing never asks for the keys' secrets: see `odata::select_without_secret`.
+pub(crate) fn prepare_request(request: &mut reqwest::Request) -> std::result::Result<(), String> {
+    let listing =
+        request.method() == reqwest::Method::GET && request.url().path().ends_with(KEY_LISTING);
+    let url = request.url_mut();
+    if let Some(path) = quote_device_uuid(url.path()) {
+        url.set_path(&path);
     }
-
-    /// progenitor form-encodes query parameters (`%24select=id%2Cname`), which the server's
-    /// parser refuses or misreads; this sends them in the OData form the SDKs use
-    /// (`$select=id,name`), losslessly. It also doubles a `'` inside the quoted device uuid
-    /// of `/v7/device(uuid='…')`, so that an id cannot end the quotes (OData's escaping).
-    fn prepare_request(request: &mut reqwest::Request) -> std::result::Result<(), String> {
-        let url = request.url_mut();
-        if let Some(path) = quote_device_uuid(url.path()) {
-            url.set_path(&path);
-        }
-        if url.query().is_some() {
-            let query = crate::odata::wire_query(url);
-            url.set_query(query.as_deref());
-        }
-        Ok(())
+    if listing {
+        crate::odata::select_without_secret(url)?;
     }
+    if url.query().is_some() {
+        let query = crate::odata::wire_query(url);
+        url.set_query(query.as_deref());
+    }
+    Ok(())
 }
 
-/// A session token (JWT) goes in the same header; creating keys needs one.
-impl JwtAuth for Client {
-    fn jwt_credential(jwt: Secret) -> Result<Credential> {
-        Credential::header("authorization", "Bearer", jwt)
-    }
-}
+/// The path of `get_api_keys`, after the base URL's own path.
+const KEY_LISTING: &str = "/v7/api_key";
 
 const DEVICE_BY_UUID: (&str, &str) = ("/v7/device(uuid='", "')");
 

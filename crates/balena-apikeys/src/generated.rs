@@ -2,7 +2,7 @@
 // Do not edit by hand: change the fragment or the xtask, then run `cargo xtask codegen`.
 
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
 use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt};
 use ::apikeys_common::hooks::encode_path;
@@ -1209,6 +1209,10 @@ let response = client.get_actor_whoami()
 
 Returns the `api_key` rows visible to the credential in an OData envelope `{"d": [...]}`. Paged with `$top` and `$skip` only; there is no next link or total. The crate sends the options in the order the JS SDK does. Source: `balena-io/pinejs`, `src/sbvr-api/sbvr-utils.ts`; `balena-io/balena-sdk`, `src/models/api-key.ts`.
 
+Without `$select`, openBalena's answer holds every column of each row, the key's secret `key` among them (in open-balena-api's `src/balena.sbvr` it is an ordinary field that nothing hides from reads). So the crate never sends this listing without one: when you select no fields it asks for those `ApiKey` reads (`id,created_at,name,description,expiry_date,is_of__actor`), and a `$select` that names `key` or `*`, also inside `$expand`, is refused before anything is sent. A secret is read only where the API hands it out on purpose, when it is created.
+
+What a credential may read (open-balena-api `src/lib/auth.ts`): a user's session token or named API key only the keys of its own actor (`is_of__actor eq @__ACTOR_ID`), so the keys of a fleet or a device are not listed to their owner on openBalena; device and provisioning keys may not read keys at all (401).
+
 # Example
 
 ```no_run
@@ -1238,7 +1242,7 @@ Arguments:
 - `expand`: Navigation fields to expand, with nested options, e.g. `is_of__actor($select=id)`.
 - `filter`: An OData boolean expression, as balena's SDKs write it (string literal contents URL-encoded). Build it with the crate's `odata::Filter`.
 - `orderby`: Comma-separated `<field> asc|desc`.
-- `select`: Comma-separated field names; only those fields are returned.
+- `select`: Comma-separated `api_key` fields; only those are returned. Without it the crate sends the fields `ApiKey` reads; `key` (the secret) and `*` are refused before sending.
 - `skip`: Skip this many rows first (the page offset).
 - `top`: At most this many rows (the page size).
 ```ignore
@@ -1744,7 +1748,9 @@ pub mod builder {
             self.skip = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i64` for skip failed".to_string());
+                .map_err(|_| {
+                    "get_api_keys: `$skip` must be at least 0 (`i64`)".to_string()
+                });
             self
         }
         pub fn top<V>(mut self, value: V) -> Self
@@ -1754,7 +1760,9 @@ pub mod builder {
             self.top = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i64` for top failed".to_string());
+                .map_err(|_| {
+                    "get_api_keys: `$top` must be at least 0 (`i64`)".to_string()
+                });
             self
         }
         async fn exchange(
@@ -2473,17 +2481,65 @@ pub mod builder {
         }
     }
 }
-/// Items consumers will typically use such as the Client.
-pub mod prelude {
-    pub use self::super::Client;
-}
 ::apikeys_common::generated_client!(
     Client, types::BalenaError, [("create_named_user_api_key", "/api-key/user/full",
-    false), ("get_actor_whoami", "/actor/v1/whoami", true), ("get_api_keys",
-    "/v7/api_key", true), ("count_api_keys", "/v7/api_key/$count", true),
-    ("update_api_key", "/v7/api_key({id})", true), ("revoke_api_key",
-    "/v7/api_key({id})", true), ("get_application_actor", "/v7/application({id})", true),
-    ("find_application_actor", "/v7/application", true), ("get_device_actor",
-    "/v7/device({id})", true), ("get_device_actor_by_uuid", "/v7/device(uuid='{uuid}')",
-    true)]
+    false, [(Property, "name", MinLength(1)), (Property, "name", MaxLength(50)),
+    (Property, "description", MaxLength(150))]), ("get_actor_whoami", "/actor/v1/whoami",
+    true, []), ("get_api_keys", "/v7/api_key", true, [(Query, "$top", Minimum(0)),
+    (Query, "$skip", Minimum(0))]), ("count_api_keys", "/v7/api_key/$count", true, []),
+    ("update_api_key", "/v7/api_key({id})", true, [(Body, "", MinProperties(1)),
+    (Property, "name", MinLength(1)), (Property, "name", MaxLength(50)), (Property,
+    "description", MaxLength(150))]), ("revoke_api_key", "/v7/api_key({id})", true, []),
+    ("get_application_actor", "/v7/application({id})", true, []),
+    ("find_application_actor", "/v7/application", true, []), ("get_device_actor",
+    "/v7/device({id})", true, []), ("get_device_actor_by_uuid",
+    "/v7/device(uuid='{uuid}')", true, [])]
 );
+///Where the balena API keys API is served: balenaCloud; openBalena serves the same API at the root of its own `api.` host.
+pub const BASE_URL: &str = "https://api.balena-cloud.com";
+/// Builds a [`Client`]: see [`Client::builder`].
+pub type ClientBuilder = ::apikeys_common::ClientBuilder<Client>;
+impl Client {
+    /**Starts building a client for the balena API keys API at `base_url` (see [`BASE_URL`]).
+
+Authenticate with `.api_key(..)`: A named user API key, sent as `Authorization: Bearer <key>` (the server tells keys and JWTs apart by shape). Or with `.jwt(..)`: A session token (JWT), sent the same way; creating, updating and revoking keys need one.
+
+```no_run
+# fn demo() -> balena_apikeys::Result<()> {
+use std::time::Duration;
+use balena_apikeys::{BASE_URL, Client};
+
+let client = Client::builder(BASE_URL)
+    .api_key("an API key")
+    .timeout(Duration::from_secs(10))
+    .build()?;
+# let _ = client;
+# Ok(())
+# }
+```*/
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(base_url)
+    }
+}
+impl ::apikeys_common::Vendor for Client {
+    const USER_AGENT: &'static str = concat!(
+        env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")
+    );
+    fn api_key_credential(
+        key: ::apikeys_common::Secret,
+    ) -> ::apikeys_common::Result<::apikeys_common::Credential> {
+        ::apikeys_common::Credential::header("authorization", "Bearer", key)
+    }
+    fn prepare_request(
+        request: &mut ::apikeys_common::__private::reqwest::Request,
+    ) -> ::std::result::Result<(), ::std::string::String> {
+        crate::auth::prepare_request(request)
+    }
+}
+impl ::apikeys_common::JwtAuth for Client {
+    fn jwt_credential(
+        jwt: ::apikeys_common::Secret,
+    ) -> ::apikeys_common::Result<::apikeys_common::Credential> {
+        ::apikeys_common::Credential::header("authorization", "Bearer", jwt)
+    }
+}

@@ -35,12 +35,12 @@ const VENDOR: &str = "balena";
 /// ```no_run
 /// # async fn demo() -> balena_apikeys::Result<()> {
 /// use apikeys_common::{KeyLifecycle, NewKey};
-/// use balena_apikeys::{Client, UserKeys};
+/// use balena_apikeys::{Client, KeyScope};
 ///
 /// let client = Client::builder("https://api.balena-cloud.com")
 ///     .jwt("eyJhbGciOiJIUzI1NiJ9.eyJpZCI6NDJ9.c2lnbmF0dXJl")
 ///     .build()?;
-/// let keys = UserKeys::new(client);
+/// let keys = KeyScope::new(client);
 ///
 /// match keys.rotate("4870231", &NewKey::named("ci-deploy-2025-11")).await {
 ///     Ok(new) => println!("store it now: {}", new.secret.expose_secret()),
@@ -50,14 +50,14 @@ const VENDOR: &str = "balena";
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct UserKeys {
+pub struct KeyScope {
     client: Client,
 }
 
-impl UserKeys {
+impl KeyScope {
     /// The named API keys of the user `client` authenticates as.
     pub fn new(client: Client) -> Self {
-        UserKeys { client }
+        KeyScope { client }
     }
 
     /// The client the calls are made with.
@@ -83,16 +83,14 @@ fn info(key: ApiKey) -> Result<KeyInfo> {
         reason: "a balena key was listed without its `id`".into(),
         excerpt: String::new(),
     })?;
-    Ok(KeyInfo {
-        id: id.to_string(),
-        name: key.name,
-        enabled: None,
-        created_at: key.created_at,
-        expires_at: key.expiry_date,
-    })
+    let mut info = KeyInfo::new(id.to_string());
+    info.name = key.name;
+    info.created_at = key.created_at;
+    info.expires_at = key.expiry_date;
+    Ok(info)
 }
 
-impl KeyLifecycle for UserKeys {
+impl KeyLifecycle for KeyScope {
     fn vendor(&self) -> &'static str {
         VENDOR
     }
@@ -126,7 +124,7 @@ impl KeyLifecycle for UserKeys {
                     new.name
                 ))
             })?;
-            Ok(CreatedKey { key, secret })
+            Ok(CreatedKey::new(key, secret))
         })
     }
 

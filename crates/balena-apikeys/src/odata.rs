@@ -50,6 +50,20 @@ pub enum ApiKeyField {
 }
 
 impl ApiKeyField {
+    /// Every field the crate's `ApiKey` model reads, in the order of the model. A key
+    /// listing sends these as `$select` when you select no fields yourself, so that the
+    /// server does not send each key's secret along (see [`ListRequest::options`]).
+    ///
+    /// [`ListRequest::options`]: crate::ListRequest::options
+    pub const ALL: [ApiKeyField; 6] = [
+        ApiKeyField::Id,
+        ApiKeyField::CreatedAt,
+        ApiKeyField::Name,
+        ApiKeyField::Description,
+        ApiKeyField::ExpiryDate,
+        ApiKeyField::IsOfActor,
+    ];
+
     /// The field's name on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -535,6 +549,98 @@ impl Rendered {
 /// The order the JS SDK emits the options in; the server does not care.
 const OPTION_ORDER: [&str; 6] = ["$orderby", "$select", "$expand", "$top", "$skip", "$filter"];
 
+/// The column of an `api_key` row that holds the key's secret.
+const SECRET_FIELD: &str = "key";
+
+/// The rule for every `GET /v7/api_key` (the listings, their streams and the generated
+/// `get_api_keys`), applied to the decoded query pairs before they are sent.
+///
+/// openBalena answers a listing without `$select` with every column, the secret `key` of
+/// each row included (open-balena-api `src/balena.sbvr` makes `key` an ordinary field, and
+/// nothing hides it from reads). So when the caller selects nothing, this asks for
+/// [`ApiKeyField::ALL`], the fields the model reads; a caller's own `$select` is kept, but
+/// one that names `key` or `*`, at the top or inside an `$expand`, is refused: a secret is
+/// read only where the API hands it out on purpose, at creation.
+pub(crate) fn select_without_secret(url: &mut reqwest::Url) -> Result<(), String> {
+    let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    for (name, value) in &pairs {
+        // A name or value may hold `%24select`, which the server reads as `$select`.
+        let name = percent_decoded(name);
+        let lists: Vec<String> = match name.as_str() {
+            "$select" => vec![value.clone(), percent_decoded(value)],
+            "$expand" => [value.clone(), percent_decoded(value)]
+                .iter()
+                .flat_map(|text| nested_selects(text))
+                .collect(),
+            _ => continue,
+        };
+        for field in lists.iter().flat_map(|list| list.split(',')) {
+            let field = field.trim();
+            if field == "*" {
+                return Err(format!(
+                    "`$select` asks for every column with `*`, `{SECRET_FIELD}` (each key's \
+                     secret) among them: a listing never fetches secrets, name the fields you need"
+                ));
+            }
+            if field.eq_ignore_ascii_case(SECRET_FIELD) {
+                return Err(format!(
+                    "`$select` names `{field}`, the column that holds each key's secret: balena \
+                     hands a secret out once, when the key is created, and a listing never \
+                     fetches it"
+                ));
+            }
+        }
+    }
+    let is_select = |name: &str| percent_decoded(name) == "$select";
+    pairs.retain(|(name, value)| !is_select(name) || !value.trim().is_empty());
+    if !pairs.iter().any(|(name, _)| is_select(name)) {
+        let fields: Vec<&str> = ApiKeyField::ALL.iter().map(|f| f.as_str()).collect();
+        pairs.push(("$select".into(), fields.join(",")));
+    }
+    // Back in the generated code's form encoding, for `wire_query` to rewrite.
+    url.query_pairs_mut().clear().extend_pairs(&pairs);
+    Ok(())
+}
+
+/// The field lists of every `$select=` inside an `$expand` value, at any depth.
+fn nested_selects(expand: &str) -> Vec<String> {
+    expand
+        .split("$select=")
+        .skip(1)
+        .map(|rest| {
+            rest.split([';', ')', '&'])
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+/// `text` with each `%XX` decoded once (invalid UTF-8 replaced), to check what the server
+/// will decode.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (byte, hex) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Rewrites a form-encoded query (what progenitor sends) into the OData wire form the
 /// server's parser accepts, losslessly: every pair is decoded, options are put in
 /// the SDK's order, and each is re-sent with `$ , ( ) = ' %` as they are and only what a
@@ -602,6 +708,62 @@ mod tests {
         let wire = wire_query(&url)?;
         url.set_query(Some(&wire));
         url.query().map(str::to_string)
+    }
+
+    /// A key listing's query as sent: the secret rule, then the wire rewrite.
+    fn listing(query: &str) -> Result<Option<String>, String> {
+        let mut url = reqwest::Url::parse("https://api.balena-cloud.com/v7/api_key").unwrap();
+        if !query.is_empty() {
+            url.set_query(Some(query));
+        }
+        select_without_secret(&mut url)?;
+        let wire = wire_query(&url);
+        url.set_query(wire.as_deref());
+        Ok(url.query().map(str::to_string))
+    }
+
+    const MODEL_SELECT: &str = "$select=id,created_at,name,description,expiry_date,is_of__actor";
+
+    #[test]
+    fn a_listing_without_select_asks_for_the_model_s_fields_only() {
+        assert_eq!(listing("").unwrap().as_deref(), Some(MODEL_SELECT));
+        assert_eq!(
+            listing("%24orderby=name+asc&%24select=+").unwrap(),
+            Some(format!("$orderby=name%20asc&{MODEL_SELECT}")),
+            "a blank `$select` names no field"
+        );
+        assert_eq!(
+            listing("%24select=id%2Cname&%24expand=is_of__actor%28%24select%3Did%29").unwrap(),
+            Some("$select=id,name&$expand=is_of__actor($select=id)".into()),
+            "the caller's own fields are kept as they are"
+        );
+        assert_eq!(
+            listing("%24filter=key+eq+%27x%27").unwrap(),
+            Some(format!("{MODEL_SELECT}&$filter=key%20eq%20%27x%27")),
+            "a filter on `key` fetches no secret"
+        );
+    }
+
+    #[test]
+    fn a_select_of_the_secret_is_refused_wherever_it_is_written() {
+        for query in [
+            "%24select=id%2Ckey",
+            "%24select=name%2C+KEY+",
+            "%24select=*",
+            "%24select=id&%24select=key",
+            "%24expand=is_of__actor%28%24select%3Did%2Ckey%29",
+            "%24expand=is_of__actor%28%24filter%3Did+eq+1%3B%24select%3Dkey%29",
+            // Encoded once more: the server still reads `$select` and `key`.
+            "%2524select=key",
+            "%24select=id%2C%256Bey",
+            "%24expand=is_of__actor%28%2524select%3Dkey%29",
+        ] {
+            let why = listing(query).unwrap_err();
+            assert!(
+                why.contains("`$select`") && why.contains("key"),
+                "{query}: {why}"
+            );
+        }
     }
 
     #[test]

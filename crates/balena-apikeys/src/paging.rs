@@ -19,7 +19,11 @@ impl<'a> ListRequest<'a> {
     /// page. `$top` in your options sets the page size (default [`DEFAULT_PAGE_SIZE`]) and
     /// `$skip` where to start. `id asc` is added to `$orderby` (unless it names `id`
     /// already) so that pages neither repeat nor miss a key. The stream ends after a short
-    /// page.
+    /// page. balena's list answer carries no total (counting is a request of its own,
+    /// `count_api_keys`), so a server that answers every `$skip` with the same page is
+    /// caught by the repeat, and one that pages on past
+    /// [`MAX_PAGES`](apikeys_common::MAX_PAGES) by the cap: both end the stream with
+    /// [`Error::Pagination`](apikeys_common::Error::Pagination).
     ///
     /// ```no_run
     /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {

@@ -3,7 +3,7 @@
 //! bodies in the shapes the server sends. Query strings are compared byte for byte with what
 //! the server receives.
 
-use apikeys_common::testing::{CANARY, assert_hidden, mock_server};
+use apikeys_common::testing::{CANARY, assert_hidden, mock_server, pagination_end};
 use balena_apikeys::odata::{ApiKeyField, Expand, Filter, ODataOptions, Order};
 use balena_apikeys::types::{ActorLink, ActorType};
 use balena_apikeys::{ApiKeyUpdate, Client, Error};
@@ -42,6 +42,23 @@ fn authenticated(mock: MockBuilder) -> MockBuilder {
 fn exact_query(expected: impl Into<String>) -> impl Match + 'static {
     let expected = expected.into();
     move |request: &Request| request.url.query() == Some(expected.as_str())
+}
+
+/// The `$select` every key listing sends when the caller selects no fields: what the model
+/// reads, never the secret `key` column that openBalena returns by default.
+const MODEL_SELECT: &str = "$select=id,created_at,name,description,expiry_date,is_of__actor";
+
+/// The listing asks for its fields with one `$select`, and `key` is not among them.
+fn selects_no_secret() -> impl Match + 'static {
+    |request: &Request| {
+        let selects: Vec<String> = request
+            .url
+            .query_pairs()
+            .filter(|(name, _)| name == "$select")
+            .map(|(_, value)| value.into_owned())
+            .collect();
+        matches!(selects.as_slice(), [one] if one.split(',').all(|f| f != "key" && f != "*"))
+    }
 }
 
 fn no_query() -> impl Match + 'static {
@@ -211,7 +228,8 @@ async fn the_created_secret_and_the_token_never_show_in_debug_or_serialized_valu
 async fn get_all_sends_the_sdk_default_order_and_unwraps_the_envelope() {
     let server = mock_server().await;
     authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
-        .and(exact_query("$orderby=name%20asc"))
+        .and(exact_query(format!("$orderby=name%20asc&{MODEL_SELECT}")))
+        .and(selects_no_secret())
         .and(query_param("$orderby", "name asc"))
         .and(query_param_is_missing("$filter"))
         .and(no_body())
@@ -284,8 +302,11 @@ async fn get_all_options_go_out_as_the_js_sdk_sends_them_with_quotes_escaped() {
 #[tokio::test]
 async fn string_literals_with_quotes_and_url_characters_cannot_break_out_of_the_filter() {
     let server = mock_server().await;
-    let expected = "$orderby=name%20asc&$filter=name%20eq%20%27it%27%27s%20a%26b%3D1%23x%2By%25%27\
-                    %20or%20name%20eq%20%27%27%27%27%20or%20name%20eq%20%27%C3%BCn%C3%AF%27";
+    let expected = format!(
+        "$orderby=name%20asc&{MODEL_SELECT}\
+         &$filter=name%20eq%20%27it%27%27s%20a%26b%3D1%23x%2By%25%27\
+         %20or%20name%20eq%20%27%27%27%27%20or%20name%20eq%20%27%C3%BCn%C3%AF%27"
+    );
     authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
         .and(exact_query(expected))
         .respond_with(d(json!([])))
@@ -306,7 +327,7 @@ async fn string_literals_with_quotes_and_url_characters_cannot_break_out_of_the_
 
     let requests = server.received_requests().await.unwrap();
     let pairs: Vec<(String, String)> = requests[0].url.query_pairs().into_owned().collect();
-    assert_eq!(pairs.len(), 2, "the literals added no option: {pairs:?}");
+    assert_eq!(pairs.len(), 3, "the literals added no option: {pairs:?}");
 }
 
 #[tokio::test]
@@ -315,9 +336,11 @@ async fn named_user_keys_look_up_the_caller_actor_then_filter_on_it() {
     mount_whoami(&server).await;
     // What the JS SDK's `getAllNamedUserApiKeys` sends, byte for byte.
     authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
-        .and(exact_query(
-            "$orderby=name%20asc&$filter=is_of__actor%20eq%201111%20and%20name%20ne%20null",
-        ))
+        .and(exact_query(format!(
+            "$orderby=name%20asc&{MODEL_SELECT}\
+             &$filter=is_of__actor%20eq%201111%20and%20name%20ne%20null"
+        )))
+        .and(selects_no_secret())
         .respond_with(named_user_keys())
         .expect(1)
         .mount(&server)
@@ -334,8 +357,11 @@ async fn named_user_keys_look_up_the_caller_actor_then_filter_on_it() {
     assert_eq!(
         log(&server).await,
         [
-            "GET /actor/v1/whoami",
-            "GET /v7/api_key?$orderby=name%20asc&$filter=is_of__actor%20eq%201111%20and%20name%20ne%20null"
+            "GET /actor/v1/whoami".to_string(),
+            format!(
+                "GET /v7/api_key?$orderby=name%20asc&{MODEL_SELECT}\
+                 &$filter=is_of__actor%20eq%201111%20and%20name%20ne%20null"
+            )
         ]
     );
 }
@@ -384,7 +410,10 @@ async fn device_keys_by_uuid_look_up_the_device_actor_first() {
     .mount(&server)
     .await;
     authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
-        .and(exact_query("$orderby=name%20asc&$filter=is_of__actor%20eq%207777"))
+        .and(exact_query(format!(
+            "$orderby=name%20asc&{MODEL_SELECT}&$filter=is_of__actor%20eq%207777"
+        )))
+        .and(selects_no_secret())
         .respond_with(d(json!([
             {"id": 5123001, "created_at": "2024-11-20T16:40:02.551Z", "name": null, "description": null, "expiry_date": null, "is_of__actor": {"__id": 7777}},
             {"id": 5123877, "created_at": "2025-01-08T09:12:45.900Z", "name": "field-debug", "description": "temporary", "expiry_date": "2025-02-08T09:12:45.900Z", "is_of__actor": {"__id": 7777}}
@@ -407,8 +436,10 @@ async fn device_keys_by_uuid_look_up_the_device_actor_first() {
     assert_eq!(
         log(&server).await,
         [
-            "GET /v7/device(uuid='7cf02a69e4d34c9da573914963cf54fd')?$select=actor",
-            "GET /v7/api_key?$orderby=name%20asc&$filter=is_of__actor%20eq%207777"
+            "GET /v7/device(uuid='7cf02a69e4d34c9da573914963cf54fd')?$select=actor".to_string(),
+            format!(
+                "GET /v7/api_key?$orderby=name%20asc&{MODEL_SELECT}&$filter=is_of__actor%20eq%207777"
+            )
         ]
     );
 }
@@ -423,9 +454,10 @@ async fn device_keys_by_numeric_id_read_the_device_by_key() {
         .mount(&server)
         .await;
     authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
-        .and(exact_query(
-            "$orderby=name%20asc&$filter=is_of__actor%20eq%207777",
-        ))
+        .and(exact_query(format!(
+            "$orderby=name%20asc&{MODEL_SELECT}&$filter=is_of__actor%20eq%207777"
+        )))
+        .and(selects_no_secret())
         .respond_with(d(json!([])))
         .expect(1)
         .mount(&server)
@@ -555,6 +587,97 @@ async fn provisioning_keys_by_slug_match_slug_or_uuid_in_lower_case() {
         .await
         .unwrap();
     assert_eq!(keys[0].id, Some(6001234));
+}
+
+#[tokio::test]
+async fn provisioning_keys_ask_for_the_model_s_fields_and_never_the_secret() {
+    let server = mock_server().await;
+    authenticated(Mock::given(method("GET")).and(path("/v7/application(123)")))
+        .and(exact_query("$select=actor"))
+        .respond_with(d(json!([{"actor": {"__id": 5555}}])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
+        .and(exact_query(format!(
+            "$orderby=name%20asc&{MODEL_SELECT}&$filter=is_of__actor%20eq%205555"
+        )))
+        .and(selects_no_secret())
+        .respond_with(d(json!([
+            {"id": 6001234, "created_at": "2024-11-20T16:40:02.551Z", "name": null, "description": null, "expiry_date": null, "is_of__actor": {"__id": 5555}}
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let keys = client(&server)
+        .api_key()
+        .get_provisioning_api_keys_by_application(123)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keys[0].id, Some(6001234));
+}
+
+#[tokio::test]
+async fn the_generated_listing_asks_for_the_model_s_fields_too() {
+    let server = mock_server().await;
+    authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
+        .and(exact_query(format!("{MODEL_SELECT}&$top=1")))
+        .and(selects_no_secret())
+        .respond_with(named_user_keys())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let keys = client(&server).get_api_keys().top(1).send().await.unwrap();
+    assert_eq!(keys.d.len(), 2);
+}
+
+#[tokio::test]
+async fn a_select_of_the_secret_is_refused_before_anything_is_sent() {
+    let server = mock_server().await;
+    Mock::given(method("GET"))
+        .and(path("/v7/device(456)"))
+        .respond_with(d(json!([{"actor": {"__id": 7777}}])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let keys = client(&server);
+    let with_key = || ODataOptions::new().select([ApiKeyField::Id.as_str(), "key"]);
+    let refused = [
+        keys.api_key().get_all().options(with_key()).send().await,
+        keys.api_key()
+            .get_device_api_keys_by_device(456)
+            .options(ODataOptions::new().select(["*"]))
+            .send()
+            .await,
+        keys.api_key()
+            .get_all()
+            .options(with_key())
+            .stream()
+            .try_collect()
+            .await,
+        keys.api_key()
+            .get_all()
+            .options(ODataOptions::new().expand(
+                Expand::new(ApiKeyField::IsOfActor).options(ODataOptions::new().select(["key"])),
+            ))
+            .send()
+            .await,
+    ];
+    let generated = keys.get_api_keys().select("id, key").send().await;
+    let refused = refused
+        .into_iter()
+        .map(|r| r.unwrap_err())
+        .chain([generated.unwrap_err()]);
+    for e in refused {
+        match &e {
+            Error::InvalidRequest(why) => assert!(why.contains("`key`"), "{why}"),
+            other => panic!("expected InvalidRequest, got {other:?}"),
+        }
+    }
+    // The device look-up went out; no key listing did.
+    assert_eq!(log(&server).await, ["GET /v7/device(456)?$select=actor"]);
 }
 
 #[tokio::test]
@@ -748,11 +871,12 @@ async fn stream_pages_with_top_and_skip_keeping_the_filter_on_every_page() {
     ];
     for (skip, rows) in pages {
         let query = format!(
-            "$orderby=name%20asc,id%20asc&$top=2&$skip={skip}\
+            "$orderby=name%20asc,id%20asc&{MODEL_SELECT}&$top=2&$skip={skip}\
              &$filter=is_of__actor%20eq%201111%20and%20name%20ne%20null"
         );
         authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
             .and(exact_query(query))
+            .and(selects_no_secret())
             .respond_with(d(rows))
             .expect(1)
             .mount(&server)
@@ -782,7 +906,10 @@ async fn stream_pages_with_top_and_skip_keeping_the_filter_on_every_page() {
 async fn stream_keeps_an_id_order_and_start_offset_the_caller_gave() {
     let server = mock_server().await;
     authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
-        .and(exact_query("$orderby=id%20desc&$top=100&$skip=10"))
+        .and(exact_query(format!(
+            "$orderby=id%20desc&{MODEL_SELECT}&$top=100&$skip=10"
+        )))
+        .and(selects_no_secret())
         .respond_with(d(json!([{"id": 7}])))
         .expect(1)
         .mount(&server)
@@ -801,4 +928,32 @@ async fn stream_keeps_an_id_order_and_start_offset_the_caller_gave() {
         .await
         .unwrap();
     assert_eq!(keys.len(), 1);
+}
+
+#[tokio::test]
+async fn a_server_answering_the_same_full_page_to_every_skip_ends_the_stream() {
+    let server = mock_server().await;
+    mount_whoami(&server).await;
+    authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
+        .and(query_param("$top", "2"))
+        .respond_with(d(json!([{"id": 1}, {"id": 2}])))
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let keys = client(&server);
+    let stream = keys
+        .api_key()
+        .get_all_named_user_api_keys()
+        .options(ODataOptions::new().top(2))
+        .stream();
+    let (items, why) = pagination_end(stream, 10).await;
+
+    assert_eq!(items, 2, "the first page only: {why}");
+    let seen = log(&server).await;
+    assert_eq!(seen.len(), 3, "whoami and two pages: {seen:?}");
+    assert!(
+        seen[1].contains("$skip=0") && seen[2].contains("$skip=2"),
+        "{seen:?}"
+    );
 }

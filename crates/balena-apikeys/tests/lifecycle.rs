@@ -1,9 +1,9 @@
-//! `UserKeys`, balena's `KeyLifecycle`, against a mock balena API: each method's exact
+//! `KeyScope`, balena's `KeyLifecycle`, against a mock balena API: each method's exact
 //! requests (query strings byte for byte), and rotations that succeed or fail part-way.
 
 use apikeys_common::testing::{assert_hidden, mock_server};
 use apikeys_common::{KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
-use balena_apikeys::{Client, Error, RetryPolicy, UserKeys};
+use balena_apikeys::{Client, Error, KeyScope, RetryPolicy};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
@@ -24,14 +24,17 @@ const OLD: i64 = 4870231;
 const NEW: i64 = 4870299;
 /// The filter every named-user listing starts with, actor 1111 being the caller.
 const MINE: &str = "is_of__actor%20eq%201111%20and%20name%20ne%20null";
+/// What every listing selects: the fields the model reads, never the secret `key` column
+/// that openBalena sends when no `$select` is given.
+const MODEL_SELECT: &str = "$select=id,created_at,name,description,expiry_date,is_of__actor";
 
-fn keys(server: &MockServer) -> UserKeys {
+fn keys(server: &MockServer) -> KeyScope {
     let client = Client::builder(server.uri())
         .jwt(TOKEN)
         .retry(RetryPolicy::disabled())
         .build()
         .unwrap();
-    UserKeys::new(client)
+    KeyScope::new(client)
 }
 
 fn authenticated(mock: MockBuilder) -> MockBuilder {
@@ -96,7 +99,8 @@ fn created() -> ResponseTemplate {
 
 fn newest_query(name: &str) -> String {
     format!(
-        "$orderby=created_at%20desc,id%20desc&$top=1&$filter={MINE}%20and%20name%20eq%20%27{name}%27"
+        "$orderby=created_at%20desc,id%20desc&{MODEL_SELECT}&$top=1\
+         &$filter={MINE}%20and%20name%20eq%20%27{name}%27"
     )
 }
 
@@ -110,7 +114,7 @@ async fn mount_newest(server: &MockServer, rows: Value) {
 }
 
 fn by_id_query(id: i64) -> String {
-    format!("$orderby=name%20asc&$top=1&$filter={MINE}%20and%20id%20eq%20{id}")
+    format!("$orderby=name%20asc&{MODEL_SELECT}&$top=1&$filter={MINE}%20and%20id%20eq%20{id}")
 }
 
 async fn mount_by_id(server: &MockServer, id: i64, rows: Value) {
@@ -144,22 +148,16 @@ async fn create_posts_the_name_and_expiry_then_finds_the_newest_key_of_that_name
     mount_whoami(&server, 1).await;
     mount_newest(&server, json!([row(NEW, "ci-deploy")])).await;
 
-    let new = NewKey {
-        name: "ci-deploy".into(),
-        expires_at: Some(at("2026-12-31T23:59:59Z")),
-    };
+    let new = NewKey::named("ci-deploy").expires_at(Some(at("2026-12-31T23:59:59Z")));
     let created = keys(&server).create(&new).await.unwrap();
 
     assert_eq!(created.secret.expose_secret(), NEW_SECRET);
     assert_eq!(
         created.key,
-        KeyInfo {
-            id: NEW.to_string(),
-            name: Some("ci-deploy".into()),
-            enabled: None,
-            created_at: Some(at("2025-03-14T10:22:31.418Z")),
-            expires_at: Some(at("2026-12-31T23:59:59Z")),
-        }
+        KeyInfo::new(NEW.to_string())
+            .name("ci-deploy")
+            .created_at(at("2025-03-14T10:22:31.418Z"))
+            .expires_at(at("2026-12-31T23:59:59Z"))
     );
     assert_eq!(
         log(&server).await,
@@ -197,7 +195,7 @@ async fn list_streams_the_caller_s_named_keys_100_at_a_time() {
     for (skip, rows) in [("0", json!(first)), ("100", json!([row(OLD, "ci-deploy")]))] {
         authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
             .and(exact_query(format!(
-                "$orderby=name%20asc,id%20asc&$top=100&$skip={skip}&$filter={MINE}"
+                "$orderby=name%20asc,id%20asc&{MODEL_SELECT}&$top=100&$skip={skip}&$filter={MINE}"
             )))
             .respond_with(d(rows))
             .expect(1)
@@ -211,13 +209,10 @@ async fn list_streams_the_caller_s_named_keys_100_at_a_time() {
     assert_eq!(listed[0].id, "1");
     assert_eq!(
         listed[100],
-        KeyInfo {
-            id: OLD.to_string(),
-            name: Some("ci-deploy".into()),
-            enabled: None,
-            created_at: Some(at("2025-03-14T10:22:31.418Z")),
-            expires_at: Some(at("2026-12-31T23:59:59Z")),
-        }
+        KeyInfo::new(OLD.to_string())
+            .name("ci-deploy")
+            .created_at(at("2025-03-14T10:22:31.418Z"))
+            .expires_at(at("2026-12-31T23:59:59Z"))
     );
 }
 
@@ -249,10 +244,7 @@ async fn update_name_patches_it_then_reads_the_key_back() {
     mount_whoami(&server, 1).await;
     mount_by_id(&server, OLD, json!([row(OLD, "ci-deploy-v2")])).await;
 
-    let update = KeyUpdate {
-        name: Some("ci-deploy-v2".into()),
-        enabled: None,
-    };
+    let update = KeyUpdate::new().name("ci-deploy-v2");
     let key = keys(&server)
         .update(&OLD.to_string(), &update)
         .await
@@ -274,9 +266,10 @@ async fn enabled_and_empty_names_are_refused_before_anything_is_sent() {
     let server = mock_server().await;
     let keys = keys(&server);
     for name in [None, Some("renamed".to_string())] {
-        let update = KeyUpdate {
-            name,
-            enabled: Some(true),
+        let update = {
+            let mut value = KeyUpdate::new().enabled(true);
+            value.name = name;
+            value
         };
         let err = keys.update(&OLD.to_string(), &update).await.unwrap_err();
         assert!(
@@ -284,10 +277,7 @@ async fn enabled_and_empty_names_are_refused_before_anything_is_sent() {
             "{err:?}"
         );
     }
-    let empty = KeyUpdate {
-        name: Some(String::new()),
-        enabled: None,
-    };
+    let empty = KeyUpdate::new().name(String::new());
     let err = keys.update(&OLD.to_string(), &empty).await.unwrap_err();
     assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
     assert!(log(&server).await.is_empty());

@@ -2,7 +2,7 @@
 // Do not edit by hand: change the fragment or the xtask, then run `cargo xtask codegen`.
 
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
 use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt};
 use ::apikeys_common::hooks::encode_path;
@@ -3262,21 +3262,54 @@ pub mod builder {
         }
     }
 }
-/// Items consumers will typically use such as the Client.
-pub mod prelude {
-    pub use self::super::Client;
-}
 ::apikeys_common::generated_client!(
-    Client, types::NukiError, [("list_api_keys", "/api/key", true), ("create_api_key",
-    "/api/key", false), ("update_api_key", "/api/key/{apiKeyId}", true),
-    ("delete_api_key", "/api/key/{apiKeyId}", true), ("get_advanced_api_key",
-    "/api/key/{apiKeyId}/advanced", true), ("create_advanced_api_key",
-    "/api/key/{apiKeyId}/advanced", false), ("update_advanced_api_key",
-    "/api/key/{apiKeyId}/advanced", true), ("delete_advanced_api_key",
-    "/api/key/{apiKeyId}/advanced", true), ("reactivate_advanced_api_key",
-    "/api/key/{apiKeyId}/advanced/reactivate", true), ("list_api_key_tokens",
-    "/api/key/{apiKeyId}/token", true), ("create_api_key_token",
-    "/api/key/{apiKeyId}/token", false), ("update_api_key_token",
-    "/api/key/{apiKeyId}/token/{id}", true), ("delete_api_key_token",
-    "/api/key/{apiKeyId}/token/{id}", true)]
+    Client, types::NukiError, [("list_api_keys", "/api/key", true, []),
+    ("create_api_key", "/api/key", false, []), ("update_api_key", "/api/key/{apiKeyId}",
+    true, []), ("delete_api_key", "/api/key/{apiKeyId}", true, []),
+    ("get_advanced_api_key", "/api/key/{apiKeyId}/advanced", true, []),
+    ("create_advanced_api_key", "/api/key/{apiKeyId}/advanced", false, [(Property,
+    "webhookFeatures", UniqueItems(true))]), ("update_advanced_api_key",
+    "/api/key/{apiKeyId}/advanced", true, [(Property, "webhookFeatures",
+    UniqueItems(true))]), ("delete_advanced_api_key", "/api/key/{apiKeyId}/advanced",
+    true, []), ("reactivate_advanced_api_key", "/api/key/{apiKeyId}/advanced/reactivate",
+    true, []), ("list_api_key_tokens", "/api/key/{apiKeyId}/token", true, []),
+    ("create_api_key_token", "/api/key/{apiKeyId}/token", false, []),
+    ("update_api_key_token", "/api/key/{apiKeyId}/token/{id}", true, []),
+    ("delete_api_key_token", "/api/key/{apiKeyId}/token/{id}", true, [])]
 );
+///Where the Nuki Web API keys API is served: the Nuki Web API.
+pub const BASE_URL: &str = "https://api.nuki.io";
+/// Builds a [`Client`]: see [`Client::builder`].
+pub type ClientBuilder = ::apikeys_common::ClientBuilder<Client>;
+impl Client {
+    /**Starts building a client for the Nuki Web API keys API at `base_url` (see [`BASE_URL`]).
+
+Authenticate with `.api_key(..)`: An API token from Nuki Web (MENU > API) or an OAuth2 access token with the `account` scope, sent as `Authorization: Bearer <token>`.
+
+```no_run
+# fn demo() -> nuki_apikeys::Result<()> {
+use std::time::Duration;
+use nuki_apikeys::{BASE_URL, Client};
+
+let client = Client::builder(BASE_URL)
+    .api_key("an API key")
+    .timeout(Duration::from_secs(10))
+    .build()?;
+# let _ = client;
+# Ok(())
+# }
+```*/
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(base_url)
+    }
+}
+impl ::apikeys_common::Vendor for Client {
+    const USER_AGENT: &'static str = concat!(
+        env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")
+    );
+    fn api_key_credential(
+        key: ::apikeys_common::Secret,
+    ) -> ::apikeys_common::Result<::apikeys_common::Credential> {
+        ::apikeys_common::Credential::header("authorization", "Bearer", key)
+    }
+}

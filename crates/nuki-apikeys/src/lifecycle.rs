@@ -29,12 +29,12 @@ const VENDOR: &str = "nuki";
 /// ```no_run
 /// # async fn demo() -> nuki_apikeys::Result<()> {
 /// use apikeys_common::{KeyLifecycle, NewKey};
-/// use nuki_apikeys::{AccountKeys, BASE_URL, Client};
+/// use nuki_apikeys::{KeyScope, BASE_URL, Client};
 ///
 /// let client = Client::builder(BASE_URL)
 ///     .api_key("7b2e4f10a9c3d8e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4")
 ///     .build()?;
-/// let keys = AccountKeys::new(client);
+/// let keys = KeyScope::new(client);
 ///
 /// match keys.rotate("1010101010", &NewKey::named("Home automation")).await {
 ///     Ok(new) => println!("store it now: {}", new.secret.expose_secret()),
@@ -44,14 +44,14 @@ const VENDOR: &str = "nuki";
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct AccountKeys {
+pub struct KeyScope {
     client: Client,
 }
 
-impl AccountKeys {
+impl KeyScope {
     /// The API keys of the account `client` authenticates as.
     pub fn new(client: Client) -> Self {
-        AccountKeys { client }
+        KeyScope { client }
     }
 
     /// The client the calls are made with.
@@ -72,14 +72,12 @@ impl AccountKeys {
 }
 
 fn info(key: ApiKey) -> KeyInfo {
-    KeyInfo {
-        name: key.description,
-        created_at: Some(key.creation_date),
-        ..KeyInfo::new(key.api_key_id.to_string())
-    }
+    let mut info = KeyInfo::new(key.api_key_id.to_string()).created_at(key.creation_date);
+    info.name = key.description;
+    info
 }
 
-impl KeyLifecycle for AccountKeys {
+impl KeyLifecycle for KeyScope {
     fn vendor(&self) -> &'static str {
         VENDOR
     }
@@ -112,10 +110,7 @@ impl KeyLifecycle for AccountKeys {
                     excerpt: String::new(),
                 });
             };
-            Ok(CreatedKey {
-                key: info(key),
-                secret,
-            })
+            Ok(CreatedKey::new(info(key), secret))
         })
     }
 

@@ -612,3 +612,38 @@ async fn hostile_token_ids_stay_in_their_segment_when_deleting() {
     .await;
     assert_eq!(tried, 30);
 }
+
+/// The API's prefix on the test server.
+const BASE: &str = "";
+
+// The examples of a misbehaving server that must end in a typed error: a `Retry-After` no
+// client can wait for, secrets echoed in any shape, and an id too long for any URL.
+// (Endless pagination is tested next to the other stream tests.)
+use apikeys_common::testing::{
+    HOSTILE_RETRY_AFTER, check_oversized_id, check_retry_after_storms, check_secret_echoes,
+    secret_echoes,
+};
+
+#[tokio::test]
+async fn a_retry_after_storm_ends_every_operation_in_its_typed_error() {
+    let expected = operations().len() * 2 * HOSTILE_RETRY_AFTER.len();
+    assert_eq!(check_retry_after_storms(BASE, operations()).await, expected);
+}
+
+#[tokio::test]
+async fn secrets_echoed_in_any_shape_reach_no_error_or_log() {
+    let expected = operations().len() * 3 * secret_echoes(CANARY).len();
+    assert_eq!(check_secret_echoes(BASE, operations()).await, expected);
+}
+
+#[tokio::test]
+async fn a_100_kb_token_id_is_refused_before_sending() {
+    let sent = check_oversized_id::<Client>("", |client, id| {
+        Box::pin(async move {
+            let request = client.delete_api_key_token().api_key_id(KEY_ID).id(id);
+            request.send().await.map(drop)
+        })
+    })
+    .await;
+    assert_eq!(sent, 0);
+}

@@ -1,4 +1,4 @@
-//! `AccountKeys`, Nuki's `KeyLifecycle`, against a mock Nuki Web API: each method's exact
+//! `KeyScope`, Nuki's `KeyLifecycle`, against a mock Nuki Web API: each method's exact
 //! requests, and rotations that succeed or fail part-way.
 
 mod common;
@@ -8,7 +8,7 @@ use apikeys_common::{KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
 use chrono::{DateTime, Utc};
 use common::*;
 use futures::TryStreamExt;
-use nuki_apikeys::{AccountKeys, Error};
+use nuki_apikeys::{Error, KeyScope};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -17,8 +17,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const NEW_ID: i32 = 1010101011;
 const NEW_SECRET: &str = "canary-nuki-6c1e0d9b4a7f22e8a5d3";
 
-fn keys(server: &MockServer) -> AccountKeys {
-    AccountKeys::new(client(server))
+fn keys(server: &MockServer) -> KeyScope {
+    KeyScope::new(client(server))
 }
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -85,13 +85,9 @@ async fn create_puts_the_name_as_description_and_returns_the_api_key_as_secret()
     assert_eq!(created.secret.expose_secret(), NEW_SECRET);
     assert_eq!(
         created.key,
-        KeyInfo {
-            id: NEW_ID.to_string(),
-            name: Some("Home automation".into()),
-            enabled: None,
-            created_at: Some(at("2025-07-01T12:00:00Z")),
-            expires_at: None,
-        }
+        KeyInfo::new(NEW_ID.to_string())
+            .name("Home automation")
+            .created_at(at("2025-07-01T12:00:00Z"))
     );
     assert_hidden(&format!("{created:?} {:?}", created.key), NEW_SECRET);
 }
@@ -118,10 +114,7 @@ async fn a_created_key_without_its_api_key_is_a_decode_error() {
 #[tokio::test]
 async fn an_expiry_is_refused_before_anything_is_sent() {
     let server = mock_server().await;
-    let new = NewKey {
-        name: "Home automation".into(),
-        expires_at: Some(at("2026-12-31T23:59:59Z")),
-    };
+    let new = NewKey::named("Home automation").expires_at(Some(at("2026-12-31T23:59:59Z")));
 
     let err = keys(&server).create(&new).await.unwrap_err();
 
@@ -142,20 +135,12 @@ async fn list_reads_every_key_of_the_account_in_one_request() {
     assert_eq!(
         listed,
         [
-            KeyInfo {
-                id: KEY_ID.to_string(),
-                name: Some("Home automation integration".into()),
-                enabled: None,
-                created_at: Some(at("2025-06-04T21:41:25Z")),
-                expires_at: None,
-            },
-            KeyInfo {
-                id: NEW_ID.to_string(),
-                name: Some("Home automation".into()),
-                enabled: None,
-                created_at: Some(at("2025-07-01T12:00:00Z")),
-                expires_at: None,
-            },
+            KeyInfo::new(KEY_ID.to_string())
+                .name("Home automation integration")
+                .created_at(at("2025-06-04T21:41:25Z")),
+            KeyInfo::new(NEW_ID.to_string())
+                .name("Home automation")
+                .created_at(at("2025-07-01T12:00:00Z")),
         ]
     );
     assert_hidden(&format!("{listed:?}"), API_KEY_VALUE);
@@ -188,10 +173,7 @@ async fn update_name_keeps_the_redirect_uris_it_reads_first() {
     .mount(&server)
     .await;
 
-    let update = KeyUpdate {
-        name: Some("Home automation (renamed)".into()),
-        enabled: None,
-    };
+    let update = KeyUpdate::new().name("Home automation (renamed)");
     let key = keys(&server).update("1010101010", &update).await.unwrap();
 
     assert_eq!(key.name.as_deref(), Some("Home automation (renamed)"));
@@ -207,10 +189,7 @@ async fn update_of_an_unknown_key_is_not_found_and_changes_nothing() {
     let server = mock_server().await;
     mount_list(&server, json!([api_key()]), 1).await;
 
-    let update = KeyUpdate {
-        name: Some("renamed".into()),
-        enabled: None,
-    };
+    let update = KeyUpdate::new().name("renamed");
     let err = keys(&server)
         .update(&NEW_ID.to_string(), &update)
         .await
@@ -225,9 +204,10 @@ async fn enabled_is_refused_before_anything_is_sent() {
     let server = mock_server().await;
     let keys = keys(&server);
     for name in [None, Some("renamed".to_string())] {
-        let update = KeyUpdate {
-            name,
-            enabled: Some(false),
+        let update = {
+            let mut value = KeyUpdate::new().enabled(false);
+            value.name = name;
+            value
         };
         let err = keys.update("1010101010", &update).await.unwrap_err();
         assert!(

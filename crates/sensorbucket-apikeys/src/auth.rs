@@ -2,25 +2,13 @@
 //! user's session cookie (the bundled spec's `APIKey` and `CookieSession` schemes, in
 //! `sensorbucket/SensorBucket`, `tools/oathkeeper/bundled_openapi.yaml`).
 
-use apikeys_common::{Credential, Error, Result, Secret, Vendor};
-
-use crate::Client;
+use apikeys_common::{Credential, Error, Result, Secret};
 
 /// The session cookie the server's authentication gateway reads: the gateway configuration
 /// in `sensorbucket/SensorBucket` (`tools/docker-compose/oathkeeper_config/config.yaml`)
 /// accepts only this cookie; the published spec names it `SID`, and production's is not
 /// published.
 pub const SESSION_COOKIE: &str = "ory_kratos_session";
-
-impl Vendor for Client {
-    const USER_AGENT: &'static str =
-        concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
-
-    /// The token `create_api_key` returned, as `Authorization: Bearer <token>`.
-    fn api_key_credential(key: Secret) -> Result<Credential> {
-        Credential::bearer(key)
-    }
-}
 
 /// A logged-in user's session, sent as `Cookie: ory_kratos_session=<value>`; pass it to
 /// the builder's `.credential(..)`.

@@ -2,7 +2,7 @@
 // Do not edit by hand: change the fragment or the xtask, then run `cargo xtask codegen`.
 
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
 use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt};
 use ::apikeys_common::hooks::encode_path;
@@ -1381,7 +1381,9 @@ pub mod builder {
             self.limit = value
                 .try_into()
                 .map(Some)
-                .map_err(|_| "conversion to `i64` for limit failed".to_string());
+                .map_err(|_| {
+                    "list_api_keys: `limit` must be at least 0 (`i64`)".to_string()
+                });
             self
         }
         pub fn tenant_id<V>(mut self, value: V) -> Self
@@ -1729,12 +1731,46 @@ pub mod builder {
         }
     }
 }
-/// Items consumers will typically use such as the Client.
-pub mod prelude {
-    pub use self::super::Client;
-}
 ::apikeys_common::generated_client!(
-    Client, types::SensorbucketErrorResponse, [("list_api_keys", "/api-keys", true),
-    ("create_api_key", "/api-keys", false), ("get_api_key", "/api-keys/{api_key_id}",
-    true), ("revoke_api_key", "/api-keys/{api_key_id}", true)]
+    Client, types::SensorbucketErrorResponse, [("list_api_keys", "/api-keys", true,
+    [(Query, "limit", Minimum(0))]), ("create_api_key", "/api-keys", false, [(Property,
+    "name", MinLength(1)), (Property, "permissions", MinItems(1))]), ("get_api_key",
+    "/api-keys/{api_key_id}", true, []), ("revoke_api_key", "/api-keys/{api_key_id}",
+    true, [])]
 );
+///Where the SensorBucket API keys API is served: the public SensorBucket platform; a self-hosted one is reached at its gateway's `/api`.
+pub const BASE_URL: &str = "https://sensorbucket.nl/api";
+/// Builds a [`Client`]: see [`Client::builder`].
+pub type ClientBuilder = ::apikeys_common::ClientBuilder<Client>;
+impl Client {
+    /**Starts building a client for the SensorBucket API keys API at `base_url` (see [`BASE_URL`]).
+
+Authenticate with `.api_key(..)`: The token `create_api_key` returned, sent as `Authorization: Bearer <token>`.
+
+```no_run
+# fn demo() -> sensorbucket_apikeys::Result<()> {
+use std::time::Duration;
+use sensorbucket_apikeys::{BASE_URL, Client};
+
+let client = Client::builder(BASE_URL)
+    .api_key("an API key")
+    .timeout(Duration::from_secs(10))
+    .build()?;
+# let _ = client;
+# Ok(())
+# }
+```*/
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(base_url)
+    }
+}
+impl ::apikeys_common::Vendor for Client {
+    const USER_AGENT: &'static str = concat!(
+        env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")
+    );
+    fn api_key_credential(
+        key: ::apikeys_common::Secret,
+    ) -> ::apikeys_common::Result<::apikeys_common::Credential> {
+        ::apikeys_common::Credential::header("authorization", "Bearer", key)
+    }
+}

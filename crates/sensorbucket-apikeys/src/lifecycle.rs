@@ -33,12 +33,12 @@ const VENDOR: &str = "sensorbucket";
 /// # async fn demo() -> sensorbucket_apikeys::Result<()> {
 /// use apikeys_common::{KeyLifecycle, NewKey};
 /// use sensorbucket_apikeys::types::Permission;
-/// use sensorbucket_apikeys::{BASE_URL, Client, TenantKeys};
+/// use sensorbucket_apikeys::{BASE_URL, Client, KeyScope};
 ///
 /// let client = Client::builder(BASE_URL)
 ///     .api_key("MjU5MzE1NDgwMjE2NTMwMTEyODo2MjY2MDdkMGViY2Q5MGRhMTRkZWE4NGY4MjEzYjRiNw")
 ///     .build()?;
-/// let keys = TenantKeys::new(client, 19, vec![Permission::ReadDevices]);
+/// let keys = KeyScope::new(client, 19, vec![Permission::ReadDevices]);
 ///
 /// match keys.rotate("4821937465012837465", &NewKey::named("ingest-gateway")).await {
 ///     Ok(new) => println!("store it now: {}", new.secret.expose_secret()),
@@ -48,17 +48,17 @@ const VENDOR: &str = "sensorbucket";
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct TenantKeys {
+pub struct KeyScope {
     client: Client,
     tenant_id: i64,
     permissions: Vec<Permission>,
 }
 
-impl TenantKeys {
+impl KeyScope {
     /// The keys of the tenant `tenant_id`, managed with `client`. Keys this creates get
     /// `permissions`, of which SensorBucket requires at least one.
     pub fn new(client: Client, tenant_id: i64, permissions: Vec<Permission>) -> Self {
-        TenantKeys {
+        KeyScope {
             client,
             tenant_id,
             permissions,
@@ -104,13 +104,11 @@ impl TenantKeys {
 }
 
 fn info(key: ApiKey) -> KeyInfo {
-    KeyInfo {
-        id: key.id.to_string(),
-        name: Some(key.name),
-        enabled: None,
-        created_at: Some(key.created),
-        expires_at: key.expiration_date,
-    }
+    let mut info = KeyInfo::new(key.id.to_string())
+        .name(key.name)
+        .created_at(key.created);
+    info.expires_at = key.expiration_date;
+    info
 }
 
 /// The id in a token, `base64(<id>:<secret>)` (`GenerateNewApiKey` in SensorBucket's
@@ -172,7 +170,7 @@ fn refuse_unsupported(update: &KeyUpdate) -> Result<()> {
     )))
 }
 
-impl KeyLifecycle for TenantKeys {
+impl KeyLifecycle for KeyScope {
     fn vendor(&self) -> &'static str {
         VENDOR
     }
@@ -190,7 +188,7 @@ impl KeyLifecycle for TenantKeys {
         Box::pin(async move {
             if self.permissions.is_empty() {
                 return Err(Error::InvalidRequest(
-                    "a sensorbucket key needs at least one permission: give `TenantKeys::new` \
+                    "a sensorbucket key needs at least one permission: give `KeyScope::new` \
                      some"
                         .into(),
                 ));
@@ -208,12 +206,9 @@ impl KeyLifecycle for TenantKeys {
                 .await?
                 .api_key;
             let id = self.created_id(secret.expose_secret(), &new.name).await?;
-            let key = KeyInfo {
-                name: Some(new.name.clone()),
-                expires_at: new.expires_at,
-                ..KeyInfo::new(id.to_string())
-            };
-            Ok(CreatedKey { key, secret })
+            let mut key = KeyInfo::new(id.to_string()).name(new.name.clone());
+            key.expires_at = new.expires_at;
+            Ok(CreatedKey::new(key, secret))
         })
     }
 
@@ -250,11 +245,10 @@ impl KeyLifecycle for TenantKeys {
                     self.tenant_id
                 )));
             }
-            Ok(KeyInfo {
-                name: Some(key.name).filter(|name| !name.is_empty()),
-                expires_at: key.expiration_date,
-                ..KeyInfo::new(key.id.to_string())
-            })
+            let mut info = KeyInfo::new(key.id.to_string());
+            info.name = Some(key.name).filter(|name| !name.is_empty());
+            info.expires_at = key.expiration_date;
+            Ok(info)
         })
     }
 }

@@ -9,7 +9,10 @@ use crate::types::{ApiKey, PaginatedResponseLinks};
 
 impl<'a> ListApiKeys<'a> {
     /// Streams every key on every page, following the server's cursor until `links.next`
-    /// is empty.
+    /// is empty. A cursor that points to its own page, a page that repeats an earlier one,
+    /// or paging on past [`MAX_PAGES`](apikeys_common::MAX_PAGES) ends the stream with
+    /// [`Error::Pagination`](apikeys_common::Error::Pagination) (the server's `total_count`
+    /// is always 0, so it bounds nothing).
     ///
     /// Set `tenant_id` and `limit` as for a single page: both are sent with every page. A
     /// `cursor` set here is where the stream starts. Pages are fetched one at a time, as the
@@ -57,7 +60,14 @@ fn next_cursor(links: &PaginatedResponseLinks) -> Result<Option<String>> {
         .map(|(_, cursor)| Some(cursor.into_owned()))
         .ok_or_else(|| Error::Decode {
             reason: "`links.next` names a next page but has no `cursor` parameter".into(),
-            excerpt: next.chars().take(160).collect(),
+            // The link's query is not shown: a server may have put anything there.
+            excerpt: next
+                .split(['?', '#'])
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(160)
+                .collect(),
         })
 }
 
@@ -95,7 +105,8 @@ mod tests {
 
     #[test]
     fn a_next_link_without_a_cursor_is_an_error_not_a_silent_end() {
-        let err = next("https://sensorbucket.nl/api/api-keys?limit=2").unwrap_err();
+        let err = next("https://sensorbucket.nl/api/api-keys?limit=2&token=tb_secret").unwrap_err();
         assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        assert!(!format!("{err} {err:?}").contains("tb_secret"), "{err:?}");
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use apikeys_common::testing::{Call, assert_hidden, mock_server};
+use apikeys_common::testing::{Call, assert_hidden, mock_server, pagination_end};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use sensorbucket_apikeys::types::{CreateApiKeyRequest, Permission};
@@ -983,4 +983,24 @@ async fn the_part_of_a_token_a_truncated_body_carries_stays_out_of_the_error() {
 
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     assert_hidden(&format!("{err:?} {err}"), partial);
+}
+
+#[tokio::test]
+async fn a_server_answering_the_same_page_under_every_new_cursor_ends_the_stream() {
+    // The cursor changes on every page (so it never points to itself), the keys do not.
+    let server = mock_server().await;
+    authenticated(Mock::given(method("GET")).and(path("/api/api-keys")))
+        .respond_with(|request: &Request| {
+            let n = request.url.query().map_or(0, str::len);
+            page(&[1, 2], &format!("/api-keys?cursor=c{n}"))
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let client = client(&server);
+    let (items, why) = pagination_end(client.list_api_keys().stream(), 10).await;
+
+    assert_eq!(items, 2, "the first page only: {why}");
+    assert!(why.contains("repeats"), "{why}");
 }

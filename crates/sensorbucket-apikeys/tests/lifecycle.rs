@@ -1,4 +1,4 @@
-//! `TenantKeys`, SensorBucket's `KeyLifecycle`, against a mock server: each method's exact
+//! `KeyScope`, SensorBucket's `KeyLifecycle`, against a mock server: each method's exact
 //! requests, and rotations that succeed or fail part-way.
 
 use apikeys_common::testing::{assert_hidden, mock_server};
@@ -6,7 +6,7 @@ use apikeys_common::{KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use sensorbucket_apikeys::types::Permission;
-use sensorbucket_apikeys::{Client, Error, RetryPolicy, TenantKeys};
+use sensorbucket_apikeys::{Client, Error, KeyScope, RetryPolicy};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
@@ -27,13 +27,13 @@ const OLD: i64 = 4611686018427387904;
 const TENANT: i64 = 19;
 const CURSOR: &str = "omVMaW1pdAJnQ29sdW1uc6JlS2V5SUQbEeGH3GjvM7lnQ3JlYXRlZMH7Qdn0EJigAAA";
 
-fn keys(server: &MockServer) -> TenantKeys {
+fn keys(server: &MockServer) -> KeyScope {
     let client = Client::builder(format!("{}/api", server.uri()))
         .api_key(CALLER_KEY)
         .retry(RetryPolicy::disabled())
         .build()
         .unwrap();
-    TenantKeys::new(
+    KeyScope::new(
         client,
         TENANT,
         vec![Permission::ReadDevices, Permission::WriteMeasurements],
@@ -145,22 +145,15 @@ async fn create_posts_the_scope_s_tenant_and_permissions_and_reads_the_id_from_t
         .mount(&server)
         .await;
 
-    let new = NewKey {
-        name: "ingest-gateway".into(),
-        expires_at: Some(at("2026-12-31T23:00:00Z")),
-    };
+    let new = NewKey::named("ingest-gateway").expires_at(Some(at("2026-12-31T23:00:00Z")));
     let created = keys(&server).create(&new).await.unwrap();
 
     assert_eq!(created.secret.expose_secret(), NEW_TOKEN);
     assert_eq!(
         created.key,
-        KeyInfo {
-            id: NEW.to_string(),
-            name: Some("ingest-gateway".into()),
-            enabled: None,
-            created_at: None,
-            expires_at: Some(at("2026-12-31T23:00:00Z")),
-        }
+        KeyInfo::new(NEW.to_string())
+            .name("ingest-gateway")
+            .expires_at(at("2026-12-31T23:00:00Z"))
     );
     assert_eq!(log(&server).await.len(), 1, "the id comes from the token");
     assert_hidden(&format!("{created:?}"), NEW_TOKEN);
@@ -218,7 +211,7 @@ async fn create_without_permissions_is_refused_before_anything_is_sent() {
         .api_key(CALLER_KEY)
         .build()
         .unwrap();
-    let keys = TenantKeys::new(client, TENANT, Vec::new());
+    let keys = KeyScope::new(client, TENANT, Vec::new());
 
     let err = keys
         .create(&NewKey::named("ingest-gateway"))
@@ -259,13 +252,9 @@ async fn list_follows_the_cursors_of_the_tenant_s_keys() {
     assert_eq!(ids, [NEW.to_string(), OLD.to_string(), "7".to_string()]);
     assert_eq!(
         listed[0],
-        KeyInfo {
-            id: NEW.to_string(),
-            name: Some("ingest-gateway".into()),
-            enabled: None,
-            created_at: Some(at("2025-06-02T09:14:27.481923Z")),
-            expires_at: None,
-        }
+        KeyInfo::new(NEW.to_string())
+            .name("ingest-gateway")
+            .created_at(at("2025-06-02T09:14:27.481923Z"))
     );
 }
 
@@ -279,13 +268,7 @@ async fn get_reads_one_key_and_a_key_of_another_tenant_is_not_found() {
     let key = keys.get(&NEW.to_string()).await.unwrap();
     assert_eq!(
         key,
-        KeyInfo {
-            id: NEW.to_string(),
-            name: None,
-            enabled: None,
-            created_at: None,
-            expires_at: Some(at("2026-12-31T23:00:00Z")),
-        }
+        KeyInfo::new(NEW.to_string()).expires_at(at("2026-12-31T23:00:00Z"))
     );
     let err = keys.get(&OLD.to_string()).await.unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
@@ -296,25 +279,10 @@ async fn every_change_is_refused_before_anything_is_sent() {
     let server = mock_server().await;
     let keys = keys(&server);
     for (update, what) in [
+        (KeyUpdate::new().name("renamed"), "name"),
+        (KeyUpdate::new().enabled(false), "enabled"),
         (
-            KeyUpdate {
-                name: Some("renamed".into()),
-                enabled: None,
-            },
-            "name",
-        ),
-        (
-            KeyUpdate {
-                name: None,
-                enabled: Some(false),
-            },
-            "enabled",
-        ),
-        (
-            KeyUpdate {
-                name: Some("renamed".into()),
-                enabled: Some(true),
-            },
+            KeyUpdate::new().name("renamed").enabled(true),
             "name or enabled",
         ),
     ] {

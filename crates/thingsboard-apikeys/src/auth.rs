@@ -1,33 +1,14 @@
-//! How ThingsBoard authenticates: `X-Authorization: ApiKey <value>` or `Bearer <jwt>`
+//! ThingsBoard authenticates with `X-Authorization: ApiKey <value>` or `Bearer <jwt>`
 //! (`ApiKeyHeaderTokenExtractor.java` and `JwtHeaderTokenExtractor.java` in
 //! `thingsboard/thingsboard`, under `application/src/main/java/org/thingsboard/server/`
 //! `service/security/auth/extractor/`), and logging in for a JWT.
 
 use std::fmt;
 
-use apikeys_common::{Credential, JwtAuth, Result, Secret, Vendor};
+use apikeys_common::{Result, Secret};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{Client, ClientBuilder};
-
-/// ThingsBoard reads the credential from `X-Authorization`, and from `Authorization` only
-/// when that is absent.
-const HEADER: &str = "x-authorization";
-
-impl Vendor for Client {
-    const USER_AGENT: &'static str =
-        concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
-
-    fn api_key_credential(key: Secret) -> Result<Credential> {
-        Credential::header(HEADER, "ApiKey", key)
-    }
-}
-
-impl JwtAuth for Client {
-    fn jwt_credential(jwt: Secret) -> Result<Credential> {
-        Credential::header(HEADER, "Bearer", jwt)
-    }
-}
 
 /// Logs in with a username and password and returns a client that sends the JWT.
 ///

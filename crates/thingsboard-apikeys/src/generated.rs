@@ -2,7 +2,7 @@
 // Do not edit by hand: change the fragment or the xtask, then run `cargo xtask codegen`.
 
 #[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
+use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
 use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt};
 use ::apikeys_common::hooks::encode_path;
@@ -2105,7 +2105,9 @@ pub mod builder {
         {
             self.page = value
                 .try_into()
-                .map_err(|_| "conversion to `i32` for page failed".to_string());
+                .map_err(|_| {
+                    "get_user_api_keys: `page` must be at least 0 (`i32`)".to_string()
+                });
             self
         }
         pub fn page_size<V>(mut self, value: V) -> Self
@@ -2115,7 +2117,7 @@ pub mod builder {
             self.page_size = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: num :: NonZeroU32` for page_size failed"
+                    "get_user_api_keys: `pageSize` must be at least 1 (`NonZeroU32`)"
                         .to_string()
                 });
             self
@@ -2238,14 +2240,55 @@ pub mod builder {
         }
     }
 }
-/// Items consumers will typically use such as the Client.
-pub mod prelude {
-    pub use self::super::Client;
-}
 ::apikeys_common::generated_client!(
-    Client, types::ThingsboardErrorResponse, [("login", "/api/auth/login", true),
-    ("save_api_key", "/api/apiKey", false), ("delete_api_key", "/api/apiKey/{id}", true),
-    ("update_api_key_description", "/api/apiKey/{id}/description", true),
-    ("enable_api_key", "/api/apiKey/{id}/enabled/{enabledValue}", true),
-    ("get_user_api_keys", "/api/apiKeys/{userId}", true)]
+    Client, types::ThingsboardErrorResponse, [("login", "/api/auth/login", true, []),
+    ("save_api_key", "/api/apiKey", false, [(Property, "description", MinLength(1))]),
+    ("delete_api_key", "/api/apiKey/{id}", true, []), ("update_api_key_description",
+    "/api/apiKey/{id}/description", true, []), ("enable_api_key",
+    "/api/apiKey/{id}/enabled/{enabledValue}", true, []), ("get_user_api_keys",
+    "/api/apiKeys/{userId}", true, [(Query, "pageSize", Minimum(1)), (Query, "page",
+    Minimum(0))])]
 );
+///Where the ThingsBoard API keys API is served: ThingsBoard Cloud; a self-hosted server is reached at its own root (for example `http://localhost:8080`), since every path starts with `/api`.
+pub const BASE_URL: &str = "https://thingsboard.cloud";
+/// Builds a [`Client`]: see [`Client::builder`].
+pub type ClientBuilder = ::apikeys_common::ClientBuilder<Client>;
+impl Client {
+    /**Starts building a client for the ThingsBoard API keys API at `base_url` (see [`BASE_URL`]).
+
+Authenticate with `.api_key(..)`: An API key, sent as `X-Authorization: ApiKey <value>`. Or with `.jwt(..)`: A user's JWT from `login`, sent as `X-Authorization: Bearer <token>`.
+
+```no_run
+# fn demo() -> thingsboard_apikeys::Result<()> {
+use std::time::Duration;
+use thingsboard_apikeys::{BASE_URL, Client};
+
+let client = Client::builder(BASE_URL)
+    .api_key("an API key")
+    .timeout(Duration::from_secs(10))
+    .build()?;
+# let _ = client;
+# Ok(())
+# }
+```*/
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(base_url)
+    }
+}
+impl ::apikeys_common::Vendor for Client {
+    const USER_AGENT: &'static str = concat!(
+        env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")
+    );
+    fn api_key_credential(
+        key: ::apikeys_common::Secret,
+    ) -> ::apikeys_common::Result<::apikeys_common::Credential> {
+        ::apikeys_common::Credential::header("x-authorization", "ApiKey", key)
+    }
+}
+impl ::apikeys_common::JwtAuth for Client {
+    fn jwt_credential(
+        jwt: ::apikeys_common::Secret,
+    ) -> ::apikeys_common::Result<::apikeys_common::Credential> {
+        ::apikeys_common::Credential::header("x-authorization", "Bearer", jwt)
+    }
+}

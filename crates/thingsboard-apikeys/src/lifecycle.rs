@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::Client;
 use crate::types::{ApiKey, ApiKeyInfo, SaveApiKeyRequest};
 
-/// How many keys [`UserKeys::list`](KeyLifecycle::list) asks for per page.
+/// How many keys [`KeyScope::list`](KeyLifecycle::list) asks for per page.
 const PAGE_SIZE: u32 = 100;
 
 /// The API keys of one ThingsBoard user, managed through [`KeyLifecycle`].
@@ -28,13 +28,13 @@ const PAGE_SIZE: u32 = 100;
 /// ```no_run
 /// # async fn demo() -> thingsboard_apikeys::Result<()> {
 /// use apikeys_common::{KeyLifecycle, NewKey};
-/// use thingsboard_apikeys::{Client, UserKeys};
+/// use thingsboard_apikeys::{Client, KeyScope};
 ///
 /// let client = Client::builder("https://thingsboard.cloud")
 ///     .api_key("tb_UvImZaYMEtKJGF2VDuiBNgkWb2sRPReNbA")
 ///     .build()?;
 /// let user = uuid::uuid!("5f3a1c20-8b2e-11f0-9d41-6b1e2a7c4d10");
-/// let keys = UserKeys::new(client, user);
+/// let keys = KeyScope::new(client, user);
 ///
 /// let old = "a81c0e70-c8d4-11f0-8a3b-1f2e3d4c5b6a";
 /// match keys.rotate(old, &NewKey::named("CI deploy key")).await {
@@ -45,15 +45,15 @@ const PAGE_SIZE: u32 = 100;
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct UserKeys {
+pub struct KeyScope {
     client: Client,
     user_id: Uuid,
 }
 
-impl UserKeys {
+impl KeyScope {
     /// The keys of the user `user_id`, managed with `client`.
     pub fn new(client: Client, user_id: Uuid) -> Self {
-        UserKeys { client, user_id }
+        KeyScope { client, user_id }
     }
 
     /// The client the calls are made with.
@@ -92,13 +92,12 @@ fn info(key: ApiKeyInfo) -> KeyInfo {
 }
 
 fn key_info(id: Uuid, description: String, enabled: bool, created: i64, expires: i64) -> KeyInfo {
-    KeyInfo {
-        id: id.to_string(),
-        name: Some(description),
-        enabled: Some(enabled),
-        created_at: millis(created),
-        expires_at: millis(expires),
-    }
+    let mut info = KeyInfo::new(id.to_string())
+        .name(description)
+        .enabled(enabled);
+    info.created_at = millis(created);
+    info.expires_at = millis(expires);
+    info
 }
 
 fn saved(key: ApiKey) -> Result<CreatedKey> {
@@ -116,10 +115,10 @@ fn saved(key: ApiKey) -> Result<CreatedKey> {
         key.created_time,
         key.expiration_time,
     );
-    Ok(CreatedKey { key, secret })
+    Ok(CreatedKey::new(key, secret))
 }
 
-impl KeyLifecycle for UserKeys {
+impl KeyLifecycle for KeyScope {
     fn vendor(&self) -> &'static str {
         "thingsboard"
     }

@@ -9,6 +9,9 @@ use crate::types::ApiKeyInfo;
 
 impl<'a> GetUserApiKeys<'a> {
     /// Streams every key on every page, from page 0 until the server says `hasNext: false`.
+    /// A server that offers a page past its own `totalPages`, repeats a page, or pages on
+    /// past [`MAX_PAGES`](apikeys_common::MAX_PAGES) ends the stream with
+    /// [`Error::Pagination`](apikeys_common::Error::Pagination).
     ///
     /// Set `user_id` and `page_size` (and any of `text_search`, `sort_property`,
     /// `sort_order`, which are sent with every page) as for a single page; `page` is
@@ -37,7 +40,8 @@ impl<'a> GetUserApiKeys<'a> {
             let request = self.clone().page(page);
             async move {
                 let body = request.send().await?;
-                Ok(Page::numbered(body.data, page, body.has_next))
+                Ok(Page::numbered(body.data, page, body.has_next)
+                    .with_total_pages(page, i64::from(body.total_pages)))
             }
         })
     }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 mod common;
 
-use apikeys_common::testing::{assert_api_error, assert_hidden, check_hostile_ids, mock_server};
+use apikeys_common::testing::{
+    assert_api_error, assert_hidden, check_hostile_ids, mock_server, pagination_end,
+};
 use common::examples;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
@@ -693,4 +695,66 @@ async fn dot_segment_ids_are_refused_before_anything_is_sent() {
             "{id:?}: {err}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_server_answering_the_same_full_page_forever_ends_the_stream() {
+    let server = mock_server().await;
+    let same = json!({
+        "data": [key_info(&KEY.to_string(), "CI deploy key", true), key_info("b81c0e70-c8d4-11f0-8a3b-1f2e3d4c5b6a", "other", true)],
+        "totalPages": 1000, "totalElements": 2000, "hasNext": true
+    });
+    authenticated(Mock::given(method("GET")).and(path(format!("/api/apiKeys/{USER}"))))
+        .and(query_param("pageSize", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(same))
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let client = client(&server);
+    let stream = client
+        .get_user_api_keys()
+        .user_id(USER.to_string())
+        .page_size(2)
+        .stream();
+    let (items, why) = pagination_end(stream, 10).await;
+
+    assert_eq!(items, 2, "the first page only: {why}");
+    assert!(why.contains("repeats"), "{why}");
+}
+
+#[tokio::test]
+async fn a_next_page_past_the_servers_own_total_pages_ends_the_stream() {
+    let server = mock_server().await;
+    // Fresh keys on every page, `hasNext: true` forever, and `totalPages: 3` throughout.
+    authenticated(Mock::given(method("GET")).and(path(format!("/api/apiKeys/{USER}"))))
+        .respond_with(|request: &Request| {
+            let page = request
+                .url
+                .query_pairs()
+                .find(|(name, _)| name == "page")
+                .map(|(_, value)| value.into_owned())
+                .unwrap_or_default();
+            ResponseTemplate::new(200).set_body_json(json!({
+                "data": [key_info(&format!("00000000-0000-0000-0000-{page:0>12}"), "k", true)],
+                "totalPages": 3, "totalElements": 3, "hasNext": true
+            }))
+        })
+        .expect(3)
+        .mount(&server)
+        .await;
+
+    let client = client(&server);
+    let stream = client
+        .get_user_api_keys()
+        .user_id(USER.to_string())
+        .page_size(1)
+        .stream();
+    let (items, why) = pagination_end(stream, 10).await;
+
+    assert_eq!(
+        items, 2,
+        "pages 0 and 1; page 2 says it is the last and offers more"
+    );
+    assert!(why.contains("total"), "{why}");
 }

@@ -1,4 +1,4 @@
-//! `UserKeys`, ThingsBoard's `KeyLifecycle`, against a mock server: each method's exact
+//! `KeyScope`, ThingsBoard's `KeyLifecycle`, against a mock server: each method's exact
 //! requests, and rotations that succeed or fail part-way.
 
 use apikeys_common::testing::{assert_hidden, mock_server};
@@ -6,7 +6,7 @@ use apikeys_common::{KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
-use thingsboard_apikeys::{Client, Error, RetryPolicy, UserKeys};
+use thingsboard_apikeys::{Client, Error, KeyScope, RetryPolicy};
 use uuid::{Uuid, uuid};
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
@@ -28,13 +28,13 @@ const CREATED_MS: i64 = 1763891234567;
 const EXPIRES_MS: i64 = 1798761600000;
 
 /// A client that sends each request once, so that every request counted is one made.
-fn keys(server: &MockServer) -> UserKeys {
+fn keys(server: &MockServer) -> KeyScope {
     let client = Client::builder(server.uri())
         .api_key(CALLER_KEY)
         .retry(RetryPolicy::disabled())
         .build()
         .unwrap();
-    UserKeys::new(client, USER)
+    KeyScope::new(client, USER)
 }
 
 fn authenticated(mock: MockBuilder) -> MockBuilder {
@@ -132,22 +132,17 @@ async fn create_saves_an_enabled_key_with_its_expiry_and_returns_the_secret() {
         .mount(&server)
         .await;
 
-    let new = NewKey {
-        name: "CI deploy key".into(),
-        expires_at: Some(ms(EXPIRES_MS)),
-    };
+    let new = NewKey::named("CI deploy key").expires_at(Some(ms(EXPIRES_MS)));
     let created = keys(&server).create(&new).await.unwrap();
 
     assert_eq!(created.secret.expose_secret(), NEW_SECRET);
     assert_eq!(
         created.key,
-        KeyInfo {
-            id: NEW.to_string(),
-            name: Some("CI deploy key".into()),
-            enabled: Some(true),
-            created_at: Some(ms(CREATED_MS)),
-            expires_at: Some(ms(EXPIRES_MS)),
-        }
+        KeyInfo::new(NEW.to_string())
+            .name("CI deploy key")
+            .enabled(true)
+            .created_at(ms(CREATED_MS))
+            .expires_at(ms(EXPIRES_MS))
     );
     assert_hidden(&format!("{created:?} {:?}", created.key), NEW_SECRET);
 }
@@ -229,13 +224,11 @@ async fn list_reads_every_page_of_100_and_maps_every_field() {
     assert_eq!(ids, [OLD.to_string(), NEW.to_string(), third.to_string()]);
     assert_eq!(
         listed[0],
-        KeyInfo {
-            id: OLD.to_string(),
-            name: Some("CI deploy key".into()),
-            enabled: Some(true),
-            created_at: Some(ms(CREATED_MS)),
-            expires_at: Some(ms(EXPIRES_MS)),
-        }
+        KeyInfo::new(OLD.to_string())
+            .name("CI deploy key")
+            .enabled(true)
+            .created_at(ms(CREATED_MS))
+            .expires_at(ms(EXPIRES_MS))
     );
     assert_eq!(listed[1].enabled, Some(false));
     assert_eq!(listed[1].expires_at, None);
@@ -273,10 +266,7 @@ async fn update_name_puts_the_description_as_plain_text() {
         .mount(&server)
         .await;
 
-    let update = KeyUpdate {
-        name: Some("CI deploy key (rotated)".into()),
-        enabled: None,
-    };
+    let update = KeyUpdate::new().name("CI deploy key (rotated)");
     let key = keys(&server)
         .update(&OLD.to_string(), &update)
         .await
@@ -301,10 +291,7 @@ async fn update_enabled_puts_the_new_state_in_the_path() {
         .mount(&server)
         .await;
 
-    let update = KeyUpdate {
-        name: None,
-        enabled: Some(false),
-    };
+    let update = KeyUpdate::new().enabled(false);
     let key = keys(&server)
         .update(&OLD.to_string(), &update)
         .await
@@ -328,10 +315,7 @@ async fn update_of_both_fields_sets_the_description_then_the_state() {
         .mount(&server)
         .await;
 
-    let update = KeyUpdate {
-        name: Some("renamed".into()),
-        enabled: Some(false),
-    };
+    let update = KeyUpdate::new().name("renamed").enabled(false);
     let key = keys(&server)
         .update(&OLD.to_string(), &update)
         .await
@@ -367,10 +351,7 @@ async fn an_empty_update_only_reads_the_key() {
 async fn bad_ids_and_empty_names_are_refused_before_anything_is_sent() {
     let server = mock_server().await;
     let keys = keys(&server);
-    let rename = KeyUpdate {
-        name: Some("x".into()),
-        enabled: None,
-    };
+    let rename = KeyUpdate::new().name("x");
     for id in ["42", "../x", ""] {
         let err = keys.update(id, &rename).await.unwrap_err();
         assert!(
@@ -380,10 +361,7 @@ async fn bad_ids_and_empty_names_are_refused_before_anything_is_sent() {
         let err = keys.revoke(id).await.unwrap_err();
         assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
     }
-    let blank = KeyUpdate {
-        name: Some(" ".into()),
-        enabled: Some(true),
-    };
+    let blank = KeyUpdate::new().name(" ").enabled(true);
     let err = keys.update(&OLD.to_string(), &blank).await.unwrap_err();
     assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
     assert!(log(&server).await.is_empty());

@@ -1,0 +1,686 @@
+//! The bounds a fragment puts on what a request sends (`minimum`, `maxLength`, `minItems`,
+//! …), checked on the built request before it leaves. `cargo xtask codegen` lists each
+//! operation's bounds in its `generated_client!` table; progenitor turns only some of them
+//! into types, and a hand-written replacement type keeps none.
+//!
+//! The checks read the wire (query pairs, path segments, the JSON body) without allocating
+//! when a value passes. A refusal names the operation and the field, and shows a number or a
+//! length, never a string's content, which may be a secret.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use percent_encoding::percent_decode_str;
+use reqwest::Request;
+use serde::Deserializer as _;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// One bound on one field of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Constraint {
+    /// Where the field is.
+    pub location: Location,
+    /// The field's wire name; empty for [`Location::Body`].
+    pub field: &'static str,
+    /// The bound.
+    pub rule: Rule,
+}
+
+/// Where a constrained field is on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// A query parameter.
+    Query,
+    /// A path parameter, as the template names it (`{id}`).
+    Path,
+    /// The JSON body itself.
+    Body,
+    /// A property of the JSON body object.
+    Property,
+}
+
+/// A bound, as the fragment's keyword states it. A bound on a kind of value the field does
+/// not hold (a length on a number) does not apply, as in JSON Schema, except that a
+/// parameter with a numeric bound must be a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// `minimum`
+    Minimum(i64),
+    /// `minimum` with `exclusiveMinimum: true`
+    ExclusiveMinimum(i64),
+    /// `maximum`
+    Maximum(i64),
+    /// `maximum` with `exclusiveMaximum: true`
+    ExclusiveMaximum(i64),
+    /// `minLength`, in characters
+    MinLength(usize),
+    /// `maxLength`, in characters
+    MaxLength(usize),
+    /// `minItems`
+    MinItems(usize),
+    /// `maxItems`
+    MaxItems(usize),
+    /// `minProperties`
+    MinProperties(usize),
+    /// `maxProperties`
+    MaxProperties(usize),
+    /// `uniqueItems`: with `true`, no two items of the array are equal
+    UniqueItems(bool),
+}
+
+/// Checks every constraint of `operation` on `request`; the error is the first one broken.
+pub(crate) fn check(
+    operation: &str,
+    constraints: &[Constraint],
+    base_url: &str,
+    template: &str,
+    request: &Request,
+) -> Result<(), String> {
+    let mut body = false;
+    for constraint in constraints {
+        match constraint.location {
+            Location::Query => {
+                for (name, value) in request.url().query_pairs() {
+                    if name == constraint.field {
+                        check_text(operation, constraint, &value)?;
+                    }
+                }
+            }
+            Location::Path => {
+                let segment =
+                    path_parameter(base_url, request.url().path(), template, constraint.field);
+                if let Some(segment) = segment {
+                    let value = percent_decode_str(segment).decode_utf8_lossy();
+                    check_text(operation, constraint, &value)?;
+                }
+            }
+            Location::Body | Location::Property => body = true,
+        }
+    }
+    if !body {
+        return Ok(());
+    }
+    // A streamed body cannot be read here; the generated clients only send buffered JSON.
+    let Some(bytes) = request.body().and_then(reqwest::Body::as_bytes) else {
+        return Ok(());
+    };
+    let mut reader = serde_json::Deserializer::from_slice(bytes);
+    let outcome = reader
+        .deserialize_any(BodyCheck {
+            operation,
+            constraints,
+        })
+        .map_err(|_| {
+            format!("{operation}: the request body is not JSON, so it cannot be checked")
+        })?;
+    let measure = outcome?;
+    for constraint in constraints.iter().filter(|c| c.location == Location::Body) {
+        judge(operation, constraint, measure)?;
+    }
+    Ok(())
+}
+
+/// A query or path value: a string on the wire, which a numeric bound reads as a number.
+fn check_text(operation: &str, constraint: &Constraint, value: &str) -> Result<(), String> {
+    let measure = if constraint.rule.is_numeric() {
+        match parse_number(value) {
+            Some(number) => Measure::Number(number),
+            None => {
+                return Err(format!(
+                    "{operation}: `{}` must be a number",
+                    constraint.field
+                ));
+            }
+        }
+    } else {
+        Measure::Text(value.chars().count())
+    };
+    judge(operation, constraint, measure)
+}
+
+fn parse_number(text: &str) -> Option<Number> {
+    if let Ok(n) = text.parse::<i128>() {
+        return Some(Number::Int(n));
+    }
+    text.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .map(Number::Float)
+}
+
+/// The value of the `{name}` parameter in `path`, found through `template` (the same walk
+/// as the hooks' path-shape check, which has passed by now).
+fn path_parameter<'p>(
+    base_url: &str,
+    path: &'p str,
+    template: &str,
+    name: &str,
+) -> Option<&'p str> {
+    let base = base_url.split('/').skip(3).filter(|s| !s.is_empty());
+    let expected = base.chain(template.split('/').skip(1));
+    let actual = path.split('/').skip(1);
+    for (want, got) in expected.zip(actual) {
+        let (Some(open), Some(close)) = (want.find('{'), want.rfind('}')) else {
+            continue;
+        };
+        if want.get(open + 1..close) != Some(name) {
+            continue;
+        }
+        let (prefix, suffix) = (want.get(..open)?, want.get(close + 1..)?);
+        return got.strip_prefix(prefix)?.strip_suffix(suffix);
+    }
+    None
+}
+
+/// A number as the wire holds it: exact when it is an integer.
+#[derive(Debug, Clone, Copy)]
+enum Number {
+    Int(i128),
+    Float(f64),
+}
+
+impl Number {
+    fn cmp_bound(self, bound: i64) -> Option<Ordering> {
+        match self {
+            Number::Int(n) => Some(n.cmp(&i128::from(bound))),
+            // A float is compared as a float; an i64 bound in a fragment is small.
+            Number::Float(f) => f.partial_cmp(&(bound as f64)),
+        }
+    }
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Number::Int(n) => write!(f, "{n}"),
+            Number::Float(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+/// What a bound looks at in a value: never the content of a string.
+#[derive(Debug, Clone, Copy)]
+enum Measure {
+    Number(Number),
+    /// A string's length in characters.
+    Text(usize),
+    /// An array's length, and whether two of its items are equal (only looked for when a
+    /// `uniqueItems` bound asks).
+    Items(usize, bool),
+    /// An object's number of properties.
+    Entries(usize),
+    /// `null`, `true`, `false`: no bound applies.
+    Other,
+}
+
+impl Rule {
+    fn is_numeric(self) -> bool {
+        matches!(
+            self,
+            Rule::Minimum(_)
+                | Rule::ExclusiveMinimum(_)
+                | Rule::Maximum(_)
+                | Rule::ExclusiveMaximum(_)
+        )
+    }
+}
+
+fn judge(operation: &str, constraint: &Constraint, measure: Measure) -> Result<(), String> {
+    use Ordering::{Greater, Less};
+    let broken = |what: fmt::Arguments<'_>| {
+        let field = match constraint.location {
+            Location::Body => "the request body".to_string(),
+            _ => format!("`{}`", constraint.field),
+        };
+        Err(format!("{operation}: {field} must {what}"))
+    };
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    match (constraint.rule, measure) {
+        (Rule::Minimum(b), Measure::Number(v)) if v.cmp_bound(b).is_none_or(|o| o == Less) => {
+            broken(format_args!("be at least {b}, got {v}"))
+        }
+        (Rule::ExclusiveMinimum(b), Measure::Number(v))
+            if v.cmp_bound(b).is_none_or(|o| o != Greater) =>
+        {
+            broken(format_args!("be greater than {b}, got {v}"))
+        }
+        (Rule::Maximum(b), Measure::Number(v)) if v.cmp_bound(b).is_none_or(|o| o == Greater) => {
+            broken(format_args!("be at most {b}, got {v}"))
+        }
+        (Rule::ExclusiveMaximum(b), Measure::Number(v))
+            if v.cmp_bound(b).is_none_or(|o| o != Less) =>
+        {
+            broken(format_args!("be less than {b}, got {v}"))
+        }
+        (Rule::MinLength(b), Measure::Text(n)) if n < b => broken(format_args!(
+            "be at least {} long, got {n}",
+            count(b, "character", "characters")
+        )),
+        (Rule::MaxLength(b), Measure::Text(n)) if n > b => broken(format_args!(
+            "be at most {} long, got {n}",
+            count(b, "character", "characters")
+        )),
+        (Rule::MinItems(b), Measure::Items(n, _)) if n < b => broken(format_args!(
+            "have at least {}, got {n}",
+            count(b, "item", "items")
+        )),
+        (Rule::MaxItems(b), Measure::Items(n, _)) if n > b => broken(format_args!(
+            "have at most {}, got {n}",
+            count(b, "item", "items")
+        )),
+        (Rule::MinProperties(b), Measure::Entries(n)) if n < b => broken(format_args!(
+            "have at least {}, got {n}",
+            count(b, "property", "properties")
+        )),
+        (Rule::MaxProperties(b), Measure::Entries(n)) if n > b => broken(format_args!(
+            "have at most {}, got {n}",
+            count(b, "property", "properties")
+        )),
+        (Rule::UniqueItems(true), Measure::Items(_, true)) => {
+            broken(format_args!("not hold the same item twice"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether `constraints` ask for `field`'s items (or the body's, with `Location::Body`) to
+/// be unique.
+fn wants_unique(constraints: &[Constraint], location: Location, field: &str) -> bool {
+    constraints
+        .iter()
+        .any(|c| c.location == location && c.field == field && c.rule == Rule::UniqueItems(true))
+}
+
+/// Reads the body once: measures it, and checks each constrained property of an object.
+/// Its value is the body's measure, or the first property's refusal.
+struct BodyCheck<'c> {
+    operation: &'c str,
+    constraints: &'c [Constraint],
+}
+
+impl<'de> Visitor<'de> for BodyCheck<'_> {
+    type Value = Result<Measure, String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON body")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut entries = 0usize;
+        let mut refusal = None;
+        while let Some(field) = map.next_key_seed(FieldSeed(self.constraints))? {
+            entries = entries.saturating_add(1);
+            let Some(field) = field.filter(|_| refusal.is_none()) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let unique = wants_unique(self.constraints, Location::Property, field);
+            let measure = map.next_value_seed(MeasureSeed { unique })?;
+            refusal = self
+                .constraints
+                .iter()
+                .filter(|c| c.location == Location::Property && c.field == field)
+                .find_map(|c| judge(self.operation, c, measure).err());
+        }
+        Ok(refusal.map_or(Ok(Measure::Entries(entries)), Err))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let unique = wants_unique(self.constraints, Location::Body, "");
+        MeasureSeed { unique }.visit_seq(seq).map(Ok)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        MeasureSeed::default().visit_str(v).map(Ok)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        MeasureSeed::default().visit_u64(v).map(Ok)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        MeasureSeed::default().visit_i64(v).map(Ok)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        MeasureSeed::default().visit_f64(v).map(Ok)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Ok(Measure::Other))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Ok(Measure::Other))
+    }
+}
+
+/// An object key: the wire name of the constraint it matches, if any (borrowed from the
+/// table, so nothing is copied).
+struct FieldSeed<'c>(&'c [Constraint]);
+
+impl<'de, 'c> DeserializeSeed<'de> for FieldSeed<'c> {
+    type Value = Option<&'static str>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldSeed<'_> {
+    type Value = Option<&'static str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a property name")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self
+            .0
+            .iter()
+            .find(|c| c.location == Location::Property && c.field == v)
+            .map(|c| c.field))
+    }
+}
+
+/// Measures one JSON value, skipping over its content unless `unique` asks to compare the
+/// items of an array (which then are read, the one case that allocates).
+#[derive(Clone, Copy, Default)]
+struct MeasureSeed {
+    unique: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for MeasureSeed {
+    type Value = Measure;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MeasureSeed {
+    type Value = Measure;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Measure, A::Error> {
+        let mut n = 0usize;
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+            n = n.saturating_add(1);
+        }
+        Ok(Measure::Entries(n))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Measure, A::Error> {
+        if self.unique {
+            let mut items = Vec::new();
+            while let Some(item) = seq.next_element::<serde_json::Value>()? {
+                items.push(item);
+            }
+            let repeated = items
+                .iter()
+                .enumerate()
+                .any(|(i, item)| items.iter().skip(i + 1).any(|other| other == item));
+            return Ok(Measure::Items(items.len(), repeated));
+        }
+        let mut n = 0usize;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            n = n.saturating_add(1);
+        }
+        Ok(Measure::Items(n, false))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Measure, E> {
+        Ok(Measure::Text(v.chars().count()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Measure, E> {
+        Ok(Measure::Number(Number::Int(i128::from(v))))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Measure, E> {
+        Ok(Measure::Number(Number::Int(i128::from(v))))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Measure, E> {
+        Ok(Measure::Number(Number::Float(v)))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Measure, E> {
+        Ok(Measure::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Measure, E> {
+        Ok(Measure::Other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::Method;
+
+    const fn c(location: Location, field: &'static str, rule: Rule) -> Constraint {
+        Constraint {
+            location,
+            field,
+            rule,
+        }
+    }
+
+    fn get(url: &str) -> Request {
+        Request::new(Method::GET, url.parse().unwrap())
+    }
+
+    fn post(body: &str) -> Request {
+        let mut request = Request::new(Method::POST, "http://127.0.0.1/keys".parse().unwrap());
+        *request.body_mut() = Some(reqwest::Body::from(body.to_string()));
+        request
+    }
+
+    fn run(constraints: &[Constraint], template: &str, request: &Request) -> Result<(), String> {
+        check(
+            "op",
+            constraints,
+            "http://127.0.0.1/base",
+            template,
+            request,
+        )
+    }
+
+    #[test]
+    fn query_bounds_pass_at_the_boundary_and_name_the_field_past_it() {
+        let limit = [
+            c(Location::Query, "limit", Rule::Minimum(1)),
+            c(Location::Query, "limit", Rule::Maximum(500)),
+        ];
+        let at = |q: &str| {
+            run(
+                &limit,
+                "/keys",
+                &get(&format!("http://127.0.0.1/base/keys?{q}")),
+            )
+        };
+        assert_eq!(at("limit=1"), Ok(()));
+        assert_eq!(at("limit=500"), Ok(()));
+        assert_eq!(at("page=900"), Ok(()), "an absent parameter is not checked");
+        assert_eq!(
+            at("limit=501"),
+            Err("op: `limit` must be at most 500, got 501".into())
+        );
+        assert_eq!(
+            at("limit=0"),
+            Err("op: `limit` must be at least 1, got 0".into())
+        );
+        assert_eq!(
+            at("limit=-3"),
+            Err("op: `limit` must be at least 1, got -3".into())
+        );
+        assert_eq!(
+            at("limit=99999999999999999999999"),
+            Err("op: `limit` must be at most 500, got 99999999999999999999999".into())
+        );
+        assert_eq!(
+            at("limit=500.5"),
+            Err("op: `limit` must be at most 500, got 500.5".into())
+        );
+        assert_eq!(at("limit=NaN"), Err("op: `limit` must be a number".into()));
+        assert_eq!(at("limit=x"), Err("op: `limit` must be a number".into()));
+        // Every occurrence is checked.
+        assert!(at("limit=2&limit=501").is_err());
+    }
+
+    #[test]
+    fn exclusive_bounds_refuse_the_bound_itself() {
+        let open = [
+            c(Location::Query, "n", Rule::ExclusiveMinimum(0)),
+            c(Location::Query, "n", Rule::ExclusiveMaximum(10)),
+        ];
+        let at = |q: &str| {
+            run(
+                &open,
+                "/keys",
+                &get(&format!("http://127.0.0.1/base/keys?n={q}")),
+            )
+        };
+        assert_eq!(at("1"), Ok(()));
+        assert_eq!(at("9"), Ok(()));
+        assert_eq!(at("0"), Err("op: `n` must be greater than 0, got 0".into()));
+        assert_eq!(at("10"), Err("op: `n` must be less than 10, got 10".into()));
+    }
+
+    #[test]
+    fn string_lengths_count_characters_and_never_show_the_value() {
+        let name = [
+            c(Location::Query, "q", Rule::MinLength(2)),
+            c(Location::Query, "q", Rule::MaxLength(3)),
+        ];
+        let at = |q: &str| {
+            run(
+                &name,
+                "/keys",
+                &get(&format!("http://127.0.0.1/base/keys?q={q}")),
+            )
+        };
+        assert_eq!(
+            at("%C3%A9%C3%A9%C3%A9"),
+            Ok(()),
+            "three characters, six bytes"
+        );
+        assert_eq!(
+            at("s3cr"),
+            Err("op: `q` must be at most 3 characters long, got 4".into())
+        );
+        assert_eq!(
+            at("s"),
+            Err("op: `q` must be at least 2 characters long, got 1".into())
+        );
+    }
+
+    #[test]
+    fn path_parameters_are_found_through_the_template_and_decoded() {
+        let id = [c(Location::Path, "id", Rule::MaxLength(3))];
+        let at = |path: &str| {
+            run(
+                &id,
+                "/v7/key({id})/x",
+                &get(&format!("http://127.0.0.1/base{path}")),
+            )
+        };
+        assert_eq!(at("/v7/key(abc)/x"), Ok(()));
+        assert_eq!(at("/v7/key(a%2Fc)/x"), Ok(()), "decoded: three characters");
+        assert_eq!(
+            at("/v7/key(abcd)/x"),
+            Err("op: `id` must be at most 3 characters long, got 4".into())
+        );
+        let page = [c(Location::Path, "page", Rule::Minimum(0))];
+        let at = |path: &str| {
+            run(
+                &page,
+                "/p/{page}",
+                &get(&format!("http://127.0.0.1/base{path}")),
+            )
+        };
+        assert_eq!(at("/p/0"), Ok(()));
+        assert_eq!(
+            at("/p/-1"),
+            Err("op: `page` must be at least 0, got -1".into())
+        );
+    }
+
+    #[test]
+    fn body_properties_are_checked_in_one_pass() {
+        let create = [
+            c(Location::Property, "permissions", Rule::MinItems(1)),
+            c(Location::Property, "permissions", Rule::MaxItems(2)),
+            c(Location::Property, "name", Rule::MaxLength(4)),
+            c(Location::Property, "size", Rule::Maximum(9)),
+        ];
+        let at = |body: &str| run(&create, "/keys", &post(body));
+        assert_eq!(
+            at(r#"{"name":"abcd","permissions":["A"],"size":9}"#),
+            Ok(())
+        );
+        assert_eq!(
+            at(r#"{"other":[],"name":null}"#),
+            Ok(()),
+            "absent and null pass"
+        );
+        assert_eq!(
+            at(r#"{"name":"a","permissions":[]}"#),
+            Err("op: `permissions` must have at least 1 item, got 0".into())
+        );
+        assert_eq!(
+            at(r#"{"permissions":["A","B",{"x":[1]}]}"#),
+            Err("op: `permissions` must have at most 2 items, got 3".into())
+        );
+        assert_eq!(
+            at(r#"{"name":"\u0073\u0065cret"}"#),
+            Err("op: `name` must be at most 4 characters long, got 6".into())
+        );
+        assert_eq!(
+            at(r#"{"size":9.5}"#),
+            Err("op: `size` must be at most 9, got 9.5".into())
+        );
+        // The first refusal is reported, and the rest of the body is still read.
+        assert_eq!(
+            at(r#"{"permissions":[],"name":"toolong","x":{"y":[]}}"#),
+            Err("op: `permissions` must have at least 1 item, got 0".into())
+        );
+        let tags = [c(Location::Property, "tags", Rule::UniqueItems(true))];
+        assert_eq!(
+            run(&tags, "/keys", &post(r#"{"tags":["a","b",{"a":1}]}"#)),
+            Ok(())
+        );
+        assert_eq!(
+            run(&tags, "/keys", &post(r#"{"tags":["a","b","\u0061"]}"#)),
+            Err("op: `tags` must not hold the same item twice".into())
+        );
+        // A nested property of the same name is not the top-level one.
+        assert_eq!(at(r#"{"x":{"permissions":[]}}"#), Ok(()));
+        assert!(at("{").unwrap_err().contains("not JSON"));
+    }
+
+    #[test]
+    fn the_body_itself_is_measured() {
+        let update = [c(Location::Body, "", Rule::MinProperties(1))];
+        assert_eq!(run(&update, "/keys", &post(r#"{"a":1}"#)), Ok(()));
+        assert_eq!(
+            run(&update, "/keys", &post("{}")),
+            Err("op: the request body must have at least 1 property, got 0".into())
+        );
+        let list = [c(Location::Body, "", Rule::MaxItems(1))];
+        assert_eq!(
+            run(&list, "/keys", &post("[1,2]")),
+            Err("op: the request body must have at most 1 item, got 2".into())
+        );
+        // Without a body there is nothing to check.
+        assert_eq!(
+            run(&update, "/keys", &get("http://127.0.0.1/base/keys")),
+            Ok(())
+        );
+    }
+}
