@@ -24,8 +24,9 @@ use crate::vendors::{
 struct Canned {
     tb_page: Bytes,
     tb_created: Bytes,
-    tb_stream_more: Bytes,
-    tb_stream_last: Bytes,
+    /// Every page of the streamed listing: each holds other keys, as a stream refuses a
+    /// page that repeats one before it.
+    tb_stream: Vec<Bytes>,
     sb_list: Bytes,
     sb_created: Bytes,
     nuki_list: Bytes,
@@ -50,9 +51,10 @@ fn tb_key(n: usize) -> Value {
     key
 }
 
-fn tb_page(len: usize, has_next: bool) -> Value {
+/// A page of `len` keys from key `first` on.
+fn tb_page(first: usize, len: usize, has_next: bool) -> Value {
     json!({
-        "data": (0..len).map(tb_key).collect::<Vec<_>>(),
+        "data": (first..first + len).map(tb_key).collect::<Vec<_>>(),
         "totalPages": STREAM_PAGES,
         "totalElements": STREAM_PAGES * STREAM_PAGE_SIZE,
         "hasNext": has_next
@@ -91,10 +93,18 @@ impl Canned {
         };
         let list = |f: &dyn Fn(usize) -> Value| (0..LIST_LEN).map(f).collect::<Vec<_>>();
         Canned {
-            tb_page: bytes(&tb_page(LIST_LEN, false)),
+            tb_page: bytes(&tb_page(0, LIST_LEN, false)),
             tb_created: bytes(&thingsboard_apikeys::examples::api_key()),
-            tb_stream_more: bytes(&tb_page(STREAM_PAGE_SIZE, true)),
-            tb_stream_last: bytes(&tb_page(STREAM_PAGE_SIZE, false)),
+            tb_stream: (0..STREAM_PAGES)
+                .map(|page| {
+                    let has_next = page + 1 < STREAM_PAGES;
+                    bytes(&tb_page(
+                        page * STREAM_PAGE_SIZE,
+                        STREAM_PAGE_SIZE,
+                        has_next,
+                    ))
+                })
+                .collect(),
             sb_list: bytes(&json!({
                 "links": {"previous": "", "next": ""},
                 "page_size": LIST_LEN,
@@ -128,10 +138,9 @@ impl Canned {
                     .find_map(|pair| pair.strip_prefix("page="))
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(0);
-                if page + 1 < STREAM_PAGES {
-                    ok(&self.tb_stream_more)
-                } else {
-                    ok(&self.tb_stream_last)
+                match self.tb_stream.get(page) {
+                    Some(body) => ok(body),
+                    None => (StatusCode::NOT_FOUND, Bytes::from_static(b"{}")),
                 }
             }
             ("GET", p) if p == tb_keys => ok(&self.tb_page),
