@@ -5,7 +5,8 @@
 //! and `oxidecomputer/typify`), or because the hand layer relies
 //! on it (one error schema per vendor), or the docs do (every operation carries an
 //! `x-rust-example`, the body of an async fn with `client` in scope, which becomes a
-//! compiled doctest). Messages name the operation at fault.
+//! compiled doctest). Messages name the operation at fault. Response examples are checked
+//! against their schemas in `examples.rs`.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -194,6 +195,7 @@ pub fn lint(vendor: &Vendor, doc: &Value) -> Result<Facts, Vec<String>> {
         ));
     }
 
+    crate::examples::lint(doc, &response_schemas, &error_schemas, &mut problems);
     for name in closed_schemas(doc, response_schemas) {
         problems.push(format!(
             "schema `{name}` is reached from a response and has `additionalProperties: false`; \

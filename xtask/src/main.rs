@@ -1,11 +1,13 @@
 //! Project automation, run as `cargo xtask <task>`.
 //!
-//! - `cargo xtask codegen` regenerates every vendor client from its fragment in `openapi/`.
+//! - `cargo xtask codegen` regenerates every vendor client, and its response examples, from
+//!   its fragment in `openapi/`.
 //! - `cargo xtask codegen --check` changes nothing and fails when a committed client is stale.
 //! - Either takes vendor names to work on those alone.
 
 mod codegen;
 mod constraints;
+mod examples;
 mod lint;
 mod streams;
 mod surface;
@@ -57,26 +59,30 @@ fn codegen_all(root: &Path, check: bool, only: &[String]) -> Result<(), String> 
         .iter()
         .filter(|v| only.is_empty() || only.iter().any(|n| *n == v.name))
     {
-        let fresh = codegen::generate(root, vendor)?;
-        let path = root.join(vendor.output());
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        if committed == fresh {
-            continue;
-        }
-        if check {
-            let diff = TextDiff::from_lines(&committed, &fresh);
-            let label = vendor.output();
-            let fresh_label = format!("{label} (fresh)");
-            eprint!(
-                "{}",
-                diff.unified_diff()
-                    .context_radius(2)
-                    .header(&label, &fresh_label)
-            );
-            stale.push(label);
-        } else {
-            std::fs::write(&path, fresh).map_err(|e| format!("{}: {e}", path.display()))?;
-            println!("wrote {}", vendor.output());
+        let outputs = [
+            (vendor.output(), codegen::generate(root, vendor)?),
+            (vendor.examples_output(), examples::generate(root, vendor)?),
+        ];
+        for (label, fresh) in outputs {
+            let path = root.join(&label);
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            if committed == fresh {
+                continue;
+            }
+            if check {
+                let diff = TextDiff::from_lines(&committed, &fresh);
+                let fresh_label = format!("{label} (fresh)");
+                eprint!(
+                    "{}",
+                    diff.unified_diff()
+                        .context_radius(2)
+                        .header(&label, &fresh_label)
+                );
+                stale.push(label);
+            } else {
+                std::fs::write(&path, fresh).map_err(|e| format!("{}: {e}", path.display()))?;
+                println!("wrote {label}");
+            }
         }
     }
     if stale.is_empty() {

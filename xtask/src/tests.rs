@@ -70,8 +70,8 @@ paths:
 {responses}
 components:
   schemas:
-    Key: {{type: object, properties: {{id: {{type: string}}}}}}
-    Problem: {{type: object, properties: {{message: {{type: string}}}}}}
+    Key: {{type: object, properties: {{id: {{type: string}}}}, example: {{id: k1}}}}
+    Problem: {{type: object, properties: {{message: {{type: string}}}}, example: {{message: no}}}}
     Other: {{type: object}}
 {extra}
 "#
@@ -211,4 +211,108 @@ fn idempotency_follows_the_method_unless_overridden() {
         "a POST that updates"
     );
     assert!(!vendor.idempotent("save_key", "post"));
+}
+
+/// A fragment whose `Key` has the given properties and example.
+fn with_key(properties: &str, example: &str) -> serde_yaml::Value {
+    let mut doc = fragment(OK, "");
+    doc["components"]["schemas"]["Key"] = serde_yaml::from_str(&format!(
+        "{{type: object, required: [id], properties: {properties}, example: {example}}}"
+    ))
+    .unwrap();
+    doc
+}
+
+const KEY_PROPERTIES: &str = "{id: {type: string, format: uuid}, enabled: {type: boolean}, \
+     expires: {type: string, format: date-time, nullable: true}, \
+     tags: {type: array, items: {$ref: '#/components/schemas/Tag'}}}";
+
+fn key_problems(example: &str) -> String {
+    let mut doc = with_key(KEY_PROPERTIES, example);
+    doc["components"]["schemas"]["Tag"] =
+        serde_yaml::from_str("{type: object, properties: {name: {type: string}}}").unwrap();
+    problems(&doc)
+}
+
+#[test]
+fn a_fitting_example_passes() {
+    let found = key_problems(
+        "{id: 0b9d5f10-a1c2-11f0-8a3b-1f2e3d4c5b6a, enabled: true, expires: null, \
+         tags: [{name: ci}]}",
+    );
+    assert_eq!(found, "");
+    let found = key_problems(
+        "{id: 0b9d5f10-a1c2-11f0-8a3b-1f2e3d4c5b6a, expires: '2021-12-05T18:21:47+0000'}",
+    );
+    assert_eq!(found, "");
+}
+
+#[test]
+fn a_misspelled_field_in_an_example_fails_the_lint() {
+    let found = key_problems("{id: 0b9d5f10-a1c2-11f0-8a3b-1f2e3d4c5b6a, tags: [{nmae: ci}]}");
+    assert!(
+        found.contains(
+            "schema `Key`: its example at `$.tags[0].nmae` is not a property the schema declares"
+        ),
+        "{found}"
+    );
+}
+
+#[test]
+fn a_wrong_type_in_an_example_fails_the_lint() {
+    let found = key_problems("{id: 0b9d5f10-a1c2-11f0-8a3b-1f2e3d4c5b6a, enabled: 'false'}");
+    assert!(
+        found.contains(
+            "schema `Key`: its example at `$.enabled` is a string, but the schema says `type: boolean`"
+        ),
+        "{found}"
+    );
+}
+
+#[test]
+fn nulls_missing_fields_and_formats_are_checked() {
+    let found = key_problems("{id: not-a-uuid, enabled: null, expires: 5 December}");
+    for expected in [
+        "at `$.id` is \"not-a-uuid\", which is not a valid `uuid`",
+        "at `$.enabled` is `null`, but the schema is not `nullable`",
+        "at `$.expires` is \"5 December\", which is not a valid `date-time`",
+    ] {
+        assert!(found.contains(expected), "{expected}\n{found}");
+    }
+    let found = key_problems("{enabled: true}");
+    assert!(
+        found.contains("lacks the required property `id`"),
+        "{found}"
+    );
+}
+
+#[test]
+fn every_response_schema_needs_an_example() {
+    let mut doc = fragment(OK, "");
+    let key = doc["components"]["schemas"]["Key"]
+        .as_mapping_mut()
+        .unwrap();
+    key.remove("example");
+    assert!(
+        problems(&doc).contains("schema `Key` is returned by a response and has no `example`"),
+        "{}",
+        problems(&doc)
+    );
+}
+
+#[test]
+fn an_example_must_fit_one_member_of_a_one_of() {
+    let mut doc = fragment(OK, "");
+    doc["components"]["schemas"]["Problem"] = serde_yaml::from_str(
+        "{oneOf: [{type: string}, {type: object, required: [message], \
+          properties: {message: {type: string}}}], example: {message: 7}}",
+    )
+    .unwrap();
+    let found = problems(&doc);
+    assert!(
+        found.contains("schema `Problem`: its example at `$` fits none of the schema's `oneOf`"),
+        "{found}"
+    );
+    doc["components"]["schemas"]["Problem"]["example"] = "No fields to update".into();
+    assert_eq!(problems(&doc), "");
 }

@@ -30,6 +30,11 @@ impl Vendor {
         format!("crates/{}-apikeys/src/generated.rs", self.name)
     }
 
+    /// The generated response examples, relative to the workspace root.
+    pub fn examples_output(&self) -> String {
+        format!("crates/{}-apikeys/src/examples.rs", self.name)
+    }
+
     /// Whether sending `operation` (an HTTP `method`, lower case) twice equals sending it once.
     pub fn idempotent(&self, operation: &str, method: &str) -> bool {
         match self

@@ -24,8 +24,9 @@ use crate::vendors::{
 struct Canned {
     tb_page: Bytes,
     tb_created: Bytes,
-    tb_stream_more: Bytes,
-    tb_stream_last: Bytes,
+    /// Every page of the streamed listing: each holds other keys, as a stream refuses a
+    /// page that repeats one before it.
+    tb_stream: Vec<Bytes>,
     sb_list: Bytes,
     sb_created: Bytes,
     nuki_list: Bytes,
@@ -40,93 +41,87 @@ fn bytes(value: &Value) -> Bytes {
     Bytes::from(serde_json::to_vec(value).unwrap())
 }
 
+/// Item `n` of a ThingsBoard page: the fragment's `ApiKeyInfo` example, numbered.
 fn tb_key(n: usize) -> Value {
-    json!({
-        "id": {"entityType": "API_KEY", "id": format!("a81c0e70-c8d4-11f0-8a3b-{n:012x}")},
-        "createdTime": 1763891234567_i64,
-        "tenantId": {"entityType": "TENANT", "id": "1e3f7b40-8b2e-11f0-9d41-6b1e2a7c4d10"},
-        "userId": {"entityType": "USER", "id": TB_USER},
-        "expirationTime": 1798761600000_i64,
-        "description": format!("CI deploy key {n}"),
-        "enabled": true,
-        "expired": false
-    })
+    let mut key = thingsboard_apikeys::examples::api_key_info();
+    key["id"]["id"] = json!(format!("a81c0e70-c8d4-11f0-8a3b-{n:012x}"));
+    key["userId"]["id"] = json!(TB_USER);
+    key["description"] = json!(format!("CI deploy key {n}"));
+    key["enabled"] = json!(true);
+    key
 }
 
-fn tb_page(len: usize, has_next: bool) -> Value {
+/// A page of `len` keys from key `first` on.
+fn tb_page(first: usize, len: usize, has_next: bool) -> Value {
     json!({
-        "data": (0..len).map(tb_key).collect::<Vec<_>>(),
+        "data": (first..first + len).map(tb_key).collect::<Vec<_>>(),
         "totalPages": STREAM_PAGES,
         "totalElements": STREAM_PAGES * STREAM_PAGE_SIZE,
         "hasNext": has_next
     })
 }
 
+/// `example` with its `id` field raised by `n` and ` n` appended to its `name` field.
+fn numbered(mut example: Value, id: &str, name: &str, n: usize) -> Value {
+    let first = example[id].as_i64().unwrap();
+    example[id] = json!(first + n as i64);
+    let base = example[name].as_str().unwrap().to_owned();
+    example[name] = json!(format!("{base} {n}"));
+    example
+}
+
 impl Canned {
+    /// Every body is a fragment's example (`<vendor>_apikeys::examples`), lists of
+    /// `LIST_LEN` of its keys numbered.
     fn new() -> Self {
-        let mut tb_created = tb_key(0);
-        tb_created["value"] = json!("tb_UvImZaYMEtKJGF2VDuiBNgkWb2sRPReNbA_TkB_yOaGglfIPk5VlDPk4");
-        let sb_key = |n: usize| {
-            json!({
-                "id": 4821937465012837465_i64 + n as i64,
-                "name": format!("Device Beheerder {n}"),
-                "tenant_id": 19,
-                "tenant_name": "Provincie Zeeland",
-                "expiration_date": "2026-12-31T23:00:00Z",
-                "created": "2025-06-02T09:14:27.481923Z",
-                "permissions": ["READ_DEVICES", "WRITE_DEVICES", "READ_MEASUREMENTS"]
-            })
+        let sb_list = sensorbucket_apikeys::examples::list_api_keys200_response();
+        let sb_key = |n| numbered(sb_list["data"][0].clone(), "id", "name", n);
+        let nuki_key = |n| {
+            numbered(
+                nuki_apikeys::examples::api_key(),
+                "apiKeyId",
+                "description",
+                n,
+            )
         };
-        let nuki_key = |n: usize| {
-            json!({
-                "apiKeyId": 1010101010 + n,
-                "accountId": 987654321,
-                "description": format!("Home automation integration {n}"),
-                "redirectUris": ["https://example.com/oauth/nuki/callback"],
-                "creationDate": "2025-06-04T21:41:25.000Z",
-                "apiKey": "3f1c9a7e52b04d1e8c6a0f9b7d2e4c11"
-            })
-        };
-        let balena_key = |n: usize| {
-            json!({
-                "id": 4870231 + n,
-                "created_at": "2025-03-14T10:22:31.418Z",
-                "name": format!("ci-deploy-{n}"),
-                "description": "Key used by the release pipeline",
-                "expiry_date": "2026-12-31T23:59:59.000Z",
-                "is_of__actor": {"__id": 1111}
-            })
-        };
-        let automox_key = |n: usize| {
-            json!({
-                "id": 424242 + n, "name": format!("ci-pipeline-{n}"), "is_enabled": true,
-                "expires_at": "2026-12-31T23:59:59+0000", "created_at": "2025-11-23T08:41:07+0000",
-                "user": {"id": AUTOMOX_USER, "firstname": "Ada", "lastname": "Lovelace",
-                         "email": "ada@example.com"}
-            })
+        let balena_list = balena_apikeys::examples::api_key_collection();
+        let balena_key = |n| numbered(balena_list["d"][0].clone(), "id", "name", n);
+        let automox_key = |n| {
+            let key = numbered(automox_apikeys::examples::api_key(), "id", "name", n);
+            assert_eq!(key["user"]["id"], AUTOMOX_USER);
+            key
         };
         let list = |f: &dyn Fn(usize) -> Value| (0..LIST_LEN).map(f).collect::<Vec<_>>();
         Canned {
-            tb_page: bytes(&tb_page(LIST_LEN, false)),
-            tb_created: bytes(&tb_created),
-            tb_stream_more: bytes(&tb_page(STREAM_PAGE_SIZE, true)),
-            tb_stream_last: bytes(&tb_page(STREAM_PAGE_SIZE, false)),
+            tb_page: bytes(&tb_page(0, LIST_LEN, false)),
+            tb_created: bytes(&thingsboard_apikeys::examples::api_key()),
+            tb_stream: (0..STREAM_PAGES)
+                .map(|page| {
+                    let has_next = page + 1 < STREAM_PAGES;
+                    bytes(&tb_page(
+                        page * STREAM_PAGE_SIZE,
+                        STREAM_PAGE_SIZE,
+                        has_next,
+                    ))
+                })
+                .collect(),
             sb_list: bytes(&json!({
                 "links": {"previous": "", "next": ""},
                 "page_size": LIST_LEN,
                 "total_count": LIST_LEN,
                 "data": list(&sb_key)
             })),
+            // Go's encoder ends the body with a newline.
             sb_created: Bytes::from(format!(
                 "{}\n",
-                json!({"api_key": "NDgyMTkzNzQ2NTAxMjgzNzQ2NTo5Zjg2ZDA4MTg4NGM3ZDY1OWEyZmVhYTBj"})
+                sensorbucket_apikeys::examples::api_key_created()
             )),
             nuki_list: bytes(&json!(list(&nuki_key))),
-            nuki_created: bytes(&nuki_key(0)),
+            nuki_created: bytes(&nuki_apikeys::examples::api_key()),
             balena_list: bytes(&json!({ "d": list(&balena_key) })),
-            balena_created: bytes(&json!("Kq3XbN7v2RmT9cLpW4yHs8eJ1aFz6UdG")),
+            balena_created: bytes(&balena_apikeys::examples::api_key_secret()),
             automox_list: bytes(&json!({"size": LIST_LEN, "results": list(&automox_key)})),
-            automox_created: bytes(&automox_key(0)),
+            automox_created: bytes(&automox_apikeys::examples::api_key()),
         }
     }
 
@@ -143,10 +138,9 @@ impl Canned {
                     .find_map(|pair| pair.strip_prefix("page="))
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(0);
-                if page + 1 < STREAM_PAGES {
-                    ok(&self.tb_stream_more)
-                } else {
-                    ok(&self.tb_stream_last)
+                match self.tb_stream.get(page) {
+                    Some(body) => ok(body),
+                    None => (StatusCode::NOT_FOUND, Bytes::from_static(b"{}")),
                 }
             }
             ("GET", p) if p == tb_keys => ok(&self.tb_page),

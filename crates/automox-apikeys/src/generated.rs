@@ -14,6 +14,7 @@ pub mod types {
     pub struct ApiKey {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_at: ::std::option::Option<crate::timestamp::Timestamp>,
+        ///When the key stops working; `null` when it never does.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<crate::timestamp::Timestamp>,
         ///The key's id.

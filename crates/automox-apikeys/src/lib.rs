@@ -6,6 +6,9 @@
 )]
 
 mod error_body;
+#[cfg(feature = "testing")]
+#[rustfmt::skip]
+pub mod examples;
 mod lifecycle;
 mod org;
 mod timestamp;

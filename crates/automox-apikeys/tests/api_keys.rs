@@ -1,7 +1,7 @@
-//! The seven API-key operations against a mock Automox Console API, with example bodies in
-//! the shapes of Automox's published spec (`AutomoxCommunity/openapi-defs`,
-//! `openapi/ax-console/axconsoleAIO.yaml`). The client's base URL carries the `/api`
-//! prefix, as the real one does.
+//! The seven API-key operations against a mock Automox Console API, answering with the
+//! fragment's examples (`automox_apikeys::examples`) in the shapes of Automox's published
+//! spec (`AutomoxCommunity/openapi-defs`, `openapi/ax-console/axconsoleAIO.yaml`). The
+//! client's base URL carries the `/api` prefix, as the real one does.
 
 use std::time::Duration;
 
@@ -18,13 +18,27 @@ use wiremock::matchers::{
 };
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
+
 /// The caller's own API key: sent on every request, never shown.
 const CALLER_KEY: &str = CANARY;
-/// The secret that `decrypt` returns (a made-up one).
-const DECRYPTED: &str = "21636369-8b52-4b4a-97b7-50923ceb3ffd";
 const ORG: i64 = 1234;
 const USER: i64 = 98765;
 const KEY: i64 = 424242;
+
+/// The secret of the fragment's `decrypt` example.
+fn decrypted() -> String {
+    examples::decrypted_api_key()["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
 
 /// A client of the mock server, sending each request once so that every request the
 /// server sees is one the test made (retries have their own test).
@@ -67,21 +81,23 @@ fn utc(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// An `ApiKey` as the server writes it.
+/// The fragment's `ApiKey` example (key `KEY` of user `USER`), enabled or not.
 fn ci_pipeline(enabled: bool) -> Value {
-    json!({
-        "id": KEY, "name": "ci-pipeline", "is_enabled": enabled,
-        "expires_at": "2026-12-31T23:59:59+0000", "created_at": "2025-11-23T08:41:07+0000",
-        "user": {"id": USER, "firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com"}
-    })
+    let mut key = examples::api_key();
+    assert_eq!(
+        (key["id"].as_i64(), key["user"]["id"].as_i64()),
+        (Some(KEY), Some(USER))
+    );
+    key["is_enabled"] = json!(enabled);
+    key
 }
 
 /// A key of a long list: `n` gives its id and name.
 fn numbered_key(n: usize) -> Value {
-    json!({
-        "id": n, "name": format!("key-{n}"), "is_enabled": true, "expires_at": null,
-        "created_at": "2024-03-01T12:00:00+0000", "user": {"id": USER}
-    })
+    let mut key = examples::api_key();
+    key["id"] = json!(n);
+    key["name"] = json!(format!("key-{n}"));
+    key
 }
 
 fn page_body(ids: std::ops::Range<usize>) -> Value {
@@ -163,19 +179,12 @@ async fn create_without_an_expiry_leaves_the_field_out() {
 #[tokio::test]
 async fn get_user_api_keys_sends_o_page_and_limit_and_decodes_a_null_expiry() {
     let server = mock_server().await;
-    let mut legacy = ci_pipeline(false);
-    legacy["id"] = json!(424100);
-    legacy["name"] = json!("legacy-sync");
-    legacy["expires_at"] = Value::Null;
-    legacy["created_at"] = json!("2024-03-01T12:00:00+0000");
+    let body = examples::api_key_page();
     expect("GET", "/api/users/98765/api_keys")
         .and(query_param("o", "1234"))
         .and(query_param("page", "0"))
         .and(query_param("limit", "2"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"size": 2, "results": [ci_pipeline(true), legacy]})),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(&body))
         .expect(1)
         .mount(&server)
         .await;
@@ -190,17 +199,17 @@ async fn get_user_api_keys_sends_o_page_and_limit_and_decodes_a_null_expiry() {
         .await
         .unwrap();
 
-    assert_eq!(page.size, Some(2));
-    let names: Vec<_> = page
-        .results
-        .iter()
-        .map(|k| k.name.clone().unwrap())
-        .collect();
-    assert_eq!(names, ["ci-pipeline", "legacy-sync"]);
+    assert_eq!(page.size, body["size"].as_i64());
+    let sent = body["results"].as_array().unwrap();
+    let names: Vec<_> = page.results.iter().map(|k| k.name.as_deref()).collect();
+    let sent_names: Vec<_> = sent.iter().map(|k| k["name"].as_str()).collect();
+    assert_eq!(names, sent_names);
+    // The example's second key never expires: `"expires_at": null`.
     let legacy = &page.results[1];
+    assert!(sent[1]["expires_at"].is_null());
     assert_eq!(
         (legacy.id, legacy.is_enabled, legacy.expires_at),
-        (Some(424100), Some(false), None)
+        (sent[1]["id"].as_i64(), Some(false), None)
     );
     assert_eq!(
         legacy.created_at.map(|t| t.as_datetime()),
@@ -343,11 +352,12 @@ async fn delete_user_api_key_sends_no_body_and_accepts_204() {
 
 #[tokio::test]
 async fn decrypt_returns_the_secret_without_ever_showing_it() {
+    let secret = decrypted();
     let server = mock_server().await;
     expect("POST", "/api/users/98765/api_keys/424242/decrypt")
         .and(query_param("o", "1234"))
         .and(body_string(""))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"api_key": DECRYPTED})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(examples::decrypted_api_key()))
         .expect(1)
         .mount(&server)
         .await;
@@ -360,13 +370,13 @@ async fn decrypt_returns_the_secret_without_ever_showing_it() {
         .send()
         .await
         .unwrap();
-    assert_hidden(&format!("{response:?}"), DECRYPTED);
+    assert_hidden(&format!("{response:?}"), &secret);
     let decrypted = response;
-    assert_hidden(&format!("{decrypted:?}"), DECRYPTED);
-    assert_hidden(&format!("{decrypted:#?}"), DECRYPTED);
-    assert_hidden(&serde_json::to_string(&decrypted).unwrap(), DECRYPTED);
-    assert_hidden(&decrypted.api_key.to_string(), DECRYPTED);
-    assert_eq!(decrypted.api_key.expose_secret(), DECRYPTED);
+    assert_hidden(&format!("{decrypted:?}"), &secret);
+    assert_hidden(&format!("{decrypted:#?}"), &secret);
+    assert_hidden(&serde_json::to_string(&decrypted).unwrap(), &secret);
+    assert_hidden(&decrypted.api_key.to_string(), &secret);
+    assert_eq!(decrypted.api_key.expose_secret(), &secret);
 
     let request = sole_request(&server).await;
     assert_eq!(request.url.query(), Some("o=1234"));
@@ -427,7 +437,7 @@ async fn ids_are_integers_sent_in_decimal_and_keep_the_path_shape() {
     // the integer range are what remains, and each stays one path segment.
     let server = mock_server().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"api_key": DECRYPTED})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(examples::decrypted_api_key()))
         .expect(2)
         .mount(&server)
         .await;
@@ -796,6 +806,7 @@ async fn unknown_fields_are_ignored_and_absent_ones_are_none() {
 
 #[tokio::test]
 async fn decrypt_is_retried_after_a_503_but_create_is_never_sent_twice() {
+    let secret = decrypted();
     let server = mock_server().await;
     expect("POST", "/api/users/98765/api_keys/424242/decrypt")
         .respond_with(
@@ -807,7 +818,7 @@ async fn decrypt_is_retried_after_a_503_but_create_is_never_sent_twice() {
         .mount(&server)
         .await;
     expect("POST", "/api/users/98765/api_keys/424242/decrypt")
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"api_key": DECRYPTED})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(examples::decrypted_api_key()))
         .expect(1)
         .mount(&server)
         .await;
@@ -836,7 +847,7 @@ async fn decrypt_is_retried_after_a_503_but_create_is_never_sent_twice() {
         .send()
         .await
         .unwrap();
-    assert_eq!(decrypted.api_key.expose_secret(), DECRYPTED);
+    assert_eq!(decrypted.api_key.expose_secret(), &secret);
 
     let error = org
         .create_user_api_key()
@@ -854,6 +865,7 @@ async fn decrypt_is_retried_after_a_503_but_create_is_never_sent_twice() {
 
 #[tokio::test]
 async fn decrypt_answers_that_carry_the_secret_but_do_not_decode_never_show_it() {
+    let secret = decrypted();
     // Every operation against every malformed response is in hostile_servers.rs; this keeps
     // the secret's side: an answer holding the full secret that fails to decode (or is too
     // large) is a typed error that shows none of it, and one that decodes shows none either.
@@ -861,32 +873,28 @@ async fn decrypt_answers_that_carry_the_secret_but_do_not_decode_never_show_it()
     for (name, body, decodes) in [
         (
             "cut short after the secret",
-            format!(r#"{{"api_key": "{DECRYPTED}", "#),
+            format!(r#"{{"api_key": "{secret}", "#),
             false,
         ),
-        (
-            "a list",
-            format!(r#"[{{"api_key": "{DECRYPTED}"}}]"#),
-            false,
-        ),
+        ("a list", format!(r#"[{{"api_key": "{secret}"}}]"#), false),
         (
             "nested",
-            format!(r#"{{"api_key": {{"value": "{DECRYPTED}"}}}}"#),
+            format!(r#"{{"api_key": {{"value": "{secret}"}}}}"#),
             false,
         ),
         (
             "twice",
-            format!(r#"{{"api_key": "{DECRYPTED}", "api_key": "{DECRYPTED}"}}"#),
+            format!(r#"{{"api_key": "{secret}", "api_key": "{secret}"}}"#),
             false,
         ),
         (
             "oversized",
-            format!(r#"{{"api_key": "{DECRYPTED}", "padding": "{padding}"}}"#),
+            format!(r#"{{"api_key": "{secret}", "padding": "{padding}"}}"#),
             false,
         ),
         (
             "unknown fields",
-            format!(r#"{{"api_key": "{DECRYPTED}", "echo": "{DECRYPTED}"}}"#),
+            format!(r#"{{"api_key": "{secret}", "echo": "{secret}"}}"#),
             true,
         ),
     ] {
@@ -912,8 +920,8 @@ async fn decrypt_answers_that_carry_the_secret_but_do_not_decode_never_show_it()
             .await;
         match result {
             Ok(response) if decodes => {
-                assert_hidden(&format!("{response:?}"), DECRYPTED);
-                assert_eq!(response.api_key.expose_secret(), DECRYPTED);
+                assert_hidden(&format!("{response:?}"), &secret);
+                assert_eq!(response.api_key.expose_secret(), &secret);
             }
             Err(raw) if !decodes => {
                 let error = raw;
@@ -923,8 +931,8 @@ async fn decrypt_answers_that_carry_the_secret_but_do_not_decode_never_show_it()
                     matches!(error, Error::Decode { .. })
                 };
                 assert!(expected, "{name}: {error:?}");
-                assert_hidden(&format!("{error:?}"), DECRYPTED);
-                assert_hidden(&error.to_string(), DECRYPTED);
+                assert_hidden(&format!("{error:?}"), &secret);
+                assert_hidden(&error.to_string(), &secret);
             }
             other => panic!("{name}: {other:?}"),
         }

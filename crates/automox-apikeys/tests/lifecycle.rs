@@ -11,6 +11,14 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
+
 const CALLER_KEY: &str = "21636369-8b52-4b4a-97b7-50923ceb3ffd";
 /// The new key's secret, as `decrypt_user_api_key` returns it.
 const NEW_SECRET: &str = CANARY;
@@ -43,12 +51,13 @@ fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
 
+/// The fragment's `ApiKey` example with another id, name and state.
 fn key(id: i64, name: &str, enabled: bool) -> Value {
-    json!({
-        "id": id, "name": name, "is_enabled": enabled,
-        "expires_at": "2026-12-31T23:59:59+0000", "created_at": "2025-11-23T08:41:07+0000",
-        "user": {"id": USER, "firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com"}
-    })
+    let mut key = examples::api_key();
+    key["id"] = json!(id);
+    key["name"] = json!(name);
+    key["is_enabled"] = json!(enabled);
+    key
 }
 
 fn ok(body: Value) -> ResponseTemplate {

@@ -8,6 +8,9 @@
 mod api_keys;
 mod auth;
 mod error_body;
+#[cfg(feature = "testing")]
+#[rustfmt::skip]
+pub mod examples;
 mod lifecycle;
 pub mod odata;
 mod paging;

@@ -13,6 +13,14 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
+
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6NDJ9.callerSessionTokenSignature";
 
 fn client(server: &MockServer) -> Client {
@@ -81,36 +89,21 @@ fn d(rows: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({ "d": rows }))
 }
 
-/// The calling user's named keys, as `GET /v7/api_key` answers.
+/// The calling user's named keys, as `GET /v7/api_key` answers: the fragment's example.
 fn named_user_keys() -> ResponseTemplate {
-    d(json!([
-        {
-            "id": 4870231,
-            "created_at": "2025-03-14T10:22:31.418Z",
-            "name": "ci-deploy",
-            "description": "Key used by the release pipeline",
-            "expiry_date": "2026-12-31T23:59:59.000Z",
-            "is_of__actor": {"__id": 1111}
-        },
-        {
-            "id": 4870250,
-            "created_at": "2025-04-02T08:05:12.007Z",
-            "name": "grafana",
-            "description": null,
-            "expiry_date": null,
-            "is_of__actor": {"__id": 1111}
-        }
-    ]))
+    ResponseTemplate::new(200).set_body_json(examples::api_key_collection())
 }
 
-/// A user's whoami answer.
+/// The fragment's `ApiKeySecret` example: the new key `create` answers with.
+fn new_secret() -> String {
+    examples::api_key_secret().as_str().unwrap().to_owned()
+}
+
+/// A user's whoami answer (actor 1111): the fragment's example.
 async fn mount_whoami(server: &MockServer) {
     authenticated(Mock::given(method("GET")).and(path("/actor/v1/whoami")))
         .and(no_query())
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": 1111, "actorType": "user", "actorTypeId": 42,
-            "username": "jdoe", "email": "jdoe@example.com"
-        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(examples::actor_whoami()))
         .expect(1)
         .mount(server)
         .await;
@@ -134,9 +127,10 @@ async fn create_posts_name_camel_case_expiry_and_description_and_returns_the_sec
             "expiryDate": "2026-12-31T23:59:59Z",
             "description": "Key used by the release pipeline"
         })))
+        // The key as a JSON string, quotes and all.
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_raw(r#""Kq3XbN7v2RmT9cLpW4yHs8eJ1aFz6UdG""#, "application/json"),
+                .set_body_raw(examples::api_key_secret().to_string(), "application/json"),
         )
         .expect(1)
         .mount(&server)
@@ -152,7 +146,7 @@ async fn create_posts_name_camel_case_expiry_and_description_and_returns_the_sec
         .await
         .unwrap();
 
-    assert_eq!(key.expose_secret(), "Kq3XbN7v2RmT9cLpW4yHs8eJ1aFz6UdG");
+    assert_eq!(key.expose_secret(), new_secret());
 }
 
 #[tokio::test]
@@ -160,9 +154,7 @@ async fn create_without_expiry_sends_null_and_leaves_out_an_empty_description() 
     let server = mock_server().await;
     authenticated(Mock::given(method("POST")).and(path("/api-key/user/full")))
         .and(body_json(json!({"name": "ci-deploy", "expiryDate": null})))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!("Kq3XbN7v2RmT9cLpW4yHs8eJ1aFz6UdG")),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(examples::api_key_secret()))
         .expect(2)
         .mount(&server)
         .await;
@@ -248,8 +240,13 @@ async fn get_all_sends_the_sdk_default_order_and_unwraps_the_envelope() {
 
     let keys = client(&server).api_key().get_all().send().await.unwrap();
 
-    assert_eq!(keys.len(), 2);
+    let sent = examples::api_key_collection();
+    assert_eq!(
+        json!(keys.len()),
+        json!(sent["d"].as_array().unwrap().len())
+    );
     let first = &keys[0];
+    assert_eq!(json!(first.id), sent["d"][0]["id"]);
     assert_eq!(first.id, Some(4870231));
     assert_eq!(first.created_at, Some(at("2025-03-14T10:22:31.418Z")));
     assert_eq!(first.name.as_deref(), Some("ci-deploy"));
@@ -259,7 +256,9 @@ async fn get_all_sends_the_sdk_default_order_and_unwraps_the_envelope() {
     );
     assert_eq!(first.expiry_date, Some(at("2026-12-31T23:59:59.000Z")));
     assert_eq!(actor_of(first), Some(1111));
-    assert_eq!(keys[1].name.as_deref(), Some("grafana"));
+    assert_eq!(keys[1].name.as_deref(), sent["d"][1]["name"].as_str());
+    // The example's second key has `"description": null, "expiry_date": null`.
+    assert!(sent["d"][1]["description"].is_null() && sent["d"][1]["expiry_date"].is_null());
     assert_eq!(
         (keys[1].description.as_ref(), keys[1].expiry_date),
         (None, None)

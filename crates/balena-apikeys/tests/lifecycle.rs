@@ -10,6 +10,14 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
+
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6NDJ9.callerSessionTokenSignature";
 const NEW_SECRET: &str = "canaryBalena7f3a9c1eDoNotPrint";
 const OLD: i64 = 4870231;
@@ -70,9 +78,7 @@ async fn log(server: &MockServer) -> Vec<String> {
 
 async fn mount_whoami(server: &MockServer, times: u64) {
     authenticated(Mock::given(method("GET")).and(path("/actor/v1/whoami")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": 1111, "actorType": "user", "actorTypeId": 42, "username": "jdoe"
-        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(examples::actor_whoami()))
         .expect(times)
         .mount(server)
         .await;

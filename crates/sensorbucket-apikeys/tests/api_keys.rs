@@ -14,10 +14,16 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
+
 /// The caller's own key (the spec's example token).
 const CALLER_KEY: &str = "MjU5MzE1NDgwMjE2NTMwMTEyODo2MjY2MDdkMGViY2Q5MGRhMTRkZWE4NGY4MjEzYjRiNw";
-/// The token of the created key; it decodes to `4821937465012837465:9f86…`.
-const NEW_TOKEN: &str = "NDgyMTkzNzQ2NTAxMjgzNzQ2NTo5Zjg2ZDA4MTg4NGM3ZDY1OWEyZmVhYTBjNTVhZDAxNQ";
 /// An opaque cursor as the server encodes it (base64url of CBOR).
 const CURSOR_1: &str = "omVMaW1pdAJnQ29sdW1uc6JlS2V5SUQbEeGH3GjvM7lnQ3JlYXRlZMH7Qdn0EJigAAA";
 const CURSOR_2: &str = "omVMaW1pdAJnQ29sdW1uc6JlS2V5SUQbEd-_3GjvM7lnQ3JlYXRlZMH7Qdn0DwAAAAA";
@@ -44,32 +50,32 @@ fn authenticated(mock: MockBuilder) -> MockBuilder {
     .and(|request: &Request| !request.headers.contains_key("api-version"))
 }
 
+/// The token of the fragment's `ApiKeyCreated` example, the answer of `create_api_key`.
+fn new_token() -> String {
+    examples::api_key_created()["api_key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
 
-/// The two keys of the first list page.
+/// A listed key: the first key of the fragment's list example for its id, otherwise its
+/// second key (which never expires) under the id `id` and the name `key <id>`.
 fn listed_key(id: i64) -> Value {
-    match id {
-        4821937465012837465 => json!({
-            "id": 4821937465012837465_i64,
-            "name": "Device Beheerder",
-            "tenant_id": 19,
-            "tenant_name": "Provincie Zeeland",
-            "expiration_date": "2026-12-31T23:00:00Z",
-            "created": "2025-06-02T09:14:27.481923Z",
-            "permissions": ["READ_DEVICES", "WRITE_DEVICES", "READ_MEASUREMENTS"]
-        }),
-        _ => json!({
-            "id": id,
-            "name": format!("key {id}"),
-            "tenant_id": 19,
-            "tenant_name": "Provincie Zeeland",
-            "expiration_date": null,
-            "created": "2025-03-11T14:02:10.5Z",
-            "permissions": ["READ_DEVICES", "READ_MEASUREMENTS"]
-        }),
+    let example = examples::list_api_keys200_response();
+    let [first, second] = example["data"].as_array().unwrap().as_slice() else {
+        panic!("the list example has two keys")
+    };
+    if first["id"] == id {
+        return first.clone();
     }
+    let mut key = second.clone();
+    key["id"] = json!(id);
+    key["name"] = json!(format!("key {id}"));
+    key
 }
 
 fn page(ids: &[i64], next: &str) -> ResponseTemplate {
@@ -101,6 +107,7 @@ fn go_json(status: u16, body: Value) -> ResponseTemplate {
 
 #[tokio::test]
 async fn create_api_key_posts_the_exact_json_and_returns_the_token_once() {
+    let token = new_token();
     let server = mock_server().await;
     authenticated(Mock::given(method("POST")).and(path("/api/api-keys")))
         // The server refuses anything but exactly `application/json`.
@@ -116,7 +123,7 @@ async fn create_api_key_posts_the_exact_json_and_returns_the_token_once() {
             "permissions": ["READ_DEVICES", "WRITE_DEVICES", "READ_MEASUREMENTS"],
             "expiration_date": "2026-12-31T23:00:00Z"
         })))
-        .respond_with(go_json(201, json!({"api_key": NEW_TOKEN})))
+        .respond_with(go_json(201, examples::api_key_created()))
         .expect(1)
         .mount(&server)
         .await;
@@ -128,7 +135,7 @@ async fn create_api_key_posts_the_exact_json_and_returns_the_token_once() {
         .await
         .unwrap();
 
-    assert_eq!(response.api_key.expose_secret(), NEW_TOKEN);
+    assert_eq!(response.api_key.expose_secret(), &token);
 }
 
 #[tokio::test]
@@ -138,7 +145,7 @@ async fn create_api_key_without_expiry_leaves_the_field_out() {
         .and(body_json(
             json!({"name": "Dashboard readonly", "tenant_id": 19, "permissions": ["READ_DEVICES"]}),
         ))
-        .respond_with(go_json(201, json!({"api_key": NEW_TOKEN})))
+        .respond_with(go_json(201, examples::api_key_created()))
         .expect(1)
         .mount(&server)
         .await;
@@ -157,10 +164,11 @@ async fn create_api_key_without_expiry_leaves_the_field_out() {
 
 #[tokio::test]
 async fn the_new_token_never_shows_in_debug_display_or_serialized_values() {
+    let token = new_token();
     let server = mock_server().await;
     Mock::given(method("POST"))
         .and(path("/api/api-keys"))
-        .respond_with(go_json(201, json!({"api_key": NEW_TOKEN})))
+        .respond_with(go_json(201, examples::api_key_created()))
         .expect(1)
         .mount(&server)
         .await;
@@ -172,25 +180,26 @@ async fn the_new_token_never_shows_in_debug_display_or_serialized_values() {
         .send()
         .await
         .unwrap();
-    assert_hidden(&format!("{response:?}"), NEW_TOKEN);
+    assert_hidden(&format!("{response:?}"), &token);
     let created = response;
-    assert_hidden(&format!("{created:?}"), NEW_TOKEN);
-    assert_hidden(&format!("{created:#?}"), NEW_TOKEN);
-    assert_hidden(&created.api_key.to_string(), NEW_TOKEN);
-    assert_hidden(&serde_json::to_string(&created).unwrap(), NEW_TOKEN);
+    assert_hidden(&format!("{created:?}"), &token);
+    assert_hidden(&format!("{created:#?}"), &token);
+    assert_hidden(&created.api_key.to_string(), &token);
+    assert_hidden(&serde_json::to_string(&created).unwrap(), &token);
     assert_hidden(&format!("{client:?}"), CALLER_KEY);
     assert_eq!(
         created.api_key.expose_secret(),
-        NEW_TOKEN,
+        &token,
         "the value is still there to read"
     );
 }
 
 #[tokio::test]
 async fn a_token_in_a_body_that_does_not_decode_stays_out_of_the_error() {
+    let token = new_token();
     let server = mock_server().await;
     Mock::given(method("POST"))
-        .respond_with(go_json(201, json!({"apiKey": NEW_TOKEN})))
+        .respond_with(go_json(201, json!({"apiKey": &token})))
         .expect(1)
         .mount(&server)
         .await;
@@ -203,8 +212,8 @@ async fn a_token_in_a_body_that_does_not_decode_stays_out_of_the_error() {
         .unwrap_err();
 
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
-    assert_hidden(&format!("{err:?}"), NEW_TOKEN);
-    assert_hidden(&err.to_string(), NEW_TOKEN);
+    assert_hidden(&format!("{err:?}"), &token);
+    assert_hidden(&err.to_string(), &token);
 }
 
 #[tokio::test]
@@ -319,18 +328,7 @@ async fn get_api_key_reads_the_data_envelope_the_server_actually_sends() {
     let server = mock_server().await;
     authenticated(Mock::given(method("GET")).and(path("/api/api-keys/1288460349127734201")))
         .and(|request: &Request| request.url.query().is_none() && request.body.is_empty())
-        .respond_with(go_json(
-            200,
-            json!({
-                "data": {
-                    "id": 1288460349127734201_i64,
-                    "name": "",
-                    "expiration_date": null,
-                    "tenant_id": 19,
-                    "permissions": ["READ_DEVICES", "READ_MEASUREMENTS"]
-                }
-            }),
-        ))
+        .respond_with(go_json(200, examples::get_api_key200_response()))
         .expect(1)
         .mount(&server)
         .await;
@@ -343,14 +341,15 @@ async fn get_api_key_reads_the_data_envelope_the_server_actually_sends() {
         .unwrap()
         .data;
 
+    // Every field decodes to what the example sent: `name` as `""`, `expiration_date` as
+    // `null`.
+    let sent = &examples::get_api_key200_response()["data"];
     assert_eq!(key.id, 1288460349127734201);
-    assert_eq!(key.name, "");
-    assert_eq!(key.tenant_id, 19);
-    assert_eq!(key.expiration_date, None);
-    assert_eq!(
-        key.permissions,
-        [Permission::ReadDevices, Permission::ReadMeasurements]
-    );
+    assert_eq!(json!(key.id), sent["id"]);
+    assert_eq!((key.name.as_str(), sent["name"].as_str()), ("", Some("")));
+    assert_eq!(json!(key.tenant_id), sent["tenant_id"]);
+    assert!(key.expiration_date.is_none() && sent["expiration_date"].is_null());
+    assert_eq!(json!(key.permissions), sent["permissions"]);
 }
 
 #[tokio::test]
@@ -358,10 +357,7 @@ async fn get_api_key_of_an_unknown_or_expired_key_is_not_found() {
     let server = mock_server().await;
     Mock::given(method("GET"))
         .and(path("/api/api-keys/42"))
-        .respond_with(go_json(
-            404,
-            json!({"message": "API Key not found", "code": "ERR_API_KEY_NOT_FOUND"}),
-        ))
+        .respond_with(go_json(404, examples::sensorbucket_error_response()))
         .expect(1)
         .mount(&server)
         .await;
@@ -392,7 +388,7 @@ async fn ids_at_the_ends_of_i64_are_sent_digit_for_digit_in_a_single_segment() {
     for id in ids {
         Mock::given(method("DELETE"))
             .and(path(format!("/api/api-keys/{id}")))
-            .respond_with(go_json(200, json!({"message": "API key has been revoked"})))
+            .respond_with(go_json(200, examples::revoke_api_key200_response()))
             .expect(1)
             .mount(&server)
             .await;
@@ -426,7 +422,7 @@ async fn revoke_api_key_deletes_by_id_without_a_body_and_reads_the_confirmation(
     let server = mock_server().await;
     authenticated(Mock::given(method("DELETE")).and(path("/api/api-keys/4821937465012837465")))
         .and(|request: &Request| request.url.query().is_none() && request.body.is_empty())
-        .respond_with(go_json(200, json!({"message": "API key has been revoked"})))
+        .respond_with(go_json(200, examples::revoke_api_key200_response()))
         .expect(1)
         .mount(&server)
         .await;
@@ -966,17 +962,19 @@ async fn create_answered_with(
 
 #[tokio::test]
 async fn a_token_next_to_fields_a_newer_server_adds_is_still_read() {
+    let token = new_token();
     let created = create_answered_with(format!(
-        "{{\"api_key\": \"{NEW_TOKEN}\", \"id\": 4821937465012837465}}"
+        "{{\"api_key\": \"{token}\", \"id\": 4821937465012837465}}"
     ))
     .await
     .unwrap();
-    assert_eq!(created.api_key.expose_secret(), NEW_TOKEN);
+    assert_eq!(created.api_key.expose_secret(), &token);
 }
 
 #[tokio::test]
 async fn the_part_of_a_token_a_truncated_body_carries_stays_out_of_the_error() {
-    let body = format!("{{\"api_key\": \"{NEW_TOKEN}\"}}");
+    let token = new_token();
+    let body = format!("{{\"api_key\": \"{token}\"}}");
     let cut = &body[..body.len() / 2];
     let partial = cut.split('"').next_back().unwrap();
     assert!(partial.len() > 20, "{partial}");

@@ -11,6 +11,14 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
+
 const CALLER_KEY: &str = "MjU5MzE1NDgwMjE2NTMwMTEyODo2MjY2MDdkMGViY2Q5MGRhMTRkZWE4NGY4MjEzYjRiNw";
 /// `base64(4821937465012837465:9f86d081884c7d659a2feaa0c55ad015)`, unpadded.
 const NEW_TOKEN: &str = "NDgyMTkzNzQ2NTAxMjgzNzQ2NTo5Zjg2ZDA4MTg4NGM3ZDY1OWEyZmVhYTBjNTVhZDAxNQ";
@@ -43,16 +51,15 @@ fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
 
+/// The first key of the fragment's list example (of `TENANT`), under another id and name
+/// and without an expiry.
 fn listed(id: i64, name: &str) -> Value {
-    json!({
-        "id": id,
-        "name": name,
-        "tenant_id": TENANT,
-        "tenant_name": "Provincie Zeeland",
-        "expiration_date": null,
-        "created": "2025-06-02T09:14:27.481923Z",
-        "permissions": ["READ_DEVICES", "WRITE_MEASUREMENTS"]
-    })
+    let mut key = examples::list_api_keys200_response()["data"][0].clone();
+    assert_eq!(key["tenant_id"], TENANT);
+    key["id"] = json!(id);
+    key["name"] = json!(name);
+    key["expiration_date"] = Value::Null;
+    key
 }
 
 fn page(keys: Vec<Value>, next: &str) -> ResponseTemplate {

@@ -32,6 +32,7 @@ pub mod types {
         pub tenant_id: ::std::option::Option<TenantId>,
         #[serde(rename = "userId")]
         pub user_id: UserId,
+        ///The secret, on creation only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub value: ::std::option::Option<crate::auth::ApiKeyValue>,
     }

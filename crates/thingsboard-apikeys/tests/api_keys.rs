@@ -1,6 +1,6 @@
-//! The five API-key operations against a mock ThingsBoard, with example bodies in the shapes
-//! of ThingsBoard's published spec (`thingsboard/thingsboard-java-client`,
-//! `ce/spec/openapi.json`) and of its server's models.
+//! The five API-key operations against a mock ThingsBoard, answering with the fragment's
+//! examples (`thingsboard_apikeys::examples`), in the shapes of ThingsBoard's published spec
+//! (`thingsboard/thingsboard-java-client`, `ce/spec/openapi.json`) and of its server's models.
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ mod common;
 use apikeys_common::testing::{
     assert_api_error, assert_hidden, check_hostile_ids, mock_server, pagination_end,
 };
+use common::examples;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use thingsboard_apikeys::types::{
@@ -22,10 +23,14 @@ use wiremock::matchers::{
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const CALLER_KEY: &str = "tb_callerKeyUsedForEveryRequestInTheseTests0123456789";
-const NEW_SECRET: &str =
-    "tb_UvImZaYMEtKJGF2VDuiBNgkWb2sRPReNbA_TkB_yOaGglfIPk5VlDPk4C47bIkprJIoekk6P0K4uGpSSozBfGA";
+/// The user and key of the fragment's examples.
 const USER: Uuid = uuid!("5f3a1c20-8b2e-11f0-9d41-6b1e2a7c4d10");
 const KEY: Uuid = uuid!("a81c0e70-c8d4-11f0-8a3b-1f2e3d4c5b6a");
+
+/// The secret of the fragment's `ApiKey` example, which `save_api_key` answers with.
+fn new_secret() -> String {
+    examples::api_key()["value"].as_str().unwrap().to_owned()
+}
 
 fn client(server: &MockServer) -> Client {
     Client::builder(server.uri())
@@ -53,21 +58,20 @@ fn no_query(request: &Request) -> bool {
     request.url.query().is_none()
 }
 
+/// The fragment's `ApiKeyInfo` example with another id, description and state.
 fn key_info(id: &str, description: &str, enabled: bool) -> Value {
-    json!({
-        "id": {"entityType": "API_KEY", "id": id},
-        "createdTime": 1763891234567_i64,
-        "tenantId": {"entityType": "TENANT", "id": "1e3f7b40-8b2e-11f0-9d41-6b1e2a7c4d10"},
-        "userId": {"entityType": "USER", "id": USER},
-        "expirationTime": 1798761600000_i64,
-        "description": description,
-        "enabled": enabled,
-        "expired": false
-    })
+    let mut body = examples::api_key_info();
+    assert_eq!(body["userId"]["id"], json!(USER));
+    body["id"]["id"] = json!(id);
+    body["description"] = json!(description);
+    body["enabled"] = json!(enabled);
+    body
 }
 
+/// The fragment's `ApiKey` example (key `KEY`) with the secret `value`.
 fn created_key(value: &str) -> Value {
-    let mut body = key_info(&KEY.to_string(), "CI deploy key", true);
+    let mut body = examples::api_key();
+    assert_eq!(body["id"]["id"], json!(KEY));
     body["value"] = json!(value);
     body
 }
@@ -88,6 +92,7 @@ fn thingsboard_error(status: u16, code: i32, message: &str) -> ResponseTemplate 
 
 #[tokio::test]
 async fn save_api_key_creates_a_key_and_returns_its_secret_once() {
+    let secret = new_secret();
     let server = mock_server().await;
     authenticated(Mock::given(method("POST")).and(path("/api/apiKey")))
         .and(no_query)
@@ -98,7 +103,7 @@ async fn save_api_key_creates_a_key_and_returns_its_secret_once() {
             "enabled": true,
             "expirationTime": 1798761600000_i64
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(created_key(NEW_SECRET)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(created_key(&secret)))
         .expect(1)
         .mount(&server)
         .await;
@@ -123,15 +128,23 @@ async fn save_api_key_creates_a_key_and_returns_its_secret_once() {
     assert_eq!(key.expiration_time, 1798761600000);
     assert_eq!(
         key.value.as_ref().map(|v| v.expose_secret()),
-        Some(NEW_SECRET)
+        Some(secret.as_str())
     );
+    // Every other field decodes to what the example sent.
+    let mut sent = examples::api_key();
+    let mut decoded = serde_json::to_value(&key).unwrap();
+    for body in [&mut sent, &mut decoded] {
+        body.as_object_mut().unwrap().remove("value");
+    }
+    assert_eq!(decoded, sent);
 }
 
 #[tokio::test]
 async fn the_created_secret_never_shows_in_debug_or_serialized_values() {
+    let secret = new_secret();
     let server = mock_server().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(created_key(NEW_SECRET)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(created_key(&secret)))
         .mount(&server)
         .await;
 
@@ -141,21 +154,22 @@ async fn the_created_secret_never_shows_in_debug_or_serialized_values() {
         .send()
         .await
         .unwrap();
-    assert_hidden(&format!("{response:?}"), NEW_SECRET);
+    assert_hidden(&format!("{response:?}"), &secret);
     let key = response;
-    assert_hidden(&format!("{key:?}"), NEW_SECRET);
-    assert_hidden(&format!("{key:#?}"), NEW_SECRET);
-    assert_hidden(&serde_json::to_string(&key).unwrap(), NEW_SECRET);
+    assert_hidden(&format!("{key:?}"), &secret);
+    assert_hidden(&format!("{key:#?}"), &secret);
+    assert_hidden(&serde_json::to_string(&key).unwrap(), &secret);
     assert_hidden(&format!("{:?}", client(&server)), CALLER_KEY);
 }
 
 #[tokio::test]
 async fn save_api_key_strips_an_api_key_prefix_some_servers_add() {
+    let secret = new_secret();
     let server = mock_server().await;
     Mock::given(method("POST"))
         .and(path("/api/apiKey"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(created_key(&format!("ApiKey {NEW_SECRET}"))),
+            ResponseTemplate::new(200).set_body_json(created_key(&format!("ApiKey {secret}"))),
         )
         .expect(1)
         .mount(&server)
@@ -168,7 +182,7 @@ async fn save_api_key_strips_an_api_key_prefix_some_servers_add() {
         .await
         .unwrap();
 
-    assert_eq!(key.value.unwrap().expose_secret(), NEW_SECRET);
+    assert_eq!(key.value.unwrap().expose_secret(), &secret);
 }
 
 #[tokio::test]
@@ -313,22 +327,14 @@ async fn delete_api_key_accepts_the_empty_200() {
 #[tokio::test]
 async fn get_user_api_keys_sends_paging_and_sort_and_decodes_a_page() {
     let server = mock_server().await;
-    let second = "0b9d5f10-a1c2-11f0-8a3b-1f2e3d4c5b6a";
+    let body = examples::page_data_api_key_info();
     authenticated(Mock::given(method("GET")).and(path(format!("/api/apiKeys/{USER}"))))
         .and(query_param("pageSize", "2"))
         .and(query_param("page", "0"))
         .and(query_param("sortProperty", "createdTime"))
         .and(query_param("sortOrder", "DESC"))
         .and(query_param_is_missing("textSearch"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "data": [key_info(&KEY.to_string(), "CI deploy key", true), {
-                "id": {"entityType": "API_KEY", "id": second}, "createdTime": 1759300000000_i64,
-                "tenantId": {"entityType": "TENANT", "id": "1e3f7b40-8b2e-11f0-9d41-6b1e2a7c4d10"},
-                "userId": {"entityType": "USER", "id": USER},
-                "expirationTime": 0, "description": "Grafana datasource", "enabled": false, "expired": false
-            }],
-            "totalPages": 2, "totalElements": 3, "hasNext": true
-        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&body))
         .expect(1)
         .mount(&server)
         .await;
@@ -345,13 +351,28 @@ async fn get_user_api_keys_sends_paging_and_sort_and_decodes_a_page() {
         .unwrap();
 
     assert_eq!(
-        (page.total_pages, page.total_elements, page.has_next),
-        (2, 3, true)
+        (
+            i64::from(page.total_pages),
+            page.total_elements,
+            page.has_next
+        ),
+        (
+            body["totalPages"].as_i64().unwrap(),
+            body["totalElements"].as_i64().unwrap(),
+            body["hasNext"].as_bool().unwrap()
+        )
     );
+    let sent = body["data"].as_array().unwrap();
     let descriptions: Vec<_> = page.data.iter().map(|k| k.description.as_str()).collect();
-    assert_eq!(descriptions, ["CI deploy key", "Grafana datasource"]);
+    let sent_descriptions: Vec<_> = sent
+        .iter()
+        .map(|k| k["description"].as_str().unwrap())
+        .collect();
+    assert_eq!(descriptions, sent_descriptions);
+    // The example's second key never expires.
+    assert_eq!(sent[1]["expirationTime"], 0);
     assert_eq!(page.data[1].expiration_time, 0);
-    assert_eq!(page.data[1].id.id.to_string(), second);
+    assert_eq!(json!(page.data[1].id.id), sent[1]["id"]["id"]);
 }
 
 #[tokio::test]
@@ -583,8 +604,9 @@ async fn an_error_echoing_the_callers_key_does_not_leak_it() {
 
 #[tokio::test]
 async fn a_malformed_success_body_is_a_decode_error_that_hides_string_values() {
+    let secret = new_secret();
     let server = mock_server().await;
-    let mut body = created_key(NEW_SECRET);
+    let mut body = created_key(&secret);
     body["createdTime"] = json!("yesterday");
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_json(body))
@@ -599,8 +621,8 @@ async fn a_malformed_success_body_is_a_decode_error_that_hides_string_values() {
         .unwrap_err();
 
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
-    assert_hidden(&format!("{err:?}"), NEW_SECRET);
-    assert_hidden(&err.to_string(), NEW_SECRET);
+    assert_hidden(&format!("{err:?}"), &secret);
+    assert_hidden(&err.to_string(), &secret);
     assert_hidden(&err.to_string(), "yesterday");
 }
 

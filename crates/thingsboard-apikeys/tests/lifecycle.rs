@@ -11,6 +11,14 @@ use uuid::{Uuid, uuid};
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
+
 const CALLER_KEY: &str = "tb_callerKeyUsedForEveryRequestInTheseTests0123456789";
 const NEW_SECRET: &str = "tb_NewKeyCanary7f3a9c1eDoNotPrintUvImZaYMEtKJGF2VDuiBNgkWb2sRPReNbA";
 const USER: Uuid = uuid!("5f3a1c20-8b2e-11f0-9d41-6b1e2a7c4d10");
@@ -40,17 +48,17 @@ fn ms(at: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(at).unwrap()
 }
 
+/// The fragment's `ApiKeyInfo` example (of `USER`, created at `CREATED_MS`) with another
+/// id, description, state and expiry.
 fn key_info(id: Uuid, description: &str, enabled: bool, expires: i64) -> Value {
-    json!({
-        "id": {"entityType": "API_KEY", "id": id},
-        "createdTime": CREATED_MS,
-        "tenantId": {"entityType": "TENANT", "id": "1e3f7b40-8b2e-11f0-9d41-6b1e2a7c4d10"},
-        "userId": {"entityType": "USER", "id": USER},
-        "expirationTime": expires,
-        "description": description,
-        "enabled": enabled,
-        "expired": false
-    })
+    let mut body = examples::api_key_info();
+    assert_eq!(body["userId"]["id"], json!(USER));
+    assert_eq!(body["createdTime"], CREATED_MS);
+    body["id"]["id"] = json!(id);
+    body["description"] = json!(description);
+    body["enabled"] = json!(enabled);
+    body["expirationTime"] = json!(expires);
+    body
 }
 
 fn created(id: Uuid, description: &str, expires: i64) -> Value {

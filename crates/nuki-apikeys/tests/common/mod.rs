@@ -1,5 +1,5 @@
-//! What every test file shares: the client, the headers every request carries, and example
-//! bodies in the shapes of Nuki's Swagger.
+//! What every test file shares: the client, the headers every request carries, and the
+//! fragment's example bodies (`nuki_apikeys::examples`), in the shapes of Nuki's Swagger.
 #![allow(dead_code)]
 
 use apikeys_common::RetryPolicy;
@@ -10,11 +10,19 @@ use serde_json::{Value, json};
 use wiremock::matchers::header;
 use wiremock::{MockBuilder, MockServer, Request, ResponseTemplate};
 
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod examples;
+
 /// The caller's API token (80 hex digits, as the example token of Nuki's authentication
 /// guide, <https://developer.nuki.io/t/web-api-authentication/52>).
 pub const CALLER_TOKEN: &str =
     "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978";
-/// The API key every example uses.
+/// The ids and secrets of the fragment's examples (`api_key()` and the others check them).
 pub const KEY_ID: i32 = 1010101010;
 pub const ACCOUNT_ID: i32 = 987654321;
 /// The example key's `apiKey`.
@@ -68,48 +76,36 @@ pub fn json_body(mock: MockBuilder, body: Value) -> MockBuilder {
         .and(wiremock::matchers::body_json(body))
 }
 
-/// An API key as listed and as created.
+/// The fragment's `ApiKey` example, as listed and as created.
 pub fn api_key() -> Value {
-    json!({
-        "apiKeyId": KEY_ID,
-        "accountId": ACCOUNT_ID,
-        "description": "Home automation integration",
-        "redirectUris": ["https://example.com/oauth/nuki/callback"],
-        "creationDate": "2025-06-04T21:41:25.000Z",
-        "apiKey": API_KEY_VALUE
-    })
+    let key = examples::api_key();
+    assert_eq!(
+        (&key["apiKeyId"], &key["accountId"], &key["apiKey"]),
+        (&json!(KEY_ID), &json!(ACCOUNT_ID), &json!(API_KEY_VALUE)),
+        "the constants name the example's values"
+    );
+    key
 }
 
-/// A token as created, with its access token.
+/// The fragment's `ApiKeyToken` example, as created, with its access token.
 pub fn created_token() -> Value {
-    json!({
-        "id": TOKEN_ID,
-        "accountId": ACCOUNT_ID,
-        "description": "CI read-only token",
-        "accessToken": ACCESS_TOKEN,
-        "scopes": ["smartlock.readOnly", "smartlock.log"],
-        "creationDate": "2025-06-05T08:12:44.318Z"
-    })
+    let token = examples::api_key_token();
+    assert_eq!(
+        (&token["id"], &token["accountId"], &token["accessToken"]),
+        (&json!(TOKEN_ID), &json!(ACCOUNT_ID), &json!(ACCESS_TOKEN)),
+        "the constants name the example's values"
+    );
+    token
 }
 
-/// An advanced API key in testing, with its secret.
+/// The fragment's `AdvancedApiKey` example: in testing, with its secret.
 pub fn advanced_api_key() -> Value {
-    json!({
-        "name": "Example Rentals GmbH",
-        "country": "Austria",
-        "description": "Short-term rental platform issuing time-limited keypad codes to guests.",
-        "type": "SHORT_RENTAL",
-        "webhookStatus": "ACTIVE",
-        "url": "https://rentals.example.com",
-        "email": "integrations@rentals.example.com",
-        "webhookUrl": "https://rentals.example.com/hooks/nuki",
-        "webhookFeatures": ["DEVICE_STATUS", "DEVICE_LOGS", "DEVICE_AUTHS"],
-        "restricted": false,
-        "secret": CLIENT_SECRET,
-        "status": "TESTING",
-        "creationDate": "2025-06-05T08:20:00.000Z",
-        "updateDate": "2025-06-06T10:02:13.551Z"
-    })
+    let key = examples::advanced_api_key();
+    assert_eq!(
+        key["secret"], CLIENT_SECRET,
+        "the constant names the example's secret"
+    );
+    key
 }
 
 /// Nuki's Restlet-style error body.

@@ -1,28 +1,25 @@
 //! Every operation once, as a table, for the tests that run the same check on each.
 
 use apikeys_common::testing::OperationCase;
-use serde_json::{Value, json};
 use thingsboard_apikeys::types::SaveApiKeyRequest;
 use thingsboard_apikeys::{Client, LoginRequest};
 use uuid::{Uuid, uuid};
 
+// The fragment's examples, which the `testing` feature exposes as `examples`, read from the
+// source: the crate's own tests could turn the feature on only by depending on the crate
+// itself, which does not publish.
+#[path = "../../src/examples.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+pub mod examples;
+
+/// The user and key of the fragment's examples.
 pub const USER: Uuid = uuid!("5f3a1c20-8b2e-11f0-9d41-6b1e2a7c4d10");
 pub const KEY: Uuid = uuid!("a81c0e70-c8d4-11f0-8a3b-1f2e3d4c5b6a");
 
-fn key_info() -> Value {
-    json!({
-        "id": {"entityType": "API_KEY", "id": KEY}, "createdTime": 1763891234567_i64,
-        "tenantId": {"entityType": "TENANT", "id": "1e3f7b40-8b2e-11f0-9d41-6b1e2a7c4d10"},
-        "userId": {"entityType": "USER", "id": USER}, "expirationTime": 0,
-        "description": "CI deploy key", "enabled": true, "expired": false
-    })
-}
-
-/// Every operation, with a valid 200 body (`None` when it reads no body).
+/// Every operation, with a valid 200 body (the fragment's example; `None` when it reads no
+/// body).
 pub fn operations() -> Vec<OperationCase<Client>> {
-    let mut created = key_info();
-    created["value"] = json!("tb_secret");
-    let page = json!({"data": [key_info()], "totalPages": 1, "totalElements": 1, "hasNext": false});
     vec![
         OperationCase {
             operation: "login",
@@ -30,7 +27,7 @@ pub fn operations() -> Vec<OperationCase<Client>> {
             path: "/api/auth/login".into(),
             status: 200,
             also_decodes: &[],
-            valid: Some(json!({"token": "a.b.c", "refreshToken": "d.e.f"})),
+            valid: Some(examples::login_response()),
             call: |c| {
                 Box::pin(async move {
                     let body = LoginRequest::new("u@example.com", "pw");
@@ -44,7 +41,7 @@ pub fn operations() -> Vec<OperationCase<Client>> {
             path: "/api/apiKey".into(),
             status: 200,
             also_decodes: &[],
-            valid: Some(created),
+            valid: Some(examples::api_key()),
             call: |c| {
                 Box::pin(async move {
                     let body = SaveApiKeyRequest::builder()
@@ -61,7 +58,7 @@ pub fn operations() -> Vec<OperationCase<Client>> {
             path: format!("/api/apiKey/{KEY}/enabled/true"),
             status: 200,
             also_decodes: &[],
-            valid: Some(key_info()),
+            valid: Some(examples::api_key_info()),
             call: |c| {
                 Box::pin(async move {
                     let request = c.enable_api_key().id(KEY).enabled_value(true);
@@ -75,7 +72,7 @@ pub fn operations() -> Vec<OperationCase<Client>> {
             path: format!("/api/apiKey/{KEY}/description"),
             status: 200,
             also_decodes: &[],
-            valid: Some(key_info()),
+            valid: Some(examples::api_key_info()),
             call: |c| {
                 Box::pin(async move {
                     let request = c.update_api_key_description().id(KEY).body("new");
@@ -89,7 +86,7 @@ pub fn operations() -> Vec<OperationCase<Client>> {
             path: format!("/api/apiKeys/{USER}"),
             status: 200,
             also_decodes: &[],
-            valid: Some(page),
+            valid: Some(examples::page_data_api_key_info()),
             call: |c| {
                 Box::pin(async move {
                     let request = c
