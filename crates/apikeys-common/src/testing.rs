@@ -67,6 +67,15 @@ pub fn assert_api_error(err: &Error, status: u16, code: Option<&str>, message: &
     assert_eq!(api.message.as_deref(), Some(message), "{err}");
 }
 
+/// Checks that `err` is a request refused before sending, for exactly this reason.
+#[track_caller]
+pub fn assert_refused(err: &Error, expected: &str) {
+    match err {
+        Error::InvalidRequest(why) => assert_eq!(why, expected),
+        other => panic!("expected an invalid request, got {other:?}"),
+    }
+}
+
 /// Reads `stream` to its end, failing the test if it yields more than `limit` items, and
 /// returns how many items it yielded and the [`Error::Pagination`] it must have ended with.
 pub async fn pagination_end<T: std::fmt::Debug>(

@@ -2,9 +2,9 @@
 //! bound is refused with `Error::InvalidRequest` naming the wire field, the server receives
 //! nothing, and the boundary value is sent.
 
-use apikeys_common::testing::mock_server;
+use apikeys_common::testing::{assert_refused, mock_server};
 use sensorbucket_apikeys::types::{CreateApiKeyRequest, Permission};
-use sensorbucket_apikeys::{Client, Error, RetryPolicy};
+use sensorbucket_apikeys::{Client, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -15,14 +15,6 @@ fn client(server: &MockServer) -> Client {
         .retry(RetryPolicy::disabled())
         .build()
         .unwrap()
-}
-
-#[track_caller]
-fn assert_refused(error: &Error, expected: &str) {
-    match error {
-        Error::InvalidRequest(why) => assert_eq!(why, expected),
-        other => panic!("expected an invalid request, got {other:?}"),
-    }
 }
 
 fn create(

@@ -2,10 +2,10 @@
 //! bound is refused with `Error::InvalidRequest` naming the wire field, the server receives
 //! nothing, and the boundary value is sent.
 
-use apikeys_common::testing::mock_server;
+use apikeys_common::testing::{assert_refused, mock_server};
 use serde_json::json;
 use thingsboard_apikeys::types::SaveApiKeyRequest;
-use thingsboard_apikeys::{Client, Error, RetryPolicy};
+use thingsboard_apikeys::{Client, RetryPolicy};
 use uuid::{Uuid, uuid};
 use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -19,14 +19,6 @@ fn client(server: &MockServer) -> Client {
         .retry(RetryPolicy::disabled())
         .build()
         .unwrap()
-}
-
-#[track_caller]
-fn assert_refused(error: &Error, expected: &str) {
-    match error {
-        Error::InvalidRequest(why) => assert_eq!(why, expected),
-        other => panic!("expected an invalid request, got {other:?}"),
-    }
 }
 
 fn empty_page() -> ResponseTemplate {
