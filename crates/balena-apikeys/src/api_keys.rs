@@ -331,27 +331,22 @@ pub(crate) enum Scope {
 }
 
 impl Scope {
-    /// The method's own options (the SDK's defaults for it), after the look-ups they need.
+    /// The method's own options (the SDK's defaults for it), after the look-ups they need:
+    /// every method but `get_all` keeps to one actor's keys, and all sort by name.
     pub(crate) async fn defaults(&self, client: &Client) -> Result<ODataOptions> {
-        let mut options = ODataOptions::new();
-        match self {
-            Scope::All => {}
-            Scope::NamedUser => {
-                let me = client.get_actor_whoami().send().await?;
-                options = options
-                    .filter(Filter::eq(ApiKeyField::IsOfActor, me.id))
-                    .filter(Filter::not_null(ApiKeyField::Name));
-            }
-            Scope::Application(application) => {
-                let actor = application_actor(client, application).await?;
-                options = options.filter(Filter::eq(ApiKeyField::IsOfActor, actor));
-            }
-            Scope::Device(device) => {
-                let actor = device_actor(client, device).await?;
-                options = options.filter(Filter::eq(ApiKeyField::IsOfActor, actor));
-            }
+        let by_name = ODataOptions::new().orderby(ApiKeyField::Name, Order::Asc);
+        let actor = match self {
+            Scope::All => return Ok(by_name),
+            Scope::NamedUser => client.get_actor_whoami().send().await?.id,
+            Scope::Application(application) => application_actor(client, application).await?,
+            Scope::Device(device) => device_actor(client, device).await?,
+        };
+        let mut options = by_name.filter(Filter::eq(ApiKeyField::IsOfActor, actor));
+        if let Scope::NamedUser = self {
+            // Legacy user keys have no name; the SDK leaves them out.
+            options = options.filter(Filter::not_null(ApiKeyField::Name));
         }
-        Ok(options.orderby(ApiKeyField::Name, Order::Asc))
+        Ok(options)
     }
 }
 
@@ -405,24 +400,15 @@ impl<'a> ListRequest<'a> {
 pub(crate) async fn fetch(client: &Client, options: &ODataOptions) -> Result<Vec<ApiKey>> {
     let rendered = options.rendered();
     let mut request = client.get_api_keys();
-    if let Some(orderby) = rendered.orderby {
-        request = request.orderby(orderby);
+    // Each option that is set goes to the generated parameter of the same name.
+    macro_rules! set {
+        ($($option:ident),*) => {$(
+            if let Some(value) = rendered.$option {
+                request = request.$option(value);
+            }
+        )*};
     }
-    if let Some(select) = rendered.select {
-        request = request.select(select);
-    }
-    if let Some(expand) = rendered.expand {
-        request = request.expand(expand);
-    }
-    if let Some(top) = rendered.top {
-        request = request.top(top);
-    }
-    if let Some(skip) = rendered.skip {
-        request = request.skip(skip);
-    }
-    if let Some(filter) = rendered.filter {
-        request = request.filter(filter);
-    }
+    set!(orderby, select, expand, top, skip, filter);
     Ok(request.send().await?.d)
 }
 
@@ -489,7 +475,9 @@ fn is_full_uuid(uuid: &str) -> bool {
 fn the_one_actor(rows: Vec<ActorRef>, what: &dyn fmt::Display) -> Result<i64> {
     match rows.as_slice() {
         [row] => Ok(row.actor.id),
-        [] => Err(not_found(format!(
+        // The server answers an unknown application or device with 200 and no rows; the
+        // SDKs raise `…NotFound`, and so does this ([`Error::is_not_found`] holds).
+        [] => Err(Error::NotFound(format!(
             "no {what} is visible to this credential (the server answered with no rows)"
         ))),
         more => Err(Error::InvalidRequest(format!(
@@ -497,12 +485,6 @@ fn the_one_actor(rows: Vec<ActorRef>, what: &dyn fmt::Display) -> Result<i64> {
             more.len()
         ))),
     }
-}
-
-/// The server answers an unknown application or device with 200 and no rows;
-/// the SDKs raise `…NotFound`, and so does this ([`Error::is_not_found`] holds).
-fn not_found(message: String) -> Error {
-    Error::NotFound(message)
 }
 
 #[cfg(test)]
