@@ -30,10 +30,15 @@
 //! refuses `%2C` in `$select` lists and `%28`/`%29` in function calls.
 
 use std::fmt;
+use std::future::Future;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use futures::Stream;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use serde::Serialize;
 use url::Url;
+
+use crate::{Page, Result};
 
 /// A value on the right of a comparison, rendered as OData expects: numbers,
 /// `true`/`false` and `null` bare, strings quoted and escaped, date-times as
@@ -514,6 +519,39 @@ impl Rendered {
 /// The order pine's JS client emits the options in; the server does not care.
 const OPTION_ORDER: [&str; 6] = ["$orderby", "$select", "$expand", "$top", "$skip", "$filter"];
 
+/// Every row of a listing as one stream, one `$top`/`$skip` page at a time as the stream is
+/// read (for servers with no cursor, next link or total), `fetch` getting each page's options.
+///
+/// `$top` in `options` sets the page size (default `default_top`) and `$skip` where to start.
+/// `key asc` is added to `$orderby` (unless it names `key` already), so that pages neither
+/// repeat nor miss a row when `key` is unique. The stream ends after a short page; a server
+/// that answers every `$skip` with the same page, or pages on past
+/// [`MAX_PAGES`](crate::MAX_PAGES), ends it with [`Error::Pagination`](crate::Error::Pagination),
+/// as [`paginate`](crate::paginate) does.
+pub fn paginate<T, F, Fut>(
+    options: ODataOptions,
+    key: impl AsRef<str>,
+    default_top: u64,
+    mut fetch: F,
+) -> impl Stream<Item = Result<T>>
+where
+    T: Serialize,
+    F: FnMut(ODataOptions) -> Fut,
+    Fut: Future<Output = Result<Vec<T>>>,
+{
+    let options = if options.has_orderby(&key) {
+        options
+    } else {
+        options.orderby(key, Order::Asc)
+    };
+    let limit = options.top_value().unwrap_or(default_top);
+    let first = options.skip_value().unwrap_or(0);
+    crate::paginate(first, move |offset| {
+        let page = fetch(options.clone().top(limit).skip(offset));
+        async move { Ok(Page::offset(page.await?, offset, limit)) }
+    })
+}
+
 /// A listing's rule against fetching secrets, applied to a form-encoded query (what the
 /// generated code sends) before [`wire_query`].
 ///
@@ -830,6 +868,59 @@ mod tests {
             Some("$filter=a%20%26%20b%20%23%20c%20%2B%20d")
         );
         assert_eq!(wire(""), None);
+    }
+
+    #[tokio::test]
+    async fn pages_follow_top_and_skip_in_key_order() {
+        use futures::TryStreamExt;
+        use std::sync::Mutex;
+
+        let asked = Mutex::new(Vec::new());
+        let rows: Vec<u64> = (0..5).collect();
+        let fetch = |page: ODataOptions| {
+            let r = page.rendered();
+            asked.lock().unwrap().push(r.clone());
+            let (skip, top) = (r.skip.unwrap() as usize, r.top.unwrap() as usize);
+            let rows: Vec<u64> = rows.iter().copied().skip(skip).take(top).collect();
+            async move { Ok(rows) }
+        };
+        let options = ODataOptions::new()
+            .orderby("name", Order::Asc)
+            .top(2)
+            .skip(1);
+        let got: Vec<u64> = paginate(options, "id", 100, fetch)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(got, [1, 2, 3, 4]);
+        let asked = asked.into_inner().unwrap();
+        let skips: Vec<_> = asked.iter().map(|r| (r.top, r.skip)).collect();
+        assert_eq!(
+            skips,
+            [(Some(2), Some(1)), (Some(2), Some(3)), (Some(2), Some(5))]
+        );
+        assert!(
+            asked
+                .iter()
+                .all(|r| r.orderby.as_deref() == Some("name asc,id asc"))
+        );
+
+        // An order on the key is kept as it is; no `$top` pages by the default.
+        let asked = Mutex::new(Vec::new());
+        let fetch = |page: ODataOptions| {
+            asked.lock().unwrap().push(page.rendered());
+            async { Ok(vec![7_u64]) }
+        };
+        let options = ODataOptions::new().orderby("id", Order::Desc);
+        let got: Vec<u64> = paginate(options, "id", 100, fetch)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(got, [7]);
+        let asked = asked.into_inner().unwrap();
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0].orderby.as_deref(), Some("id desc"));
+        assert_eq!((asked[0].top, asked[0].skip), (Some(100), Some(0)));
     }
 
     fn option_name() -> impl Strategy<Value = String> {
