@@ -258,33 +258,6 @@ pub enum ApplicationRef {
     SlugOrUuid(String),
 }
 
-impl From<i64> for ApplicationRef {
-    fn from(id: i64) -> Self {
-        ApplicationRef::Id(id)
-    }
-}
-
-impl From<&str> for ApplicationRef {
-    fn from(slug_or_uuid: &str) -> Self {
-        ApplicationRef::SlugOrUuid(slug_or_uuid.to_string())
-    }
-}
-
-impl From<String> for ApplicationRef {
-    fn from(slug_or_uuid: String) -> Self {
-        ApplicationRef::SlugOrUuid(slug_or_uuid)
-    }
-}
-
-impl fmt::Display for ApplicationRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ApplicationRef::Id(id) => write!(f, "application {id}"),
-            ApplicationRef::SlugOrUuid(s) => write!(f, "application `{s}`"),
-        }
-    }
-}
-
 /// A device: its numeric id or its full uuid.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeviceRef {
@@ -294,32 +267,40 @@ pub enum DeviceRef {
     Uuid(String),
 }
 
-impl From<i64> for DeviceRef {
-    fn from(id: i64) -> Self {
-        DeviceRef::Id(id)
-    }
-}
-
-impl From<&str> for DeviceRef {
-    fn from(uuid: &str) -> Self {
-        DeviceRef::Uuid(uuid.to_string())
-    }
-}
-
-impl From<String> for DeviceRef {
-    fn from(uuid: String) -> Self {
-        DeviceRef::Uuid(uuid)
-    }
-}
-
-impl fmt::Display for DeviceRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DeviceRef::Id(id) => write!(f, "device {id}"),
-            DeviceRef::Uuid(uuid) => write!(f, "device `{uuid}`"),
+/// `From<i64>`, `From<&str>`, `From<String>` and a `Display` for error messages
+/// (`application 5`, ``device `7cf0…` ``), for a reference by numeric id or by text.
+macro_rules! id_or_text {
+    ($ty:ident::$text:ident, $what:literal) => {
+        impl From<i64> for $ty {
+            fn from(id: i64) -> Self {
+                $ty::Id(id)
+            }
         }
-    }
+
+        impl From<&str> for $ty {
+            fn from(text: &str) -> Self {
+                $ty::$text(text.to_string())
+            }
+        }
+
+        impl From<String> for $ty {
+            fn from(text: String) -> Self {
+                $ty::$text(text)
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $ty::Id(id) => write!(f, concat!($what, " {}"), id),
+                    $ty::$text(text) => write!(f, concat!($what, " `{}`"), text),
+                }
+            }
+        }
+    };
 }
+id_or_text!(ApplicationRef::SlugOrUuid, "application");
+id_or_text!(DeviceRef::Uuid, "device");
 
 /// Whose keys a listing is about.
 #[derive(Clone, Debug)]
@@ -499,5 +480,18 @@ mod tests {
         assert!(!is_full_uuid(&"a".repeat(33)));
         assert!(!is_full_uuid("7cf02a69e4d34c9da573914963cf54f'"));
         assert!(!is_full_uuid("ünïcødé-ünïcødé-ünïcødé-ü"));
+    }
+
+    #[test]
+    fn references_convert_and_name_themselves_in_messages() {
+        assert_eq!(ApplicationRef::from(5), ApplicationRef::Id(5));
+        assert_eq!(ApplicationRef::from(5).to_string(), "application 5");
+        assert_eq!(
+            ApplicationRef::from(String::from("myorg/myapp")).to_string(),
+            "application `myorg/myapp`"
+        );
+        assert_eq!(DeviceRef::from("7cf0"), DeviceRef::Uuid("7cf0".into()));
+        assert_eq!(DeviceRef::from(456).to_string(), "device 456");
+        assert_eq!(DeviceRef::from("7cf0").to_string(), "device `7cf0`");
     }
 }
