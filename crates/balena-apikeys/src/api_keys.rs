@@ -82,13 +82,11 @@ impl<'a> ApiKeys<'a> {
             expiry_date,
             description,
         };
-        let key = self
-            .client
+        self.client
             .create_named_user_api_key()
             .body(body)
             .send()
-            .await?;
-        Ok(key)
+            .await
     }
 
     /// Every key the credential may read, sorted by name (`GET /v7/api_key`).
@@ -229,8 +227,7 @@ impl<'a> ApiKeys<'a> {
             .id(id)
             .body(changes)
             .send()
-            .await?;
-        Ok(())
+            .await
     }
 
     /// Revokes (deletes) a key (`DELETE /v7/api_key(<id>)`). The server answers
@@ -244,8 +241,7 @@ impl<'a> ApiKeys<'a> {
     /// # }
     /// ```
     pub async fn revoke(&self, id: i64) -> Result<()> {
-        self.client.revoke_api_key().id(id).send().await?;
-        Ok(())
+        self.client.revoke_api_key().id(id).send().await
     }
 }
 
