@@ -10,6 +10,7 @@ mod constraints;
 mod error;
 pub mod hooks;
 mod lifecycle;
+pub mod odata;
 mod open_enum;
 pub mod paging;
 mod retry;

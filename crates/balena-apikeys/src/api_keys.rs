@@ -82,13 +82,11 @@ impl<'a> ApiKeys<'a> {
             expiry_date,
             description,
         };
-        let key = self
-            .client
+        self.client
             .create_named_user_api_key()
             .body(body)
             .send()
-            .await?;
-        Ok(key)
+            .await
     }
 
     /// Every key the credential may read, sorted by name (`GET /v7/api_key`).
@@ -229,8 +227,7 @@ impl<'a> ApiKeys<'a> {
             .id(id)
             .body(changes)
             .send()
-            .await?;
-        Ok(())
+            .await
     }
 
     /// Revokes (deletes) a key (`DELETE /v7/api_key(<id>)`). The server answers
@@ -244,8 +241,7 @@ impl<'a> ApiKeys<'a> {
     /// # }
     /// ```
     pub async fn revoke(&self, id: i64) -> Result<()> {
-        self.client.revoke_api_key().id(id).send().await?;
-        Ok(())
+        self.client.revoke_api_key().id(id).send().await
     }
 }
 
@@ -258,33 +254,6 @@ pub enum ApplicationRef {
     SlugOrUuid(String),
 }
 
-impl From<i64> for ApplicationRef {
-    fn from(id: i64) -> Self {
-        ApplicationRef::Id(id)
-    }
-}
-
-impl From<&str> for ApplicationRef {
-    fn from(slug_or_uuid: &str) -> Self {
-        ApplicationRef::SlugOrUuid(slug_or_uuid.to_string())
-    }
-}
-
-impl From<String> for ApplicationRef {
-    fn from(slug_or_uuid: String) -> Self {
-        ApplicationRef::SlugOrUuid(slug_or_uuid)
-    }
-}
-
-impl fmt::Display for ApplicationRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ApplicationRef::Id(id) => write!(f, "application {id}"),
-            ApplicationRef::SlugOrUuid(s) => write!(f, "application `{s}`"),
-        }
-    }
-}
-
 /// A device: its numeric id or its full uuid.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeviceRef {
@@ -294,32 +263,40 @@ pub enum DeviceRef {
     Uuid(String),
 }
 
-impl From<i64> for DeviceRef {
-    fn from(id: i64) -> Self {
-        DeviceRef::Id(id)
-    }
-}
-
-impl From<&str> for DeviceRef {
-    fn from(uuid: &str) -> Self {
-        DeviceRef::Uuid(uuid.to_string())
-    }
-}
-
-impl From<String> for DeviceRef {
-    fn from(uuid: String) -> Self {
-        DeviceRef::Uuid(uuid)
-    }
-}
-
-impl fmt::Display for DeviceRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DeviceRef::Id(id) => write!(f, "device {id}"),
-            DeviceRef::Uuid(uuid) => write!(f, "device `{uuid}`"),
+/// `From<i64>`, `From<&str>`, `From<String>` and a `Display` for error messages
+/// (`application 5`, ``device `7cf0…` ``), for a reference by numeric id or by text.
+macro_rules! id_or_text {
+    ($ty:ident::$text:ident, $what:literal) => {
+        impl From<i64> for $ty {
+            fn from(id: i64) -> Self {
+                $ty::Id(id)
+            }
         }
-    }
+
+        impl From<&str> for $ty {
+            fn from(text: &str) -> Self {
+                $ty::$text(text.to_string())
+            }
+        }
+
+        impl From<String> for $ty {
+            fn from(text: String) -> Self {
+                $ty::$text(text)
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $ty::Id(id) => write!(f, concat!($what, " {}"), id),
+                    $ty::$text(text) => write!(f, concat!($what, " `{}`"), text),
+                }
+            }
+        }
+    };
 }
+id_or_text!(ApplicationRef::SlugOrUuid, "application");
+id_or_text!(DeviceRef::Uuid, "device");
 
 /// Whose keys a listing is about.
 #[derive(Clone, Debug)]
@@ -331,27 +308,22 @@ pub(crate) enum Scope {
 }
 
 impl Scope {
-    /// The method's own options (the SDK's defaults for it), after the look-ups they need.
+    /// The method's own options (the SDK's defaults for it), after the look-ups they need:
+    /// every method but `get_all` keeps to one actor's keys, and all sort by name.
     pub(crate) async fn defaults(&self, client: &Client) -> Result<ODataOptions> {
-        let mut options = ODataOptions::new();
-        match self {
-            Scope::All => {}
-            Scope::NamedUser => {
-                let me = client.get_actor_whoami().send().await?;
-                options = options
-                    .filter(Filter::eq(ApiKeyField::IsOfActor, me.id))
-                    .filter(Filter::not_null(ApiKeyField::Name));
-            }
-            Scope::Application(application) => {
-                let actor = application_actor(client, application).await?;
-                options = options.filter(Filter::eq(ApiKeyField::IsOfActor, actor));
-            }
-            Scope::Device(device) => {
-                let actor = device_actor(client, device).await?;
-                options = options.filter(Filter::eq(ApiKeyField::IsOfActor, actor));
-            }
+        let by_name = ODataOptions::new().orderby(ApiKeyField::Name, Order::Asc);
+        let actor = match self {
+            Scope::All => return Ok(by_name),
+            Scope::NamedUser => client.get_actor_whoami().send().await?.id,
+            Scope::Application(application) => application_actor(client, application).await?,
+            Scope::Device(device) => device_actor(client, device).await?,
+        };
+        let mut options = by_name.filter(Filter::eq(ApiKeyField::IsOfActor, actor));
+        if let Scope::NamedUser = self {
+            // Legacy user keys have no name; the SDK leaves them out.
+            options = options.filter(Filter::not_null(ApiKeyField::Name));
         }
-        Ok(options.orderby(ApiKeyField::Name, Order::Asc))
+        Ok(options)
     }
 }
 
@@ -405,24 +377,15 @@ impl<'a> ListRequest<'a> {
 pub(crate) async fn fetch(client: &Client, options: &ODataOptions) -> Result<Vec<ApiKey>> {
     let rendered = options.rendered();
     let mut request = client.get_api_keys();
-    if let Some(orderby) = rendered.orderby {
-        request = request.orderby(orderby);
+    // Each option that is set goes to the generated parameter of the same name.
+    macro_rules! set {
+        ($($option:ident),*) => {$(
+            if let Some(value) = rendered.$option {
+                request = request.$option(value);
+            }
+        )*};
     }
-    if let Some(select) = rendered.select {
-        request = request.select(select);
-    }
-    if let Some(expand) = rendered.expand {
-        request = request.expand(expand);
-    }
-    if let Some(top) = rendered.top {
-        request = request.top(top);
-    }
-    if let Some(skip) = rendered.skip {
-        request = request.skip(skip);
-    }
-    if let Some(filter) = rendered.filter {
-        request = request.filter(filter);
-    }
+    set!(orderby, select, expand, top, skip, filter);
     Ok(request.send().await?.d)
 }
 
@@ -489,7 +452,9 @@ fn is_full_uuid(uuid: &str) -> bool {
 fn the_one_actor(rows: Vec<ActorRef>, what: &dyn fmt::Display) -> Result<i64> {
     match rows.as_slice() {
         [row] => Ok(row.actor.id),
-        [] => Err(not_found(format!(
+        // The server answers an unknown application or device with 200 and no rows; the
+        // SDKs raise `…NotFound`, and so does this ([`Error::is_not_found`] holds).
+        [] => Err(Error::NotFound(format!(
             "no {what} is visible to this credential (the server answered with no rows)"
         ))),
         more => Err(Error::InvalidRequest(format!(
@@ -497,12 +462,6 @@ fn the_one_actor(rows: Vec<ActorRef>, what: &dyn fmt::Display) -> Result<i64> {
             more.len()
         ))),
     }
-}
-
-/// The server answers an unknown application or device with 200 and no rows;
-/// the SDKs raise `…NotFound`, and so does this ([`Error::is_not_found`] holds).
-fn not_found(message: String) -> Error {
-    Error::NotFound(message)
 }
 
 #[cfg(test)]
@@ -517,5 +476,18 @@ mod tests {
         assert!(!is_full_uuid(&"a".repeat(33)));
         assert!(!is_full_uuid("7cf02a69e4d34c9da573914963cf54f'"));
         assert!(!is_full_uuid("ünïcødé-ünïcødé-ünïcødé-ü"));
+    }
+
+    #[test]
+    fn references_convert_and_name_themselves_in_messages() {
+        assert_eq!(ApplicationRef::from(5), ApplicationRef::Id(5));
+        assert_eq!(ApplicationRef::from(5).to_string(), "application 5");
+        assert_eq!(
+            ApplicationRef::from(String::from("myorg/myapp")).to_string(),
+            "application `myorg/myapp`"
+        );
+        assert_eq!(DeviceRef::from("7cf0"), DeviceRef::Uuid("7cf0".into()));
+        assert_eq!(DeviceRef::from(456).to_string(), "device 456");
+        assert_eq!(DeviceRef::from("7cf0").to_string(), "device `7cf0`");
     }
 }

@@ -1,11 +1,11 @@
 //! Every key of a listing as one stream, over `$top`/`$skip` pages (balena has no cursor,
 //! next link or total in a listing).
 
-use apikeys_common::{Page, Result, paginate};
+use apikeys_common::{Result, odata};
 use futures::{Stream, TryStreamExt, stream};
 
 use crate::api_keys::{ListRequest, fetch};
-use crate::odata::{ApiKeyField, Order};
+use crate::odata::ApiKeyField;
 use crate::types::ApiKey;
 
 /// Page size when the options set no `$top`.
@@ -49,19 +49,10 @@ impl<'a> ListRequest<'a> {
             options,
         } = self;
         stream::once(async move {
-            let mut options = scope.defaults(client).await?.merged_with(options);
-            if !options.has_orderby(ApiKeyField::Id.as_str()) {
-                options = options.orderby(ApiKeyField::Id, Order::Asc);
-            }
-            let limit = options.top_value().unwrap_or(DEFAULT_PAGE_SIZE);
-            let first = options.skip_value().unwrap_or(0);
-            Ok::<_, apikeys_common::Error>(paginate(first, move |offset| {
-                let page = options.clone().top(limit).skip(offset);
-                async move {
-                    let items = fetch(client, &page).await?;
-                    Ok(Page::offset(items, offset, limit))
-                }
-            }))
+            let options = scope.defaults(client).await?.merged_with(options);
+            let fetch = move |page| async move { fetch(client, &page).await };
+            let pages = odata::paginate(options, ApiKeyField::Id, DEFAULT_PAGE_SIZE, fetch);
+            Ok::<_, apikeys_common::Error>(pages)
         })
         .try_flatten()
     }
