@@ -3,9 +3,12 @@
 //! - `cargo xtask codegen` regenerates every vendor client from its fragment in `openapi/`.
 //! - `cargo xtask codegen --check` changes nothing and fails when a committed client is stale.
 //! - Either takes vendor names to work on those alone.
+//! - Both also write (or check) the files derived from the vendor table: the sandbox's and
+//!   the CLI's vendor lists and the README tables.
 
 mod codegen;
 mod constraints;
+mod derived;
 mod lint;
 mod surface;
 mod vendors;
@@ -51,20 +54,23 @@ fn codegen_all(root: &Path, check: bool, only: &[String]) -> Result<(), String> 
             "no vendor `{unknown}` in xtask/src/vendors.rs\n{USAGE}"
         ));
     }
-    let mut stale = Vec::new();
+    let mut files = Vec::new();
     for vendor in VENDORS
         .iter()
         .filter(|v| only.is_empty() || only.iter().any(|n| *n == v.name))
     {
-        let fresh = codegen::generate(root, vendor)?;
-        let path = root.join(vendor.output());
+        files.push((vendor.output(), codegen::generate(root, vendor)?));
+    }
+    files.extend(derived::all(root)?);
+    let mut stale = Vec::new();
+    for (label, fresh) in files {
+        let path = root.join(&label);
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         if committed == fresh {
             continue;
         }
         if check {
             let diff = TextDiff::from_lines(&committed, &fresh);
-            let label = vendor.output();
             let fresh_label = format!("{label} (fresh)");
             eprint!(
                 "{}",
@@ -75,7 +81,7 @@ fn codegen_all(root: &Path, check: bool, only: &[String]) -> Result<(), String> 
             stale.push(label);
         } else {
             std::fs::write(&path, fresh).map_err(|e| format!("{}: {e}", path.display()))?;
-            println!("wrote {}", vendor.output());
+            println!("wrote {label}");
         }
     }
     if stale.is_empty() {
