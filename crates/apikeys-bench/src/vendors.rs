@@ -1,13 +1,17 @@
 //! One list and one create per vendor, each sent two ways: through the vendor crate, and as
 //! the same request with a bare `reqwest::Client` and `serde_json`, decoded into the same
-//! generated type.
+//! generated type; and the server's canned answers to them. The benchmark's one file that
+//! names the vendors: it measures the vendors it lists here.
 
 use std::hint::black_box;
 
 use apikeys_common::{RetryPolicy, Vendor as _};
+use bytes::Bytes;
 use chrono::{TimeZone, Utc};
+use hyper::{Method, StatusCode};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 use uuid::{Uuid, uuid};
 
 /// Keys in a canned list response.
@@ -347,6 +351,162 @@ impl Ctx {
                 usize::from(key.is_enabled == Some(true))
             }
         }
+    }
+}
+
+/// One canned answer of the benchmark's server.
+pub struct Route {
+    pub method: Method,
+    pub path: String,
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+/// What the benchmark's server answers: each list and create above, and the pages of
+/// ThingsBoard keys streamed from `stream_path` (`page=N`, the last one `hasNext: false`).
+pub struct Answers {
+    pub routes: Vec<Route>,
+    pub stream_path: String,
+    pub stream_more: Bytes,
+    pub stream_last: Bytes,
+}
+
+fn bytes(value: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).unwrap())
+}
+
+fn tb_key(n: usize) -> Value {
+    json!({
+        "id": {"entityType": "API_KEY", "id": format!("a81c0e70-c8d4-11f0-8a3b-{n:012x}")},
+        "createdTime": 1763891234567_i64,
+        "tenantId": {"entityType": "TENANT", "id": "1e3f7b40-8b2e-11f0-9d41-6b1e2a7c4d10"},
+        "userId": {"entityType": "USER", "id": TB_USER},
+        "expirationTime": 1798761600000_i64,
+        "description": format!("CI deploy key {n}"),
+        "enabled": true,
+        "expired": false
+    })
+}
+
+fn tb_page(len: usize, has_next: bool) -> Value {
+    json!({
+        "data": (0..len).map(tb_key).collect::<Vec<_>>(),
+        "totalPages": STREAM_PAGES,
+        "totalElements": STREAM_PAGES * STREAM_PAGE_SIZE,
+        "hasNext": has_next
+    })
+}
+
+pub fn answers() -> Answers {
+    let mut tb_created = tb_key(0);
+    tb_created["value"] = json!("tb_UvImZaYMEtKJGF2VDuiBNgkWb2sRPReNbA_TkB_yOaGglfIPk5VlDPk4");
+    let sb_key = |n: usize| {
+        json!({
+            "id": 4821937465012837465_i64 + n as i64,
+            "name": format!("Device Beheerder {n}"),
+            "tenant_id": 19,
+            "tenant_name": "Provincie Zeeland",
+            "expiration_date": "2026-12-31T23:00:00Z",
+            "created": "2025-06-02T09:14:27.481923Z",
+            "permissions": ["READ_DEVICES", "WRITE_DEVICES", "READ_MEASUREMENTS"]
+        })
+    };
+    let nuki_key = |n: usize| {
+        json!({
+            "apiKeyId": 1010101010 + n,
+            "accountId": 987654321,
+            "description": format!("Home automation integration {n}"),
+            "redirectUris": ["https://example.com/oauth/nuki/callback"],
+            "creationDate": "2025-06-04T21:41:25.000Z",
+            "apiKey": "3f1c9a7e52b04d1e8c6a0f9b7d2e4c11"
+        })
+    };
+    let balena_key = |n: usize| {
+        json!({
+            "id": 4870231 + n,
+            "created_at": "2025-03-14T10:22:31.418Z",
+            "name": format!("ci-deploy-{n}"),
+            "description": "Key used by the release pipeline",
+            "expiry_date": "2026-12-31T23:59:59.000Z",
+            "is_of__actor": {"__id": 1111}
+        })
+    };
+    let automox_key = |n: usize| {
+        json!({
+            "id": 424242 + n, "name": format!("ci-pipeline-{n}"), "is_enabled": true,
+            "expires_at": "2026-12-31T23:59:59+0000", "created_at": "2025-11-23T08:41:07+0000",
+            "user": {"id": AUTOMOX_USER, "firstname": "Ada", "lastname": "Lovelace",
+                     "email": "ada@example.com"}
+        })
+    };
+    let list = |f: &dyn Fn(usize) -> Value| (0..LIST_LEN).map(f).collect::<Vec<_>>();
+    let route = |method: Method, path: String, status: StatusCode, body: Bytes| Route {
+        method,
+        path,
+        status,
+        body,
+    };
+    let ok = StatusCode::OK;
+    let automox = format!("/api/users/{AUTOMOX_USER}/api_keys");
+    Answers {
+        routes: vec![
+            route(
+                Method::GET,
+                format!("/api/apiKeys/{TB_USER}"),
+                ok,
+                bytes(&tb_page(LIST_LEN, false)),
+            ),
+            route(Method::POST, "/api/apiKey".into(), ok, bytes(&tb_created)),
+            route(
+                Method::GET,
+                "/api/api-keys".into(),
+                ok,
+                bytes(&json!({
+                    "links": {"previous": "", "next": ""},
+                    "page_size": LIST_LEN,
+                    "total_count": LIST_LEN,
+                    "data": list(&sb_key)
+                })),
+            ),
+            route(
+                Method::POST,
+                "/api/api-keys".into(),
+                StatusCode::CREATED,
+                Bytes::from(format!(
+                    "{}\n",
+                    json!({"api_key": "NDgyMTkzNzQ2NTAxMjgzNzQ2NTo5Zjg2ZDA4MTg4NGM3ZDY1OWEyZmVhYTBj"})
+                )),
+            ),
+            route(
+                Method::GET,
+                "/api/key".into(),
+                ok,
+                bytes(&json!(list(&nuki_key))),
+            ),
+            route(Method::PUT, "/api/key".into(), ok, bytes(&nuki_key(0))),
+            route(
+                Method::GET,
+                "/v7/api_key".into(),
+                ok,
+                bytes(&json!({ "d": list(&balena_key) })),
+            ),
+            route(
+                Method::POST,
+                "/api-key/user/full".into(),
+                ok,
+                bytes(&json!("Kq3XbN7v2RmT9cLpW4yHs8eJ1aFz6UdG")),
+            ),
+            route(
+                Method::GET,
+                automox.clone(),
+                ok,
+                bytes(&json!({"size": LIST_LEN, "results": list(&automox_key)})),
+            ),
+            route(Method::POST, automox, ok, bytes(&automox_key(0))),
+        ],
+        stream_path: format!("/api/apiKeys/{STREAM_USER}"),
+        stream_more: bytes(&tb_page(STREAM_PAGE_SIZE, true)),
+        stream_last: bytes(&tb_page(STREAM_PAGE_SIZE, false)),
     }
 }
 
