@@ -23,6 +23,7 @@ type Table = fn(&[Vendor]) -> String;
 const TABLES: &[(&str, Table)] = &[
     ("README.md", crates_table),
     ("crates/apikeys-sandbox/README.md", sandbox_table),
+    ("crates/apikeys-cli/README.md", cli_table),
 ];
 const START: &str = "<!-- vendors:start -->\n";
 const END: &str = "<!-- vendors:end -->";
@@ -101,6 +102,37 @@ fn sandbox_table(vendors: &[Vendor]) -> String {
             "| {} | `{}` | {} | {} |\n",
             v.display, s.base_path, s.credential_doc, s.seeded_doc
         );
+    }
+    table
+}
+
+fn cli_table(vendors: &[Vendor]) -> String {
+    let mut table = String::from("| vendor | keys | scope flags |\n|---|---|---|\n");
+    for v in vendors {
+        let prefix = format!("APIKEYS_{}", v.name.to_shouty_snake_case());
+        let flags: Vec<String> = v
+            .cli
+            .scope
+            .iter()
+            .map(|arg| {
+                let flag = arg.flag.unwrap_or(arg.field).to_kebab_case();
+                match &arg.kind {
+                    ArgKind::Required { env, .. } => {
+                        format!("`--{flag} {}` (`{prefix}_{env}`)", arg.value_name)
+                    }
+                    ArgKind::ForNewKeys { example, .. } => format!(
+                        "`[--{flag} {}]...`: new keys need one, e.g. `{example}`",
+                        arg.value_name
+                    ),
+                }
+            })
+            .collect();
+        let flags = if flags.is_empty() {
+            "none".to_string()
+        } else {
+            flags.join(", ")
+        };
+        table += &format!("| `{}` | {} | {flags} |\n", v.name, v.cli.about);
     }
     table
 }
