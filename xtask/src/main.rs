@@ -4,9 +4,12 @@
 //!   its fragment in `openapi/`.
 //! - `cargo xtask codegen --check` changes nothing and fails when a committed client is stale.
 //! - Either takes vendor names to work on those alone.
+//! - Both also write (or check) the files derived from the vendor table: the sandbox's and
+//!   the CLI's vendor lists and the README tables.
 
 mod codegen;
 mod constraints;
+mod derived;
 mod examples;
 mod lint;
 mod streams;
@@ -54,35 +57,35 @@ fn codegen_all(root: &Path, check: bool, only: &[String]) -> Result<(), String> 
             "no vendor `{unknown}` in xtask/src/vendors.rs\n{USAGE}"
         ));
     }
-    let mut stale = Vec::new();
+    let mut files = Vec::new();
     for vendor in VENDORS
         .iter()
         .filter(|v| only.is_empty() || only.iter().any(|n| *n == v.name))
     {
-        let outputs = [
-            (vendor.output(), codegen::generate(root, vendor)?),
-            (vendor.examples_output(), examples::generate(root, vendor)?),
-        ];
-        for (label, fresh) in outputs {
-            let path = root.join(&label);
-            let committed = std::fs::read_to_string(&path).unwrap_or_default();
-            if committed == fresh {
-                continue;
-            }
-            if check {
-                let diff = TextDiff::from_lines(&committed, &fresh);
-                let fresh_label = format!("{label} (fresh)");
-                eprint!(
-                    "{}",
-                    diff.unified_diff()
-                        .context_radius(2)
-                        .header(&label, &fresh_label)
-                );
-                stale.push(label);
-            } else {
-                std::fs::write(&path, fresh).map_err(|e| format!("{}: {e}", path.display()))?;
-                println!("wrote {label}");
-            }
+        files.push((vendor.output(), codegen::generate(root, vendor)?));
+        files.push((vendor.examples_output(), examples::generate(root, vendor)?));
+    }
+    files.extend(derived::all(root)?);
+    let mut stale = Vec::new();
+    for (label, fresh) in files {
+        let path = root.join(&label);
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        if committed == fresh {
+            continue;
+        }
+        if check {
+            let diff = TextDiff::from_lines(&committed, &fresh);
+            let fresh_label = format!("{label} (fresh)");
+            eprint!(
+                "{}",
+                diff.unified_diff()
+                    .context_radius(2)
+                    .header(&label, &fresh_label)
+            );
+            stale.push(label);
+        } else {
+            std::fs::write(&path, fresh).map_err(|e| format!("{}: {e}", path.display()))?;
+            println!("wrote {label}");
         }
     }
     if stale.is_empty() {

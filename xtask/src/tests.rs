@@ -50,7 +50,69 @@ const TOY: Vendor = Vendor {
     replacements: &[],
     idempotency_overrides: &[],
     prepare_request: None,
+    display: "Toy",
+    platform: "Toy",
+    covers: "get",
+    sandbox: crate::vendors::Sandbox {
+        base_path: "/toy/api",
+        nested: true,
+        build_takes_base_url: false,
+        scope_doc: "The toy's account.",
+        credential_doc: "a token",
+        seeded_doc: "one key",
+    },
+    cli: crate::vendors::Cli {
+        about: "Toy: the keys of one account (--account).",
+        base_url: "toy_apikeys::BASE_URL",
+        base_url_help: "The toy API's URL.",
+        api_key_help: "The API key to authenticate with.",
+        scope: &[crate::vendors::ScopeArg {
+            field: "account",
+            flag: None,
+            kind: crate::vendors::ArgKind::Required {
+                ty: "i64",
+                env: "ACCOUNT",
+            },
+            value_name: "ID",
+            help: "The account.",
+            demo: "scope.account_id",
+        }],
+    },
 };
+
+/// A sixth row reaches every derived file: nothing else lists the vendors.
+#[test]
+fn a_new_row_reaches_the_sandbox_the_cli_and_the_tables() {
+    let root = workspace_root();
+    let vendors: Vec<Vendor> = VENDORS.iter().chain([&TOY]).map(Vendor::clone).collect();
+    let sandbox =
+        crate::derived::rust(&root, "sandbox", crate::derived::sandbox(&vendors)).unwrap();
+    for wanted in [
+        "#[path = \"toy.rs\"]\nmod toy;",
+        "pub use toy::ToyScope;",
+        "Vendor::Automox,\n        Vendor::Toy,\n    ];",
+        "Vendor::Toy => \"/toy/api\",",
+        "let (toy_router, toy_key, toy_scope) = toy::build();",
+        ".nest(Vendor::Toy.base_path(), toy_router)",
+        "pub toy: ToyScope,",
+    ] {
+        assert!(sandbox.contains(wanted), "{wanted}\n{sandbox}");
+    }
+    let cli = crate::derived::rust(&root, "cli", crate::derived::cli(&vendors)).unwrap();
+    for wanted in [
+        "#[command(name = \"toy\", after_help = EXIT_CODES)]\n    Toy(ToyArgs),",
+        "env = \"APIKEYS_TOY_API_KEY\"",
+        "env = \"APIKEYS_TOY_ACCOUNT\"",
+        "Scope::Toy { account } => {\n                Box::new(toy_apikeys::KeyScope::new(target.client()?, account))\n            }",
+        "let account = required(\"toy\", args.account, \"--account\", \"ACCOUNT\")?;",
+        "account: scope.account_id",
+        "Nuki, balena, Automox and Toy",
+    ] {
+        assert!(cli.contains(wanted), "{wanted}\n{cli}");
+    }
+    let committed = std::fs::read_to_string(root.join(crate::derived::SANDBOX)).unwrap();
+    assert!(!committed.contains("Toy"));
+}
 
 fn fragment(responses: &str, extra: &str) -> serde_yaml::Value {
     let text = format!(

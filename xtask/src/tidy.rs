@@ -212,3 +212,68 @@ fn one_vendor_crate_pulls_in_no_other_vendor_and_no_tooling() {
         assert!(names.contains(&"apikeys-common"), "{package}: {tree}");
     }
 }
+
+/// The hand-written source files (outside tests) that may name three or more vendors: the
+/// vendor table, and the benchmark's requests and canned answers. Every other list of
+/// vendors is generated from the table.
+const MAY_LIST_VENDORS: &[&str] = &[
+    "xtask/src/vendors.rs",
+    "crates/apikeys-bench/src/vendors.rs",
+];
+
+fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, files);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+#[test]
+fn only_the_vendor_table_lists_the_vendors() {
+    let root = workspace_root();
+    let mut files = Vec::new();
+    rust_files(&root.join("xtask/src"), &mut files);
+    for dir in crate_dirs() {
+        rust_files(&dir.join("src"), &mut files);
+    }
+    let mut listing = Vec::new();
+    for file in files {
+        let relative = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let text = fs::read_to_string(&file).unwrap();
+        // Generated files, and the xtask's test modules.
+        if text.starts_with("// @generated")
+            || ["xtask/src/tests.rs", "xtask/src/tidy.rs"].contains(&relative.as_str())
+        {
+            continue;
+        }
+        // Code only: comments and unit tests (from the first `#[cfg(test)]` on) don't count.
+        let code: String = text
+            .lines()
+            .take_while(|line| line.trim() != "#[cfg(test)]")
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .to_ascii_lowercase();
+        let named: Vec<&str> = VENDORS
+            .iter()
+            .map(|v| v.name)
+            .filter(|name| code.contains(name))
+            .collect();
+        if named.len() >= 3 && !MAY_LIST_VENDORS.contains(&relative.as_str()) {
+            listing.push(format!("{relative}: {}", named.join(", ")));
+        }
+    }
+    assert!(
+        listing.is_empty(),
+        "these files list vendors by hand; generate what they need from xtask/src/vendors.rs:\n{}",
+        listing.join("\n")
+    );
+}

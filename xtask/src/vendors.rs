@@ -1,6 +1,9 @@
-//! The vendor table: one row per generated client. Adding a vendor is adding a row.
+//! The vendor table: the one hand-written list of vendors. Every other list (the sandbox's
+//! `Vendor` enum and mounts, the CLI's vendor subcommands, the README tables) is generated
+//! from it by `cargo xtask codegen`. Adding a vendor is adding a row (see CONTRIBUTING.md).
 
 /// How one vendor's client is generated.
+#[derive(Clone)]
 pub struct Vendor {
     /// Short name: the fragment is `openapi/<name>.yaml`, the crate `crates/<name>-apikeys`.
     pub name: &'static str,
@@ -17,9 +20,90 @@ pub struct Vendor {
     /// A hand-written `fn(&mut reqwest::Request) -> Result<(), String>` run on every
     /// request before it is sent, for wire rules the fragment cannot express.
     pub prepare_request: Option<&'static str>,
+    /// The vendor's name as it writes it (`ThingsBoard`, `balena`); its Rust variant is
+    /// this with the first letter upper-cased and anything but letters and digits dropped.
+    pub display: &'static str,
+    /// The root README's row: the platform, and what the crate covers.
+    pub platform: &'static str,
+    pub covers: &'static str,
+    /// How the sandbox serves the vendor.
+    pub sandbox: Sandbox,
+    /// How the `apikeys` CLI reaches the vendor.
+    pub cli: Cli,
+}
+
+/// The vendor's emulator, `crates/apikeys-sandbox/src/<name>.rs`: a
+/// `pub(crate) fn build() -> (axum::Router, Secret, <Variant>Scope)` (with `(base_url: &str)`
+/// when `build_takes_base_url`), and the `pub struct <Variant>Scope` (with `Display`).
+#[derive(Clone)]
+pub struct Sandbox {
+    /// The path of the vendor's base URL on the sandbox's server.
+    pub base_path: &'static str,
+    /// Whether the router is nested under `base_path`; otherwise its routes carry the
+    /// prefix themselves and it is merged.
+    pub nested: bool,
+    /// Whether `build` takes the vendor's base URL (for links the server writes).
+    pub build_takes_base_url: bool,
+    /// What the seeded scope holds (the `Scopes` field's doc).
+    pub scope_doc: &'static str,
+    /// The sandbox README's row: the credential, and what is seeded.
+    pub credential_doc: &'static str,
+    pub seeded_doc: &'static str,
+}
+
+/// The vendor's subcommand of the `apikeys` CLI.
+#[derive(Clone)]
+pub struct Cli {
+    /// The subcommand's one-line help.
+    pub about: &'static str,
+    /// The `--base-url` default, a Rust expression (a string literal or a `BASE_URL`).
+    pub base_url: &'static str,
+    pub base_url_help: &'static str,
+    pub api_key_help: &'static str,
+    /// The arguments of `<crate>::KeyScope::new(client, ...)` after the client, in order.
+    pub scope: &'static [ScopeArg],
+}
+
+/// One argument of the lifecycle scope's constructor, read from a flag.
+#[derive(Clone)]
+pub struct ScopeArg {
+    /// The field and constructor argument (`user_id`); the flag is its kebab case
+    /// unless `flag` says otherwise.
+    pub field: &'static str,
+    pub flag: Option<&'static str>,
+    pub kind: ArgKind,
+    pub value_name: &'static str,
+    pub help: &'static str,
+    /// The value the CLI's demo passes, a Rust expression over `scope`, the sandbox's
+    /// seeded scope of the vendor.
+    pub demo: &'static str,
+}
+
+#[derive(Clone)]
+pub enum ArgKind {
+    /// One value of a `FromStr` type, required, also read from `APIKEYS_<VENDOR>_<ENV>`.
+    Required { ty: &'static str, env: &'static str },
+    /// A list of `From<&str>` items (repeat the flag or separate with commas), upper-cased;
+    /// at least one is needed to create a key (create, rotate), `example` names one.
+    ForNewKeys {
+        item: &'static str,
+        example: &'static str,
+    },
 }
 
 impl Vendor {
+    /// The Rust type name: `ThingsBoard`, `Balena`.
+    pub fn variant(&self) -> String {
+        let mut chars = self.display.chars().filter(|c| c.is_ascii_alphanumeric());
+        let first = chars.next().map(|c| c.to_ascii_uppercase());
+        first.into_iter().chain(chars).collect()
+    }
+
+    /// The crate's name as Rust spells it: `thingsboard_apikeys`.
+    pub fn crate_ident(&self) -> String {
+        format!("{}_apikeys", self.name)
+    }
+
     /// The fragment, relative to the workspace root.
     pub fn fragment(&self) -> String {
         format!("openapi/{}.yaml", self.name)
@@ -67,6 +151,34 @@ pub const VENDORS: &[Vendor] = &[
         // Logging in twice only mints a second token pair.
         idempotency_overrides: &[("login", true)],
         prepare_request: None,
+        display: "ThingsBoard",
+        platform: "ThingsBoard (IoT)",
+        covers: "save, enable/disable, list a user's keys (paged, as a stream), update description, delete, log in",
+        sandbox: Sandbox {
+            base_path: "/thingsboard",
+            nested: true,
+            build_takes_base_url: false,
+            scope_doc: "ThingsBoard's tenant and user.",
+            credential_doc: "API key `tb_…` (`X-Authorization: ApiKey …`)",
+            seeded_doc: "tenant, user `tenant@thingsboard.org` / `tenant`, 2 keys (one is the credential, one disabled)",
+        },
+        cli: Cli {
+            about: "ThingsBoard: the API keys of one user (--user-id).",
+            base_url: "\"https://thingsboard.cloud\"",
+            base_url_help: "The ThingsBoard server's root URL.",
+            api_key_help: "The API key to authenticate with.",
+            scope: &[ScopeArg {
+                field: "user_id",
+                flag: None,
+                kind: ArgKind::Required {
+                    ty: "uuid::Uuid",
+                    env: "USER_ID",
+                },
+                value_name: "UUID",
+                help: "The user whose keys to manage (a UUID).",
+                demo: "scope.user_id",
+            }],
+        },
     },
     Vendor {
         name: "sensorbucket",
@@ -79,25 +191,47 @@ pub const VENDORS: &[Vendor] = &[
         replacements: &[("ApiKeyToken", "::apikeys_common::Secret")],
         idempotency_overrides: &[],
         prepare_request: None,
-    },
-    Vendor {
-        name: "automox",
-        operations: &[
-            "create_user_api_key",
-            "decrypt_user_api_key",
-            "delete_user_api_key",
-            "get_organization_api_keys",
-            "get_user_api_key",
-            "get_user_api_keys",
-            "update_user_api_key",
-        ],
-        replacements: &[
-            ("ApiKeySecret", "::apikeys_common::Secret"),
-            ("Timestamp", "crate::timestamp::Timestamp"),
-        ],
-        // Decrypting reads the secret; it changes nothing on the server.
-        idempotency_overrides: &[("decrypt_user_api_key", true)],
-        prepare_request: None,
+        display: "SensorBucket",
+        platform: "SensorBucket",
+        covers: "create, get, list (cursor-paged, as a stream), revoke",
+        sandbox: Sandbox {
+            base_path: "/sensorbucket/api",
+            nested: true,
+            build_takes_base_url: true,
+            scope_doc: "SensorBucket's tenant.",
+            credential_doc: "key token (`Authorization: Bearer …`)",
+            seeded_doc: "tenant 19 (and archived tenant 20), 2 keys (one is the credential)",
+        },
+        cli: Cli {
+            about: "SensorBucket: the API keys of one tenant (--tenant-id; --permission for new keys).",
+            base_url: "sensorbucket_apikeys::BASE_URL",
+            base_url_help: "The SensorBucket API's URL, `/api` prefix included.",
+            api_key_help: "The API key to authenticate with.",
+            scope: &[
+                ScopeArg {
+                    field: "tenant_id",
+                    flag: None,
+                    kind: ArgKind::Required {
+                        ty: "i64",
+                        env: "TENANT_ID",
+                    },
+                    value_name: "ID",
+                    help: "The tenant whose keys to manage.",
+                    demo: "scope.tenant_id",
+                },
+                ScopeArg {
+                    field: "permissions",
+                    flag: Some("permission"),
+                    kind: ArgKind::ForNewKeys {
+                        item: "sensorbucket_apikeys::types::Permission",
+                        example: "READ_DEVICES",
+                    },
+                    value_name: "PERMISSION",
+                    help: "A permission to give new keys (create, rotate), e.g. READ_DEVICES; repeat the flag or separate with commas.",
+                    demo: "vec![sensorbucket_apikeys::types::Permission::ReadDevices]",
+                },
+            ],
+        },
     },
     Vendor {
         name: "nuki",
@@ -134,6 +268,24 @@ pub const VENDORS: &[Vendor] = &[
             ("reactivate_advanced_api_key", true),
         ],
         prepare_request: None,
+        display: "Nuki",
+        platform: "Nuki Web API",
+        covers: "keys, advanced keys (incl. reactivate), key tokens: all 13 operations",
+        sandbox: Sandbox {
+            base_path: "/nuki",
+            nested: true,
+            build_takes_base_url: false,
+            scope_doc: "Nuki's account and seeded API key.",
+            credential_doc: "access token of a key token with the `account` scope",
+            seeded_doc: "account 987654321, keys 1010101010 (with the credential's token and an advanced key whose webhooks are deactivated) and 1010101011",
+        },
+        cli: Cli {
+            about: "Nuki Web: the API keys of the account the token belongs to.",
+            base_url: "nuki_apikeys::BASE_URL",
+            base_url_help: "The Nuki Web API's URL.",
+            api_key_help: "The API token to authenticate with.",
+            scope: &[],
+        },
     },
     Vendor {
         name: "balena",
@@ -159,6 +311,85 @@ pub const VENDORS: &[Vendor] = &[
         // leaves what sending it once does.
         idempotency_overrides: &[("update_api_key", true)],
         prepare_request: Some("crate::auth::prepare_request"),
+        display: "balena",
+        platform: "balena cloud / openBalena",
+        covers: "create, get all, named user keys, device keys, provisioning keys (with typed OData options, as streams), revoke, update",
+        sandbox: Sandbox {
+            base_path: "/balena",
+            // Its paths hold parentheses and quotes, matched by hand under `/balena`.
+            nested: false,
+            build_takes_base_url: false,
+            scope_doc: "balena's user, fleet and device.",
+            credential_doc: "a user session token (JWT)",
+            seeded_doc: "user 42 (actor 1111) with 2 named keys and a legacy unnamed key, fleet 123 `sandbox/fleet` with a provisioning key, device 456 with a device key; `scopes().balena.api_key` is a named key that may only read, `provisioning_key` and `device_key` the fleet's and the device's keys",
+        },
+        cli: Cli {
+            about: "balena: the named API keys of the user the key belongs to.",
+            base_url: "\"https://api.balena-cloud.com\"",
+            base_url_help: "The balena API's URL (balenaCloud, or your openBalena's `https://api.<domain>`).",
+            api_key_help: "The API key or session token to authenticate with.",
+            scope: &[],
+        },
+    },
+    Vendor {
+        name: "automox",
+        operations: &[
+            "create_user_api_key",
+            "decrypt_user_api_key",
+            "delete_user_api_key",
+            "get_organization_api_keys",
+            "get_user_api_key",
+            "get_user_api_keys",
+            "update_user_api_key",
+        ],
+        replacements: &[
+            ("ApiKeySecret", "::apikeys_common::Secret"),
+            ("Timestamp", "crate::timestamp::Timestamp"),
+        ],
+        // Decrypting reads the secret; it changes nothing on the server.
+        idempotency_overrides: &[("decrypt_user_api_key", true)],
+        prepare_request: None,
+        display: "Automox",
+        platform: "Automox console",
+        covers: "create, decrypt, delete, get, list for user and org (paged, as streams), update",
+        sandbox: Sandbox {
+            base_path: "/automox/api",
+            nested: true,
+            build_takes_base_url: false,
+            scope_doc: "Automox's organization and user.",
+            credential_doc: "key secret (`Authorization: Bearer …`)",
+            seeded_doc: "organization 1234, user 98765 with 2 keys (one is the credential, one disabled), user 98766 with 1",
+        },
+        cli: Cli {
+            about: "Automox: the API keys of one user in one organization (--org, --user-id).",
+            base_url: "automox_apikeys::BASE_URL",
+            base_url_help: "The Automox console API's URL.",
+            api_key_help: "The API key to authenticate with.",
+            scope: &[
+                ScopeArg {
+                    field: "org",
+                    flag: None,
+                    kind: ArgKind::Required {
+                        ty: "i64",
+                        env: "ORG",
+                    },
+                    value_name: "ID",
+                    help: "The organization the user belongs to.",
+                    demo: "scope.org_id",
+                },
+                ScopeArg {
+                    field: "user_id",
+                    flag: None,
+                    kind: ArgKind::Required {
+                        ty: "i64",
+                        env: "USER_ID",
+                    },
+                    value_name: "ID",
+                    help: "The user whose keys to manage.",
+                    demo: "scope.user_id",
+                },
+            ],
+        },
     },
     // One row per vendor, in the order of the README's table.
 ];

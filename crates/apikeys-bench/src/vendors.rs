@@ -1,13 +1,17 @@
 //! One list and one create per vendor, each sent two ways: through the vendor crate, and as
 //! the same request with a bare `reqwest::Client` and `serde_json`, decoded into the same
-//! generated type.
+//! generated type; and the server's canned answers to them. The benchmark's one file that
+//! names the vendors: it measures the vendors it lists here.
 
 use std::hint::black_box;
 
 use apikeys_common::{RetryPolicy, Vendor as _};
+use bytes::Bytes;
 use chrono::{TimeZone, Utc};
+use hyper::{Method, StatusCode};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 use uuid::{Uuid, uuid};
 
 /// Keys in a canned list response.
@@ -310,7 +314,9 @@ impl Ctx {
             }
             (Balena, List) => {
                 // balena's OData form (`%20`, `$` unescaped), as the crate sends it.
-                let url = format!("{base}/v7/api_key?$orderby=name%20asc");
+                let url = format!(
+                    "{base}/v7/api_key?$orderby=name%20asc&$select=id,created_at,name,description,expiry_date,is_of__actor"
+                );
                 let request = http.get(url).header(ACCEPT, json);
                 let list: balena_apikeys::types::ApiKeyCollection =
                     fetch(request.header(AUTHORIZATION, bearer)).await;
@@ -347,6 +353,172 @@ impl Ctx {
                 usize::from(key.is_enabled == Some(true))
             }
         }
+    }
+}
+
+/// One canned answer of the benchmark's server.
+pub struct Route {
+    pub method: Method,
+    pub path: String,
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+/// What the benchmark's server answers: each list and create above, and the pages of
+/// ThingsBoard keys streamed from `stream_path` (`page=N`, the last one `hasNext: false`).
+pub struct Answers {
+    pub routes: Vec<Route>,
+    pub stream_path: String,
+    /// Every streamed page: each holds other keys, as a stream refuses a page that repeats
+    /// one before it.
+    pub stream_pages: Vec<Bytes>,
+}
+
+fn bytes(value: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).unwrap())
+}
+
+/// Item `n` of a ThingsBoard page: the fragment's `ApiKeyInfo` example, numbered.
+fn tb_key(n: usize) -> Value {
+    let mut key = thingsboard_apikeys::examples::api_key_info();
+    key["id"]["id"] = json!(format!("a81c0e70-c8d4-11f0-8a3b-{n:012x}"));
+    key["userId"]["id"] = json!(TB_USER);
+    key["description"] = json!(format!("CI deploy key {n}"));
+    key["enabled"] = json!(true);
+    key
+}
+
+/// A page of `len` keys from key `first` on.
+fn tb_page(first: usize, len: usize, has_next: bool) -> Value {
+    json!({
+        "data": (first..first + len).map(tb_key).collect::<Vec<_>>(),
+        "totalPages": STREAM_PAGES,
+        "totalElements": STREAM_PAGES * STREAM_PAGE_SIZE,
+        "hasNext": has_next
+    })
+}
+
+/// `example` with its `id` field raised by `n` and ` n` appended to its `name` field.
+fn numbered(mut example: Value, id: &str, name: &str, n: usize) -> Value {
+    let first = example[id].as_i64().unwrap();
+    example[id] = json!(first + n as i64);
+    let base = example[name].as_str().unwrap().to_owned();
+    example[name] = json!(format!("{base} {n}"));
+    example
+}
+
+/// Every body is a fragment's example (`<vendor>_apikeys::examples`), lists of `LIST_LEN`
+/// of its keys numbered.
+pub fn answers() -> Answers {
+    let sb_list = sensorbucket_apikeys::examples::list_api_keys200_response();
+    let sb_key = |n| numbered(sb_list["data"][0].clone(), "id", "name", n);
+    let nuki_key = |n| {
+        numbered(
+            nuki_apikeys::examples::api_key(),
+            "apiKeyId",
+            "description",
+            n,
+        )
+    };
+    let balena_list = balena_apikeys::examples::api_key_collection();
+    let balena_key = |n| numbered(balena_list["d"][0].clone(), "id", "name", n);
+    let automox_key = |n| {
+        let key = numbered(automox_apikeys::examples::api_key(), "id", "name", n);
+        assert_eq!(key["user"]["id"], AUTOMOX_USER);
+        key
+    };
+    let list = |f: &dyn Fn(usize) -> Value| (0..LIST_LEN).map(f).collect::<Vec<_>>();
+    let route = |method: Method, path: String, status: StatusCode, body: Bytes| Route {
+        method,
+        path,
+        status,
+        body,
+    };
+    let ok = StatusCode::OK;
+    let automox = format!("/api/users/{AUTOMOX_USER}/api_keys");
+    Answers {
+        routes: vec![
+            route(
+                Method::GET,
+                format!("/api/apiKeys/{TB_USER}"),
+                ok,
+                bytes(&tb_page(0, LIST_LEN, false)),
+            ),
+            route(
+                Method::POST,
+                "/api/apiKey".into(),
+                ok,
+                bytes(&thingsboard_apikeys::examples::api_key()),
+            ),
+            route(
+                Method::GET,
+                "/api/api-keys".into(),
+                ok,
+                bytes(&json!({
+                    "links": {"previous": "", "next": ""},
+                    "page_size": LIST_LEN,
+                    "total_count": LIST_LEN,
+                    "data": list(&sb_key)
+                })),
+            ),
+            route(
+                Method::POST,
+                "/api/api-keys".into(),
+                StatusCode::CREATED,
+                // Go's encoder ends the body with a newline.
+                Bytes::from(format!(
+                    "{}\n",
+                    sensorbucket_apikeys::examples::api_key_created()
+                )),
+            ),
+            route(
+                Method::GET,
+                "/api/key".into(),
+                ok,
+                bytes(&json!(list(&nuki_key))),
+            ),
+            route(
+                Method::PUT,
+                "/api/key".into(),
+                ok,
+                bytes(&nuki_apikeys::examples::api_key()),
+            ),
+            route(
+                Method::GET,
+                "/v7/api_key".into(),
+                ok,
+                bytes(&json!({ "d": list(&balena_key) })),
+            ),
+            route(
+                Method::POST,
+                "/api-key/user/full".into(),
+                ok,
+                bytes(&balena_apikeys::examples::api_key_secret()),
+            ),
+            route(
+                Method::GET,
+                automox.clone(),
+                ok,
+                bytes(&json!({"size": LIST_LEN, "results": list(&automox_key)})),
+            ),
+            route(
+                Method::POST,
+                automox,
+                ok,
+                bytes(&automox_apikeys::examples::api_key()),
+            ),
+        ],
+        stream_path: format!("/api/apiKeys/{STREAM_USER}"),
+        stream_pages: (0..STREAM_PAGES)
+            .map(|page| {
+                let has_next = page + 1 < STREAM_PAGES;
+                bytes(&tb_page(
+                    page * STREAM_PAGE_SIZE,
+                    STREAM_PAGE_SIZE,
+                    has_next,
+                ))
+            })
+            .collect(),
     }
 }
 

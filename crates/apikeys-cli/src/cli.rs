@@ -1,9 +1,11 @@
-//! The command line as clap parses it: global flags, one subcommand per vendor (with its
-//! connection and scoping flags) and the actions every vendor shares.
+//! The command line as clap parses it: global flags, one subcommand per vendor (generated
+//! in `vendors.rs`, with its connection and scoping flags) and the actions every vendor
+//! shares.
 
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use uuid::Uuid;
+
+use crate::vendors::{ABOUT, VendorCommand};
 
 /// The exit codes, as `--help` shows them (the crate README says the same).
 pub const EXIT_CODES: &str = "\
@@ -21,13 +23,12 @@ Each vendor reads its base URL and API key from --base-url and --api-key, or fro
 APIKEYS_<VENDOR>_BASE_URL and APIKEYS_<VENDOR>_API_KEY (prefer the variable: a flag
 shows in the process list). A new key's secret is printed only with --show-secret.";
 
-/// `apikeys`: list, create, update, revoke and rotate API keys at five vendors.
+/// `apikeys`: list, create, update, revoke and rotate API keys at every vendor.
 #[derive(Debug, Parser)]
 #[command(
     name = "apikeys",
     version,
-    about = "List, create, update, revoke and rotate API keys at ThingsBoard, SensorBucket, \
-             Nuki, balena and Automox",
+    about = ABOUT,
     after_help = EXIT_CODES,
     propagate_version = true
 )]
@@ -54,191 +55,13 @@ pub struct Cli {
 /// A vendor to manage keys at, or the demo.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// ThingsBoard: the API keys of one user (--user-id).
-    #[command(after_help = EXIT_CODES)]
-    Thingsboard(ThingsboardArgs),
-    /// SensorBucket: the API keys of one tenant (--tenant-id; --permission for new keys).
-    #[command(after_help = EXIT_CODES)]
-    Sensorbucket(SensorbucketArgs),
-    /// Nuki Web: the API keys of the account the token belongs to.
-    #[command(after_help = EXIT_CODES)]
-    Nuki(NukiArgs),
-    /// balena: the named API keys of the user the key belongs to.
-    #[command(after_help = EXIT_CODES)]
-    Balena(BalenaArgs),
-    /// Automox: the API keys of one user in one organization (--org, --user-id).
-    #[command(after_help = EXIT_CODES)]
-    Automox(AutomoxArgs),
+    /// A vendor: one subcommand per row of the vendor table.
+    #[command(flatten)]
+    Vendor(VendorCommand),
     /// Start the sandbox in-process and run create, list, rotate, revoke and list against
     /// every vendor, showing what happened (no secret is ever printed).
     #[command(after_help = EXIT_CODES)]
     Demo,
-}
-
-/// `apikeys thingsboard ...`
-#[derive(Debug, Args)]
-pub struct ThingsboardArgs {
-    /// The ThingsBoard server's root URL.
-    #[arg(
-        long,
-        global = true,
-        value_name = "URL",
-        env = "APIKEYS_THINGSBOARD_BASE_URL",
-        default_value = "https://thingsboard.cloud"
-    )]
-    pub base_url: String,
-    /// The API key to authenticate with.
-    #[arg(
-        long,
-        global = true,
-        value_name = "KEY",
-        env = "APIKEYS_THINGSBOARD_API_KEY",
-        hide_env_values = true
-    )]
-    pub api_key: Option<String>,
-    /// The user whose keys to manage (a UUID).
-    #[arg(
-        long,
-        global = true,
-        value_name = "UUID",
-        env = "APIKEYS_THINGSBOARD_USER_ID"
-    )]
-    pub user_id: Option<Uuid>,
-    /// What to do.
-    #[command(subcommand)]
-    pub action: Action,
-}
-
-/// `apikeys sensorbucket ...`
-#[derive(Debug, Args)]
-pub struct SensorbucketArgs {
-    /// The SensorBucket API's URL, `/api` prefix included.
-    #[arg(
-        long,
-        global = true,
-        value_name = "URL",
-        env = "APIKEYS_SENSORBUCKET_BASE_URL",
-        default_value = sensorbucket_apikeys::BASE_URL
-    )]
-    pub base_url: String,
-    /// The API key to authenticate with.
-    #[arg(
-        long,
-        global = true,
-        value_name = "KEY",
-        env = "APIKEYS_SENSORBUCKET_API_KEY",
-        hide_env_values = true
-    )]
-    pub api_key: Option<String>,
-    /// The tenant whose keys to manage.
-    #[arg(
-        long,
-        global = true,
-        value_name = "ID",
-        env = "APIKEYS_SENSORBUCKET_TENANT_ID"
-    )]
-    pub tenant_id: Option<i64>,
-    /// A permission to give new keys (create, rotate), e.g. READ_DEVICES; repeat the flag
-    /// or separate with commas.
-    #[arg(
-        long = "permission",
-        global = true,
-        value_name = "PERMISSION",
-        value_delimiter = ','
-    )]
-    pub permissions: Vec<String>,
-    /// What to do.
-    #[command(subcommand)]
-    pub action: Action,
-}
-
-/// `apikeys nuki ...`
-#[derive(Debug, Args)]
-pub struct NukiArgs {
-    /// The Nuki Web API's URL.
-    #[arg(
-        long,
-        global = true,
-        value_name = "URL",
-        env = "APIKEYS_NUKI_BASE_URL",
-        default_value = nuki_apikeys::BASE_URL
-    )]
-    pub base_url: String,
-    /// The API token to authenticate with.
-    #[arg(
-        long,
-        global = true,
-        value_name = "KEY",
-        env = "APIKEYS_NUKI_API_KEY",
-        hide_env_values = true
-    )]
-    pub api_key: Option<String>,
-    /// What to do.
-    #[command(subcommand)]
-    pub action: Action,
-}
-
-/// `apikeys balena ...`
-#[derive(Debug, Args)]
-pub struct BalenaArgs {
-    /// The balena API's URL (balenaCloud, or your openBalena's `https://api.<domain>`).
-    #[arg(
-        long,
-        global = true,
-        value_name = "URL",
-        env = "APIKEYS_BALENA_BASE_URL",
-        default_value = "https://api.balena-cloud.com"
-    )]
-    pub base_url: String,
-    /// The API key or session token to authenticate with.
-    #[arg(
-        long,
-        global = true,
-        value_name = "KEY",
-        env = "APIKEYS_BALENA_API_KEY",
-        hide_env_values = true
-    )]
-    pub api_key: Option<String>,
-    /// What to do.
-    #[command(subcommand)]
-    pub action: Action,
-}
-
-/// `apikeys automox ...`
-#[derive(Debug, Args)]
-pub struct AutomoxArgs {
-    /// The Automox console API's URL.
-    #[arg(
-        long,
-        global = true,
-        value_name = "URL",
-        env = "APIKEYS_AUTOMOX_BASE_URL",
-        default_value = automox_apikeys::BASE_URL
-    )]
-    pub base_url: String,
-    /// The API key to authenticate with.
-    #[arg(
-        long,
-        global = true,
-        value_name = "KEY",
-        env = "APIKEYS_AUTOMOX_API_KEY",
-        hide_env_values = true
-    )]
-    pub api_key: Option<String>,
-    /// The organization the user belongs to.
-    #[arg(long, global = true, value_name = "ID", env = "APIKEYS_AUTOMOX_ORG")]
-    pub org: Option<i64>,
-    /// The user whose keys to manage.
-    #[arg(
-        long,
-        global = true,
-        value_name = "ID",
-        env = "APIKEYS_AUTOMOX_USER_ID"
-    )]
-    pub user_id: Option<i64>,
-    /// What to do.
-    #[command(subcommand)]
-    pub action: Action,
 }
 
 /// What every vendor can do with its keys.
@@ -350,7 +173,7 @@ mod tests {
         .unwrap();
         assert!(cli.json);
         match cli.command {
-            Command::Automox(args) => {
+            Command::Vendor(VendorCommand::Automox(args)) => {
                 assert_eq!((args.org, args.user_id), (Some(7), Some(9)));
                 assert!(matches!(args.action, Action::List));
             }

@@ -6,16 +6,12 @@ use std::time::Duration;
 use apikeys_common::{KeyInfo, KeyLifecycle, NewKey, Secret};
 use apikeys_sandbox::{Sandbox, Vendor};
 use indicatif::ProgressBar;
-use sensorbucket_apikeys::types::Permission;
 use serde::Serialize;
 
 use crate::commands::list;
 use crate::connect::{Scope, Target};
 use crate::exit::{Exit, Failure};
 use crate::output;
-
-/// The vendors, in the order the demo visits them.
-const VENDORS: [Vendor; 5] = Vendor::ALL;
 
 /// What the demo says of a secret it received.
 const SECRET_NOTE: &str = "secret: received, not shown";
@@ -48,12 +44,16 @@ pub async fn run(json: bool, timeout: Duration) -> Exit {
         }
     };
     let mut reports = Vec::new();
-    for vendor in VENDORS {
+    for &vendor in Vendor::ALL {
+        // Both lists come from the vendor table, so every vendor has a scope.
+        let Some(scope) = Scope::demo(&sandbox, vendor) else {
+            continue;
+        };
         let target = Target {
             base_url: sandbox.base_url(vendor),
             api_key: sandbox.credential(vendor),
             timeout,
-            scope: scope(&sandbox, vendor),
+            scope,
         };
         reports.push(lifecycle(&target).await);
     }
@@ -77,26 +77,6 @@ pub async fn run(json: bool, timeout: Duration) -> Exit {
         ));
         eprintln!("{}", failure.line("demo", &[]));
         failure.exit
-    }
-}
-
-/// The sandbox's seeded scope for `vendor`.
-fn scope(sandbox: &Sandbox, vendor: Vendor) -> Scope {
-    let scopes = sandbox.scopes();
-    match vendor {
-        Vendor::ThingsBoard => Scope::Thingsboard {
-            user_id: scopes.thingsboard.user_id,
-        },
-        Vendor::SensorBucket => Scope::Sensorbucket {
-            tenant_id: scopes.sensorbucket.tenant_id,
-            permissions: vec![Permission::ReadDevices],
-        },
-        Vendor::Nuki => Scope::Nuki,
-        Vendor::Balena => Scope::Balena,
-        Vendor::Automox => Scope::Automox {
-            org: scopes.automox.org_id,
-            user_id: scopes.automox.user_id,
-        },
     }
 }
 

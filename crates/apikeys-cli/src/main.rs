@@ -1,10 +1,11 @@
-//! `apikeys`: list, get, create, update, revoke and rotate API keys at ThingsBoard,
-//! SensorBucket, Nuki, balena and Automox from the command line, through each vendor's
+//! `apikeys`: list, get, create, update, revoke and rotate API keys at every vendor of the
+//! workspace from the command line, through each vendor's
 //! `apikeys_common::KeyLifecycle`; `apikeys demo` runs the whole lifecycle against every
 //! vendor in an in-process sandbox.
 //!
-//! Modules: [`cli`] (what clap parses), [`connect`] (the one place a vendor's client and
-//! scope become a `Box<dyn KeyLifecycle>`), [`commands`] (the vendor commands), [`demo`],
+//! Modules: [`cli`] (what clap parses), [`vendors`] (generated from the vendor table: each
+//! vendor's subcommand and scope, and how they become a `Box<dyn KeyLifecycle>`),
+//! [`connect`] (a command's target), [`commands`] (the vendor commands), [`demo`],
 //! [`output`] (tables, JSON, spinner) and [`exit`] (exit codes and the error line).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
@@ -14,6 +15,7 @@ mod connect;
 mod demo;
 mod exit;
 mod output;
+mod vendors;
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -51,7 +51,8 @@ impl Fixture {
                     .arg("--user-id")
                     .arg(scopes.automox.user_id.to_string());
             }
-            Vendor::Nuki | Vendor::Balena => {}
+            // Nuki and balena need no scope flags; so would a vendor this test predates.
+            _ => {}
         }
         cmd.env(
             format!("APIKEYS_{}_API_KEY", name.to_ascii_uppercase()),
@@ -94,7 +95,7 @@ fn text(bytes: &[u8]) -> String {
 fn demo_runs_the_lifecycle_at_every_vendor() {
     let out = apikeys().arg("demo").assert().success();
     let stdout = text(&out.get_output().stdout);
-    for vendor in Vendor::ALL {
+    for &vendor in Vendor::ALL {
         assert!(
             stdout.contains(vendor.name()),
             "{vendor} missing:\n{stdout}"
@@ -133,7 +134,7 @@ fn demo_json_reports_every_step_ok() {
 #[test]
 fn list_json_is_a_json_array_of_keys_at_every_vendor() {
     let fixture = Fixture::start();
-    for vendor in Vendor::ALL {
+    for &vendor in Vendor::ALL {
         let keys = fixture.list(vendor);
         assert!(!keys.is_empty(), "{vendor}: the sandbox seeds keys");
         for key in keys {
@@ -161,7 +162,7 @@ fn list_prints_a_table_with_the_documented_columns() {
 fn a_bad_credential_exits_3_with_a_clear_message_and_never_shows_it() {
     let fixture = Fixture::start();
     let canary = "canary-bad-credential-7f3a9c";
-    for vendor in Vendor::ALL {
+    for &vendor in Vendor::ALL {
         for args in [
             &["list"][..],
             &["create", "--name", "x", "--show-secret"][..],
@@ -199,7 +200,7 @@ fn a_bad_credential_on_the_command_line_is_not_echoed_either() {
 #[test]
 fn create_show_secret_prints_the_secret_once_alone_on_the_last_line() {
     let fixture = Fixture::start();
-    for vendor in Vendor::ALL {
+    for &vendor in Vendor::ALL {
         let out = fixture
             .run(vendor, &["create", "--name", "cli-test", "--show-secret"])
             .assert()
@@ -273,7 +274,7 @@ fn create_without_show_secret_says_it_was_not_printed() {
 #[test]
 fn an_unknown_key_exits_4() {
     let fixture = Fixture::start();
-    for vendor in Vendor::ALL {
+    for &vendor in Vendor::ALL {
         let unknown = match vendor {
             Vendor::ThingsBoard => "00000000-0000-4000-8000-000000000000",
             _ => "999999999",
@@ -297,7 +298,7 @@ fn an_unknown_key_exits_4() {
 #[test]
 fn rotate_replaces_the_key_and_revoke_removes_it() {
     let fixture = Fixture::start();
-    for vendor in Vendor::ALL {
+    for &vendor in Vendor::ALL {
         let out = fixture
             .run(vendor, &["create", "--name", "to-rotate", "--json"])
             .assert()

@@ -26,7 +26,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::common::{Reply, bearer, empty, json, lock, query_pairs, query_value};
-use crate::scope::AutomoxScope;
 
 /// At most this many enabled keys per user and organization, as the create operation's
 /// description in Automox's OpenAPI document says.
@@ -515,6 +514,30 @@ async fn decrypt(
             api_key: &ax.keys[index].secret,
         },
     ))
+}
+
+/// Automox: the organization and the user whose key is the credential.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct AutomoxScope {
+    /// The organization's id (the `o` of every user call, the `id` of the org list).
+    pub org_id: i64,
+    /// The user's id.
+    pub user_id: i64,
+    /// The id of the credential's own key.
+    pub api_key_id: i64,
+    /// Another user of the organization, with a key of their own.
+    pub other_user_id: i64,
+}
+
+impl std::fmt::Display for AutomoxScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "organization {}, user {} (key {}); other user {}",
+            self.org_id, self.user_id, self.api_key_id, self.other_user_id
+        )
+    }
 }
 
 #[cfg(test)]

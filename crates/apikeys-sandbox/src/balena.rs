@@ -31,7 +31,6 @@ use crate::common::{
     bearer, empty, json, jwt, lock, now, percent_decode, query_pairs, query_value, random_hex,
 };
 use crate::odata::{self, Row, Val};
-use crate::scope::BalenaScope;
 
 const MOUNT: &str = "/balena";
 /// Every column of an `api_key` row; the secret `key` and `modified_at` too, as openBalena
@@ -811,4 +810,48 @@ fn parse_date(text: &str) -> Option<DateTime<Utc>> {
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
                 .map(|d| d.and_utc())
         })
+}
+
+/// balena: the user behind the session token, and a fleet and a device that user owns.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BalenaScope {
+    /// The user's id (whoami's `actorTypeId`).
+    pub user_id: i64,
+    /// The user's actor id (whoami's `id`, the keys' `is_of__actor`).
+    pub actor_id: i64,
+    /// The user's name.
+    pub username: String,
+    /// A fleet of the user's, with one provisioning key.
+    pub application_id: i64,
+    /// The fleet's slug.
+    pub application_slug: String,
+    /// A device of the fleet, with one device key.
+    pub device_id: i64,
+    /// The device's uuid (32 hexadecimal digits).
+    pub device_uuid: String,
+    /// A named API key of the user: it may list keys, but not create, update or revoke
+    /// them (401), as on openBalena.
+    pub api_key: Secret,
+    /// The fleet's provisioning key: as on openBalena it may create devices, but read
+    /// neither its fleet nor any key (401).
+    pub provisioning_key: Secret,
+    /// The device's key: it reads its device and fleet, but no key (401).
+    pub device_key: Secret,
+}
+
+impl std::fmt::Display for BalenaScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "user {} `{}` (actor {}), fleet {} `{}`, device {} `{}`",
+            self.user_id,
+            self.username,
+            self.actor_id,
+            self.application_id,
+            self.application_slug,
+            self.device_id,
+            self.device_uuid
+        )
+    }
 }

@@ -5,86 +5,23 @@
 // and returned straight to axum: boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
 
-mod automox;
-mod balena;
 mod common;
-mod nuki;
 mod odata;
-mod scope;
-mod sensorbucket;
-mod thingsboard;
+mod vendors;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 
-use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use apikeys_common::Secret;
-pub use scope::{
-    AutomoxScope, BalenaScope, NukiScope, Scopes, SensorBucketScope, ThingsBoardScope,
-};
+// The vendor list, each emulator's scope type and their mounting are generated from the
+// vendor table in `xtask/src/vendors.rs`.
+pub use vendors::*;
 
-/// One of the five emulated vendors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Vendor {
-    /// ThingsBoard (`thingsboard-apikeys`), mounted at `/thingsboard`.
-    ThingsBoard,
-    /// SensorBucket (`sensorbucket-apikeys`), mounted at `/sensorbucket`; its base URL ends
-    /// in `/api`.
-    SensorBucket,
-    /// The Nuki Web API (`nuki-apikeys`), mounted at `/nuki`.
-    Nuki,
-    /// balena (`balena-apikeys`), mounted at `/balena`.
-    Balena,
-    /// The Automox console API (`automox-apikeys`), mounted at `/automox`; its base URL ends
-    /// in `/api`.
-    Automox,
-}
-
-impl Vendor {
-    /// Every vendor, in the order of the workspace's README.
-    pub const ALL: [Vendor; 5] = [
-        Vendor::ThingsBoard,
-        Vendor::SensorBucket,
-        Vendor::Nuki,
-        Vendor::Balena,
-        Vendor::Automox,
-    ];
-
-    /// The vendor's short name, as in its crate's name (`thingsboard`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            Vendor::ThingsBoard => "thingsboard",
-            Vendor::SensorBucket => "sensorbucket",
-            Vendor::Nuki => "nuki",
-            Vendor::Balena => "balena",
-            Vendor::Automox => "automox",
-        }
-    }
-
-    /// The path the vendor's base URL has on the sandbox's server: its mount point, plus
-    /// the `/api` that SensorBucket's and Automox's base URLs carry.
-    pub fn base_path(self) -> &'static str {
-        match self {
-            Vendor::ThingsBoard => "/thingsboard",
-            Vendor::SensorBucket => "/sensorbucket/api",
-            Vendor::Nuki => "/nuki",
-            Vendor::Balena => "/balena",
-            Vendor::Automox => "/automox/api",
-        }
-    }
-}
-
-impl fmt::Display for Vendor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A running sandbox: one HTTP server on loopback that emulates all five vendors.
+/// A running sandbox: one HTTP server on loopback that emulates every [`Vendor`].
 ///
 /// Dropping it (or [`Sandbox::shutdown`]) stops the server. Every sandbox has its own state
 /// and its own random credentials.
@@ -94,16 +31,6 @@ pub struct Sandbox {
     scopes: Scopes,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
-}
-
-/// The credential of each vendor, one field per vendor so that every look-up is an
-/// exhaustive match.
-struct Credentials {
-    thingsboard: Secret,
-    sensorbucket: Secret,
-    nuki: Secret,
-    balena: Secret,
-    automox: Secret,
 }
 
 impl fmt::Debug for Sandbox {
@@ -127,21 +54,7 @@ impl Sandbox {
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<Sandbox> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let root = format!("http://{addr}");
-        let base = |vendor: Vendor| format!("{root}{}", vendor.base_path());
-
-        let (tb_router, tb_key, tb_scope) = thingsboard::build();
-        let (sb_router, sb_key, sb_scope) = sensorbucket::build(&base(Vendor::SensorBucket));
-        let (nuki_router, nuki_key, nuki_scope) = nuki::build();
-        let (balena_router, balena_key, balena_scope) = balena::build();
-        let (ax_router, ax_key, ax_scope) = automox::build();
-
-        let router = Router::new()
-            .nest(Vendor::ThingsBoard.base_path(), tb_router)
-            .nest(Vendor::SensorBucket.base_path(), sb_router)
-            .nest(Vendor::Nuki.base_path(), nuki_router)
-            .merge(balena_router)
-            .nest(Vendor::Automox.base_path(), ax_router);
+        let (router, credentials, scopes) = vendors::mount(&format!("http://{addr}"));
 
         let (stop, stopped) = oneshot::channel::<()>();
         let server = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -152,20 +65,8 @@ impl Sandbox {
 
         Ok(Sandbox {
             addr,
-            credentials: Credentials {
-                thingsboard: tb_key,
-                sensorbucket: sb_key,
-                nuki: nuki_key,
-                balena: balena_key,
-                automox: ax_key,
-            },
-            scopes: Scopes {
-                thingsboard: tb_scope,
-                sensorbucket: sb_scope,
-                nuki: nuki_scope,
-                balena: balena_scope,
-                automox: ax_scope,
-            },
+            credentials,
+            scopes,
             stop: Some(stop),
             task: Some(task),
         })
@@ -177,32 +78,16 @@ impl Sandbox {
     }
 
     /// The vendor's base URL, exactly as its crate's `Client::builder(..)` expects it:
-    /// `http://127.0.0.1:<port>/thingsboard`, `.../sensorbucket/api`, `.../nuki`,
-    /// `.../balena`, `.../automox/api`.
+    /// `http://127.0.0.1:<port>` and the vendor's [`Vendor::base_path`].
     pub fn base_url(&self, vendor: Vendor) -> String {
         format!("http://{}{}", self.addr, vendor.base_path())
     }
 
     /// A credential the vendor accepts, for the client builder's `.api_key(..)` (balena:
-    /// `.jwt(..)` or `.api_key(..)`; both send the same header).
-    ///
-    /// - ThingsBoard: the value of a seeded API key of the seeded tenant administrator
-    ///   (it is in that user's key list).
-    /// - SensorBucket: the token of a seeded API key of the seeded tenant (in the list).
-    /// - Nuki: the access token of a seeded API key token with the `account` scope (in the
-    ///   seeded key's token list).
-    /// - balena: a session token (JWT) of the seeded user, which may create, update and
-    ///   revoke keys; [`BalenaScope::api_key`] is a named API key that may only read.
-    /// - Automox: the secret of a seeded key of the seeded user (in the list).
+    /// `.jwt(..)` or `.api_key(..)`; both send the same header). The crate README's table
+    /// says which credential each vendor gets; each is in that vendor's seeded key list.
     pub fn credential(&self, vendor: Vendor) -> Secret {
-        let credentials = &self.credentials;
-        match vendor {
-            Vendor::ThingsBoard => credentials.thingsboard.clone(),
-            Vendor::SensorBucket => credentials.sensorbucket.clone(),
-            Vendor::Nuki => credentials.nuki.clone(),
-            Vendor::Balena => credentials.balena.clone(),
-            Vendor::Automox => credentials.automox.clone(),
-        }
+        self.credentials.get(vendor).clone()
     }
 
     /// The seeded users, tenants, organizations and ids each vendor's calls need.

@@ -1,4 +1,4 @@
-//! `apikeys-sandbox [--port N] [--host ADDR]`: serves the five vendors' emulated API-key
+//! `apikeys-sandbox [--port N] [--host ADDR]`: serves every vendor's emulated API-key
 //! endpoints until Ctrl-C, after printing each one's base URL, credential and scope.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -8,9 +8,9 @@ use apikeys_sandbox::{Sandbox, Vendor};
 
 const USAGE: &str = "usage: apikeys-sandbox [--port N] [--host ADDR]
 
-Serves an in-memory emulation of the API-key endpoints of ThingsBoard, SensorBucket,
-Nuki, balena and Automox on one HTTP port, and prints each vendor's base URL and a
-valid credential. --port 0 (the default) picks a free port; --host defaults to
+Serves an in-memory emulation of the API-key endpoints of every vendor of the apikeys
+workspace on one HTTP port, and prints each vendor's base URL, a valid credential and
+its seeded scope. --port 0 (the default) picks a free port; --host defaults to
 127.0.0.1. Stop it with Ctrl-C; nothing is kept.";
 
 fn parse(args: &[String]) -> Result<Option<SocketAddr>, String> {
@@ -71,14 +71,8 @@ async fn main() -> ExitCode {
     };
     let scopes = sandbox.scopes();
     println!("apikeys-sandbox listening on http://{}", sandbox.addr());
-    for vendor in Vendor::ALL {
-        let scope = match vendor {
-            Vendor::ThingsBoard => scopes.thingsboard.to_string(),
-            Vendor::SensorBucket => scopes.sensorbucket.to_string(),
-            Vendor::Nuki => scopes.nuki.to_string(),
-            Vendor::Balena => scopes.balena.to_string(),
-            Vendor::Automox => scopes.automox.to_string(),
-        };
+    for &vendor in Vendor::ALL {
+        let scope = scopes.describe(vendor);
         println!();
         println!("{vendor}");
         println!("  base URL:   {}", sandbox.base_url(vendor));

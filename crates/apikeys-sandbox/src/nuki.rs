@@ -23,7 +23,6 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::common::{Reply, bearer, empty, json, lock, now, random_hex};
-use crate::scope::NukiScope;
 
 const ACCOUNT_ID: i32 = 987_654_321;
 
@@ -710,6 +709,28 @@ async fn delete_token(
     }
     key.tokens.retain(|t| t.id != token_id);
     Ok(empty(StatusCode::NO_CONTENT))
+}
+
+/// Nuki: the account and the API key whose token is the credential.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct NukiScope {
+    /// The account's id (every key's and token's `accountId`).
+    pub account_id: i32,
+    /// The seeded API key that holds the credential's token and an advanced API key.
+    pub api_key_id: i32,
+    /// The id of the credential's token (revoking it locks the credential out).
+    pub token_id: String,
+}
+
+impl std::fmt::Display for NukiScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "account {}, API key {} (token {})",
+            self.account_id, self.api_key_id, self.token_id
+        )
+    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,6 @@ use crate::common::{
     Reply, base64, bearer, header, hex, json, lock, query_pairs, query_value, random_hex,
     random_i63, unhex,
 };
-use crate::scope::SensorBucketScope;
 
 const DEFAULT_LIMIT: u64 = 100;
 const MAX_LIMIT: u64 = 1000;
@@ -560,6 +559,24 @@ async fn revoke(State(sb): State<Shared>, headers: HeaderMap, Path(id): Path<Str
     }
     sb.keys.retain(|k| k.id != id);
     Ok(message(StatusCode::OK, "API key has been revoked", None))
+}
+
+/// SensorBucket: the tenant the seeded keys belong to.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SensorBucketScope {
+    /// The tenant's id, for `CreateApiKeyRequest::tenant_id` and `list_api_keys().tenant_id(..)`.
+    pub tenant_id: i64,
+    /// The tenant's name (each key's `tenant_name`).
+    pub tenant_name: String,
+    /// An archived tenant: creating a key in it is a 404, as on the real server.
+    pub archived_tenant_id: i64,
+}
+
+impl std::fmt::Display for SensorBucketScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "tenant {} ({})", self.tenant_id, self.tenant_name)
+    }
 }
 
 #[cfg(test)]

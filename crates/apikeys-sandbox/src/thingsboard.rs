@@ -25,7 +25,6 @@ use uuid::Uuid;
 use crate::common::{
     Reply, base64, empty, header, json, jwt, lock, now_ms, query_pairs, query_value, random_bytes,
 };
-use crate::scope::ThingsBoardScope;
 
 /// ThingsBoard's error codes (`ThingsboardErrorCode.java`), sent as numbers.
 const AUTHENTICATION: i32 = 10;
@@ -621,6 +620,30 @@ async fn list(
         has_next: start.saturating_add(size) < total,
     };
     Ok(json(StatusCode::OK, &body))
+}
+
+/// ThingsBoard: the tenant administrator whose API key is the credential.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ThingsBoardScope {
+    /// The tenant's id.
+    pub tenant_id: Uuid,
+    /// The user's id: pass it to `get_user_api_keys().user_id(..)` and in `SaveApiKeyRequest`.
+    pub user_id: Uuid,
+    /// The user's login (`login()` takes it with [`ThingsBoardScope::password`]).
+    pub username: String,
+    /// The user's password.
+    pub password: String,
+}
+
+impl std::fmt::Display for ThingsBoardScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "tenant {}, user {} (login {} / {})",
+            self.tenant_id, self.user_id, self.username, self.password
+        )
+    }
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ async fn base_urls_credentials_and_scopes() {
             "/automox/api"
         ]
     );
-    for vendor in Vendor::ALL {
+    for &vendor in Vendor::ALL {
         assert!(!sandbox.credential(vendor).expose_secret().is_empty());
         assert!(!format!("{sandbox:?}").contains(sandbox.credential(vendor).expose_secret()));
     }
@@ -1372,6 +1372,7 @@ mod wire {
                     Vendor::Automox => {
                         assert_eq!(parse(&body), json!({"errors": ["Unauthorized"]}))
                     }
+                    other => panic!("{other}: say here what its 401 looks like"),
                 }
             }
             let (status, _) = wire
