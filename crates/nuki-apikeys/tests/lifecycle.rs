@@ -369,7 +369,11 @@ async fn a_rotation_whose_new_key_is_not_listed_stops_before_the_revoke() {
         Some(NEW_SECRET)
     );
     let created = err.created().unwrap();
-    assert_eq!(created.key.id, NEW_ID.to_string(), "the failure after the create keeps the id");
+    assert_eq!(
+        created.key.id,
+        NEW_ID.to_string(),
+        "the failure after the create keeps the id"
+    );
     assert_eq!(
         log(&server).await,
         ["GET /api/key", "PUT /api/key", "GET /api/key"]
