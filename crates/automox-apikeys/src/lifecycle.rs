@@ -146,7 +146,7 @@ impl KeyLifecycle for KeyScope {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| too_many_keys(e))?;
+                .map_err(too_many_keys)?;
             let key_id = id_of(&created)?;
             let key = info(created)?;
             // Automox never answers a create with the secret: it is read with decrypt.
