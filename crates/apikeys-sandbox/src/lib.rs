@@ -66,13 +66,15 @@ impl Vendor {
     }
 
     /// The path the vendor's base URL has on the sandbox's server: its mount point, plus
-    /// the `/api` that SensorBucket's and Automox's base URLs carry.
+    /// the `/api` that SensorBucket's and Automox's base URLs carry. balena is served at
+    /// the host root, as `api.balena-cloud.com` is (both official SDKs resolve its paths
+    /// against the root); `/balena` still answers for older clients.
     pub fn base_path(self) -> &'static str {
         match self {
             Vendor::ThingsBoard => "/thingsboard",
             Vendor::SensorBucket => "/sensorbucket/api",
             Vendor::Nuki => "/nuki",
-            Vendor::Balena => "/balena",
+            Vendor::Balena => "",
             Vendor::Automox => "/automox/api",
         }
     }
@@ -178,7 +180,7 @@ impl Sandbox {
 
     /// The vendor's base URL, exactly as its crate's `Client::builder(..)` expects it:
     /// `http://127.0.0.1:<port>/thingsboard`, `.../sensorbucket/api`, `.../nuki`,
-    /// `.../balena`, `.../automox/api`.
+    /// `http://127.0.0.1:<port>` (balena, at the host root), `.../automox/api`.
     pub fn base_url(&self, vendor: Vendor) -> String {
         format!("http://{}{}", self.addr, vendor.base_path())
     }
