@@ -17,6 +17,8 @@ mod paging;
 mod generated;
 
 pub use apikeys_common::reexport::*;
-pub use auth::{ApiKeyValue, LoginRequest, login};
+pub use auth::{
+    ApiKeyValue, LoginOutcome, LoginRequest, PRE_VERIFICATION_SCOPE, login, login_outcome,
+};
 pub use generated::*;
 pub use lifecycle::KeyScope;
