@@ -5,7 +5,8 @@
 //!
 //! Modules: [`cli`] (what clap parses), [`connect`] (the one place a vendor's client and
 //! scope become a `Box<dyn KeyLifecycle>`), [`commands`] (the vendor commands), [`demo`],
-//! [`output`] (tables, JSON, spinner) and [`exit`] (exit codes and the error line).
+//! [`output`] (tables, JSON, spinner), [`exit`] (exit codes and the error line),
+//! [`credential`] (where the API key comes from) and [`secrets`] (where a new secret goes).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod cli;

@@ -794,3 +794,25 @@ fn a_throttled_request_exits_5_and_says_to_try_later() {
         .stderr(predicate::str::contains("Too many requests"))
         .stderr(predicate::str::contains("nuki-throttled-key").not());
 }
+
+#[test]
+fn automox_says_plainly_that_a_user_holds_at_most_10_active_keys() {
+    let fixture = Fixture::start();
+    let mut refused = None;
+    for n in 0..12 {
+        let name = format!("key-{n}");
+        let out = fixture
+            .run(
+                Vendor::Automox,
+                &["create", "--name", &name, "--show-secret"],
+            )
+            .assert();
+        if out.get_output().status.code() != Some(0) {
+            refused = Some(out.code(2));
+            break;
+        }
+    }
+    let out = refused.expect("the sandbox refuses an 11th active key");
+    let stderr = text(&out.get_output().stderr);
+    assert!(stderr.contains("at most 10 active API keys"), "{stderr}");
+}
