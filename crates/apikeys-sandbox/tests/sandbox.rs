@@ -165,6 +165,39 @@ mod thingsboard {
         assert!(updated.value.is_none());
         assert_eq!(updated.description, "CI deploy key v2");
 
+        // An expiring key: an update must send its `userId` and `expirationTime` again; a
+        // missing `expirationTime` reads as 0 and is refused (`ApiKeyDataValidator`).
+        let expires = 1_893_456_000_000_i64;
+        let expiring = tb
+            .save_api_key()
+            .body(
+                SaveApiKeyRequest::builder()
+                    .user_id(user)
+                    .description("expiring")
+                    .enabled(true)
+                    .expiration_time(expires),
+            )
+            .send()
+            .await
+            .unwrap();
+        let save = |expiration: Option<i64>| {
+            let mut body = SaveApiKeyRequest::builder()
+                .id(ApiKeyId::from(expiring.id.id))
+                .user_id(user)
+                .description("expiring, renamed")
+                .enabled(true);
+            if let Some(at) = expiration {
+                body = body.expiration_time(at);
+            }
+            tb.save_api_key().body(body).send()
+        };
+        let e = err(save(None).await);
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(400), "{e:?}");
+        assert!(e.to_string().contains("expiration time"), "{e}");
+        let resent = save(Some(expires)).await.unwrap();
+        assert_eq!(resent.description, "expiring, renamed");
+        tb.delete_api_key().id(expiring.id.id).send().await.unwrap();
+
         let disabled = tb
             .enable_api_key()
             .id(id)
