@@ -43,6 +43,8 @@ pub fn exit_code(error: &Error) -> Exit {
         _ => {}
     }
     match error {
+        // A key was created, then a later step failed: the exit code is that step's.
+        Error::KeyCreated { error, .. } => exit_code(error),
         Error::NotFound(_) => Exit::NotFound,
         Error::InvalidRequest(_) => Exit::InvalidInput,
         Error::Transport(_) | Error::Timeout(_) => Exit::Network,
@@ -228,6 +230,14 @@ mod tests {
         assert_eq!(
             exit_code(&Error::UnexpectedStatus(StatusCode::INTERNAL_SERVER_ERROR)),
             Exit::Other
+        );
+        let created = apikeys_common::PartialKey::new().id("7");
+        assert_eq!(
+            exit_code(&Error::after_create(
+                created,
+                Error::NotFound("balena key".into())
+            )),
+            Exit::NotFound
         );
     }
 
