@@ -47,7 +47,7 @@ pub async fn run(invocation: Invocation, json: bool) -> Result<(), Failure> {
             let new = NewKey::named(args.name).expires_at(args.expires_at);
             match keys.create(&new).await {
                 Ok(created) => {
-                    destination.store(&created.secret)?;
+                    store(vendor, &created, &destination, "")?;
                     print_created(vendor, "created", &created, &destination, json)
                 }
                 Err(error) => {
@@ -118,14 +118,19 @@ async fn rotate(
         Err(rotation_failure(&error))
     };
     if let Err(error) = keys.get(&created.key.id).await {
-        destination.store(&created.secret)?;
+        store(vendor, &created, destination, "; the old key still works")?;
         return stopped(RotationError::Confirm {
             created: created.clone(),
             error,
         });
     }
     // The secret is safe on disk before the only other working key goes.
-    destination.store(&created.secret)?;
+    store(
+        vendor,
+        &created,
+        destination,
+        "; the old key was not revoked and still works",
+    )?;
     if let Err(error) = keys.revoke(old).await {
         return stopped(RotationError::Revoke {
             created: created.clone(),
@@ -169,6 +174,22 @@ fn destination_of_rotate(args: &crate::cli::RotateArgs) -> Destination {
         force: args.force,
         show: args.show_secret,
     }
+}
+
+/// Writes the new secret to its file; should that fail, the error names the new key, so
+/// that it can be revoked (its secret is then lost, as the file could not take it).
+fn store(
+    vendor: &str,
+    created: &CreatedKey,
+    destination: &Destination,
+    after: &str,
+) -> Result<(), Failure> {
+    destination.store(&created.secret).map_err(|failure| {
+        failure.context(&format!(
+            "{vendor} created key {} (revoke it){after}",
+            output::sanitize(&created.key.id)
+        ))
+    })
 }
 
 /// What `create` and `rotate` check before sending anything.

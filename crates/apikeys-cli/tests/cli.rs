@@ -816,3 +816,44 @@ fn automox_says_plainly_that_a_user_holds_at_most_10_active_keys() {
     let stderr = text(&out.get_output().stderr);
     assert!(stderr.contains("at most 10 active API keys"), "{stderr}");
 }
+
+#[test]
+fn a_secret_file_that_cannot_be_written_keeps_the_old_key_and_names_the_new_one() {
+    let fixture = Fixture::start();
+    let out = fixture
+        .run(
+            Vendor::Nuki,
+            &["create", "--name", "keep-me", "--json", "--show-secret"],
+        )
+        .assert()
+        .success();
+    let created: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let old = created["key"]["id"].as_str().unwrap().to_string();
+    let before = fixture.list(Vendor::Nuki).len();
+    let nowhere = tempdir().join("no-such-dir").join("secret");
+    let out = fixture
+        .run(
+            Vendor::Nuki,
+            &[
+                "rotate",
+                "--old",
+                &old,
+                "--name",
+                "unwritable",
+                "--secret-file",
+                nowhere.to_str().unwrap(),
+            ],
+        )
+        .assert()
+        .code(1);
+    let stderr = text(&out.get_output().stderr);
+    assert!(stderr.contains("the old key was not revoked"), "{stderr}");
+    let listed = fixture.list(Vendor::Nuki);
+    assert_eq!(listed.len(), before + 1);
+    let new = listed
+        .iter()
+        .map(|k| k["id"].as_str().unwrap().to_string())
+        .find(|id| *id != old && stderr.contains(id.as_str()));
+    assert!(new.is_some(), "the new key's id is named: {stderr}");
+    fixture.run(Vendor::Nuki, &["get", &old]).assert().success();
+}
