@@ -264,7 +264,8 @@ pub trait KeyLifecycle: Send + Sync {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum RotationError {
-    /// The old key could not be found (or read) with this credential; nothing was created.
+    /// The old key could not be found (or read) with this credential; nothing was created
+    /// and nothing was revoked.
     Check(Error),
     /// The new key could not be created; the old key is untouched and still works. When
     /// the server did create it before a later step failed, the error is
@@ -335,7 +336,7 @@ impl fmt::Display for RotationError {
         match self {
             RotationError::Check(error) => write!(
                 f,
-                "the old key could not be found, nothing was created: {error}"
+                "could not check the old key, nothing was created: {error}"
             ),
             RotationError::Create(error @ Error::KeyCreated { .. }) => write!(
                 f,
