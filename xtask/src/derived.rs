@@ -100,7 +100,14 @@ fn sandbox_table(vendors: &[Vendor]) -> String {
         let s = &v.sandbox;
         table += &format!(
             "| {} | `{}` | {} | {} |\n",
-            v.display, s.base_path, s.credential_doc, s.seeded_doc
+            v.display,
+            if s.base_path.is_empty() {
+                "/"
+            } else {
+                s.base_path
+            },
+            s.credential_doc,
+            s.seeded_doc
         );
     }
     table
@@ -180,10 +187,16 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
     });
     let variants = vendors.iter().map(|v| {
         let variant = ident(&v.variant());
-        let doc = format!(
-            " {} (`{}-apikeys`): its base URL's path is `{}`.",
-            v.display, v.name, v.sandbox.base_path
-        );
+        let doc = match v.sandbox.base_path {
+            "" => format!(
+                " {} (`{}-apikeys`): served at the host root, as the vendor is.",
+                v.display, v.name
+            ),
+            path => format!(
+                " {} (`{}-apikeys`): its base URL's path is `{path}`.",
+                v.display, v.name
+            ),
+        };
         quote! {
             #[doc = #doc]
             #variant,

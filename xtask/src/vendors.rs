@@ -315,8 +315,10 @@ pub const VENDORS: &[Vendor] = &[
         platform: "balena cloud / openBalena",
         covers: "create, get all, named user keys, device keys, provisioning keys (with typed OData options, as streams), revoke, update",
         sandbox: Sandbox {
-            base_path: "/balena",
-            // Its paths hold parentheses and quotes, matched by hand under `/balena`.
+            // At the host root, as `api.balena-cloud.com` is (both official SDKs resolve its
+            // paths against the root); `/balena` still answers for older clients. Its paths
+            // hold parentheses and quotes, matched by hand, so it is merged, not nested.
+            base_path: "",
             nested: false,
             build_takes_base_url: false,
             scope_doc: "balena's user, fleet and device.",

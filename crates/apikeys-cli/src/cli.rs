@@ -2,6 +2,8 @@
 //! in `vendors.rs`, with its connection and scoping flags) and the actions every vendor
 //! shares.
 
+use std::path::PathBuf;
+
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
@@ -20,8 +22,10 @@ Exit codes:
   6  network: the server could not be reached, or the request timed out
 
 Each vendor reads its base URL and API key from --base-url and --api-key, or from
-APIKEYS_<VENDOR>_BASE_URL and APIKEYS_<VENDOR>_API_KEY (prefer the variable: a flag
-shows in the process list). A new key's secret is printed only with --show-secret.";
+APIKEYS_<VENDOR>_BASE_URL and APIKEYS_<VENDOR>_API_KEY (prefer the variable or
+--api-key-file: a flag shows in the process list; --api-key - reads standard input).
+create and rotate need a place for the new key's secret: --secret-file PATH or
+--show-secret.";
 
 /// `apikeys`: list, create, update, revoke and rotate API keys at every vendor.
 #[derive(Debug, Parser)]
@@ -46,6 +50,15 @@ pub struct Cli {
         value_parser = clap::value_parser!(u64).range(1..=3600)
     )]
     pub timeout: u64,
+
+    /// Read the API key from this file (instead of --api-key or its variable).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Allow a plain http:// base URL on a host other than loopback (an on-premises
+    /// ThingsBoard or openBalena): the credential then travels in clear text.
+    #[arg(long, global = true)]
+    pub allow_insecure_http: bool,
 
     /// What to do.
     #[command(subcommand)]
@@ -76,7 +89,8 @@ pub enum Action {
         /// The key's id.
         id: String,
     },
-    /// Create a key and print its id; its secret only with --show-secret.
+    /// Create a key and print its id; its secret goes to --secret-file or, with
+    /// --show-secret, to stdout (one of them is required).
     #[command(after_help = EXIT_CODES)]
     Create(CreateArgs),
     /// Rename, enable or disable a key.
@@ -88,8 +102,9 @@ pub enum Action {
         /// The key's id.
         id: String,
     },
-    /// Replace a key by a new one: create it, confirm the server knows it, then revoke
-    /// the old one. Whatever step fails, a working key is left and the error says which.
+    /// Replace a key by a new one: check the old one exists, create the new one, confirm
+    /// the server knows it, store its secret, then revoke the old one. Whatever step
+    /// fails, a working key is left and the error says which.
     #[command(after_help = EXIT_CODES)]
     Rotate(RotateArgs),
 }
@@ -103,10 +118,17 @@ pub struct CreateArgs {
     /// When the key stops working (RFC 3339, e.g. 2030-01-01T00:00:00Z); never by default.
     #[arg(long, value_name = "TIME")]
     pub expires_at: Option<DateTime<Utc>>,
-    /// Print the new key's secret to stdout, alone on its line. The vendor shows it only
-    /// once: without this flag it is not printed and cannot be had again.
+    /// Print the new key's secret to stdout, alone on its line (a field with --json).
+    /// The vendor shows it only once.
     #[arg(long)]
     pub show_secret: bool,
+    /// Write the new key's secret to this file (created with mode 0600; an existing file
+    /// is refused unless --force).
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+    /// Replace the --secret-file if it exists.
+    #[arg(long, requires = "secret_file")]
+    pub force: bool,
 }
 
 /// `update`'s flags.
@@ -143,9 +165,16 @@ pub struct RotateArgs {
     /// When the new key stops working (RFC 3339); never by default.
     #[arg(long, value_name = "TIME")]
     pub expires_at: Option<DateTime<Utc>>,
-    /// Print the new key's secret to stdout, alone on its line.
+    /// Print the new key's secret to stdout, alone on its line (a field with --json).
     #[arg(long)]
     pub show_secret: bool,
+    /// Write the new key's secret to this file (created with mode 0600; an existing file
+    /// is refused unless --force).
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+    /// Replace the --secret-file if it exists.
+    #[arg(long, requires = "secret_file")]
+    pub force: bool,
 }
 
 #[cfg(test)]

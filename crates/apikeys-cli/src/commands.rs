@@ -1,7 +1,9 @@
 //! The vendor commands: `list`, `get`, `create`, `update`, `revoke` and `rotate`, run on
 //! whichever `KeyLifecycle` the command line describes.
 
-use apikeys_common::{CreatedKey, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, RotationError};
+use apikeys_common::{
+    CreatedKey, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, PartialKey, RotationError,
+};
 use futures::TryStreamExt;
 use serde::Serialize;
 
@@ -9,10 +11,21 @@ use crate::cli::Action;
 use crate::connect::Invocation;
 use crate::exit::{Failure, exit_code};
 use crate::output;
+use crate::secrets::Destination;
 
 /// Runs one vendor command; what went wrong comes back as a [`Failure`].
 pub async fn run(invocation: Invocation, json: bool) -> Result<(), Failure> {
     let vendor = invocation.target.vendor();
+    // A new secret needs somewhere to go, and a name must be a name: both are checked
+    // before anything is sent.
+    match &invocation.action {
+        Action::Create(args) => check_new(&args.name, &destination_of_create(args))?,
+        Action::Rotate(args) => check_new(&args.name, &destination_of_rotate(args))?,
+        Action::Update(args) if args.name.as_deref().is_some_and(|n| n.trim().is_empty()) => {
+            return Err(Failure::invalid("--name cannot be empty"));
+        }
+        _ => {}
+    }
     let keys = invocation
         .target
         .lifecycle()
@@ -30,12 +43,20 @@ pub async fn run(invocation: Invocation, json: bool) -> Result<(), Failure> {
             print_key(&key, json)
         }
         Action::Create(args) => {
+            let destination = destination_of_create(&args);
             let new = NewKey::named(args.name).expires_at(args.expires_at);
-            let created = keys
-                .create(&new)
-                .await
-                .map_err(|e| Failure::from_error(&e))?;
-            print_created(vendor, "created", &created, args.show_secret, json)
+            match keys.create(&new).await {
+                Ok(created) => {
+                    store(vendor, &created, &destination, "")?;
+                    print_created(vendor, "created", &created, &destination, json)
+                }
+                Err(error) => {
+                    if let Some(partial) = error.created_key() {
+                        report_partial(vendor, partial, &destination, json)?;
+                    }
+                    Err(Failure::from_error(&error))
+                }
+            }
         }
         Action::Update(args) => {
             let mut update = KeyUpdate::new();
@@ -58,26 +79,161 @@ pub async fn run(invocation: Invocation, json: bool) -> Result<(), Failure> {
             if json {
                 output::print_json(&serde_json::json!({ "revoked": id }))
             } else {
-                output::print(&format!("revoked {vendor} key {id}"))
+                output::print(&format!("revoked {vendor} key {}", output::sanitize(&id)))
             }
         }
         Action::Rotate(args) => {
+            let destination = destination_of_rotate(&args);
             let new = NewKey::named(args.name).expires_at(args.expires_at);
-            match keys.rotate(&args.old, &new).await {
-                Ok(created) => {
-                    let what = format!("rotated {vendor} key {}: old key revoked,", args.old);
-                    print_created(vendor, &what, &created, args.show_secret, json)
-                }
-                Err(error) => {
-                    if let Some(created) = error.created() {
-                        let what = "rotation stopped after it created";
-                        print_created(vendor, what, created, args.show_secret, json)?;
-                    }
-                    Err(rotation_failure(&error))
-                }
-            }
+            rotate(keys, vendor, &args.old, &new, &destination, json).await
         }
     }
+}
+
+/// The rotation the lifecycle describes (check, create, confirm, revoke), with the new
+/// secret written and synced to its destination before the old key is revoked.
+async fn rotate(
+    keys: &dyn KeyLifecycle,
+    vendor: &str,
+    old: &str,
+    new: &NewKey,
+    destination: &Destination,
+    json: bool,
+) -> Result<(), Failure> {
+    if let Err(error) = keys.get(old).await {
+        return Err(rotation_failure(&RotationError::Check(error)));
+    }
+    let created = match keys.create(new).await {
+        Ok(created) => created,
+        Err(error) => {
+            if let Some(partial) = error.created_key() {
+                report_partial(vendor, partial, destination, json)?;
+            }
+            return Err(rotation_failure(&RotationError::Create(error)));
+        }
+    };
+    let stopped = |error| {
+        let what = "rotation stopped (the old key still works) after it created";
+        print_created(vendor, what, &created, destination, json)?;
+        Err(rotation_failure(&error))
+    };
+    if let Err(error) = keys.get(&created.key.id).await {
+        store(vendor, &created, destination, "; the old key still works")?;
+        return stopped(RotationError::Confirm {
+            created: created.clone(),
+            error,
+        });
+    }
+    // The secret is safe on disk before the only other working key goes.
+    store(
+        vendor,
+        &created,
+        destination,
+        "; the old key was not revoked and still works",
+    )?;
+    if let Err(error) = keys.revoke(old).await {
+        return stopped(RotationError::Revoke {
+            created: created.clone(),
+            error,
+        });
+    }
+    if json {
+        return output::print_json(&RotatedJson {
+            old,
+            new: &created.key,
+            secret: destination.show.then(|| created.secret.expose_secret()),
+        });
+    }
+    let what = format!(
+        "rotated {vendor} key {}: old key revoked,",
+        output::sanitize(old)
+    );
+    print_created(vendor, &what, &created, destination, json)
+}
+
+/// `rotate --json`: the old id, the new key, and its secret when asked for.
+#[derive(Serialize)]
+struct RotatedJson<'a> {
+    old: &'a str,
+    new: &'a KeyInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
+}
+
+fn destination_of_create(args: &crate::cli::CreateArgs) -> Destination {
+    Destination {
+        file: args.secret_file.clone(),
+        force: args.force,
+        show: args.show_secret,
+    }
+}
+
+fn destination_of_rotate(args: &crate::cli::RotateArgs) -> Destination {
+    Destination {
+        file: args.secret_file.clone(),
+        force: args.force,
+        show: args.show_secret,
+    }
+}
+
+/// Writes the new secret to its file; should that fail, the error names the new key, so
+/// that it can be revoked (its secret is then lost, as the file could not take it).
+fn store(
+    vendor: &str,
+    created: &CreatedKey,
+    destination: &Destination,
+    after: &str,
+) -> Result<(), Failure> {
+    destination.store(&created.secret).map_err(|failure| {
+        failure.context(&format!(
+            "{vendor} created key {} (revoke it){after}",
+            output::sanitize(&created.key.id)
+        ))
+    })
+}
+
+/// What `create` and `rotate` check before sending anything.
+fn check_new(name: &str, destination: &Destination) -> Result<(), Failure> {
+    if name.trim().is_empty() {
+        return Err(Failure::invalid("--name cannot be empty"));
+    }
+    destination.check()
+}
+
+/// A key the server created before a later step failed: its id and secret go where the
+/// user asked, so that it can be used or revoked.
+fn report_partial(
+    vendor: &str,
+    partial: &PartialKey,
+    destination: &Destination,
+    json: bool,
+) -> Result<(), Failure> {
+    if let Some(secret) = &partial.secret {
+        destination.store(secret)?;
+    }
+    let secret = partial
+        .secret
+        .as_ref()
+        .filter(|_| destination.show)
+        .map(|s| s.expose_secret());
+    if json {
+        return output::print_json(&serde_json::json!({
+            "incomplete": { "id": partial.id, "secret": secret }
+        }));
+    }
+    let id = partial
+        .id
+        .as_deref()
+        .map_or_else(|| "(id unknown)".to_string(), output::sanitize);
+    let mut text = format!("{vendor} created key {id} before the failure below");
+    match (secret, &destination.file, &partial.secret) {
+        (Some(secret), _, _) => text.push_str(&format!("; its secret:\n{secret}")),
+        (None, Some(path), Some(_)) => {
+            text.push_str(&format!("; its secret is in {}", path.display()))
+        }
+        _ => text.push_str("; its secret was not received"),
+    }
+    output::print(&text)
 }
 
 /// Every key of the scope, counted on `spinner` as the pages come in.
@@ -125,27 +281,30 @@ struct CreatedJson<'a> {
     secret: Option<&'a str>,
 }
 
-/// Reports a new key: its id, and its secret alone on one stdout line when `show_secret`.
+/// Reports a new key: its id, and its secret alone on one stdout line when shown.
 fn print_created(
     vendor: &str,
     what: &str,
     created: &CreatedKey,
-    show_secret: bool,
+    destination: &Destination,
     json: bool,
 ) -> Result<(), Failure> {
-    let secret = show_secret.then(|| created.secret.expose_secret());
+    let secret = destination.show.then(|| created.secret.expose_secret());
     if json {
         return output::print_json(&CreatedJson {
             key: &created.key,
             secret,
         });
     }
-    let id = &created.key.id;
-    match secret {
-        Some(secret) => output::print(&format!("{what} {vendor} key {id}; its secret:\n{secret}")),
-        None => output::print(&format!(
-            "{what} {vendor} key {id}\n\
-             secret: shown once by {vendor} and not printed (pass --show-secret to print it)"
+    let id = output::sanitize(&created.key.id);
+    match (secret, &destination.file) {
+        (Some(secret), _) => {
+            output::print(&format!("{what} {vendor} key {id}; its secret:\n{secret}"))
+        }
+        (None, Some(path)) => output::print(&format!(
+            "{what} {vendor} key {id}; its secret is in {}",
+            path.display()
         )),
+        (None, None) => output::print(&format!("{what} {vendor} key {id}")),
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use apikeys_common::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, KeyLifecycle, Secret, Vendor};
 
 use crate::cli::{Action, Command};
+use crate::credential::{self, Reach};
 use crate::exit::Failure;
 pub use crate::vendors::Scope;
 
@@ -21,6 +22,8 @@ pub struct Target {
     pub api_key: Secret,
     /// How long one request may take.
     pub timeout: Duration,
+    /// Whether plain http is allowed on a host other than loopback.
+    pub allow_insecure_http: bool,
     /// Whose keys.
     pub scope: Scope,
 }
@@ -41,6 +44,7 @@ impl Target {
         ClientBuilder::<V>::new(self.base_url.as_str())
             .api_key(self.api_key.clone())
             .timeout(self.timeout)
+            .allow_insecure_http(self.allow_insecure_http)
             .connect_timeout(self.timeout.min(DEFAULT_CONNECT_TIMEOUT))
             .user_agent(PRODUCT)
             .build()
@@ -58,7 +62,11 @@ pub struct Invocation {
 
 /// Checks a vendor command: every vendor needs a credential, and most a scope. Errors name
 /// the vendor through `Err((vendor, failure))`.
-pub fn resolve(command: Command, timeout: Duration) -> Result<Invocation, (&'static str, Failure)> {
+pub fn resolve(
+    command: Command,
+    timeout: Duration,
+    reach: &Reach,
+) -> Result<Invocation, (&'static str, Failure)> {
     let (base_url, api_key, action, scope) = match command {
         Command::Vendor(command) => command.resolve()?,
         Command::Demo => {
@@ -66,23 +74,14 @@ pub fn resolve(command: Command, timeout: Duration) -> Result<Invocation, (&'sta
         }
     };
     let vendor = scope.vendor();
-    let api_key = match api_key {
-        Some(key) if !key.trim().is_empty() => Secret::from(key.trim().to_string()),
-        _ => {
-            return Err((
-                vendor,
-                Failure::invalid(format!(
-                    "no API key: pass --api-key or set APIKEYS_{}_API_KEY",
-                    vendor.to_ascii_uppercase()
-                )),
-            ));
-        }
-    };
+    let api_key = credential::read(vendor, api_key, reach.api_key_file.as_deref())
+        .map_err(|failure| (vendor, failure))?;
     Ok(Invocation {
         target: Target {
             base_url,
             api_key,
             timeout,
+            allow_insecure_http: reach.allow_insecure_http,
             scope,
         },
         action,

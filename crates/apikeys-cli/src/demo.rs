@@ -53,6 +53,7 @@ pub async fn run(json: bool, timeout: Duration) -> Exit {
             base_url: sandbox.base_url(vendor),
             api_key: sandbox.credential(vendor),
             timeout,
+            allow_insecure_http: false,
             scope,
         };
         reports.push(lifecycle(&target).await);

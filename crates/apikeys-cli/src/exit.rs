@@ -43,6 +43,8 @@ pub fn exit_code(error: &Error) -> Exit {
         _ => {}
     }
     match error {
+        // A key was created, then a later step failed: the exit code is that step's.
+        Error::KeyCreated { error, .. } => exit_code(error),
         Error::NotFound(_) => Exit::NotFound,
         Error::InvalidRequest(_) => Exit::InvalidInput,
         Error::Transport(_) | Error::Timeout(_) => Exit::Network,
@@ -93,7 +95,36 @@ impl Failure {
     /// The line printed to stderr: `apikeys: <vendor>: <message>`, on one line, with every
     /// occurrence of each of `secrets` masked.
     pub fn line(&self, vendor: &str, secrets: &[&str]) -> String {
-        format!("apikeys: {vendor}: {}", self.clean(secrets))
+        format!("apikeys: {vendor}: {}", self.message_for(vendor, secrets))
+    }
+
+    /// The failure as `--json` shows it on stderr: `{"error": {vendor, exit_code, message}}`.
+    pub fn json(&self, vendor: &str, secrets: &[&str]) -> String {
+        serde_json::json!({
+            "error": {
+                "vendor": vendor,
+                "exit_code": self.exit as u8,
+                "message": self.message_for(vendor, secrets),
+            }
+        })
+        .to_string()
+    }
+
+    /// Prints the failure to stderr (JSON with `json`) and returns how to exit.
+    pub fn report(&self, vendor: &str, secrets: &[&str], json: bool) -> Exit {
+        let text = if json {
+            self.json(vendor, secrets)
+        } else {
+            self.line(vendor, secrets)
+        };
+        eprintln!("{text}");
+        self.exit
+    }
+
+    /// The cleaned message, the credential variable named for `vendor`.
+    fn message_for(&self, vendor: &str, secrets: &[&str]) -> String {
+        self.clean(secrets)
+            .replace(VENDOR_VARIABLE, &crate::credential::variable(vendor))
     }
 
     /// The message on one line, with every occurrence of each of `secrets` masked.
@@ -113,8 +144,8 @@ fn describe(error: &Error) -> String {
             format!("the credential lacks the permission for this ({error})")
         }
         Exit::Auth => format!(
-            "the credential was refused; check --api-key or the APIKEYS_<VENDOR>_API_KEY \
-             variable ({error})"
+            "the credential was refused; check --api-key or the {VENDOR_VARIABLE} variable \
+             ({error})"
         ),
         Exit::NotFound if matches!(error, Error::NotFound(_)) => error.to_string(),
         Exit::NotFound => format!("not found ({error})"),
@@ -123,8 +154,30 @@ fn describe(error: &Error) -> String {
             Some(cause) => format!("{error}: {cause}"),
             None => error.to_string(),
         },
+        Exit::InvalidInput if matches!(error, Error::InvalidRequest(_)) => {
+            cli_words(&error.to_string())
+        }
         _ => error.to_string(),
     }
+}
+
+/// Stands for the vendor's credential variable until [`Failure::line`] knows the vendor.
+const VENDOR_VARIABLE: &str = "APIKEYS_<VENDOR>_API_KEY";
+
+/// A client's refusal in the words of the command line: its flags, not the library's
+/// builder methods or generated type names.
+fn cli_words(message: &str) -> String {
+    if message.contains("allow_insecure_http") {
+        return "plain http would send the credential in clear text: use an https \
+                --base-url, or pass --allow-insecure-http if the server has no TLS"
+            .into();
+    }
+    if message.contains("conversion to `") {
+        return "a value is not accepted by this vendor (an empty or too long --name, or \
+                an expiry it cannot take)"
+            .into();
+    }
+    message.to_string()
 }
 
 /// The innermost cause of an error (`Connection refused`), when it says more than the error.
@@ -177,6 +230,14 @@ mod tests {
         assert_eq!(
             exit_code(&Error::UnexpectedStatus(StatusCode::INTERNAL_SERVER_ERROR)),
             Exit::Other
+        );
+        let created = apikeys_common::PartialKey::new().id("7");
+        assert_eq!(
+            exit_code(&Error::after_create(
+                created,
+                Error::NotFound("balena key".into())
+            )),
+            Exit::NotFound
         );
     }
 

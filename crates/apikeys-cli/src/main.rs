@@ -6,15 +6,18 @@
 //! Modules: [`cli`] (what clap parses), [`vendors`] (generated from the vendor table: each
 //! vendor's subcommand and scope, and how they become a `Box<dyn KeyLifecycle>`),
 //! [`connect`] (a command's target), [`commands`] (the vendor commands), [`demo`],
-//! [`output`] (tables, JSON, spinner) and [`exit`] (exit codes and the error line).
+//! [`output`] (tables, JSON, spinner), [`exit`] (exit codes and the error line),
+//! [`credential`] (where the API key comes from) and [`secrets`] (where a new secret goes).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod cli;
 mod commands;
 mod connect;
+mod credential;
 mod demo;
 mod exit;
 mod output;
+mod secrets;
 mod vendors;
 
 use std::process::ExitCode;
@@ -53,20 +56,18 @@ async fn run(cli: Cli) -> Exit {
     if let Command::Demo = cli.command {
         return demo::run(cli.json, timeout).await;
     }
-    let invocation = match connect::resolve(cli.command, timeout) {
+    let reach = credential::Reach {
+        api_key_file: cli.api_key_file,
+        allow_insecure_http: cli.allow_insecure_http,
+    };
+    let invocation = match connect::resolve(cli.command, timeout, &reach) {
         Ok(invocation) => invocation,
-        Err((vendor, failure)) => {
-            eprintln!("{}", failure.line(vendor, &[]));
-            return failure.exit;
-        }
+        Err((vendor, failure)) => return failure.report(vendor, &[], cli.json),
     };
     let vendor = invocation.target.vendor();
     let api_key = invocation.target.api_key.clone();
     match commands::run(invocation, cli.json).await {
         Ok(()) => Exit::Ok,
-        Err(failure) => {
-            eprintln!("{}", failure.line(vendor, &[api_key.expose_secret()]));
-            failure.exit
-        }
+        Err(failure) => failure.report(vendor, &[api_key.expose_secret()], cli.json),
     }
 }

@@ -6,22 +6,39 @@ use std::time::Duration;
 
 use apikeys_common::KeyInfo;
 use chrono::{DateTime, SecondsFormat, Utc};
-use comfy_table::{ContentArrangement, Table, presets};
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::exit::Failure;
 
-/// Writes `text` to stdout, adding a final newline when it lacks one.
+/// Writes `text` to stdout, adding a final newline when it lacks one. When the reader has
+/// gone (`apikeys ... | head -1`) the tool exits at once, quietly and successfully, as
+/// command line tools do: nobody is left to read the rest.
 pub fn print(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     let newline = if text.ends_with('\n') { "" } else { "\n" };
-    stdout
+    let written = stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.write_all(newline.as_bytes()))
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Failure::other(format!("could not write to stdout: {e}")))
+        .and_then(|()| stdout.flush());
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Failure::other(format!("could not write to stdout: {e}"))),
+    }
 }
+
+/// Server text made safe for a terminal: every control character (an escape sequence's
+/// ESC, a carriage return, a newline) becomes `?`.
+pub fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// The widest a table gets, on a terminal or not (a pipe, a log).
+const TABLE_WIDTH: u16 = 100;
 
 /// Writes `value` to stdout as pretty JSON.
 pub fn print_json(value: &impl Serialize) -> Result<(), Failure> {
@@ -41,6 +58,8 @@ pub fn table(header: &[&str]) -> Table {
     table
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.iter().copied());
+    let width = table.width().map_or(TABLE_WIDTH, |w| w.min(TABLE_WIDTH));
+    table.set_width(width);
     table
 }
 
@@ -49,8 +68,8 @@ pub fn key_table(keys: &[KeyInfo]) -> Table {
     let mut table = table(&["id", "name", "enabled", "created", "expires"]);
     for key in keys {
         table.add_row(vec![
-            key.id.clone(),
-            key.name.clone().unwrap_or_else(|| "-".into()),
+            sanitize(&key.id),
+            key.name.as_deref().map_or_else(|| "-".into(), sanitize),
             match key.enabled {
                 Some(true) => "yes".into(),
                 Some(false) => "no".into(),
@@ -59,6 +78,10 @@ pub fn key_table(keys: &[KeyInfo]) -> Table {
             time(key.created_at),
             time(key.expires_at),
         ]);
+    }
+    // Ids are copied and pasted: never broken across lines (names wrap instead).
+    if let Some(id) = table.column_mut(0) {
+        id.set_constraint(ColumnConstraint::ContentWidth);
     }
     table
 }

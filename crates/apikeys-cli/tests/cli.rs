@@ -246,29 +246,114 @@ fn the_shown_secret_is_a_working_credential() {
 }
 
 #[test]
-fn create_without_show_secret_says_it_was_not_printed() {
+fn create_without_a_secret_destination_exits_2_and_creates_nothing() {
     let fixture = Fixture::start();
-    let out = fixture
-        .run(Vendor::Automox, &["create", "--name", "quiet"])
-        .assert()
-        .success();
-    let stdout = text(&out.get_output().stdout);
-    assert!(
-        stdout.contains("shown once") && stdout.contains("not printed"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("--show-secret"), "{stdout}");
+    for &vendor in Vendor::ALL {
+        let before = fixture.list(vendor).len();
+        let out = fixture
+            .run(vendor, &["create", "--name", "x"])
+            .assert()
+            .code(2);
+        let stderr = text(&out.get_output().stderr);
+        assert!(
+            stderr.contains("--secret-file") && stderr.contains("--show-secret"),
+            "{stderr}"
+        );
+        fixture
+            .run(vendor, &["rotate", "--old", "1", "--name", "x", "--json"])
+            .assert()
+            .code(2);
+        assert_eq!(fixture.list(vendor).len(), before, "{vendor}");
+    }
+}
 
+#[test]
+fn create_json_with_show_secret_gives_the_secret_as_a_field() {
+    let fixture = Fixture::start();
     let out = fixture
         .run(
             Vendor::Automox,
-            &["create", "--name", "quiet-json", "--json"],
+            &["create", "--name", "json-secret", "--json", "--show-secret"],
         )
         .assert()
         .success();
     let json: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(json["key"]["name"], "quiet-json");
-    assert!(json.get("secret").is_none(), "{json}");
+    assert_eq!(json["key"]["name"], "json-secret");
+    let secret = json["secret"].as_str().unwrap();
+    assert!(secret.len() >= 8, "{json}");
+}
+
+#[test]
+fn create_secret_file_is_0600_and_never_overwritten_without_force() {
+    let fixture = Fixture::start();
+    let dir = tempdir();
+    let file = dir.join("secret");
+    let path = file.to_str().unwrap();
+    let out = fixture
+        .run(
+            Vendor::ThingsBoard,
+            &["create", "--name", "to-file", "--secret-file", path],
+        )
+        .assert()
+        .success();
+    let stdout = text(&out.get_output().stdout);
+    let secret = std::fs::read_to_string(&file).unwrap().trim().to_string();
+    assert!(secret.len() >= 8 && !stdout.contains(&secret), "{stdout}");
+    assert_eq!(mode(&file), 0o600);
+    // It authenticates.
+    fixture
+        .run_with_key(Vendor::ThingsBoard, &secret, &["list", "--json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("to-file"));
+
+    let before = fixture.list(Vendor::ThingsBoard).len();
+    fixture
+        .run(
+            Vendor::ThingsBoard,
+            &["create", "--name", "again", "--secret-file", path],
+        )
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--force"));
+    assert_eq!(fixture.list(Vendor::ThingsBoard).len(), before);
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), secret);
+
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    fixture
+        .run(
+            Vendor::ThingsBoard,
+            &[
+                "create",
+                "--name",
+                "again",
+                "--secret-file",
+                path,
+                "--force",
+            ],
+        )
+        .assert()
+        .success();
+    assert_ne!(std::fs::read_to_string(&file).unwrap().trim(), secret);
+    assert_eq!(mode(&file), 0o600);
+}
+
+/// A fresh directory of the test's own.
+fn tempdir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "apikeys-cli-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 #[test]
@@ -300,7 +385,10 @@ fn rotate_replaces_the_key_and_revoke_removes_it() {
     let fixture = Fixture::start();
     for &vendor in Vendor::ALL {
         let out = fixture
-            .run(vendor, &["create", "--name", "to-rotate", "--json"])
+            .run(
+                vendor,
+                &["create", "--name", "to-rotate", "--json", "--show-secret"],
+            )
             .assert()
             .success();
         let created: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
@@ -309,12 +397,22 @@ fn rotate_replaces_the_key_and_revoke_removes_it() {
         let out = fixture
             .run(
                 vendor,
-                &["rotate", "--old", &old, "--name", "rotated", "--json"],
+                &[
+                    "rotate",
+                    "--old",
+                    &old,
+                    "--name",
+                    "rotated",
+                    "--json",
+                    "--show-secret",
+                ],
             )
             .assert()
             .success();
         let rotated: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-        let new = rotated["key"]["id"].as_str().unwrap().to_string();
+        assert_eq!(rotated["old"], old.as_str(), "{rotated}");
+        let new = rotated["new"]["id"].as_str().unwrap().to_string();
+        assert!(rotated["secret"].as_str().is_some(), "{rotated}");
         assert_ne!(old, new);
 
         fixture.run(vendor, &["get", &old]).assert().code(4);
@@ -329,31 +427,249 @@ fn rotate_replaces_the_key_and_revoke_removes_it() {
 }
 
 #[test]
-fn a_failed_rotation_names_the_step_and_exits_with_its_cause() {
-    // The old key does not exist: the new key is created and confirmed, the revoke fails.
+fn rotating_an_unknown_key_exits_4_and_creates_nothing() {
+    let fixture = Fixture::start();
+    let dir = tempdir();
+    for &vendor in Vendor::ALL {
+        let unknown = match vendor {
+            Vendor::ThingsBoard => "00000000-0000-0000-0000-000000000000",
+            _ => "999999999",
+        };
+        let before = fixture.list(vendor).len();
+        let file = dir.join(format!("{}-secret", vendor.name()));
+        let out = fixture
+            .run(
+                vendor,
+                &[
+                    "rotate",
+                    "--old",
+                    unknown,
+                    "--name",
+                    "never",
+                    "--secret-file",
+                    file.to_str().unwrap(),
+                ],
+            )
+            .assert()
+            .code(4);
+        let stderr = text(&out.get_output().stderr);
+        assert!(
+            stderr.contains("rotation failed at the check step"),
+            "{vendor}: {stderr}"
+        );
+        assert_eq!(
+            fixture.list(vendor).len(),
+            before,
+            "{vendor}: nothing created"
+        );
+        assert!(!file.exists(), "{vendor}");
+    }
+}
+
+#[test]
+fn rotate_writes_a_0600_secret_file_that_authenticates_and_revokes_the_old_key() {
+    let fixture = Fixture::start();
+    let dir = tempdir();
+    let out = fixture
+        .run(
+            Vendor::ThingsBoard,
+            &["create", "--name", "old-one", "--json", "--show-secret"],
+        )
+        .assert()
+        .success();
+    let created: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let old = created["key"]["id"].as_str().unwrap().to_string();
+    let file = dir.join("rotated");
+    let out = fixture
+        .run(
+            Vendor::ThingsBoard,
+            &[
+                "rotate",
+                "--old",
+                &old,
+                "--name",
+                "new-one",
+                "--secret-file",
+                file.to_str().unwrap(),
+            ],
+        )
+        .assert()
+        .success();
+    let stdout = text(&out.get_output().stdout);
+    assert_eq!(mode(&file), 0o600);
+    let secret = std::fs::read_to_string(&file).unwrap().trim().to_string();
+    assert!(!stdout.contains(&secret), "{stdout}");
+    fixture
+        .run_with_key(Vendor::ThingsBoard, &secret, &["list", "--json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("new-one"));
+    fixture
+        .run(Vendor::ThingsBoard, &["get", &old])
+        .assert()
+        .code(4);
+}
+
+#[test]
+fn balena_revoke_of_an_unknown_id_exits_4() {
+    let fixture = Fixture::start();
+    fixture
+        .run(Vendor::Balena, &["revoke", "999999999"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("not found"));
+}
+
+#[test]
+fn a_name_with_an_escape_sequence_never_reaches_the_terminal() {
+    let fixture = Fixture::start();
+    let name = "evil\u{1b}]0;pwned\u{7}\u{1b}[31mred\r";
+    for vendor in [Vendor::ThingsBoard, Vendor::Balena] {
+        let out = fixture
+            .run(vendor, &["create", "--name", name, "--show-secret"])
+            .assert()
+            .success();
+        assert!(!out.get_output().stdout.contains(&0x1b));
+        let out = fixture.run(vendor, &["list"]).assert().success();
+        let stdout = &out.get_output().stdout;
+        assert!(
+            !stdout.contains(&0x1b) && !stdout.contains(&0x07),
+            "{vendor}"
+        );
+        assert!(text(stdout).contains("red"), "{vendor}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("apikeys"))
+        .arg("demo")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader is gone before the demo writes its first byte (`| head -0`; `head -1`
+    // differs only in how much fits the pipe first).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn tables_fit_100_columns_without_breaking_ids() {
+    let fixture = Fixture::start();
+    let long = "a name long enough to need wrapping in any table that fits a hundred columns";
+    let out = fixture
+        .run(
+            Vendor::ThingsBoard,
+            &["create", "--name", long, "--json", "--show-secret"],
+        )
+        .assert()
+        .success();
+    let created: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let id = created["key"]["id"].as_str().unwrap().to_string();
+    let out = fixture
+        .run(Vendor::ThingsBoard, &["list"])
+        .assert()
+        .success();
+    let stdout = text(&out.get_output().stdout);
+    for line in stdout.lines() {
+        assert!(line.chars().count() <= 100, "{line}");
+    }
+    assert!(stdout.contains(&id), "{stdout}");
+}
+
+#[test]
+fn json_errors_are_json_on_stderr() {
+    let fixture = Fixture::start();
+    let out = fixture
+        .run(Vendor::Nuki, &["get", "999999999", "--json"])
+        .assert()
+        .code(4);
+    let error: Value = serde_json::from_slice(&out.get_output().stderr).unwrap();
+    assert_eq!(error["error"]["exit_code"], 4);
+    assert_eq!(error["error"]["vendor"], "nuki");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not found")
+    );
+}
+
+#[test]
+fn the_credential_comes_from_a_file_or_stdin() {
+    let fixture = Fixture::start();
+    let key = fixture.sandbox.credential(Vendor::Nuki);
+    let dir = tempdir();
+    let file = dir.join("key");
+    std::fs::write(&file, format!("{}\n", key.expose_secret())).unwrap();
+    let base = fixture.sandbox.base_url(Vendor::Nuki);
+    apikeys()
+        .args(["nuki", "list", "--base-url", &base, "--api-key-file"])
+        .arg(&file)
+        .assert()
+        .success();
+    apikeys()
+        .args(["nuki", "list", "--base-url", &base, "--api-key", "-"])
+        .write_stdin(format!("{}\n", key.expose_secret()))
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_refused_credential_names_the_vendors_variable() {
+    let fixture = Fixture::start();
+    fixture
+        .run_with_key(Vendor::ThingsBoard, "not-a-key-at-all", &["list"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("APIKEYS_THINGSBOARD_API_KEY"))
+        .stderr(predicate::str::contains("<VENDOR>").not());
+}
+
+#[test]
+fn plain_http_is_refused_naming_the_flag_and_allowed_with_it() {
+    apikeys()
+        .args(["balena", "list", "--base-url", "http://example.invalid"])
+        .env("APIKEYS_BALENA_API_KEY", "some-balena-key")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--allow-insecure-http"));
+    // With the flag the request is made (and fails only because the host does not exist).
+    apikeys()
+        .args(["balena", "list", "--timeout", "5", "--allow-insecure-http"])
+        .args(["--base-url", "http://example.invalid"])
+        .env("APIKEYS_BALENA_API_KEY", "some-balena-key")
+        .assert()
+        .code(6);
+}
+
+#[test]
+fn an_empty_name_is_refused_in_the_users_words() {
     let fixture = Fixture::start();
     let out = fixture
         .run(
-            Vendor::Nuki,
-            &["rotate", "--old", "999999999", "--name", "half-rotated"],
+            Vendor::ThingsBoard,
+            &["create", "--name", "", "--show-secret"],
         )
         .assert()
-        .code(4);
-    let stdout = text(&out.get_output().stdout);
+        .code(2);
     let stderr = text(&out.get_output().stderr);
-    assert!(
-        stderr.contains("rotation failed at the revoke step"),
-        "{stderr}"
-    );
-    assert!(stdout.contains("nuki key "), "the new key's id: {stdout}");
-    assert!(stdout.contains("not printed"), "{stdout}");
+    assert!(stderr.contains("--name cannot be empty"), "{stderr}");
+    assert!(!stderr.contains("conversion"), "{stderr}");
 }
 
 #[test]
 fn update_renames_a_key() {
     let fixture = Fixture::start();
     let out = fixture
-        .run(Vendor::Balena, &["create", "--name", "before", "--json"])
+        .run(
+            Vendor::Balena,
+            &["create", "--name", "before", "--json", "--show-secret"],
+        )
         .assert()
         .success();
     let created: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
@@ -478,4 +794,67 @@ fn a_throttled_request_exits_5_and_says_to_try_later() {
         .stderr(predicate::str::starts_with("apikeys: nuki: rate limited"))
         .stderr(predicate::str::contains("Too many requests"))
         .stderr(predicate::str::contains("nuki-throttled-key").not());
+}
+
+#[test]
+fn automox_says_plainly_that_a_user_holds_at_most_10_active_keys() {
+    let fixture = Fixture::start();
+    let mut refused = None;
+    for n in 0..12 {
+        let name = format!("key-{n}");
+        let out = fixture
+            .run(
+                Vendor::Automox,
+                &["create", "--name", &name, "--show-secret"],
+            )
+            .assert();
+        if out.get_output().status.code() != Some(0) {
+            refused = Some(out.code(2));
+            break;
+        }
+    }
+    let out = refused.expect("the sandbox refuses an 11th active key");
+    let stderr = text(&out.get_output().stderr);
+    assert!(stderr.contains("at most 10 active API keys"), "{stderr}");
+}
+
+#[test]
+fn a_secret_file_that_cannot_be_written_keeps_the_old_key_and_names_the_new_one() {
+    let fixture = Fixture::start();
+    let out = fixture
+        .run(
+            Vendor::Nuki,
+            &["create", "--name", "keep-me", "--json", "--show-secret"],
+        )
+        .assert()
+        .success();
+    let created: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let old = created["key"]["id"].as_str().unwrap().to_string();
+    let before = fixture.list(Vendor::Nuki).len();
+    let nowhere = tempdir().join("no-such-dir").join("secret");
+    let out = fixture
+        .run(
+            Vendor::Nuki,
+            &[
+                "rotate",
+                "--old",
+                &old,
+                "--name",
+                "unwritable",
+                "--secret-file",
+                nowhere.to_str().unwrap(),
+            ],
+        )
+        .assert()
+        .code(1);
+    let stderr = text(&out.get_output().stderr);
+    assert!(stderr.contains("the old key was not revoked"), "{stderr}");
+    let listed = fixture.list(Vendor::Nuki);
+    assert_eq!(listed.len(), before + 1);
+    let new = listed
+        .iter()
+        .map(|k| k["id"].as_str().unwrap().to_string())
+        .find(|id| *id != old && stderr.contains(id.as_str()));
+    assert!(new.is_some(), "the new key's id is named: {stderr}");
+    fixture.run(Vendor::Nuki, &["get", &old]).assert().success();
 }

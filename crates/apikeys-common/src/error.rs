@@ -58,12 +58,37 @@ pub enum Error {
     /// The vendor answered with an error status.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The server created a key, but a later step of the same call failed: the key exists.
+    /// Whatever is known of it (its id, its secret) is in `key`, so that the caller can
+    /// keep it or revoke it; nothing created is ever dropped silently.
+    #[error("{}", created_but(key, error))]
+    KeyCreated {
+        /// What is known of the key the server created.
+        key: Box<crate::PartialKey>,
+        /// The step that failed after the key was created.
+        #[source]
+        error: Box<Error>,
+    },
+}
+
+fn created_but(key: &crate::PartialKey, error: &Error) -> String {
+    let id = key.id.as_deref().map_or_else(
+        || "a key whose id is unknown".to_string(),
+        |id| format!("key `{id}`"),
+    );
+    let secret = if key.secret.is_some() {
+        "its secret is in the error"
+    } else {
+        "its secret could not be read"
+    };
+    format!("the server created {id} ({secret}), then: {error}")
 }
 
 impl Error {
     /// The HTTP status, when the server answered.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
+            Error::KeyCreated { error, .. } => error.status(),
             Error::Api(e) => Some(e.status),
             Error::UnexpectedStatus(status) => Some(*status),
             Error::Transport(e) | Error::Timeout(e) => e.status(),
@@ -74,6 +99,7 @@ impl Error {
     /// The vendor's error, when the server answered with one.
     pub fn api(&self) -> Option<&ApiError> {
         match self {
+            Error::KeyCreated { error, .. } => error.api(),
             Error::Api(e) => Some(e),
             _ => None,
         }
@@ -81,7 +107,30 @@ impl Error {
 
     /// Whether the thing asked for does not exist (HTTP 404, or [`Error::NotFound`]).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::NotFound(_)) || self.status() == Some(StatusCode::NOT_FOUND)
+        match self {
+            Error::KeyCreated { error, .. } => error.is_not_found(),
+            _ => matches!(self, Error::NotFound(_)) || self.status() == Some(StatusCode::NOT_FOUND),
+        }
+    }
+
+    /// `error`, which happened after the server created `key`: an [`Error::KeyCreated`]
+    /// (unless `error` already is one).
+    pub fn after_create(key: crate::PartialKey, error: Error) -> Error {
+        match error {
+            Error::KeyCreated { .. } => error,
+            error => Error::KeyCreated {
+                key: Box::new(key),
+                error: Box::new(error),
+            },
+        }
+    }
+
+    /// The key the server created before this error happened, if it did.
+    pub fn created_key(&self) -> Option<&crate::PartialKey> {
+        match self {
+            Error::KeyCreated { key, .. } => Some(key),
+            _ => None,
+        }
     }
 
     /// Whether the credential was missing, wrong or expired (HTTP 401).
@@ -101,7 +150,10 @@ impl Error {
 
     /// Whether the request timed out.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout(_))
+        match self {
+            Error::KeyCreated { error, .. } => error.is_timeout(),
+            _ => matches!(self, Error::Timeout(_)),
+        }
     }
 }
 

@@ -126,6 +126,45 @@ impl CreatedKey {
     }
 }
 
+/// What is known of a key the server created when a later step of the same call failed
+/// (see [`Error::KeyCreated`]): its id, its secret, or both.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct PartialKey {
+    /// The new key's id, when the server said it.
+    pub id: Option<String>,
+    /// The new key's secret, when the server showed it.
+    pub secret: Option<Secret>,
+}
+
+impl PartialKey {
+    /// A key of which nothing is known yet.
+    pub fn new() -> Self {
+        PartialKey::default()
+    }
+
+    /// With this id.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// With this secret.
+    pub fn secret(mut self, secret: Secret) -> Self {
+        self.secret = Some(secret);
+        self
+    }
+}
+
+impl From<CreatedKey> for PartialKey {
+    fn from(created: CreatedKey) -> Self {
+        PartialKey {
+            id: Some(created.key.id),
+            secret: Some(created.secret),
+        }
+    }
+}
+
 /// Changes to a key. A vendor that cannot make one of them refuses the whole update with
 /// [`Error::InvalidRequest`] before sending anything.
 ///
@@ -198,15 +237,17 @@ pub trait KeyLifecycle: Send + Sync {
         })
     }
 
-    /// Replaces the key `old` by a new one: creates it, confirms the server knows it, and
-    /// only then revokes `old`. Whatever step fails, the caller keeps a working key, and
-    /// the [`RotationError`] says which one it is.
+    /// Replaces the key `old` by a new one: checks that `old` exists (and that this
+    /// credential sees it), creates the new key, confirms the server knows it, and only
+    /// then revokes `old`. Whatever step fails, the caller keeps a working key, and the
+    /// [`RotationError`] says which one it is; a key created on the way is in the error.
     fn rotate<'a>(
         &'a self,
         old: &'a str,
         new: &'a NewKey,
     ) -> BoxFuture<'a, std::result::Result<CreatedKey, RotationError>> {
         Box::pin(async move {
+            self.get(old).await.map_err(RotationError::Check)?;
             let created = self.create(new).await.map_err(RotationError::Create)?;
             if let Err(error) = self.get(&created.key.id).await {
                 return Err(RotationError::Confirm { created, error });
@@ -223,7 +264,12 @@ pub trait KeyLifecycle: Send + Sync {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum RotationError {
-    /// The new key could not be created; the old key is untouched and still works.
+    /// The old key could not be found (or read) with this credential; nothing was created
+    /// and nothing was revoked.
+    Check(Error),
+    /// The new key could not be created; the old key is untouched and still works. When
+    /// the server did create it before a later step failed, the error is
+    /// [`Error::KeyCreated`] with what is known of it (see [`RotationError::partial`]).
     Create(Error),
     /// The new key was created but could not be found again; the old key is untouched.
     /// The new key's secret is here in case it does exist: revoke or keep it.
@@ -243,9 +289,10 @@ pub enum RotationError {
 }
 
 impl RotationError {
-    /// The step that failed: `"create"`, `"confirm"` or `"revoke"`.
+    /// The step that failed: `"check"`, `"create"`, `"confirm"` or `"revoke"`.
     pub fn step(&self) -> &'static str {
         match self {
+            RotationError::Check(_) => "check",
             RotationError::Create(_) => "create",
             RotationError::Confirm { .. } => "confirm",
             RotationError::Revoke { .. } => "revoke",
@@ -255,16 +302,17 @@ impl RotationError {
     /// The underlying error.
     pub fn error(&self) -> &Error {
         match self {
-            RotationError::Create(error)
+            RotationError::Check(error)
+            | RotationError::Create(error)
             | RotationError::Confirm { error, .. }
             | RotationError::Revoke { error, .. } => error,
         }
     }
 
-    /// The new key, when it was created.
+    /// The new key, when it was created and is fully known.
     pub fn created(&self) -> Option<&CreatedKey> {
         match self {
-            RotationError::Create(_) => None,
+            RotationError::Check(_) | RotationError::Create(_) => None,
             RotationError::Confirm { created, .. } | RotationError::Revoke { created, .. } => {
                 Some(created)
             }
@@ -272,9 +320,28 @@ impl RotationError {
     }
 }
 
+impl RotationError {
+    /// What is known of a new key the server created although the create step failed
+    /// (its id, its secret): keep it or revoke it.
+    pub fn partial(&self) -> Option<&PartialKey> {
+        match self {
+            RotationError::Create(error) => error.created_key(),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for RotationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            RotationError::Check(error) => write!(
+                f,
+                "could not check the old key, nothing was created: {error}"
+            ),
+            RotationError::Create(error @ Error::KeyCreated { .. }) => write!(
+                f,
+                "the new key was created but not completely, the old key still works: {error}"
+            ),
             RotationError::Create(error) => {
                 write!(
                     f,
@@ -390,6 +457,35 @@ mod tests {
         let created = memory.rotate("old", &NewKey::named("ci")).await.unwrap();
         let ids: Vec<String> = memory.list().map(|k| k.unwrap().id).collect().await;
         assert_eq!(ids, [created.key.id]);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_old_key_stops_the_rotation_before_anything_is_created() {
+        let memory = with_old_key(Memory::default());
+        let err = memory
+            .rotate("gone", &NewKey::named("ci"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RotationError::Check(_)), "{err}");
+        assert!(err.error().is_not_found() && err.step() == "check");
+        let ids: Vec<String> = memory.list().map(|k| k.unwrap().id).collect().await;
+        assert_eq!(ids, ["old"], "nothing may be created");
+    }
+
+    #[test]
+    fn a_key_created_before_a_failure_is_in_the_error_without_its_secret_shown() {
+        let key = PartialKey::new().id("k9").secret(Secret::from("s3cret"));
+        let err = Error::after_create(key, server_error());
+        let rotation = RotationError::Create(err);
+        let partial = rotation.partial().unwrap();
+        assert_eq!(partial.id.as_deref(), Some("k9"));
+        assert_eq!(partial.secret.as_ref().unwrap().expose_secret(), "s3cret");
+        assert_eq!(
+            rotation.error().status(),
+            Some(StatusCode::SERVICE_UNAVAILABLE)
+        );
+        let shown = format!("{rotation} {rotation:?}");
+        assert!(shown.contains("k9") && !shown.contains("s3cret"), "{shown}");
     }
 
     #[tokio::test]

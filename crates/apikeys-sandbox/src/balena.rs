@@ -170,9 +170,10 @@ impl Row for Device {
     }
 }
 
-/// The router, whose routes carry the `/balena` mount themselves (balena's paths hold
-/// parentheses and quotes, which are matched by hand), with the credential and scope it
-/// was seeded with.
+/// The router, at the host root as balena serves its API (`/v7/…`, `/actor/v1/…`,
+/// `/api-key/…`, which no other vendor's mount shares) and, for older clients, under
+/// `/balena` too; balena's paths hold parentheses and quotes, which are matched by hand.
+/// With the credential and scope it was seeded with.
 pub(crate) fn build() -> (Router, Secret, BalenaScope) {
     let created = now();
     let user = User {
@@ -248,6 +249,9 @@ pub(crate) fn build() -> (Router, Secret, BalenaScope) {
     };
     let router = Router::new()
         .route("/balena/{*path}", any(handle))
+        .route("/v7/{*path}", any(handle))
+        .route("/actor/{*path}", any(handle))
+        .route("/api-key/{*path}", any(handle))
         .with_state(Arc::new(Mutex::new(balena)));
     (router, Secret::from(session), scope)
 }
@@ -277,7 +281,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let raw_path = uri.path().strip_prefix(MOUNT).unwrap_or_default();
+    let raw_path = uri.path().strip_prefix(MOUNT).unwrap_or(uri.path());
     let shown = uri
         .path_and_query()
         .map(|pq| {

@@ -29,7 +29,7 @@ pub enum Vendor {
     SensorBucket,
     /// Nuki (`nuki-apikeys`): its base URL's path is `/nuki`.
     Nuki,
-    /// balena (`balena-apikeys`): its base URL's path is `/balena`.
+    /// balena (`balena-apikeys`): served at the host root, as the vendor is.
     Balena,
     /// Automox (`automox-apikeys`): its base URL's path is `/automox/api`.
     Automox,
@@ -60,7 +60,7 @@ impl Vendor {
             Vendor::ThingsBoard => "/thingsboard",
             Vendor::SensorBucket => "/sensorbucket/api",
             Vendor::Nuki => "/nuki",
-            Vendor::Balena => "/balena",
+            Vendor::Balena => "",
             Vendor::Automox => "/automox/api",
         }
     }

@@ -35,7 +35,7 @@ async fn base_urls_credentials_and_scopes() {
             "/thingsboard",
             "/sensorbucket/api",
             "/nuki",
-            "/balena",
+            "",
             "/automox/api"
         ]
     );
@@ -164,6 +164,39 @@ mod thingsboard {
             .unwrap();
         assert!(updated.value.is_none());
         assert_eq!(updated.description, "CI deploy key v2");
+
+        // An expiring key: an update must send its `userId` and `expirationTime` again; a
+        // missing `expirationTime` reads as 0 and is refused (`ApiKeyDataValidator`).
+        let expires = 1_893_456_000_000_i64;
+        let expiring = tb
+            .save_api_key()
+            .body(
+                SaveApiKeyRequest::builder()
+                    .user_id(user)
+                    .description("expiring")
+                    .enabled(true)
+                    .expiration_time(expires),
+            )
+            .send()
+            .await
+            .unwrap();
+        let save = |expiration: Option<i64>| {
+            let mut body = SaveApiKeyRequest::builder()
+                .id(ApiKeyId::from(expiring.id.id))
+                .user_id(user)
+                .description("expiring, renamed")
+                .enabled(true);
+            if let Some(at) = expiration {
+                body = body.expiration_time(at);
+            }
+            tb.save_api_key().body(body).send()
+        };
+        let e = err(save(None).await);
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(400), "{e:?}");
+        assert!(e.to_string().contains("expiration time"), "{e}");
+        let resent = save(Some(expires)).await.unwrap();
+        assert_eq!(resent.description, "expiring, renamed");
+        tb.delete_api_key().id(expiring.id.id).send().await.unwrap();
 
         let disabled = tb
             .enable_api_key()
@@ -845,6 +878,104 @@ mod balena {
         let status = response.status().as_u16();
         let body = response.text().await.unwrap();
         (status, serde_json::from_str(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn balena_lives_at_the_host_root_and_under_its_old_mount() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let root = format!("http://{}", sandbox.addr());
+        assert_eq!(sandbox.base_url(Vendor::Balena), root);
+        let token = sandbox.credential(Vendor::Balena);
+        for prefix in ["", "/balena"] {
+            let response = reqwest::Client::new()
+                .get(format!("{root}{prefix}/actor/v1/whoami"))
+                .bearer_auth(token.expose_secret())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200, "{prefix:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_date_only_expiry_is_accepted_on_create_and_update() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let root = sandbox.base_url(Vendor::Balena);
+        let token = sandbox.credential(Vendor::Balena);
+        let http = reqwest::Client::new();
+        let created = http
+            .post(format!("{root}/api-key/user/full"))
+            .bearer_auth(token.expose_secret())
+            .json(&serde_json::json!({"name": "dated", "expiryDate": "2031-01-01"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status().as_u16(), 200);
+        let (_, listed) = raw(
+            &sandbox,
+            "/v7/api_key?$select=id,expiry_date&$filter=name%20eq%20%27dated%27",
+        )
+        .await;
+        let row = &listed["d"][0];
+        assert!(
+            row["expiry_date"]
+                .as_str()
+                .unwrap()
+                .starts_with("2031-01-01T00:00:00"),
+            "{listed}"
+        );
+        let id = row["id"].as_i64().unwrap();
+        let updated = http
+            .patch(format!("{root}/v7/api_key({id})"))
+            .bearer_auth(token.expose_secret())
+            .json(&serde_json::json!({"expiry_date": "2032-02-02"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(updated.status().as_u16(), 200);
+        let (_, listed) = raw(
+            &sandbox,
+            &format!("/v7/api_key?$select=expiry_date&$filter=id%20eq%20{id}"),
+        )
+        .await;
+        assert!(
+            listed["d"][0]["expiry_date"]
+                .as_str()
+                .unwrap()
+                .starts_with("2032-02-02T00:00:00"),
+            "{listed}"
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_creates_of_one_name_each_get_their_own_key() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let keys = KeyScope::new(client(&sandbox, sandbox.credential(Vendor::Balena)));
+        let new = apikeys_common::NewKey::named("same-name");
+        let (a, b, c) = futures::join!(keys.create(&new), keys.create(&new), keys.create(&new));
+        let created = [a.unwrap(), b.unwrap(), c.unwrap()];
+        let mut ids: Vec<&str> = created.iter().map(|k| k.key.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 3, "each create has its own id");
+        // Each id is the key of the secret it was returned with.
+        for key in &created {
+            let own = client(&sandbox, key.secret.clone());
+            let me = own.get_actor_whoami().send().await.unwrap();
+            assert_eq!(me.id, sandbox.scopes().balena.actor_id);
+            let found = keys.get(&key.key.id).await.unwrap();
+            assert_eq!(found.name.as_deref(), Some("same-name"));
+        }
+    }
+
+    #[tokio::test]
+    async fn revoking_an_unknown_key_is_not_found_and_the_server_still_says_200() {
+        let sandbox = Sandbox::start().await.unwrap();
+        let balena = client(&sandbox, sandbox.credential(Vendor::Balena));
+        // The wire as balena has it: a DELETE of an id nobody has succeeds.
+        balena.api_key().revoke(999_999_999).await.unwrap();
+        let err = KeyScope::new(balena).revoke("999999999").await.unwrap_err();
+        assert!(err.is_not_found(), "{err:?}");
     }
 
     #[tokio::test]

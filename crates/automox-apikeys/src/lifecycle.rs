@@ -1,7 +1,7 @@
 //! [`KeyLifecycle`] for Automox: the keys of one user in one organization.
 
 use apikeys_common::{
-    CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, Result, numeric_id,
+    CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, PartialKey, Result, numeric_id,
 };
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
@@ -100,6 +100,25 @@ fn info(key: ApiKey) -> Result<KeyInfo> {
     Ok(info)
 }
 
+/// Automox lets a user hold at most 10 active keys per organization and refuses an 11th
+/// with a bare 400: the error says so, and what to do.
+fn too_many_keys(mut error: Error) -> Error {
+    if let Error::Api(api) = &mut error
+        && api.status.as_u16() == 400
+        && api
+            .message
+            .as_deref()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("active"))
+    {
+        let said = api.message.take().unwrap_or_default();
+        api.message = Some(format!(
+            "a user may hold at most 10 active API keys per organization: disable or revoke \
+             one first (automox said: {said})"
+        ));
+    }
+    error
+}
+
 impl KeyLifecycle for KeyScope {
     fn vendor(&self) -> &'static str {
         VENDOR
@@ -126,18 +145,22 @@ impl KeyLifecycle for KeyScope {
                 .user_id(self.user_id)
                 .body(body)
                 .send()
-                .await?;
+                .await
+                .map_err(too_many_keys)?;
             let key_id = id_of(&created)?;
             let key = info(created)?;
-            let secret = self
+            // Automox never answers a create with the secret: it is read with decrypt.
+            let decrypted = self
                 .org()
                 .decrypt_user_api_key()
                 .user_id(self.user_id)
                 .id(key_id)
                 .send()
-                .await?
-                .api_key;
-            Ok(CreatedKey::new(key, secret))
+                .await;
+            match decrypted {
+                Ok(found) => Ok(CreatedKey::new(key, found.api_key)),
+                Err(error) => Err(Error::after_create(PartialKey::new().id(key.id), error)),
+            }
         })
     }
 

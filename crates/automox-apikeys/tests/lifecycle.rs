@@ -309,6 +309,7 @@ async fn revoke_deletes_the_key() {
 #[tokio::test]
 async fn rotate_creates_decrypts_confirms_then_revokes_the_old_key() {
     let server = mock_server().await;
+    mount_get(&server, OLD, ok(key(OLD, "old", true))).await;
     mount_create(&server, ok(key(NEW, "ci-pipeline", true))).await;
     mount_decrypt(&server, NEW, decrypted()).await;
     mount_get(&server, NEW, ok(key(NEW, "ci-pipeline", true))).await;
@@ -324,6 +325,7 @@ async fn rotate_creates_decrypts_confirms_then_revokes_the_old_key() {
     assert_eq!(
         log(&server).await,
         [
+            format!("GET /api/users/98765/api_keys/{OLD}"),
             "POST /api/users/98765/api_keys".to_string(),
             format!("POST /api/users/98765/api_keys/{NEW}/decrypt"),
             format!("GET /api/users/98765/api_keys/{NEW}"),
@@ -335,6 +337,7 @@ async fn rotate_creates_decrypts_confirms_then_revokes_the_old_key() {
 #[tokio::test]
 async fn a_rotation_whose_revoke_fails_hands_back_the_new_key() {
     let server = mock_server().await;
+    mount_get(&server, OLD, ok(key(OLD, "old", true))).await;
     mount_create(&server, ok(key(NEW, "ci-pipeline", true))).await;
     mount_decrypt(&server, NEW, decrypted()).await;
     mount_get(&server, NEW, ok(key(NEW, "ci-pipeline", true))).await;
@@ -363,6 +366,7 @@ async fn a_rotation_whose_revoke_fails_hands_back_the_new_key() {
 #[tokio::test]
 async fn a_rotation_whose_create_fails_never_revokes() {
     let server = mock_server().await;
+    mount_get(&server, OLD, ok(key(OLD, "old", true))).await;
     mount_create(
         &server,
         automox_error(400, "A user may only have 10 active API keys"),
@@ -375,12 +379,59 @@ async fn a_rotation_whose_create_fails_never_revokes() {
         .unwrap_err();
 
     assert!(matches!(err, RotationError::Create(_)), "{err:?}");
-    assert_eq!(log(&server).await, ["POST /api/users/98765/api_keys"]);
+    assert!(
+        err.to_string().contains("at most 10 active API keys"),
+        "{err}"
+    );
+    assert_eq!(
+        log(&server).await,
+        [
+            format!("GET /api/users/98765/api_keys/{OLD}"),
+            "POST /api/users/98765/api_keys".to_string()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_of_an_unknown_key_creates_nothing() {
+    let server = mock_server().await;
+    mount_get(&server, OLD, automox_error(404, "Not Found")).await;
+
+    let err = keys(&server)
+        .rotate(&OLD.to_string(), &NewKey::named("ci-pipeline"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, RotationError::Check(_)), "{err:?}");
+    assert!(err.error().is_not_found());
+    assert_eq!(
+        log(&server).await,
+        [format!("GET /api/users/98765/api_keys/{OLD}")]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_decrypt_after_the_create_returns_the_new_keys_id() {
+    let server = mock_server().await;
+    mount_create(&server, ok(key(NEW, "ci-pipeline", true))).await;
+    mount_decrypt(&server, NEW, automox_error(503, "Service Unavailable")).await;
+
+    let err = keys(&server)
+        .create(&NewKey::named("ci-pipeline"))
+        .await
+        .unwrap_err();
+
+    let key = err.created_key().unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(key.id.as_deref(), Some(NEW.to_string().as_str()));
+    assert!(key.secret.is_none(), "automox showed no secret");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert!(err.to_string().contains(&NEW.to_string()), "{err}");
 }
 
 #[tokio::test]
 async fn a_rotation_whose_new_key_cannot_be_read_stops_before_the_revoke() {
     let server = mock_server().await;
+    mount_get(&server, OLD, ok(key(OLD, "old", true))).await;
     mount_create(&server, ok(key(NEW, "ci-pipeline", true))).await;
     mount_decrypt(&server, NEW, decrypted()).await;
     mount_get(&server, NEW, automox_error(404, "Not Found")).await;

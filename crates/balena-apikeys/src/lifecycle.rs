@@ -1,12 +1,16 @@
 //! [`KeyLifecycle`] for balena: the caller's named user API keys.
 
 use apikeys_common::{
-    CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, Result, numeric_id,
+    CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, PartialKey, Result, numeric_id,
 };
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
-use crate::odata::{ApiKeyField, Filter, ODataOptions, Order};
+use crate::odata::{ApiKeyField, Filter, ODataOptions};
 use crate::types::ApiKey;
 use crate::{ApiKeyUpdate, Client};
 
@@ -17,20 +21,22 @@ const VENDOR: &str = "balena";
 ///
 /// | operation | balena call |
 /// |---|---|
-/// | `list` | `get_all_named_user_api_keys`, streamed 100 at a time |
-/// | `get` | `get_all_named_user_api_keys` filtered on the id |
-/// | `create` | `create` (name and expiry), then `get_all_named_user_api_keys` for the new key's id |
+/// | `list` | the caller's named keys (`get_all` on the caller's actor), 100 at a time |
+/// | `get` | the same, filtered on the id |
+/// | `create` | `create` (name, expiry, a one-off marker as description), the key with that marker, then `update` to clear the marker |
 /// | `update` | a name: `update`, then `get` for the key as it now is |
-/// | `revoke` | `revoke` |
+/// | `revoke` | `get` (balena answers success for an id it does not have), then `revoke` |
 ///
-/// Every call first asks `whoami` for the caller's actor, as the SDKs do. Ids are the keys'
+/// The caller's actor is asked of `whoami` once per scope (and its clones), as both
+/// official SDKs ask it once per client. Ids are the keys'
 /// numeric ids in decimal. balena keys have no enabled flag, so `update` refuses `enabled`
 /// before anything is sent; [`KeyInfo::enabled`] is `None`. Creating, updating and revoking
 /// need a user's session token (`.jwt(..)`), not an API key.
 ///
-/// balena answers a create with the secret alone, so the new key's id is looked up
-/// afterwards: it is the newest of the caller's keys with that name. Give keys distinct
-/// names, or a key created at the same moment under the same name could be taken for it.
+/// balena answers a create with the secret alone. To find the new key's id without racing
+/// other creates of the same name, the key is created with a description no other key has
+/// (`apikeys-create-…`), found by it, and the description is then cleared. Should a step
+/// after the create fail, the error is [`Error::KeyCreated`] with the secret.
 ///
 /// ```no_run
 /// # async fn demo() -> balena_apikeys::Result<()> {
@@ -52,12 +58,40 @@ const VENDOR: &str = "balena";
 #[derive(Clone, Debug)]
 pub struct KeyScope {
     client: Client,
+    /// The caller's actor id, asked once (shared by clones).
+    actor: Arc<OnceLock<i64>>,
 }
 
 impl KeyScope {
     /// The named API keys of the user `client` authenticates as.
     pub fn new(client: Client) -> Self {
-        KeyScope { client }
+        KeyScope {
+            client,
+            actor: Arc::default(),
+        }
+    }
+
+    /// The caller's actor, from `whoami` the first time only.
+    async fn actor(&self) -> Result<i64> {
+        if let Some(actor) = self.actor.get() {
+            return Ok(*actor);
+        }
+        let me = self.client.get_actor_whoami().send().await?;
+        // Two first calls at once may both ask; they get the same answer.
+        Ok(*self.actor.get_or_init(|| me.id))
+    }
+
+    /// The caller's named keys (the filter `get_all_named_user_api_keys` sends), with
+    /// what `more` adds to the options.
+    async fn named(
+        &self,
+        more: impl FnOnce(ODataOptions) -> ODataOptions,
+    ) -> Result<crate::ListRequest<'_>> {
+        let actor = self.actor().await?;
+        let mine = ODataOptions::new()
+            .filter(Filter::eq(ApiKeyField::IsOfActor, actor))
+            .filter(Filter::not_null(ApiKeyField::Name));
+        Ok(self.client.api_key().get_all().options(more(mine)))
     }
 
     /// The client the calls are made with.
@@ -65,13 +99,11 @@ impl KeyScope {
         &self.client
     }
 
-    /// The first of the caller's named keys that `options` select, if any.
-    async fn first(&self, options: ODataOptions) -> Result<Option<KeyInfo>> {
+    /// The first of the caller's named keys that `filter` selects, if any.
+    async fn first(&self, filter: Filter) -> Result<Option<KeyInfo>> {
         let rows = self
-            .client
-            .api_key()
-            .get_all_named_user_api_keys()
-            .options(options.top(1))
+            .named(|mine| mine.filter(filter).top(1))
+            .await?
             .send()
             .await?;
         rows.into_iter().next().map(info).transpose()
@@ -96,35 +128,45 @@ impl KeyLifecycle for KeyScope {
     }
 
     fn list(&self) -> BoxStream<'_, Result<KeyInfo>> {
-        self.client
-            .api_key()
-            .get_all_named_user_api_keys()
-            .stream()
+        futures::stream::once(self.named(|mine| mine))
+            .map_ok(|request| request.stream())
+            .try_flatten()
             .and_then(|key| futures::future::ready(info(key)))
             .boxed()
     }
 
     fn create<'a>(&'a self, new: &'a NewKey) -> BoxFuture<'a, Result<CreatedKey>> {
         Box::pin(async move {
+            let marker = marker();
             let secret = self
                 .client
                 .api_key()
-                .create(&new.name, new.expires_at, None)
+                .create(&new.name, new.expires_at, Some(&marker))
                 .await?;
-            // balena answers with the secret alone: the new key is the newest of the
-            // caller's keys with this name (created_at, then id, descending).
-            let newest = ODataOptions::new()
-                .filter(Filter::eq(ApiKeyField::Name, new.name.as_str()))
-                .orderby(ApiKeyField::CreatedAt, Order::Desc)
-                .orderby(ApiKeyField::Id, Order::Desc);
-            let key = self.first(newest).await?.ok_or_else(|| {
-                Error::NotFound(format!(
-                    "the balena key `{}` was created, but the caller's keys do not list it: \
-                     revoke it by name",
-                    new.name
-                ))
-            })?;
-            Ok(CreatedKey::new(key, secret))
+            let found = async {
+                let mine = Filter::eq(ApiKeyField::Description, marker.as_str());
+                let key = self.first(mine).await?.ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "the balena key `{}` was created, but the caller's keys do not list it",
+                        new.name
+                    ))
+                })?;
+                let id: i64 = numeric_id(VENDOR, &key.id)?;
+                let cleared = ApiKeyUpdate::new().clear_description();
+                if let Err(error) = self.client.api_key().update(id, cleared).await {
+                    return Err(Error::after_create(PartialKey::new().id(key.id), error));
+                }
+                Ok(key)
+            };
+            match found.await {
+                Ok(key) => Ok(CreatedKey::new(key, secret)),
+                Err(Error::KeyCreated { key, error }) => {
+                    let mut key = *key;
+                    key.secret = Some(secret);
+                    Err(Error::after_create(key, *error))
+                }
+                Err(error) => Err(Error::after_create(PartialKey::new().secret(secret), error)),
+            }
         })
     }
 
@@ -151,6 +193,9 @@ impl KeyLifecycle for KeyScope {
     fn revoke<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let key_id: i64 = numeric_id(VENDOR, id)?;
+            // balena answers 200 for an id it does not have (or the caller cannot see):
+            // ask first, so that an unknown id is `NotFound` as at every other vendor.
+            self.get(id).await?;
             self.client.api_key().revoke(key_id).await
         })
     }
@@ -160,10 +205,23 @@ impl KeyLifecycle for KeyScope {
     fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<KeyInfo>> {
         Box::pin(async move {
             let key_id: i64 = numeric_id(VENDOR, id)?;
-            let options = ODataOptions::new().filter(Filter::eq(ApiKeyField::Id, key_id));
-            self.first(options)
+            self.first(Filter::eq(ApiKeyField::Id, key_id))
                 .await?
                 .ok_or_else(|| Error::NotFound(format!("balena key `{id}` of the caller")))
         })
     }
+}
+
+/// A description no other key has, for finding a key just created without racing other
+/// creates: the time, the process and a counter, under balena's 150-character limit.
+fn marker() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "apikeys-create-{nanos:x}-{:x}-{count:x}",
+        std::process::id()
+    )
 }

@@ -84,30 +84,75 @@ async fn mount_whoami(server: &MockServer, times: u64) {
         .await;
 }
 
+/// A create of `ci-deploy` with this expiry and a one-off marker as its description.
+fn create_body(expiry: Value) -> impl Match + 'static {
+    move |request: &Request| {
+        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+            return false;
+        };
+        let marker = body["description"].as_str().unwrap_or_default();
+        body.as_object().map(|o| o.len()) == Some(3)
+            && body["name"] == "ci-deploy"
+            && body["expiryDate"] == expiry
+            && marker.starts_with("apikeys-create-")
+    }
+}
+
 async fn mount_create(server: &MockServer, response: ResponseTemplate) {
     authenticated(Mock::given(method("POST")).and(path("/api-key/user/full")))
-        .and(body_json(json!({"name": "ci-deploy", "expiryDate": null})))
+        .and(create_body(Value::Null))
         .respond_with(response)
         .expect(1)
         .mount(server)
         .await;
 }
 
+/// The marker the create sent, from the request log.
+async fn marker(server: &MockServer) -> String {
+    let requests = server.received_requests().await.unwrap_or_default();
+    let create = requests
+        .iter()
+        .find(|r| r.url.path() == "/api-key/user/full")
+        .unwrap();
+    let body: Value = serde_json::from_slice(&create.body).unwrap();
+    body["description"].as_str().unwrap().to_string()
+}
+
 fn created() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!(NEW_SECRET))
 }
 
-fn newest_query(name: &str) -> String {
+fn marked_query(marker: &str) -> String {
     format!(
-        "$orderby=created_at%20desc,id%20desc&{MODEL_SELECT}&$top=1\
-         &$filter={MINE}%20and%20name%20eq%20%27{name}%27"
+        "$orderby=name%20asc&{MODEL_SELECT}&$top=1\
+         &$filter={MINE}%20and%20description%20eq%20%27{marker}%27"
     )
 }
 
-async fn mount_newest(server: &MockServer, rows: Value) {
+/// The look-up of the key by the create's marker: no other key can answer it.
+async fn mount_marked(server: &MockServer, rows: Value) {
+    let prefix = format!(
+        "$orderby=name%20asc&{MODEL_SELECT}&$top=1\
+         &$filter={MINE}%20and%20description%20eq%20%27apikeys-create-"
+    );
     authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
-        .and(exact_query(newest_query("ci-deploy")))
+        .and(move |request: &Request| {
+            request
+                .url
+                .query()
+                .is_some_and(|q| q.starts_with(&prefix) && q.ends_with("%27"))
+        })
         .respond_with(d(rows))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// The marker cleared from the new key.
+async fn mount_unmark(server: &MockServer, id: i64, response: ResponseTemplate) {
+    authenticated(Mock::given(method("PATCH")).and(path(format!("/v7/api_key({id})"))))
+        .and(body_json(json!({"description": null})))
+        .respond_with(response)
         .expect(1)
         .mount(server)
         .await;
@@ -126,6 +171,17 @@ async fn mount_by_id(server: &MockServer, id: i64, rows: Value) {
         .await;
 }
 
+/// The old key, found by the rotation's check and again by the revoke (balena answers a
+/// DELETE of an unknown id with success, so revoke looks first).
+async fn mount_old_twice(server: &MockServer) {
+    authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
+        .and(exact_query(by_id_query(OLD)))
+        .respond_with(d(json!([row(OLD, "old")])))
+        .expect(2)
+        .mount(server)
+        .await;
+}
+
 async fn mount_revoke(server: &MockServer, id: i64, response: ResponseTemplate) {
     authenticated(Mock::given(method("DELETE")).and(path(format!("/v7/api_key({id})"))))
         .respond_with(response)
@@ -135,18 +191,17 @@ async fn mount_revoke(server: &MockServer, id: i64, response: ResponseTemplate) 
 }
 
 #[tokio::test]
-async fn create_posts_the_name_and_expiry_then_finds_the_newest_key_of_that_name() {
+async fn create_posts_the_name_and_expiry_then_finds_the_key_by_its_marker() {
     let server = mock_server().await;
     authenticated(Mock::given(method("POST")).and(path("/api-key/user/full")))
-        .and(body_json(
-            json!({"name": "ci-deploy", "expiryDate": "2026-12-31T23:59:59Z"}),
-        ))
+        .and(create_body(json!("2026-12-31T23:59:59Z")))
         .respond_with(created())
         .expect(1)
         .mount(&server)
         .await;
     mount_whoami(&server, 1).await;
-    mount_newest(&server, json!([row(NEW, "ci-deploy")])).await;
+    mount_marked(&server, json!([row(NEW, "ci-deploy")])).await;
+    mount_unmark(&server, NEW, ResponseTemplate::new(200)).await;
 
     let new = NewKey::named("ci-deploy").expires_at(Some(at("2026-12-31T23:59:59Z")));
     let created = keys(&server).create(&new).await.unwrap();
@@ -159,23 +214,65 @@ async fn create_posts_the_name_and_expiry_then_finds_the_newest_key_of_that_name
             .created_at(at("2025-03-14T10:22:31.418Z"))
             .expires_at(at("2026-12-31T23:59:59Z"))
     );
+    let marker = marker(&server).await;
     assert_eq!(
         log(&server).await,
         [
             "POST /api-key/user/full".to_string(),
             "GET /actor/v1/whoami".to_string(),
-            format!("GET /v7/api_key?{}", newest_query("ci-deploy")),
+            format!("GET /v7/api_key?{}", marked_query(&marker)),
+            format!("PATCH /v7/api_key({NEW})"),
         ]
     );
     assert_hidden(&format!("{created:?}"), NEW_SECRET);
 }
 
 #[tokio::test]
-async fn a_created_key_that_is_not_listed_is_not_found_and_the_error_keeps_no_secret() {
+async fn two_creates_send_different_markers() {
+    let server = mock_server().await;
+    authenticated(Mock::given(method("POST")).and(path("/api-key/user/full")))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let keys = keys(&server);
+    let new = NewKey::named("ci-deploy");
+    let (a, b) = futures::join!(keys.create(&new), keys.create(&new));
+    assert!(a.is_err() && b.is_err());
+    let requests = server.received_requests().await.unwrap();
+    let markers: Vec<Value> = requests
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["description"].clone())
+        .collect();
+    assert_ne!(markers[0], markers[1]);
+}
+
+#[tokio::test]
+async fn a_failure_after_the_create_returns_the_new_key_id_and_secret() {
     let server = mock_server().await;
     mount_create(&server, created()).await;
     mount_whoami(&server, 1).await;
-    mount_newest(&server, json!([])).await;
+    mount_marked(&server, json!([row(NEW, "ci-deploy")])).await;
+    mount_unmark(&server, NEW, ResponseTemplate::new(503)).await;
+
+    let err = keys(&server)
+        .create(&NewKey::named("ci-deploy"))
+        .await
+        .unwrap_err();
+
+    let key = err.created_key().unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(key.id.as_deref(), Some(NEW.to_string().as_str()));
+    assert_eq!(key.secret.as_ref().unwrap().expose_secret(), NEW_SECRET);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_hidden(&format!("{err:?} {err}"), NEW_SECRET);
+}
+
+#[tokio::test]
+async fn a_created_key_that_is_not_listed_is_not_found_and_the_error_keeps_its_secret_hidden() {
+    let server = mock_server().await;
+    mount_create(&server, created()).await;
+    mount_whoami(&server, 1).await;
+    mount_marked(&server, json!([])).await;
 
     let err = keys(&server)
         .create(&NewKey::named("ci-deploy"))
@@ -184,6 +281,8 @@ async fn a_created_key_that_is_not_listed_is_not_found_and_the_error_keeps_no_se
 
     assert!(err.is_not_found(), "{err:?}");
     assert!(err.to_string().contains("ci-deploy"), "{err}");
+    let key = err.created_key().unwrap();
+    assert_eq!(key.secret.as_ref().unwrap().expose_secret(), NEW_SECRET);
     assert_hidden(&format!("{err:?} {err}"), NEW_SECRET);
 }
 
@@ -219,7 +318,8 @@ async fn list_streams_the_caller_s_named_keys_100_at_a_time() {
 #[tokio::test]
 async fn get_asks_for_the_one_key_and_a_missing_one_is_not_found() {
     let server = mock_server().await;
-    mount_whoami(&server, 2).await;
+    // The actor is asked once per scope, as both official SDKs ask once per client.
+    mount_whoami(&server, 1).await;
     mount_by_id(&server, OLD, json!([row(OLD, "ci-deploy")])).await;
     mount_by_id(&server, NEW, json!([])).await;
 
@@ -317,19 +417,35 @@ async fn ids_that_are_not_numbers_are_refused_before_anything_is_sent() {
 }
 
 #[tokio::test]
-async fn revoke_deletes_the_key() {
+async fn revoke_finds_then_deletes_the_key() {
     let server = mock_server().await;
+    mount_whoami(&server, 1).await;
+    mount_by_id(&server, OLD, json!([row(OLD, "ci-deploy")])).await;
     mount_revoke(&server, OLD, ResponseTemplate::new(200)).await;
 
     keys(&server).revoke(&OLD.to_string()).await.unwrap();
 }
 
 #[tokio::test]
+async fn revoke_of_an_unknown_id_is_not_found_and_deletes_nothing() {
+    // balena answers 200 to a DELETE of an id it does not have.
+    let server = mock_server().await;
+    mount_whoami(&server, 1).await;
+    mount_by_id(&server, OLD, json!([])).await;
+
+    let err = keys(&server).revoke(&OLD.to_string()).await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    assert!(!log(&server).await.iter().any(|r| r.starts_with("DELETE")));
+}
+
+#[tokio::test]
 async fn rotate_creates_confirms_then_revokes_the_old_key() {
     let server = mock_server().await;
+    mount_old_twice(&server).await;
     mount_create(&server, created()).await;
-    mount_whoami(&server, 2).await;
-    mount_newest(&server, json!([row(NEW, "ci-deploy")])).await;
+    mount_whoami(&server, 1).await;
+    mount_marked(&server, json!([row(NEW, "ci-deploy")])).await;
+    mount_unmark(&server, NEW, ResponseTemplate::new(200)).await;
     mount_by_id(&server, NEW, json!([row(NEW, "ci-deploy")])).await;
     mount_revoke(&server, OLD, ResponseTemplate::new(200)).await;
 
@@ -340,14 +456,17 @@ async fn rotate_creates_confirms_then_revokes_the_old_key() {
 
     assert_eq!(created.key.id, NEW.to_string());
     assert_eq!(created.secret.expose_secret(), NEW_SECRET);
+    let marker = marker(&server).await;
     assert_eq!(
         log(&server).await,
         [
+            "GET /actor/v1/whoami".to_string(),
+            format!("GET /v7/api_key?{}", by_id_query(OLD)),
             "POST /api-key/user/full".to_string(),
-            "GET /actor/v1/whoami".to_string(),
-            format!("GET /v7/api_key?{}", newest_query("ci-deploy")),
-            "GET /actor/v1/whoami".to_string(),
+            format!("GET /v7/api_key?{}", marked_query(&marker)),
+            format!("PATCH /v7/api_key({NEW})"),
             format!("GET /v7/api_key?{}", by_id_query(NEW)),
+            format!("GET /v7/api_key?{}", by_id_query(OLD)),
             format!("DELETE /v7/api_key({OLD})"),
         ]
     );
@@ -356,9 +475,11 @@ async fn rotate_creates_confirms_then_revokes_the_old_key() {
 #[tokio::test]
 async fn a_rotation_whose_revoke_fails_hands_back_the_new_key() {
     let server = mock_server().await;
+    mount_old_twice(&server).await;
     mount_create(&server, created()).await;
-    mount_whoami(&server, 2).await;
-    mount_newest(&server, json!([row(NEW, "ci-deploy")])).await;
+    mount_whoami(&server, 1).await;
+    mount_marked(&server, json!([row(NEW, "ci-deploy")])).await;
+    mount_unmark(&server, NEW, ResponseTemplate::new(200)).await;
     mount_by_id(&server, NEW, json!([row(NEW, "ci-deploy")])).await;
     mount_revoke(
         &server,
@@ -390,6 +511,8 @@ async fn a_rotation_whose_revoke_fails_hands_back_the_new_key() {
 #[tokio::test]
 async fn a_rotation_whose_create_fails_never_revokes() {
     let server = mock_server().await;
+    mount_whoami(&server, 1).await;
+    mount_by_id(&server, OLD, json!([row(OLD, "old")])).await;
     mount_create(
         &server,
         ResponseTemplate::new(401).set_body_json(json!("Fresh authentication token required")),
@@ -402,5 +525,12 @@ async fn a_rotation_whose_create_fails_never_revokes() {
         .unwrap_err();
 
     assert!(matches!(err, RotationError::Create(_)), "{err:?}");
-    assert_eq!(log(&server).await, ["POST /api-key/user/full"]);
+    assert_eq!(
+        log(&server).await,
+        [
+            "GET /actor/v1/whoami".to_string(),
+            format!("GET /v7/api_key?{}", by_id_query(OLD)),
+            "POST /api-key/user/full".to_string(),
+        ]
+    );
 }

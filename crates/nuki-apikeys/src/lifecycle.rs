@@ -1,7 +1,7 @@
 //! [`KeyLifecycle`] for Nuki: the API keys of the authenticated account.
 
 use apikeys_common::{
-    CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, Result, numeric_id,
+    CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, PartialKey, Result, numeric_id,
 };
 use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -101,14 +101,14 @@ impl KeyLifecycle for KeyScope {
             let body = ApiKeyCreate::builder().description(Some(new.name.clone()));
             let mut key = self.client.create_api_key().body(body).send().await?;
             let Some(secret) = key.api_key.take() else {
-                return Err(Error::Decode {
-                    reason: format!(
-                        "create_api_key answered without the key's `apiKey`, so there is no \
-                         secret to return (key {} was created: delete it)",
-                        key.api_key_id
-                    ),
+                let error = Error::Decode {
+                    reason: "create_api_key answered without the key's `apiKey`".into(),
                     excerpt: String::new(),
-                });
+                };
+                return Err(Error::after_create(
+                    PartialKey::new().id(key.api_key_id.to_string()),
+                    error,
+                ));
             };
             Ok(CreatedKey::new(info(key), secret))
         })

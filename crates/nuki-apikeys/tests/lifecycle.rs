@@ -93,7 +93,7 @@ async fn create_puts_the_name_as_description_and_returns_the_api_key_as_secret()
 }
 
 #[tokio::test]
-async fn a_created_key_without_its_api_key_is_a_decode_error() {
+async fn a_created_key_without_its_api_key_is_a_decode_error_that_keeps_its_id() {
     let server = mock_server().await;
     let mut body = new_key();
     body.as_object_mut().unwrap().remove("apiKey");
@@ -104,11 +104,15 @@ async fn a_created_key_without_its_api_key_is_a_decode_error() {
         .await
         .unwrap_err();
 
+    let Error::KeyCreated { key, error } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(key.id.as_deref(), Some(NEW_ID.to_string().as_str()));
     assert!(
-        matches!(&err, Error::Decode { reason, .. }
-            if reason.contains("apiKey") && reason.contains(&NEW_ID.to_string())),
+        matches!(&**error, Error::Decode { reason, .. } if reason.contains("apiKey")),
         "{err:?}"
     );
+    assert!(err.to_string().contains(&NEW_ID.to_string()), "{err}");
 }
 
 #[tokio::test]
@@ -262,7 +266,8 @@ async fn revoke_deletes_the_key() {
 async fn rotate_creates_confirms_then_revokes_the_old_key() {
     let server = mock_server().await;
     mount_create(&server, ResponseTemplate::new(200).set_body_json(new_key())).await;
-    mount_list(&server, json!([api_key(), new_key()]), 1).await;
+    // The old key is looked for before the create, the new one after it.
+    mount_list(&server, json!([api_key(), new_key()]), 2).await;
     mount_delete(&server, KEY_ID, ResponseTemplate::new(204)).await;
 
     let created = keys(&server)
@@ -274,7 +279,12 @@ async fn rotate_creates_confirms_then_revokes_the_old_key() {
     assert_eq!(created.secret.expose_secret(), NEW_SECRET);
     assert_eq!(
         log(&server).await,
-        ["PUT /api/key", "GET /api/key", "DELETE /api/key/1010101010"]
+        [
+            "GET /api/key",
+            "PUT /api/key",
+            "GET /api/key",
+            "DELETE /api/key/1010101010"
+        ]
     );
 }
 
@@ -282,7 +292,8 @@ async fn rotate_creates_confirms_then_revokes_the_old_key() {
 async fn a_rotation_whose_revoke_fails_hands_back_the_new_key() {
     let server = mock_server().await;
     mount_create(&server, ResponseTemplate::new(200).set_body_json(new_key())).await;
-    mount_list(&server, json!([api_key(), new_key()]), 1).await;
+    // The old key is looked for before the create, the new one after it.
+    mount_list(&server, json!([api_key(), new_key()]), 2).await;
     mount_delete(
         &server,
         KEY_ID,
@@ -314,6 +325,7 @@ async fn a_rotation_whose_revoke_fails_hands_back_the_new_key() {
 async fn a_rotation_whose_create_fails_never_revokes() {
     let server = mock_server().await;
     mount_create(&server, nuki_error(403, "Forbidden", "Forbidden")).await;
+    mount_list(&server, json!([api_key()]), 1).await;
 
     let err = keys(&server)
         .rotate("1010101010", &NewKey::named("Home automation"))
@@ -322,14 +334,29 @@ async fn a_rotation_whose_create_fails_never_revokes() {
 
     assert!(matches!(err, RotationError::Create(_)), "{err:?}");
     assert_api_error(err.error(), 403, Some("403"), "Forbidden");
-    assert_eq!(log(&server).await, ["PUT /api/key"]);
+    assert_eq!(log(&server).await, ["GET /api/key", "PUT /api/key"]);
+}
+
+#[tokio::test]
+async fn a_rotation_of_an_unknown_key_creates_nothing() {
+    let server = mock_server().await;
+    mount_list(&server, json!([new_key()]), 1).await;
+
+    let err = keys(&server)
+        .rotate("1010101010", &NewKey::named("Home automation"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, RotationError::Check(_)), "{err:?}");
+    assert!(err.error().is_not_found());
+    assert_eq!(log(&server).await, ["GET /api/key"]);
 }
 
 #[tokio::test]
 async fn a_rotation_whose_new_key_is_not_listed_stops_before_the_revoke() {
     let server = mock_server().await;
     mount_create(&server, ResponseTemplate::new(200).set_body_json(new_key())).await;
-    mount_list(&server, json!([api_key()]), 1).await;
+    mount_list(&server, json!([api_key()]), 2).await;
 
     let err = keys(&server)
         .rotate("1010101010", &NewKey::named("Home automation"))
@@ -341,6 +368,15 @@ async fn a_rotation_whose_new_key_is_not_listed_stops_before_the_revoke() {
         err.created().map(|c| c.secret.expose_secret()),
         Some(NEW_SECRET)
     );
-    assert_eq!(log(&server).await, ["PUT /api/key", "GET /api/key"]);
+    let created = err.created().unwrap();
+    assert_eq!(
+        created.key.id,
+        NEW_ID.to_string(),
+        "the failure after the create keeps the id"
+    );
+    assert_eq!(
+        log(&server).await,
+        ["GET /api/key", "PUT /api/key", "GET /api/key"]
+    );
     assert_hidden(&format!("{err:?} {err}"), NEW_SECRET);
 }

@@ -1,7 +1,7 @@
 //! [`KeyLifecycle`] for SensorBucket: the keys of one tenant.
 
 use apikeys_common::{
-    CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, Result, numeric_id,
+    CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, PartialKey, Result, numeric_id,
 };
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
@@ -205,7 +205,12 @@ impl KeyLifecycle for KeyScope {
                 .send()
                 .await?
                 .api_key;
-            let id = self.created_id(secret.expose_secret(), &new.name).await?;
+            let id = match self.created_id(secret.expose_secret(), &new.name).await {
+                Ok(id) => id,
+                Err(error) => {
+                    return Err(Error::after_create(PartialKey::new().secret(secret), error));
+                }
+            };
             let mut key = KeyInfo::new(id.to_string()).name(new.name.clone());
             key.expires_at = new.expires_at;
             Ok(CreatedKey::new(key, secret))

@@ -338,6 +338,7 @@ async fn revoke_deletes_the_key() {
 #[tokio::test]
 async fn rotate_creates_confirms_then_revokes_the_old_key() {
     let server = mock_server().await;
+    mount_get(&server, OLD, details(OLD, TENANT)).await;
     mount_create(
         &server,
         ResponseTemplate::new(201).set_body_json(json!({"api_key": NEW_TOKEN})),
@@ -356,6 +357,7 @@ async fn rotate_creates_confirms_then_revokes_the_old_key() {
     assert_eq!(
         log(&server).await,
         [
+            format!("GET /api/api-keys/{OLD}"),
             "POST /api/api-keys".to_string(),
             format!("GET /api/api-keys/{NEW}"),
             format!("DELETE /api/api-keys/{OLD}"),
@@ -366,6 +368,7 @@ async fn rotate_creates_confirms_then_revokes_the_old_key() {
 #[tokio::test]
 async fn a_rotation_whose_revoke_fails_hands_back_the_new_key() {
     let server = mock_server().await;
+    mount_get(&server, OLD, details(OLD, TENANT)).await;
     mount_create(
         &server,
         ResponseTemplate::new(201).set_body_json(json!({"api_key": NEW_TOKEN})),
@@ -402,6 +405,7 @@ async fn a_rotation_whose_revoke_fails_hands_back_the_new_key() {
 #[tokio::test]
 async fn a_rotation_whose_create_fails_never_revokes() {
     let server = mock_server().await;
+    mount_get(&server, OLD, details(OLD, TENANT)).await;
     mount_create(
         &server,
         sensorbucket_error(400, "API key name and tenant combination must be unique"),
@@ -414,12 +418,59 @@ async fn a_rotation_whose_create_fails_never_revokes() {
         .unwrap_err();
 
     assert!(matches!(err, RotationError::Create(_)), "{err:?}");
-    assert_eq!(log(&server).await, ["POST /api/api-keys"]);
+    assert_eq!(
+        log(&server).await,
+        [
+            format!("GET /api/api-keys/{OLD}"),
+            "POST /api/api-keys".to_string()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_of_an_unknown_key_creates_nothing() {
+    let server = mock_server().await;
+    mount_get(&server, OLD, sensorbucket_error(404, "API key not found")).await;
+
+    let err = keys(&server)
+        .rotate(&OLD.to_string(), &NewKey::named("ingest-gateway"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, RotationError::Check(_)), "{err:?}");
+    assert_eq!(log(&server).await, [format!("GET /api/api-keys/{OLD}")]);
+}
+
+#[tokio::test]
+async fn a_failure_after_the_create_returns_the_new_secret() {
+    // A token that names no id: the key is looked for in the tenant's list, which fails.
+    let server = mock_server().await;
+    let opaque = "opaque-sensorbucket-canary-token";
+    mount_create(
+        &server,
+        ResponseTemplate::new(201).set_body_json(json!({"api_key": opaque})),
+    )
+    .await;
+    authenticated(Mock::given(method("GET")).and(path("/api/api-keys")))
+        .respond_with(sensorbucket_error(503, "unavailable"))
+        .mount(&server)
+        .await;
+
+    let err = keys(&server)
+        .create(&NewKey::named("ingest-gateway"))
+        .await
+        .unwrap_err();
+
+    let key = err.created_key().unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(key.secret.as_ref().unwrap().expose_secret(), opaque);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_hidden(&format!("{err:?} {err}"), opaque);
 }
 
 #[tokio::test]
 async fn a_rotation_whose_new_key_cannot_be_read_stops_before_the_revoke() {
     let server = mock_server().await;
+    mount_get(&server, OLD, details(OLD, TENANT)).await;
     mount_create(
         &server,
         ResponseTemplate::new(201).set_body_json(json!({"api_key": NEW_TOKEN})),
@@ -434,6 +485,9 @@ async fn a_rotation_whose_new_key_cannot_be_read_stops_before_the_revoke() {
 
     assert!(matches!(err, RotationError::Confirm { .. }), "{err:?}");
     assert!(err.error().is_not_found());
+    let created = err.created().unwrap();
+    assert_eq!(created.key.id, NEW.to_string());
+    assert_eq!(created.secret.expose_secret(), NEW_TOKEN);
     assert!(!log(&server).await.iter().any(|r| r.starts_with("DELETE")));
     assert_hidden(&format!("{err:?} {err}"), NEW_TOKEN);
 }

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use apikeys_common::{Result, Secret};
+use apikeys_common::{Error, Result, Secret};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{Client, ClientBuilder};
@@ -24,18 +24,80 @@ use crate::{Client, ClientBuilder};
 /// # Ok(())
 /// # }
 /// ```
+///
+/// A user with two-factor authentication cannot log in this way: the server answers a
+/// pre-verification token, and this is an [`Error::InvalidRequest`] that says so. Use
+/// [`login_outcome`] to receive that token and act on it.
 pub async fn login(
     builder: ClientBuilder,
     username: impl Into<String>,
     password: impl Into<Secret>,
 ) -> Result<Client> {
+    match login_outcome(builder, username, password).await? {
+        LoginOutcome::LoggedIn(client) => Ok(client),
+        LoginOutcome::TwoFactorRequired { .. } => Err(Error::InvalidRequest(
+            "this ThingsBoard user has two-factor authentication: the login answered a \
+             pre-verification token, good only for the two-factor endpoints (use \
+             `login_outcome`, or an API key)"
+                .into(),
+        )),
+    }
+}
+
+/// What a ThingsBoard login ends in.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoginOutcome {
+    /// Logged in: a client that sends the JWT.
+    LoggedIn(Client),
+    /// The user has two-factor authentication: the server answered `refreshToken: null`
+    /// and `scope: "PRE_VERIFICATION_TOKEN"` (`RestAwareAuthenticationSuccessHandler` in
+    /// `thingsboard/thingsboard`). The token is good only for the two-factor endpoints,
+    /// which this crate does not cover.
+    TwoFactorRequired {
+        /// The pre-verification token (redacted when printed).
+        pre_verification_token: Secret,
+    },
+}
+
+/// The `scope` of a login answer whose token is good only for two-factor verification.
+pub const PRE_VERIFICATION_SCOPE: &str = "PRE_VERIFICATION_TOKEN";
+
+/// Logs in with a username and password, telling a complete login from one that needs a
+/// second factor.
+///
+/// ```no_run
+/// # async fn demo() -> thingsboard_apikeys::Result<()> {
+/// use thingsboard_apikeys::{Client, LoginOutcome, login_outcome};
+///
+/// let builder = Client::builder("https://thingsboard.cloud");
+/// match login_outcome(builder, "tenant@thingsboard.org", "tenant").await? {
+///     LoginOutcome::LoggedIn(client) => { let _ = client; }
+///     LoginOutcome::TwoFactorRequired { .. } => eprintln!("use an API key instead"),
+///     _ => {}
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub async fn login_outcome(
+    builder: ClientBuilder,
+    username: impl Into<String>,
+    password: impl Into<Secret>,
+) -> Result<LoginOutcome> {
     let anonymous = builder.clone().build()?;
     let tokens = anonymous
         .login()
         .body(LoginRequest::new(username, password))
         .send()
         .await?;
-    builder.jwt(tokens.token).build()
+    let pending =
+        tokens.scope.as_deref() == Some(PRE_VERIFICATION_SCOPE) || tokens.refresh_token.is_none();
+    if pending {
+        return Ok(LoginOutcome::TwoFactorRequired {
+            pre_verification_token: tokens.token,
+        });
+    }
+    Ok(LoginOutcome::LoggedIn(builder.jwt(tokens.token).build()?))
 }
 
 /// The body of [`Client::login`]: a username and a password that is never printed.

@@ -200,11 +200,18 @@ pub mod types {
             value.parse()
         }
     }
-    ///A JWT access token and its refresh token.
+    ///A JWT access token and its refresh token. For a user with two-factor authentication the server answers a pre-verification token instead: `refreshToken` is null and `scope` is `PRE_VERIFICATION_TOKEN`, and the token is good only for the two-factor endpoints. Source: `thingsboard/thingsboard`, `RestAwareAuthenticationSuccessHandler.java`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct LoginResponse {
-        #[serde(rename = "refreshToken")]
-        pub refresh_token: ::apikeys_common::Secret,
+        ///The refresh token; null when two-factor verification is pending.
+        #[serde(
+            rename = "refreshToken",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refresh_token: ::std::option::Option<::apikeys_common::Secret>,
+        ///`PRE_VERIFICATION_TOKEN` when the token is good only for two-factor verification; absent after a complete login.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
         pub token: ::apikeys_common::Secret,
     }
     impl LoginResponse {
@@ -767,7 +774,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct LoginResponse {
             refresh_token: ::std::result::Result<
-                ::apikeys_common::Secret,
+                ::std::option::Option<::apikeys_common::Secret>,
+                ::std::string::String,
+            >,
+            scope: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             token: ::std::result::Result<
@@ -778,9 +789,8 @@ pub mod types {
         impl ::std::default::Default for LoginResponse {
             fn default() -> Self {
                 Self {
-                    refresh_token: Err(
-                        "no value supplied for refresh_token".to_string(),
-                    ),
+                    refresh_token: Ok(Default::default()),
+                    scope: Ok(Default::default()),
                     token: Err("no value supplied for token".to_string()),
                 }
             }
@@ -788,13 +798,27 @@ pub mod types {
         impl LoginResponse {
             pub fn refresh_token<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::apikeys_common::Secret>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::apikeys_common::Secret>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.refresh_token = value
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for refresh_token: {e}")
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
                     });
                 self
             }
@@ -818,6 +842,7 @@ pub mod types {
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     refresh_token: value.refresh_token?,
+                    scope: value.scope?,
                     token: value.token?,
                 })
             }
@@ -826,6 +851,7 @@ pub mod types {
             fn from(value: super::LoginResponse) -> Self {
                 Self {
                     refresh_token: Ok(value.refresh_token),
+                    scope: Ok(value.scope),
                     token: Ok(value.token),
                 }
             }

@@ -19,6 +19,8 @@ mod lifecycle;
 mod generated;
 
 pub use apikeys_common::reexport::*;
-pub use auth::{ApiKeyValue, LoginRequest, login};
+pub use auth::{
+    ApiKeyValue, LoginOutcome, LoginRequest, PRE_VERIFICATION_SCOPE, login, login_outcome,
+};
 pub use generated::*;
 pub use lifecycle::KeyScope;

@@ -1,6 +1,8 @@
 //! [`KeyLifecycle`] for ThingsBoard: the keys of one user.
 
-use apikeys_common::{CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, Result, Secret};
+use apikeys_common::{
+    CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, PartialKey, Result, Secret,
+};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
@@ -101,13 +103,16 @@ fn key_info(id: Uuid, description: String, enabled: bool, created: i64, expires:
 }
 
 fn saved(key: ApiKey) -> Result<CreatedKey> {
-    let secret = key.value.map(Secret::from).ok_or_else(|| Error::Decode {
-        reason: format!(
-            "save_api_key answered without the key's `value` (key {} was created: revoke it)",
-            key.id.id
-        ),
-        excerpt: String::new(),
-    })?;
+    let Some(secret) = key.value.map(Secret::from) else {
+        let error = Error::Decode {
+            reason: "save_api_key answered without the key's `value`".into(),
+            excerpt: String::new(),
+        };
+        return Err(Error::after_create(
+            PartialKey::new().id(key.id.id.to_string()),
+            error,
+        ));
+    };
     let key = key_info(
         key.id.id,
         key.description,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use apikeys_common::testing::{assert_hidden, mock_server};
 use serde_json::json;
-use thingsboard_apikeys::{Client, Error, login};
+use thingsboard_apikeys::{Client, Error, LoginOutcome, login, login_outcome};
 use uuid::uuid;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -75,7 +75,10 @@ async fn the_login_operation_returns_both_tokens_as_secrets() {
     let tokens = client.login().body(body).send().await.unwrap();
 
     assert_eq!(tokens.token.expose_secret(), JWT);
-    assert_eq!(tokens.refresh_token.expose_secret(), REFRESH);
+    assert_eq!(
+        tokens.refresh_token.as_ref().unwrap().expose_secret(),
+        REFRESH
+    );
     assert_hidden(&format!("{tokens:?}"), JWT);
     assert_hidden(&format!("{tokens:?}"), REFRESH);
 }
@@ -242,4 +245,86 @@ fn clear_text_http_to_a_remote_host_needs_an_opt_in() {
         .allow_insecure_http(true)
         .build();
     assert!(client.is_ok());
+}
+
+/// A user with two-factor authentication: `RestAwareAuthenticationSuccessHandler` answers
+/// a pre-verification token with no refresh token.
+async fn mount_two_factor_login(server: &MockServer, times: u64) {
+    Mock::given(method("POST"))
+        .and(path("/api/auth/login"))
+        .and(body_json(
+            json!({"username": "tenant@thingsboard.org", "password": PASSWORD}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token": JWT, "refreshToken": null, "scope": "PRE_VERIFICATION_TOKEN"
+        })))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_two_factor_login_is_a_typed_outcome_with_the_pre_verification_token() {
+    let server = mock_server().await;
+    mount_two_factor_login(&server, 1).await;
+
+    let outcome = login_outcome(
+        Client::builder(server.uri()),
+        "tenant@thingsboard.org",
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+
+    let LoginOutcome::TwoFactorRequired {
+        pre_verification_token,
+    } = &outcome
+    else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(pre_verification_token.expose_secret(), JWT);
+    assert_hidden(&format!("{outcome:?}"), JWT);
+}
+
+#[tokio::test]
+async fn login_of_a_two_factor_user_says_so_instead_of_a_decode_error() {
+    let server = mock_server().await;
+    mount_two_factor_login(&server, 1).await;
+
+    let err = login(
+        Client::builder(server.uri()),
+        "tenant@thingsboard.org",
+        PASSWORD,
+    )
+    .await
+    .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::InvalidRequest(why) if why.contains("two-factor")),
+        "{err:?}"
+    );
+    assert_hidden(&format!("{err:?} {err}"), JWT);
+}
+
+#[tokio::test]
+async fn a_complete_login_is_logged_in() {
+    let server = mock_server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/auth/login"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"token": JWT, "refreshToken": REFRESH})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let outcome = login_outcome(
+        Client::builder(server.uri()),
+        "tenant@thingsboard.org",
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(outcome, LoginOutcome::LoggedIn(_)), "{outcome:?}");
 }

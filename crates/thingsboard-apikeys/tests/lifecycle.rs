@@ -103,11 +103,16 @@ async fn mount_create(server: &MockServer, response: ResponseTemplate) {
 }
 
 async fn mount_list(server: &MockServer, keys: Vec<Value>) {
+    mount_list_times(server, keys, 1).await;
+}
+
+/// The list, read `times` times (a rotation reads it for the old key, then the new one).
+async fn mount_list_times(server: &MockServer, keys: Vec<Value>, times: u64) {
     authenticated(Mock::given(method("GET")).and(path(list_path())))
         .and(query_param("page", "0"))
         .and(query_param("pageSize", "100"))
         .respond_with(page(keys, false))
-        .expect(1)
+        .expect(times)
         .mount(server)
         .await;
 }
@@ -166,7 +171,7 @@ async fn create_without_expiry_leaves_expiration_time_out() {
 }
 
 #[tokio::test]
-async fn a_created_key_without_its_value_is_a_decode_error() {
+async fn a_created_key_without_its_value_is_a_decode_error_that_keeps_its_id() {
     let server = mock_server().await;
     mount_create(
         &server,
@@ -179,8 +184,12 @@ async fn a_created_key_without_its_value_is_a_decode_error() {
         .await
         .unwrap_err();
 
+    let Error::KeyCreated { key, error } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(key.id.as_deref(), Some(NEW.to_string().as_str()));
     assert!(
-        matches!(&err, Error::Decode { reason, .. } if reason.contains("value")),
+        matches!(&**error, Error::Decode { reason, .. } if reason.contains("value")),
         "{err:?}"
     );
 }
@@ -387,12 +396,13 @@ async fn rotate_creates_confirms_then_revokes_the_old_key() {
         ResponseTemplate::new(200).set_body_json(created(NEW, "CI deploy key", 0)),
     )
     .await;
-    mount_list(
+    mount_list_times(
         &server,
         vec![
             key_info(OLD, "CI deploy key", true, 0),
             key_info(NEW, "CI deploy key", true, 0),
         ],
+        2,
     )
     .await;
     authenticated(Mock::given(method("DELETE")).and(path(format!("/api/apiKey/{OLD}"))))
@@ -411,6 +421,7 @@ async fn rotate_creates_confirms_then_revokes_the_old_key() {
     assert_eq!(
         log(&server).await,
         [
+            format!("GET {}?page=0&pageSize=100", list_path()),
             "POST /api/apiKey".to_string(),
             format!("GET {}?page=0&pageSize=100", list_path()),
             format!("DELETE /api/apiKey/{OLD}"),
@@ -426,7 +437,15 @@ async fn a_rotation_whose_revoke_fails_hands_back_the_new_key() {
         ResponseTemplate::new(200).set_body_json(created(NEW, "CI deploy key", 0)),
     )
     .await;
-    mount_list(&server, vec![key_info(NEW, "CI deploy key", true, 0)]).await;
+    mount_list_times(
+        &server,
+        vec![
+            key_info(OLD, "CI deploy key", true, 0),
+            key_info(NEW, "CI deploy key", true, 0),
+        ],
+        2,
+    )
+    .await;
     authenticated(Mock::given(method("DELETE")).and(path(format!("/api/apiKey/{OLD}"))))
         .respond_with(ResponseTemplate::new(500).set_body_json(json!({
             "status": 500, "message": "database down", "errorCode": 46
@@ -465,6 +484,7 @@ async fn a_rotation_whose_create_fails_never_revokes() {
         })),
     )
     .await;
+    mount_list(&server, vec![key_info(OLD, "CI deploy key", true, 0)]).await;
 
     let err = keys(&server)
         .rotate(&OLD.to_string(), &NewKey::named("CI deploy key"))
@@ -472,8 +492,32 @@ async fn a_rotation_whose_create_fails_never_revokes() {
         .unwrap_err();
 
     assert!(matches!(err, RotationError::Create(_)), "{err:?}");
-    assert!(err.created().is_none());
-    assert_eq!(log(&server).await, ["POST /api/apiKey"]);
+    assert!(err.created().is_none() && err.partial().is_none());
+    assert_eq!(
+        log(&server).await,
+        [
+            format!("GET {}?page=0&pageSize=100", list_path()),
+            "POST /api/apiKey".to_string()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_of_an_unknown_key_creates_nothing() {
+    let server = mock_server().await;
+    mount_list(&server, vec![key_info(NEW, "other", true, 0)]).await;
+
+    let err = keys(&server)
+        .rotate(&OLD.to_string(), &NewKey::named("CI deploy key"))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, RotationError::Check(_)), "{err:?}");
+    assert!(err.error().is_not_found());
+    assert_eq!(
+        log(&server).await,
+        [format!("GET {}?page=0&pageSize=100", list_path())]
+    );
 }
 
 #[tokio::test]
@@ -484,7 +528,7 @@ async fn a_rotation_whose_new_key_is_not_listed_stops_before_the_revoke() {
         ResponseTemplate::new(200).set_body_json(created(NEW, "CI deploy key", 0)),
     )
     .await;
-    mount_list(&server, vec![key_info(OLD, "CI deploy key", true, 0)]).await;
+    mount_list_times(&server, vec![key_info(OLD, "CI deploy key", true, 0)], 2).await;
 
     let err = keys(&server)
         .rotate(&OLD.to_string(), &NewKey::named("CI deploy key"))
@@ -492,6 +536,11 @@ async fn a_rotation_whose_new_key_is_not_listed_stops_before_the_revoke() {
         .unwrap_err();
 
     assert!(matches!(err, RotationError::Confirm { .. }), "{err:?}");
+    // The failure after the create hands back the new key's id and secret.
+    assert_eq!(
+        err.created().map(|c| c.key.id.clone()),
+        Some(NEW.to_string())
+    );
     assert_eq!(
         err.created().map(|c| c.secret.expose_secret()),
         Some(NEW_SECRET)
