@@ -24,14 +24,18 @@ pub mod types {
         pub expiration_time: i64,
         ///Computed by the server; false when `expirationTime` is 0.
         pub expired: bool,
+        ///The key's id.
         pub id: ApiKeyId,
+        ///The tenant the key belongs to.
         #[serde(
             rename = "tenantId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub tenant_id: ::std::option::Option<TenantId>,
+        ///The user the key belongs to.
         #[serde(rename = "userId")]
         pub user_id: UserId,
+        ///The key's secret value: returned on creation only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub value: ::std::option::Option<crate::auth::ApiKeyValue>,
     }
@@ -43,8 +47,10 @@ pub mod types {
     ///The id of an API key (`entityType` is `API_KEY`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKeyId {
+        ///The kind of entity: `API_KEY`.
         #[serde(rename = "entityType")]
         pub entity_type: crate::generated::types::EntityType,
+        ///The key's UUID.
         pub id: ::uuid::Uuid,
     }
     impl ApiKeyId {
@@ -67,12 +73,15 @@ pub mod types {
         pub expiration_time: i64,
         ///Computed by the server; false when `expirationTime` is 0.
         pub expired: bool,
+        ///The key's id.
         pub id: ApiKeyId,
+        ///The tenant the key belongs to.
         #[serde(
             rename = "tenantId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub tenant_id: ::std::option::Option<TenantId>,
+        ///The user the key belongs to.
         #[serde(rename = "userId")]
         pub user_id: UserId,
     }
@@ -202,8 +211,10 @@ pub mod types {
     ///A JWT access token and its refresh token.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct LoginResponse {
+        ///The refresh token, which gets a new access token when this one expires.
         #[serde(rename = "refreshToken")]
         pub refresh_token: ::apikeys_common::Secret,
+        ///The access token, sent as `X-Authorization: Bearer <jwt>`.
         pub token: ::apikeys_common::Secret,
     }
     impl LoginResponse {
@@ -244,8 +255,10 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub expiration_time: ::std::option::Option<i64>,
+        ///The id of the key to update; absent to create a key.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<ApiKeyId>,
+        ///The user the key belongs to.
         #[serde(rename = "userId")]
         pub user_id: UserId,
     }
@@ -312,8 +325,10 @@ pub mod types {
     ///The id of a tenant (`entityType` is `TENANT`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TenantId {
+        ///The kind of entity: `TENANT`.
         #[serde(rename = "entityType")]
         pub entity_type: crate::generated::types::EntityType,
+        ///The tenant's UUID.
         pub id: ::uuid::Uuid,
     }
     impl TenantId {
@@ -348,8 +363,10 @@ pub mod types {
     ///The id of a user (`entityType` is `USER`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct UserId {
+        ///The kind of entity: `USER`.
         #[serde(rename = "entityType")]
         pub entity_type: crate::generated::types::EntityType,
+        ///The user's UUID.
         pub id: ::uuid::Uuid,
     }
     impl UserId {
