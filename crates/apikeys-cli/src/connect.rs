@@ -161,6 +161,9 @@ pub fn resolve(command: Command, timeout: Duration) -> Result<Invocation, (&'sta
         Command::Demo => {
             return Err(("demo", Failure::other("the demo is not a vendor command")));
         }
+        Command::Completions { .. } => {
+            return Err(("completions", Failure::other("not a vendor command")));
+        }
     };
     let vendor = scope.vendor();
     let api_key = match api_key {

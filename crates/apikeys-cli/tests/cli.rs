@@ -478,3 +478,23 @@ fn a_throttled_request_exits_5_and_says_to_try_later() {
         .stderr(predicate::str::contains("Too many requests"))
         .stderr(predicate::str::contains("nuki-throttled-key").not());
 }
+
+#[test]
+fn completions_print_a_script_for_the_shell() {
+    apikeys()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("_apikeys()"))
+        .stdout(predicate::str::contains("complete -F _apikeys"))
+        .stdout(predicate::str::contains("thingsboard"))
+        .stdout(predicate::str::contains("rotate"));
+    for shell in ["zsh", "fish", "powershell"] {
+        apikeys()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("apikeys"));
+    }
+    apikeys().args(["completions", "tcsh"]).assert().code(2);
+}
