@@ -101,9 +101,24 @@ impl Default for ClientState {
 /// A generated client, as the `generated_client!` macro (emitted by `cargo xtask codegen`)
 /// describes it to the builder.
 pub trait GeneratedClient: Sized {
-    /// Wraps an HTTP client configured by [`ClientBuilder`].
-    fn from_parts(base_url: &str, http: reqwest::Client, state: ClientState) -> Self;
+    /// Wraps an HTTP client configured by [`ClientBuilder`]. Only the builder can call it:
+    /// it alone makes the [`Checked`] it takes.
+    fn from_parts(
+        base_url: &str,
+        http: reqwest::Client,
+        state: ClientState,
+        checked: Checked,
+    ) -> Self;
 }
+
+/// Proof that [`ClientBuilder::build`] checked the base URL and the settings. Nothing else
+/// can make one, so no public path builds a client around the builder's checks.
+///
+/// ```compile_fail
+/// let forged = apikeys_common::Checked(());
+/// ```
+#[derive(Debug)]
+pub struct Checked(());
 
 /// What the shared builder needs to know of a vendor. Each vendor crate implements it for
 /// its `Client`.
@@ -372,7 +387,7 @@ impl<V: Vendor> ClientBuilder<V> {
             retry: self.retry,
             max_response_bytes: self.max_response_bytes,
         };
-        Ok(V::from_parts(&base_url, http, state))
+        Ok(V::from_parts(&base_url, http, state, Checked(())))
     }
 }
 

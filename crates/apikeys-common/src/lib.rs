@@ -23,8 +23,9 @@ pub mod testing;
 mod tls;
 
 pub use client::{
-    ClientBuilder, ClientState, Credential, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT, GeneratedClient, JwtAuth, Vendor, normalize_base_url, same_origin_redirects,
+    Checked, ClientBuilder, ClientState, Credential, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, GeneratedClient, JwtAuth, Vendor,
+    normalize_base_url, same_origin_redirects,
 };
 pub use error::{ApiError, Error, ErrorBody, Result, retry_after};
 pub use lifecycle::{
