@@ -82,16 +82,33 @@ fn publishable_crates_carry_their_metadata_and_docs() {
                 problems.push(format!("{name}: no `{key}` in [package]"));
             }
         }
-        let docs_rs = package
-            .get("metadata")
-            .and_then(|m| m.get("docs").and_then(|d| d.get("rs")));
-        if docs_rs.is_none() {
-            problems.push(format!("{name}: no [package.metadata.docs.rs]"));
+        // Released on its own: a version of its own, not the workspace's.
+        if !package.get("version").is_some_and(|v| v.is_str()) {
+            problems.push(format!(
+                "{name}: `version` must be the crate's own, not inherited"
+            ));
         }
         for file in ["README.md", "CHANGELOG.md"] {
             if !dir.join(file).exists() {
                 problems.push(format!("{name}: no {file}"));
             }
+        }
+        // `license = "MIT OR Apache-2.0"` ships both texts in every package.
+        for file in ["LICENSE-MIT", "LICENSE-APACHE"] {
+            let root = fs::read(workspace_root().join(file)).unwrap();
+            if fs::read(dir.join(file)).ok() != Some(root) {
+                problems.push(format!("{name}: no {file}, or not the workspace's"));
+            }
+        }
+        // A binary-only crate (the CLI) has no library docs on docs.rs.
+        if !dir.join("src/lib.rs").exists() {
+            continue;
+        }
+        let docs_rs = package
+            .get("metadata")
+            .and_then(|m| m.get("docs").and_then(|d| d.get("rs")));
+        if docs_rs.is_none() {
+            problems.push(format!("{name}: no [package.metadata.docs.rs]"));
         }
         // Compared without white space, which rustfmt moves.
         let lib: String = fs::read_to_string(dir.join("src/lib.rs"))
@@ -107,6 +124,7 @@ fn publishable_crates_carry_their_metadata_and_docs() {
         };
         for line in [
             "#![doc = include_str!(\"../README.md\")]",
+            "#![cfg_attr(docsrs, feature(doc_cfg))]",
             "#![deny(missing_docs)]",
             no_panics,
         ] {
@@ -171,45 +189,77 @@ const NOT_FOR_LIBRARY_USERS: &[&str] = &[
     "wiremock",
 ];
 
+/// The TLS backends a vendor crate offers, and the crates each one must not compile: the
+/// point of `rustls-ring` is no aws-lc, of `native-tls` no rustls. (`rustls-pki-types`,
+/// certificate types only, comes with every backend: reqwest itself depends on it.)
+const TLS_FEATURES: &[(&str, &[&str])] = &[
+    ("rustls", &["openssl", "native-tls", "ring"]),
+    (
+        "rustls-ring",
+        &["aws-lc-rs", "aws-lc-sys", "openssl", "native-tls"],
+    ),
+    ("native-tls", &["rustls", "aws-lc-rs", "aws-lc-sys", "ring"]),
+];
+
+/// The crates `cargo tree -p package` lists for a build with `args`, without versions.
+fn normal_tree(package: &str, args: &[&str]) -> Vec<String> {
+    // `cargo tree -p` resolves features for this package alone, as a user's build does.
+    let output = std::process::Command::new(env!("CARGO"))
+        .current_dir(workspace_root())
+        .args([
+            "tree",
+            "--locked",
+            "--offline",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
+        .args(["--format", "{p}", "-p", package])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cargo tree -p {package} {args:?} (after `cargo fetch`): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tree = String::from_utf8(output.stdout).unwrap();
+    tree.lines()
+        .filter_map(|l| l.split(' ').next())
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
 fn one_vendor_crate_pulls_in_no_other_vendor_and_no_tooling() {
     for vendor in VENDORS {
         let package = format!("{}-apikeys", vendor.name);
-        // `cargo tree -p` resolves features for this package alone, as a user's build does.
-        let output = std::process::Command::new(env!("CARGO"))
-            .current_dir(workspace_root())
-            .args([
-                "tree",
-                "--locked",
-                "--offline",
-                "-e",
-                "normal",
-                "--prefix",
-                "none",
-            ])
-            .args(["--format", "{p}", "-p", &package])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "cargo tree -p {package}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let tree = String::from_utf8(output.stdout).unwrap();
-        let names: Vec<&str> = tree.lines().filter_map(|l| l.split(' ').next()).collect();
-        let unwanted: Vec<&str> = names
-            .iter()
-            .copied()
-            .filter(|name| {
-                NOT_FOR_LIBRARY_USERS.contains(name)
-                    || (name.ends_with("-apikeys") && *name != package)
-            })
-            .collect();
-        assert!(
-            unwanted.is_empty(),
-            "depending on {package} compiles {unwanted:?}"
-        );
-        assert!(names.contains(&"apikeys-common"), "{package}: {tree}");
+        let mut builds = vec![("default features".to_string(), Vec::new())];
+        for (feature, _) in TLS_FEATURES {
+            builds.push((
+                format!("--features {feature}"),
+                vec!["--no-default-features", "--features", feature],
+            ));
+        }
+        for (build, args) in builds {
+            let names = normal_tree(&package, &args);
+            let unwanted: Vec<&String> = names
+                .iter()
+                .filter(|name| {
+                    NOT_FOR_LIBRARY_USERS.contains(&name.as_str())
+                        || (name.ends_with("-apikeys") && **name != package)
+                })
+                .collect();
+            assert!(
+                unwanted.is_empty(),
+                "depending on {package} ({build}) compiles {unwanted:?}"
+            );
+            assert!(
+                names.iter().any(|n| n == "apikeys-common"),
+                "{package}: {names:?}"
+            );
+        }
     }
 }
 
@@ -275,5 +325,83 @@ fn only_the_vendor_table_lists_the_vendors() {
         listing.is_empty(),
         "these files list vendors by hand; generate what they need from xtask/src/vendors.rs:\n{}",
         listing.join("\n")
+    );
+}
+
+#[test]
+fn each_tls_feature_keeps_the_other_stacks_out() {
+    for vendor in VENDORS {
+        let package = format!("{}-apikeys", vendor.name);
+        for (feature, forbidden) in TLS_FEATURES {
+            let names = normal_tree(&package, &["--no-default-features", "--features", feature]);
+            let found: Vec<&String> = names
+                .iter()
+                .filter(|name| forbidden.contains(&name.as_str()))
+                .collect();
+            assert!(
+                found.is_empty(),
+                "{package} with only `{feature}` compiles {found:?}"
+            );
+        }
+        // The default is `rustls` with aws-lc-rs, reqwest's own default.
+        let names = normal_tree(&package, &[]);
+        assert!(
+            names.iter().any(|n| n == "aws-lc-rs"),
+            "{package}: {names:?}"
+        );
+    }
+}
+
+fn has_doc(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| a.path().is_ident("doc"))
+}
+
+/// docs.rs shows every generated type and field with the fragment's words: a schema or
+/// property without a `description` would be a bare item there.
+#[test]
+fn every_generated_type_and_field_is_documented() {
+    let root = workspace_root();
+    let mut bare = Vec::new();
+    for vendor in VENDORS {
+        let path = root.join(vendor.output());
+        let file = syn::parse_file(&fs::read_to_string(&path).unwrap()).unwrap();
+        let types = file.items.iter().find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref(),
+            _ => None,
+        });
+        let (_, items) = types.unwrap_or_else(|| panic!("{}: no `types`", path.display()));
+        for item in items {
+            match item {
+                syn::Item::Struct(s) if matches!(s.vis, syn::Visibility::Public(_)) => {
+                    if !has_doc(&s.attrs) {
+                        bare.push(format!("{}: type {}", vendor.name, s.ident));
+                    }
+                    // Named fields only: a newtype's one field is what its type says.
+                    for field in &s.fields {
+                        let public = matches!(field.vis, syn::Visibility::Public(_));
+                        if let Some(name) = &field.ident
+                            && public
+                            && !has_doc(&field.attrs)
+                        {
+                            bare.push(format!("{}: {}.{name}", vendor.name, s.ident));
+                        }
+                    }
+                }
+                // Variants are the wire's values or `oneOf` branches: OpenAPI 3.0 has no
+                // place for their descriptions.
+                syn::Item::Enum(e)
+                    if matches!(e.vis, syn::Visibility::Public(_)) && !has_doc(&e.attrs) =>
+                {
+                    bare.push(format!("{}: type {}", vendor.name, e.ident));
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        bare.is_empty(),
+        "give these schemas or properties a `description` in openapi/, then run \
+         `cargo xtask codegen`:\n{}",
+        bare.join("\n")
     );
 }

@@ -75,6 +75,12 @@ pub enum Command {
     /// every vendor, showing what happened (no secret is ever printed).
     #[command(after_help = EXIT_CODES)]
     Demo,
+    /// Print the completion script for a shell, e.g.
+    /// `apikeys completions bash > ~/.local/share/bash-completion/completions/apikeys`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// What every vendor can do with its keys.

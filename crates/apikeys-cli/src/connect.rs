@@ -72,6 +72,9 @@ pub fn resolve(
         Command::Demo => {
             return Err(("demo", Failure::other("the demo is not a vendor command")));
         }
+        Command::Completions { .. } => {
+            return Err(("completions", Failure::other("not a vendor command")));
+        }
     };
     let vendor = scope.vendor();
     let api_key = credential::read(vendor, api_key, reach.api_key_file.as_deref())

@@ -858,3 +858,23 @@ fn a_secret_file_that_cannot_be_written_keeps_the_old_key_and_names_the_new_one(
     assert!(new.is_some(), "the new key's id is named: {stderr}");
     fixture.run(Vendor::Nuki, &["get", &old]).assert().success();
 }
+
+#[test]
+fn completions_print_a_script_for_the_shell() {
+    apikeys()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("_apikeys()"))
+        .stdout(predicate::str::contains("complete -F _apikeys"))
+        .stdout(predicate::str::contains("thingsboard"))
+        .stdout(predicate::str::contains("rotate"));
+    for shell in ["zsh", "fish", "powershell"] {
+        apikeys()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("apikeys"));
+    }
+    apikeys().args(["completions", "tcsh"]).assert().code(2);
+}

@@ -104,9 +104,24 @@ impl Default for ClientState {
 /// A generated client, as the `generated_client!` macro (emitted by `cargo xtask codegen`)
 /// describes it to the builder.
 pub trait GeneratedClient: Sized {
-    /// Wraps an HTTP client configured by [`ClientBuilder`].
-    fn from_parts(base_url: &str, http: reqwest::Client, state: ClientState) -> Self;
+    /// Wraps an HTTP client configured by [`ClientBuilder`]. Only the builder can call it:
+    /// it alone makes the [`Checked`] it takes.
+    fn from_parts(
+        base_url: &str,
+        http: reqwest::Client,
+        state: ClientState,
+        checked: Checked,
+    ) -> Self;
 }
+
+/// Proof that [`ClientBuilder::build`] checked the base URL and the settings. Nothing else
+/// can make one, so no public path builds a client around the builder's checks.
+///
+/// ```compile_fail
+/// let forged = apikeys_common::Checked(());
+/// ```
+#[derive(Debug)]
+pub struct Checked(());
 
 /// What the shared builder needs to know of a vendor. Each vendor crate implements it for
 /// its `Client`.
@@ -145,6 +160,13 @@ pub struct ClientBuilder<V> {
     allow_insecure_http: bool,
     retry: RetryPolicy,
     max_response_bytes: usize,
+    /// PEM files or bundles to trust on top of the platform's roots.
+    root_certificates: Vec<Vec<u8>>,
+    /// The caller's own HTTP client, used instead of one made here.
+    http_client: Option<reqwest::Client>,
+    /// The settings called that configure the HTTP client made here, so that they are not
+    /// silently dropped when the caller brings their own.
+    http_settings: Vec<&'static str>,
     vendor: PhantomData<fn() -> V>,
 }
 
@@ -162,6 +184,9 @@ impl<V> Clone for ClientBuilder<V> {
             allow_insecure_http: self.allow_insecure_http,
             retry: self.retry.clone(),
             max_response_bytes: self.max_response_bytes,
+            root_certificates: self.root_certificates.clone(),
+            http_client: self.http_client.clone(),
+            http_settings: self.http_settings.clone(),
             vendor: PhantomData,
         }
     }
@@ -181,6 +206,8 @@ impl<V> std::fmt::Debug for ClientBuilder<V> {
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("retry", &self.retry)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("root_certificates", &self.root_certificates.len())
+            .field("http_client", &self.http_client.is_some())
             .finish()
     }
 }
@@ -197,6 +224,9 @@ impl<V: Vendor> ClientBuilder<V> {
             allow_insecure_http: false,
             retry: RetryPolicy::default(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            root_certificates: Vec::new(),
+            http_client: None,
+            http_settings: Vec::new(),
             vendor: PhantomData,
         }
     }
@@ -214,21 +244,89 @@ impl<V: Vendor> ClientBuilder<V> {
     }
 
     /// Limits how long a whole request may take, body included (default 30 s).
+    ///
+    /// A setting of the HTTP client the builder makes: refused with
+    /// [`http_client`](Self::http_client).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self.http_setting("timeout");
         self
     }
 
     /// Limits how long connecting may take (default 10 s).
+    ///
+    /// A setting of the HTTP client the builder makes: refused with
+    /// [`http_client`](Self::http_client).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self.http_setting("connect_timeout");
         self
     }
 
     /// Puts `product` in front of the crate's own `User-Agent` (`<product> <crate>/<version>`).
+    ///
+    /// A setting of the HTTP client the builder makes: refused with
+    /// [`http_client`](Self::http_client).
     pub fn user_agent(mut self, product: impl Into<String>) -> Self {
         self.user_agent = Some(product.into());
+        self.http_setting("user_agent");
         self
+    }
+
+    /// Also trusts the certificates of a PEM file or bundle (`-----BEGIN CERTIFICATE-----`)
+    /// as roots, on top of the platform's: for a self-hosted server behind a private CA.
+    /// May be called more than once. [`build`](Self::build) refuses a PEM without a
+    /// certificate with [`Error::InvalidRequest`].
+    ///
+    /// A setting of the HTTP client the builder makes: refused with
+    /// [`http_client`](Self::http_client) (add the certificate to your own client instead).
+    #[cfg(any(feature = "rustls", feature = "rustls-ring", feature = "native-tls"))]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(feature = "rustls", feature = "rustls-ring", feature = "native-tls")))
+    )]
+    pub fn add_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
+        self.http_setting("add_root_certificate");
+        self
+    }
+
+    /// Sends every request through the caller's own `reqwest::Client` (a proxy, a custom
+    /// TLS setup, a connection pool shared with the rest of the application) instead of
+    /// one made by the builder.
+    ///
+    /// The client still sends the credential and checks paths, retries, limits response
+    /// sizes and traces every request: that happens around each request, whatever client
+    /// sends it. What the builder sets on the client it makes is then up to yours:
+    ///
+    /// - **Redirects**: the builder's client follows redirects only within the base URL's
+    ///   origin, so a credential in a header reqwest does not strip (ThingsBoard's
+    ///   `X-Authorization`) never reaches another host. Give your client the same rule with
+    ///   `.redirect(apikeys_common::same_origin_redirects(base_url)?)`, or
+    ///   `reqwest::redirect::Policy::none()`.
+    /// - **Timeouts**: reqwest has none by default; set `.timeout(..)` and
+    ///   `.connect_timeout(..)` (the defaults here are [`DEFAULT_TIMEOUT`] and
+    ///   [`DEFAULT_CONNECT_TIMEOUT`]), or one hung request waits forever.
+    /// - **User agent** and **extra root certificates**: set them on your client.
+    /// - **`rustls-ring`**: reqwest then has no crypto provider of its own, so building a
+    ///   client yourself panics until the application installs one, once:
+    ///   `rustls::crypto::ring::default_provider().install_default()`.
+    ///
+    /// [`timeout`](Self::timeout), [`connect_timeout`](Self::connect_timeout),
+    /// [`user_agent`](Self::user_agent) and `add_root_certificate` configure the client the
+    /// builder makes, so combining them with this one is a mistake:
+    /// [`build`](Self::build) refuses it with [`Error::InvalidRequest`] rather than ignore
+    /// them. The base URL check (`https`, or [`allow_insecure_http`](Self::allow_insecure_http))
+    /// still applies.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    fn http_setting(&mut self, name: &'static str) {
+        if !self.http_settings.contains(&name) {
+            self.http_settings.push(name);
+        }
     }
 
     /// Allows a plain `http://` base URL on a host other than loopback. Off by default, so
@@ -259,19 +357,40 @@ impl<V: Vendor> ClientBuilder<V> {
             None => V::USER_AGENT.to_string(),
         };
         let origin = Url::parse(&base_url).map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        let http = reqwest::Client::builder()
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .user_agent(user_agent)
-            .redirect(same_origin_redirects(origin))
-            .build()
-            .map_err(|e| Error::InvalidRequest(format!("cannot build the HTTP client: {e}")))?;
+        let http = match self.http_client {
+            Some(_) if !self.http_settings.is_empty() => {
+                return Err(Error::InvalidRequest(format!(
+                    "the builder settings `{}` apply to the HTTP client the builder makes, which \
+                     `.http_client(..)` replaces: set them on your own reqwest::Client instead",
+                    self.http_settings.join("`, `")
+                )));
+            }
+            Some(client) => client,
+            None => {
+                let builder = reqwest::Client::builder()
+                    .timeout(self.timeout)
+                    .connect_timeout(self.connect_timeout)
+                    .user_agent(user_agent)
+                    .redirect(same_origin_redirect_policy(origin));
+                #[cfg(any(feature = "rustls", feature = "rustls-ring", feature = "native-tls"))]
+                let builder = {
+                    let mut roots = Vec::new();
+                    for pem in &self.root_certificates {
+                        roots.extend(crate::tls::parse_pem(pem)?);
+                    }
+                    crate::tls::configure(builder, roots)?
+                };
+                builder.build().map_err(|e| {
+                    Error::InvalidRequest(format!("cannot build the HTTP client: {e}"))
+                })?
+            }
+        };
         let state = ClientState {
             credential: self.credential.transpose()?,
             retry: self.retry,
             max_response_bytes: self.max_response_bytes,
         };
-        Ok(V::from_parts(&base_url, http, state))
+        Ok(V::from_parts(&base_url, http, state, Checked(())))
     }
 }
 
@@ -283,10 +402,30 @@ impl<V: JwtAuth> ClientBuilder<V> {
     }
 }
 
+/// The redirect rule of the builder's own HTTP client, for a caller's client given to
+/// [`ClientBuilder::http_client`]: redirects are followed within `base_url`'s origin only (at
+/// most 5), so the credential never reaches another host; a redirect elsewhere comes back
+/// as the 3xx response.
+///
+/// ```
+/// let base_url = "https://tb.internal.example";
+/// let http = reqwest::Client::builder()
+///     .redirect(apikeys_common::same_origin_redirects(base_url)?)
+///     .timeout(apikeys_common::DEFAULT_TIMEOUT)
+///     .connect_timeout(apikeys_common::DEFAULT_CONNECT_TIMEOUT)
+///     .build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn same_origin_redirects(base_url: &str) -> Result<redirect::Policy> {
+    let origin = Url::parse(base_url.trim())
+        .map_err(|e| Error::InvalidRequest(format!("base URL `{base_url}`: {e}")))?;
+    Ok(same_origin_redirect_policy(origin))
+}
+
 /// Redirects are followed only within the base URL's origin: the credential header is one
 /// reqwest does not know to strip (ThingsBoard's `X-Authorization`), so it must never reach
 /// another host. A cross-origin redirect comes back to the caller as the 3xx response.
-fn same_origin_redirects(origin: Url) -> redirect::Policy {
+fn same_origin_redirect_policy(origin: Url) -> redirect::Policy {
     redirect::Policy::custom(move |attempt| {
         let same = attempt.url().origin() == origin.origin();
         if !same {

@@ -422,6 +422,7 @@ macro_rules! generated_client {
                 base_url: &str,
                 http: $crate::__private::reqwest::Client,
                 state: $crate::ClientState,
+                _checked: $crate::Checked,
             ) -> Self {
                 Self::new_with_client(base_url, http, state)
             }

@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -16,13 +17,17 @@ pub mod paging;
 mod retry;
 mod secret;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 // Test helpers fail by panicking, as assertions do.
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 pub mod testing;
+#[cfg(any(feature = "rustls", feature = "rustls-ring", feature = "native-tls"))]
+mod tls;
 
 pub use client::{
-    ClientBuilder, ClientState, Credential, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT, GeneratedClient, JwtAuth, Vendor, normalize_base_url,
+    Checked, ClientBuilder, ClientState, Credential, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, GeneratedClient, JwtAuth, Vendor,
+    normalize_base_url, same_origin_redirects,
 };
 pub use error::{ApiError, Error, ErrorBody, Result, retry_after};
 pub use lifecycle::{

@@ -12,6 +12,7 @@ pub mod types {
     ///An API key, without its secret.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ApiKey {
+        ///When the key was created.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_at: ::std::option::Option<crate::timestamp::Timestamp>,
         ///When the key stops working; `null` when it never does.
@@ -26,6 +27,7 @@ pub mod types {
         ///The key's name, unique per user and organization.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        ///The user who owns the key.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user: ::std::option::Option<ApiKeyUser>,
     }
@@ -84,6 +86,7 @@ pub mod types {
     ///The body of `create_user_api_key`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CreateApiKey {
+        ///When the new key expires (optional).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<crate::timestamp::Timestamp>,
         ///A name for the key, unique among the user's keys in the organization.
@@ -97,6 +100,7 @@ pub mod types {
     ///The answer of `decrypt_user_api_key`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct DecryptedApiKey {
+        ///The key's secret value, sent as `Authorization: Bearer <value>`.
         pub api_key: ::apikeys_common::Secret,
     }
     impl DecryptedApiKey {

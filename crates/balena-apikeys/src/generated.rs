@@ -41,6 +41,7 @@ pub mod types {
     ///An application or device row with only `actor` selected.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ActorRef {
+        ///The row's actor, as a reference to its id.
         pub actor: DeferredRef,
     }
     impl ActorRef {
@@ -62,6 +63,7 @@ pub mod types {
     ///The caller's actor: a user (`username`, `email`), an application (`slug`) or a device (`uuid`), flattened into one shape.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ActorWhoami {
+        ///What kind of actor the caller is: a user, an application or a device.
         #[serde(rename = "actorType")]
         pub actor_type: crate::generated::types::ActorType,
         ///The user, application or device id (not the actor id).
@@ -104,6 +106,7 @@ pub mod types {
         ///The key's id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<i64>,
+        ///The actor the key belongs to and authenticates as.
         #[serde(
             rename = "is_of__actor",
             skip_serializing_if = "::std::option::Option::is_none"

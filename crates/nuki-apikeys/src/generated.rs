@@ -25,9 +25,12 @@ pub mod types {
         pub name: ::std::string::String,
         ///Whether the advanced API key is restricted.
         pub restricted: bool,
+        ///The client secret, when the server returns it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub secret: ::std::option::Option<::apikeys_common::Secret>,
+        ///Where the application stands.
         pub status: crate::generated::types::AdvancedApiKeyStatus,
+        ///What the advanced API key is applied for.
         #[serde(rename = "type")]
         pub type_: crate::generated::types::AdvancedApiKeyType,
         ///When the application was last changed.
@@ -38,6 +41,7 @@ pub mod types {
         ///The event kinds that trigger webhooks.
         #[serde(rename = "webhookFeatures")]
         pub webhook_features: ::std::vec::Vec<crate::generated::types::WebhookFeature>,
+        ///Whether Nuki posts webhooks for this key.
         #[serde(
             rename = "webhookStatus",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -67,6 +71,7 @@ pub mod types {
         pub name: ::std::string::String,
         ///Whether the advanced API key is restricted.
         pub restricted: bool,
+        ///What the advanced API key is applied for.
         #[serde(rename = "type")]
         pub type_: crate::generated::types::AdvancedApiKeyType,
         ///A website about the company and its business model.
@@ -104,6 +109,7 @@ pub mod types {
         ///The owning account's id.
         #[serde(rename = "accountId")]
         pub account_id: i32,
+        ///The key's `apiKey` value, as the server returns it.
         #[serde(
             rename = "apiKey",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -153,6 +159,7 @@ pub mod types {
     ///A token of an API key. `accessToken` is presumably only returned by `create_api_key_token`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKeyToken {
+        ///The token's bearer access token, when the server returns it.
         #[serde(
             rename = "accessToken",
             skip_serializing_if = "::std::option::Option::is_none"

@@ -39,6 +39,7 @@ pub mod types {
     ///The token of a new key, returned once.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKeyCreated {
+        ///The new key's token: keep it now, it is not returned again.
         pub api_key: ::apikeys_common::Secret,
     }
     impl ApiKeyCreated {
@@ -170,6 +171,7 @@ pub mod types {
     ///The envelope `get_api_key` answers with.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct GetApiKey200Response {
+        ///The key.
         pub data: ApiKeyDetails,
     }
     impl GetApiKey200Response {
@@ -182,6 +184,7 @@ pub mod types {
     pub struct ListApiKeys200Response {
         ///The keys on this page.
         pub data: ::std::vec::Vec<ApiKey>,
+        ///Where the neighbouring pages are.
         pub links: PaginatedResponseLinks,
         ///The number of keys on this page.
         pub page_size: i64,
@@ -226,6 +229,7 @@ pub mod types {
         ///SensorBucket's error code, when there is one: `INVALID_CONTENT_TYPE`, `MALFORMED_JSON`, `ERR_PERMISSION_INVALID`, `API_KEY_NAME_TENANT_COMBO_NOT_UNIQUE`, `TENANT_NOT_FOUND`, `ERR_API_KEY_NOT_FOUND`, ...
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code: ::std::option::Option<::std::string::String>,
+        ///The gateway's error object, when the gateway answered (401 and 403).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<GatewayError>,
         ///Human-readable text.

@@ -24,12 +24,15 @@ pub mod types {
         pub expiration_time: i64,
         ///Computed by the server; false when `expirationTime` is 0.
         pub expired: bool,
+        ///The key's id.
         pub id: ApiKeyId,
+        ///The tenant the key belongs to.
         #[serde(
             rename = "tenantId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub tenant_id: ::std::option::Option<TenantId>,
+        ///The user the key belongs to.
         #[serde(rename = "userId")]
         pub user_id: UserId,
         ///The secret, on creation only.
@@ -44,8 +47,10 @@ pub mod types {
     ///The id of an API key (`entityType` is `API_KEY`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKeyId {
+        ///The kind of entity: `API_KEY`.
         #[serde(rename = "entityType")]
         pub entity_type: crate::generated::types::EntityType,
+        ///The key's UUID.
         pub id: ::uuid::Uuid,
     }
     impl ApiKeyId {
@@ -68,12 +73,15 @@ pub mod types {
         pub expiration_time: i64,
         ///Computed by the server; false when `expirationTime` is 0.
         pub expired: bool,
+        ///The key's id.
         pub id: ApiKeyId,
+        ///The tenant the key belongs to.
         #[serde(
             rename = "tenantId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub tenant_id: ::std::option::Option<TenantId>,
+        ///The user the key belongs to.
         #[serde(rename = "userId")]
         pub user_id: UserId,
     }
@@ -212,6 +220,7 @@ pub mod types {
         ///`PRE_VERIFICATION_TOKEN` when the token is good only for two-factor verification; absent after a complete login.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scope: ::std::option::Option<::std::string::String>,
+        ///The access token, sent as `X-Authorization: Bearer <jwt>`.
         pub token: ::apikeys_common::Secret,
     }
     impl LoginResponse {
@@ -252,8 +261,10 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub expiration_time: ::std::option::Option<i64>,
+        ///The id of the key to update; absent to create a key.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<ApiKeyId>,
+        ///The user the key belongs to.
         #[serde(rename = "userId")]
         pub user_id: UserId,
     }
@@ -320,8 +331,10 @@ pub mod types {
     ///The id of a tenant (`entityType` is `TENANT`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TenantId {
+        ///The kind of entity: `TENANT`.
         #[serde(rename = "entityType")]
         pub entity_type: crate::generated::types::EntityType,
+        ///The tenant's UUID.
         pub id: ::uuid::Uuid,
     }
     impl TenantId {
@@ -356,8 +369,10 @@ pub mod types {
     ///The id of a user (`entityType` is `USER`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct UserId {
+        ///The kind of entity: `USER`.
         #[serde(rename = "entityType")]
         pub entity_type: crate::generated::types::EntityType,
+        ///The user's UUID.
         pub id: ::uuid::Uuid,
     }
     impl UserId {
