@@ -522,8 +522,8 @@ const OPTION_ORDER: [&str; 6] = ["$orderby", "$select", "$expand", "$top", "$ski
 /// Every row of a listing as one stream, one `$top`/`$skip` page at a time as the stream is
 /// read (for servers with no cursor, next link or total), `fetch` getting each page's options.
 ///
-/// `$top` in `options` sets the page size (default `default_top`) and `$skip` where to start.
-/// `key asc` is added to `$orderby` (unless it names `key` already), so that pages neither
+/// `$top` in `options` sets the page size (default `default_top`); the stream starts at the
+/// first row whatever `$skip` says, as every `.stream()` starts at the first page. `key asc` is added to `$orderby` (unless it names `key` already), so that pages neither
 /// repeat nor miss a row when `key` is unique. The stream ends after a short page; a server
 /// that answers every `$skip` with the same page, or pages on past
 /// [`MAX_PAGES`](crate::MAX_PAGES), ends it with [`Error::Pagination`](crate::Error::Pagination),
@@ -545,8 +545,7 @@ where
         options.orderby(key, Order::Asc)
     };
     let limit = options.top_value().unwrap_or(default_top);
-    let first = options.skip_value().unwrap_or(0);
-    crate::paginate(first, move |offset| {
+    crate::paginate(0, move |offset| {
         let page = fetch(options.clone().top(limit).skip(offset));
         async move { Ok(Page::offset(page.await?, offset, limit)) }
     })
@@ -892,12 +891,16 @@ mod tests {
             .try_collect()
             .await
             .unwrap();
-        assert_eq!(got, [1, 2, 3, 4]);
+        assert_eq!(
+            got,
+            [0, 1, 2, 3, 4],
+            "a `$skip` given is not where a stream starts"
+        );
         let asked = asked.into_inner().unwrap();
         let skips: Vec<_> = asked.iter().map(|r| (r.top, r.skip)).collect();
         assert_eq!(
             skips,
-            [(Some(2), Some(1)), (Some(2), Some(3)), (Some(2), Some(5))]
+            [(Some(2), Some(0)), (Some(2), Some(2)), (Some(2), Some(4))]
         );
         assert!(
             asked

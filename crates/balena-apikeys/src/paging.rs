@@ -16,8 +16,8 @@ impl<'a> ListRequest<'a> {
     /// method's filter and your options on every page.
     ///
     /// The look-ups (whoami, device or application actor) are done once, before the first
-    /// page. `$top` in your options sets the page size (default [`DEFAULT_PAGE_SIZE`]) and
-    /// `$skip` where to start. `id asc` is added to `$orderby` (unless it names `id`
+    /// page. `$top` in your options sets the page size (default [`DEFAULT_PAGE_SIZE`]); the
+    /// stream starts at the first key whatever `$skip` says. `id asc` is added to `$orderby` (unless it names `id`
     /// already) so that pages neither repeat nor miss a key. The stream ends after a short
     /// page. balena's list answer carries no total (counting is a request of its own,
     /// `count_api_keys`), so a server that answers every `$skip` with the same page is

@@ -903,11 +903,11 @@ async fn stream_pages_with_top_and_skip_keeping_the_filter_on_every_page() {
 }
 
 #[tokio::test]
-async fn stream_keeps_an_id_order_and_start_offset_the_caller_gave() {
+async fn stream_keeps_an_id_order_the_caller_gave_and_starts_at_the_first_row() {
     let server = mock_server().await;
     authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
         .and(exact_query(format!(
-            "$orderby=id%20desc&{MODEL_SELECT}&$top=100&$skip=10"
+            "$orderby=id%20desc&{MODEL_SELECT}&$top=100&$skip=0"
         )))
         .and(selects_no_secret())
         .respond_with(d(json!([{"id": 7}])))
