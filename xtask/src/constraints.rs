@@ -16,6 +16,8 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use serde_yaml::Value;
 
+use crate::lint::resolve;
+
 const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "patch", "head", "options", "trace",
 ];
@@ -381,25 +383,6 @@ fn show(value: &Value) -> String {
         .unwrap_or_default()
         .trim()
         .to_string()
-}
-
-/// Follows a local `$ref` (and a chain of them, up to a depth no fragment reaches).
-fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    let mut value = value;
-    for _ in 0..8 {
-        let Some(target) = value.get("$ref").and_then(Value::as_str) else {
-            return value;
-        };
-        let mut node = doc;
-        for part in target.trim_start_matches("#/").split('/') {
-            match node.get(part) {
-                Some(next) => node = next,
-                None => return value,
-            }
-        }
-        value = node;
-    }
-    value
 }
 
 /// progenitor types some numeric bounds (`minimum: 1` as `NonZeroU32`), and its builder's

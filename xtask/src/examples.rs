@@ -10,6 +10,7 @@ use heck::ToSnakeCase;
 use serde_json::Value as Json;
 use serde_yaml::Value;
 
+use crate::lint::{component_schema, key};
 use crate::vendors::Vendor;
 
 /// Requires an `example` on every schema a response returns (`roots`: the responses' schemas,
@@ -32,7 +33,7 @@ pub fn lint(doc: &Value, roots: &[Value], errors: &BTreeSet<String>, problems: &
     }
     needed.extend(errors.iter().cloned());
     for name in &needed {
-        match component(doc, name) {
+        match component_schema(doc, name) {
             Some(schema) if schema.get("example").is_some() => {}
             Some(_) => problems.push(format!(
                 "schema `{name}` is returned by a response and has no `example` of the body \
@@ -104,7 +105,7 @@ fn flatten<'a>(doc: &'a Value, schema: &'a Value, flat: &mut Flat<'a>, depth: us
         return;
     }
     if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
-        if let Some(next) = component_name(target).and_then(|name| component(doc, name)) {
+        if let Some(next) = component_name(target).and_then(|name| component_schema(doc, name)) {
             flatten(doc, next, flat, depth + 1);
         }
         return;
@@ -397,15 +398,4 @@ fn write_json(value: &Json, level: usize, out: &mut String) {
 
 fn component_name(target: &str) -> Option<&str> {
     target.strip_prefix("#/components/schemas/")
-}
-
-fn component<'a>(doc: &'a Value, name: &str) -> Option<&'a Value> {
-    doc.get("components")?.get("schemas")?.get(name)
-}
-
-fn key(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => format!("{other:?}"),
-    }
 }

@@ -323,26 +323,32 @@ fn open_enums(doc: &Value, problems: &mut Vec<String>) -> Vec<OpenEnum> {
     enums
 }
 
-fn component_schema<'a>(doc: &'a Value, name: &str) -> Option<&'a Value> {
+pub(crate) fn component_schema<'a>(doc: &'a Value, name: &str) -> Option<&'a Value> {
     doc.get("components")?.get("schemas")?.get(name)
 }
 
 /// Follows a `#/components/...` reference to what it names (the value itself otherwise).
-fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    let Some(target) = value.get("$ref").and_then(Value::as_str) else {
-        return value;
-    };
-    let mut node = doc;
-    for part in target.trim_start_matches("#/").split('/') {
-        match node.get(part) {
-            Some(next) => node = next,
-            None => return value,
+/// `value`, or what its `$ref` points to in the fragment, following a chain of references
+/// (at most 8, so a cycle cannot loop).
+pub(crate) fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    let mut value = value;
+    for _ in 0..8 {
+        let Some(target) = value.get("$ref").and_then(Value::as_str) else {
+            return value;
+        };
+        let mut node = doc;
+        for part in target.trim_start_matches("#/").split('/') {
+            match node.get(part) {
+                Some(next) => node = next,
+                None => return value,
+            }
         }
+        value = node;
     }
-    node
+    value
 }
 
-fn key(value: &Value) -> String {
+pub(crate) fn key(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),

@@ -26,6 +26,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_yaml::Value;
 
+use crate::lint::resolve;
+
 /// Every `.stream()` the fragment asks for.
 pub fn streams(doc: &Value) -> Result<Vec<syn::Item>, String> {
     let mut out = Vec::new();
@@ -94,18 +96,6 @@ fn item_type(doc: &Value, op: &Value, paging: &Value) -> Result<TokenStream, Str
         .ok_or(format!("`{items}` is not an array of a named schema"))?;
     let name = format_ident!("{}", heck::ToUpperCamelCase::to_upper_camel_case(item));
     Ok(quote!(super::types::#name))
-}
-
-fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    match value
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix("#/components/schemas/"))
-        .and_then(|name| doc.get("components")?.get("schemas")?.get(name))
-    {
-        Some(target) => target,
-        None => value,
-    }
 }
 
 fn stream(id: &str, paging: &Value, item: TokenStream) -> Result<TokenStream, String> {
