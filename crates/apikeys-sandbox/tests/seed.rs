@@ -35,7 +35,7 @@ fn fields(vendor: Vendor) -> Fields {
     }
 }
 
-/// `at` cut to the vendor's precision (these times are all after 1970).
+/// `at` cut to the vendor's precision (towards the past, as the vendors' integers do).
 fn cut(at: DateTime<Utc>, precision_ns: i64) -> DateTime<Utc> {
     let ns = at.timestamp_nanos_opt().unwrap();
     DateTime::from_timestamp_nanos(ns - ns.rem_euclid(precision_ns))
@@ -108,6 +108,9 @@ fn audit_keys(vendor: Vendor, now: DateTime<Utc>) -> Vec<SeedKey> {
     let mut keys = vec![
         SeedKey::new("old").created_at(now - Duration::days(3 * 365) + nanos),
         SeedKey::new("never").created_at(now - Duration::days(1) + nanos),
+        // Before the epoch: negative milliseconds, microseconds and seconds on every wire.
+        SeedKey::new("ancient")
+            .created_at(DateTime::from_timestamp(-300_000_000, 987_654_321).unwrap()),
     ];
     if f.expires {
         keys.push(
