@@ -45,9 +45,19 @@ pub fn all(root: &Path) -> Result<Vec<(String, String)>, String> {
 /// `tokens` as a file, formatted as `cargo fmt` leaves it (the files are ordinary modules,
 /// so `cargo fmt` must find nothing to change).
 pub fn rust(root: &Path, path: &str, tokens: TokenStream) -> Result<String, String> {
+    rust_with_header(root, path, HEADER, tokens)
+}
+
+/// [`rust`] with another `// @generated` header.
+pub fn rust_with_header(
+    root: &Path,
+    path: &str,
+    header: &str,
+    tokens: TokenStream,
+) -> Result<String, String> {
     let file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("{path}: generated code does not parse: {e}"))?;
-    let text = format!("{HEADER}{}", prettyplease::unparse(&file));
+    let text = format!("{header}{}", prettyplease::unparse(&file));
     let mut child = Command::new(std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".into()))
         .current_dir(root)
         .args(["--edition", "2024"])

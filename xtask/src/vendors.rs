@@ -51,6 +51,9 @@ pub struct Sandbox {
     /// The sandbox README's row: the credential, and what is seeded.
     pub credential_doc: &'static str,
     pub seeded_doc: &'static str,
+    /// The fragment's schemas whose `example`s the emulator seeds its data from, written
+    /// to `crates/apikeys-sandbox/src/examples.rs` as JSON text.
+    pub examples: &'static [&'static str],
 }
 
 /// The vendor's subcommand of the `apikeys` CLI.
@@ -163,6 +166,7 @@ pub const VENDORS: &[Vendor] = &[
             scope_doc: "ThingsBoard's tenant and user.",
             credential_doc: "API key `tb_…` (`X-Authorization: ApiKey …`)",
             seeded_doc: "tenant, user `tenant@thingsboard.org` / `tenant`, 2 keys (one is the credential, one disabled)",
+            examples: &["PageDataApiKeyInfo"],
         },
         cli: Cli {
             about: "ThingsBoard: the API keys of one user (--user-id).",
@@ -203,6 +207,7 @@ pub const VENDORS: &[Vendor] = &[
             scope_doc: "SensorBucket's tenant.",
             credential_doc: "key token (`Authorization: Bearer …`)",
             seeded_doc: "tenant 19 (and archived tenant 20), 2 keys (one is the credential)",
+            examples: &["ListApiKeys200Response"],
         },
         cli: Cli {
             about: "SensorBucket: the API keys of one tenant (--tenant-id; --permission for new keys).",
@@ -280,6 +285,7 @@ pub const VENDORS: &[Vendor] = &[
             scope_doc: "Nuki's account and seeded API key.",
             credential_doc: "access token of a key token with the `account` scope",
             seeded_doc: "account 987654321, keys 1010101010 (with the credential's token and an advanced key whose webhooks are deactivated) and 1010101011",
+            examples: &["ApiKey", "AdvancedApiKey", "ApiKeyToken"],
         },
         cli: Cli {
             about: "Nuki Web: the API keys of the account the token belongs to.",
@@ -326,6 +332,7 @@ pub const VENDORS: &[Vendor] = &[
             scope_doc: "balena's user, fleet and device.",
             credential_doc: "a user session token (JWT)",
             seeded_doc: "user 42 (actor 1111) with 2 named keys and a legacy unnamed key, fleet 123 `sandbox/fleet` with a provisioning key, device 456 with a device key; `scopes().balena.api_key` is a named key that may only read, `provisioning_key` and `device_key` the fleet's and the device's keys",
+            examples: &["ApiKeyCollection", "ActorWhoami"],
         },
         cli: Cli {
             about: "balena: the named API keys of the user the key belongs to.",
@@ -363,6 +370,7 @@ pub const VENDORS: &[Vendor] = &[
             scope_doc: "Automox's organization and user.",
             credential_doc: "key secret (`Authorization: Bearer …`)",
             seeded_doc: "organization 1234, user 98765 with 2 keys (one is the credential, one disabled), user 98766 with 1",
+            examples: &["ApiKeyPage"],
         },
         cli: Cli {
             about: "Automox: the API keys of one user in one organization (--org, --user-id).",

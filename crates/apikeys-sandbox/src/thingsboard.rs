@@ -24,8 +24,10 @@ use uuid::Uuid;
 
 use crate::Vendor;
 use crate::common::{
-    Reply, base64, empty, header, json, jwt, lock, now_ms, query_pairs, query_value, random_bytes,
+    Reply, base64, empty, example, header, json, jwt, lock, now_ms, query_pairs, query_value,
+    random_bytes,
 };
+use crate::examples::thingsboard as examples;
 use crate::seed::{SeedError, SeedKey};
 
 /// ThingsBoard's error codes (`ThingsboardErrorCode.java`), sent as numbers.
@@ -94,8 +96,7 @@ pub(crate) fn build() -> (Router, Secret, ThingsBoardScope, Seeder) {
         sessions: Vec::new(),
         seq: 0,
     };
-    let credential = tb.insert_key(user_id, "Sandbox credential".into(), true, 0);
-    tb.insert_key(user_id, "Grafana datasource".into(), false, 0);
+    let credential = seed_example(&mut tb, user_id);
     let scope = ThingsBoardScope {
         tenant_id,
         user_id,
@@ -117,6 +118,38 @@ pub(crate) fn build() -> (Router, Secret, ThingsBoardScope, Seeder) {
         .fallback(not_found)
         .with_state(shared);
     (router, Secret::from(credential), scope, seeder)
+}
+
+/// Seeds the user's keys from the fragment's `PageDataApiKeyInfo` example, with fresh ids
+/// and values and the sandbox's tenant and user, and returns the credential's value.
+///
+/// The example's first key is the credential: enabled and never expiring, since the
+/// example's expiry is a date near today and a sandbox must not lose its own credential.
+/// The others keep the example's description, creation time, expiry and `enabled`. Should
+/// the example not read (its unit test fails first), the credential alone is seeded.
+fn seed_example(tb: &mut Tb, user_id: Uuid) -> String {
+    let keys = example::<PageData>(examples::PAGE_DATA_API_KEY_INFO)
+        .map(|page| page.data)
+        .unwrap_or_default();
+    let mut keys = keys.into_iter();
+    let credential = match keys.next() {
+        Some(first) => {
+            let (_, value) =
+                tb.push_key(user_id, first.description, true, first.created_time, 0);
+            value
+        }
+        None => tb.insert_key(user_id, "Sandbox credential".into(), true, 0),
+    };
+    for key in keys {
+        tb.push_key(
+            user_id,
+            key.description,
+            key.enabled,
+            key.created_time,
+            key.expiration_time,
+        );
+    }
+    credential
 }
 
 /// Adds keys to the seeded user. ThingsBoard has every field: `createdTime` and
@@ -163,12 +196,22 @@ impl Seeder {
 
 /// An id as ThingsBoard writes it in JSON: an object naming the entity type, never a bare
 /// UUID.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct EntityId {
     #[serde(rename = "entityType")]
-    entity_type: &'static str,
+    entity_type: EntityType,
     #[serde(rename = "id")]
     id: Uuid,
+}
+
+/// The entity types this module writes.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum EntityType {
+    ApiKey,
+    Tenant,
+    User,
 }
 
 /// An id as a request body carries it: `entityType` must be there, but only `id` counts.
@@ -181,7 +224,8 @@ struct EntityIdIn {
 }
 
 /// `ApiKeyInfo`: a key as every answer but creation shows it, without its value.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ApiKeyInfo {
     #[serde(rename = "id")]
     id: EntityId,
@@ -213,7 +257,8 @@ struct ApiKey {
 }
 
 /// `PageDataApiKeyInfo`: one numbered page of a user's keys.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PageData {
     #[serde(rename = "data")]
     data: Vec<ApiKeyInfo>,
@@ -364,16 +409,16 @@ impl Tb {
     fn info(&self, key: &Key) -> ApiKeyInfo {
         ApiKeyInfo {
             id: EntityId {
-                entity_type: "API_KEY",
+                entity_type: EntityType::ApiKey,
                 id: key.id,
             },
             created_time: key.created_time,
             tenant_id: EntityId {
-                entity_type: "TENANT",
+                entity_type: EntityType::Tenant,
                 id: self.tenant_id,
             },
             user_id: EntityId {
-                entity_type: "USER",
+                entity_type: EntityType::User,
                 id: key.user_id,
             },
             expiration_time: key.expiration_time,
@@ -714,16 +759,46 @@ impl std::fmt::Display for ThingsBoardScope {
 mod tests {
     use super::*;
 
+    /// The seeded keys are the example's: a field the fragment writes and this module does
+    /// not (or the reverse) fails the read.
+    #[test]
+    fn the_seeded_keys_are_the_fragments_example() {
+        let page: PageData = example(examples::PAGE_DATA_API_KEY_INFO).unwrap();
+        assert!(page.data.len() >= 2, "the example must list the credential and another key");
+        let (_, credential, scope, seeder) = build();
+        let tb = lock(&seeder.tb);
+        let seeded: Vec<_> = tb
+            .keys
+            .iter()
+            .map(|k| (k.description.as_str(), k.enabled, k.created_time, k.expiration_time))
+            .collect();
+        let expected: Vec<_> = page
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, k)| match i {
+                // The credential: enabled, never expiring.
+                0 => (k.description.as_str(), true, k.created_time, 0),
+                _ => (k.description.as_str(), k.enabled, k.created_time, k.expiration_time),
+            })
+            .collect();
+        assert_eq!(seeded, expected);
+        assert_eq!(tb.keys[0].value, credential.expose_secret());
+        assert!(tb.keys.iter().all(|k| k.user_id == scope.user_id));
+        assert!(tb.keys.iter().all(|k| k.id != page.data[0].id.id));
+        assert_eq!(tb.tenant_id, scope.tenant_id);
+    }
+
     #[test]
     fn ids_are_objects_and_an_update_answers_a_null_value() {
         let id = Uuid::nil();
         let entity = |entity_type| EntityId { entity_type, id };
         let body = ApiKey {
             info: ApiKeyInfo {
-                id: entity("API_KEY"),
+                id: entity(EntityType::ApiKey),
                 created_time: 1_763_891_234_567,
-                tenant_id: entity("TENANT"),
-                user_id: entity("USER"),
+                tenant_id: entity(EntityType::Tenant),
+                user_id: entity(EntityType::User),
                 expiration_time: 0,
                 description: "CI deploy key".into(),
                 enabled: true,

@@ -92,6 +92,16 @@ mod thingsboard {
             .unwrap()
     }
 
+    /// The seeded keys' descriptions, oldest first: the fragment's example's.
+    fn seeded() -> Vec<String> {
+        let page = thingsboard_apikeys::examples::page_data_api_key_info();
+        let mut keys: Vec<_> = page["data"].as_array().unwrap().iter().collect();
+        keys.sort_by_key(|k| k["createdTime"].as_i64());
+        keys.iter()
+            .map(|k| k["description"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     async fn descriptions(client: &Client, user: &str) -> Vec<String> {
         let keys: Vec<_> = client
             .get_user_api_keys()
@@ -110,10 +120,7 @@ mod thingsboard {
         let tb = client(&sandbox, sandbox.credential(Vendor::ThingsBoard));
         let user = sandbox.scopes().thingsboard.user_id;
         let user_str = user.to_string();
-        assert_eq!(
-            descriptions(&tb, &user_str).await,
-            ["Sandbox credential", "Grafana datasource"]
-        );
+        assert_eq!(descriptions(&tb, &user_str).await, seeded());
 
         let created = tb
             .save_api_key()
@@ -217,10 +224,7 @@ mod thingsboard {
         assert_eq!(e.api().unwrap().code.as_deref(), Some("10"));
 
         tb.delete_api_key().id(id).send().await.unwrap();
-        assert_eq!(
-            descriptions(&tb, &user_str).await,
-            ["Sandbox credential", "Grafana datasource"]
-        );
+        assert_eq!(descriptions(&tb, &user_str).await, seeded());
         let e = err(tb.delete_api_key().id(id).send().await);
         assert!(e.is_not_found(), "{e:?}");
         assert_eq!(e.api().unwrap().code.as_deref(), Some("32"));
