@@ -1228,6 +1228,17 @@ mod automox {
             .unwrap()
     }
 
+    /// The seeded user's keys' names: the fragment's `ApiKeyPage` example's.
+    fn seeded() -> Vec<String> {
+        let page = automox_apikeys::examples::api_key_page();
+        page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     async fn names(client: &Client, org: i64, user: i64) -> Vec<String> {
         let keys: Vec<_> = client
             .org(org)
@@ -1247,10 +1258,7 @@ mod automox {
         let scope = &sandbox.scopes().automox;
         let (org_id, user) = (scope.org_id, scope.user_id);
         let org = ax.org(org_id);
-        assert_eq!(
-            names(&ax, org_id, user).await,
-            ["sandbox credential", "legacy-sync"]
-        );
+        assert_eq!(names(&ax, org_id, user).await, seeded());
 
         let key = org
             .create_user_api_key()

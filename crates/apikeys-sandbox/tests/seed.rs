@@ -214,10 +214,13 @@ async fn fields_a_vendor_cannot_represent_are_refused_and_nothing_is_seeded() {
     assert_eq!(refusing, 3);
 
     // Values the vendor cannot hold: a blank ThingsBoard description, a name Automox
-    // already has, a name too long for balena, a year RFC 3339 cannot write.
+    // already has (its credential's, the fragment's example's first key's), a name too
+    // long for balena, a year RFC 3339 cannot write.
+    let automox_page = automox_apikeys::examples::api_key_page();
+    let automox_credential = automox_page["results"][0]["name"].as_str().unwrap();
     let invalid = [
         (Vendor::ThingsBoard, SeedKey::new("  "), "name"),
-        (Vendor::Automox, SeedKey::new("sandbox credential"), "name"),
+        (Vendor::Automox, SeedKey::new(automox_credential), "name"),
         (Vendor::Balena, SeedKey::new("x".repeat(51)), "name"),
         (
             Vendor::SensorBucket,
