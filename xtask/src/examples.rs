@@ -385,9 +385,11 @@ pub fn sandbox(root: &Path, vendors: &[Vendor]) -> Result<String, String> {
                 })?;
             let json = serde_json::to_value(example)
                 .and_then(|value| serde_json::to_string_pretty(&value))
-                .map_err(|e| format!("{fragment}: schema `{name}`: its example is not JSON: {e}"))?;
-            let literal = raw_string(&json)
-                .map_err(|e| format!("{fragment}: schema `{name}`: {e}"))?;
+                .map_err(|e| {
+                    format!("{fragment}: schema `{name}`: its example is not JSON: {e}")
+                })?;
+            let literal =
+                raw_string(&json).map_err(|e| format!("{fragment}: schema `{name}`: {e}"))?;
             let ident = format_ident!("{}", name.to_shouty_snake_case());
             let doc = format!(" The example of `{name}`.");
             consts.extend(quote! {

@@ -233,7 +233,9 @@ pub(crate) fn build() -> (Router, Secret, AutomoxScope, Seeder) {
     // expiry is a date near today). The others keep the example's name, state and times.
     let mut results = results.into_iter();
     let own = match results.next() {
-        Some(first) => automox.push_key(USER, first.name.into_owned(), true, None, first.created_at),
+        Some(first) => {
+            automox.push_key(USER, first.name.into_owned(), true, None, first.created_at)
+        }
         None => automox.insert_key(USER, "sandbox credential".into(), None),
     };
     for key in results {
@@ -677,7 +679,10 @@ mod tests {
     #[test]
     fn the_seeded_keys_are_the_fragments_example() {
         let page: Page = example(examples::API_KEY_PAGE).unwrap();
-        assert!(page.results.len() >= 2, "the example must list the credential and another key");
+        assert!(
+            page.results.len() >= 2,
+            "the example must list the credential and another key"
+        );
         let (_, credential, scope, seeder) = build();
         let ax = lock(&seeder.ax);
         let seeded: Vec<_> = ax
@@ -702,7 +707,10 @@ mod tests {
         let user = page.results[0].user.as_ref().unwrap();
         let seeded_user = ax.users.iter().find(|u| u.id == scope.user_id).unwrap();
         assert_eq!(
-            (seeded_user.firstname.as_str(), seeded_user.lastname.as_str()),
+            (
+                seeded_user.firstname.as_str(),
+                seeded_user.lastname.as_str()
+            ),
             (user.firstname.as_ref(), user.lastname.as_ref())
         );
         assert_eq!(seeded_user.email, user.email);

@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::Vendor;
 use crate::common::{
-    Reply, base64, bearer, example, header, hex, json, lock, query_pairs, query_value,
-    random_hex, random_i63, unhex,
+    Reply, base64, bearer, example, header, hex, json, lock, query_pairs, query_value, random_hex,
+    random_i63, unhex,
 };
 use crate::examples::sensorbucket as examples;
 use crate::seed::{SeedError, SeedKey};
@@ -114,11 +114,21 @@ pub(crate) fn build(base_url: &str) -> (Router, Secret, SensorBucketScope, Seede
     let mut keys = keys.into_iter();
     let credential = match keys.next() {
         Some(first) => {
-            let (_, token) =
-                sb.push_key(first.name, TENANT, first.permissions, None, micros(first.created));
+            let (_, token) = sb.push_key(
+                first.name,
+                TENANT,
+                first.permissions,
+                None,
+                micros(first.created),
+            );
             token
         }
-        None => sb.insert_key("Sandbox credential".into(), TENANT, vec!["READ_DEVICES"], None),
+        None => sb.insert_key(
+            "Sandbox credential".into(),
+            TENANT,
+            vec!["READ_DEVICES"],
+            None,
+        ),
     };
     for key in keys {
         let created = micros(key.created);
@@ -692,13 +702,24 @@ mod tests {
     #[test]
     fn the_seeded_keys_are_the_fragments_example() {
         let page: Page = example(examples::LIST_API_KEYS200_RESPONSE).unwrap();
-        assert!(page.data.len() >= 2, "the example must list the credential and another key");
+        assert!(
+            page.data.len() >= 2,
+            "the example must list the credential and another key"
+        );
         let (_, credential, scope, seeder) = build("http://127.0.0.1:1/sensorbucket/api");
         let sb = lock(&seeder.sb);
         let seeded: Vec<_> = sb
             .keys
             .iter()
-            .map(|k| (k.name.as_str(), &k.permissions, k.expiration, k.created, k.tenant_id))
+            .map(|k| {
+                (
+                    k.name.as_str(),
+                    &k.permissions,
+                    k.expiration,
+                    k.created,
+                    k.tenant_id,
+                )
+            })
             .collect();
         let expected: Vec<_> = page
             .data
@@ -707,7 +728,13 @@ mod tests {
             .map(|(i, k)| {
                 // The credential never expires.
                 let expiration = if i == 0 { None } else { k.expiration_date };
-                (k.name.as_str(), &k.permissions, expiration, k.created, TENANT)
+                (
+                    k.name.as_str(),
+                    &k.permissions,
+                    expiration,
+                    k.created,
+                    TENANT,
+                )
             })
             .collect();
         assert_eq!(seeded, expected);

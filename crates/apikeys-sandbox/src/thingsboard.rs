@@ -134,8 +134,7 @@ fn seed_example(tb: &mut Tb, user_id: Uuid) -> String {
     let mut keys = keys.into_iter();
     let credential = match keys.next() {
         Some(first) => {
-            let (_, value) =
-                tb.push_key(user_id, first.description, true, first.created_time, 0);
+            let (_, value) = tb.push_key(user_id, first.description, true, first.created_time, 0);
             value
         }
         None => tb.insert_key(user_id, "Sandbox credential".into(), true, 0),
@@ -764,13 +763,23 @@ mod tests {
     #[test]
     fn the_seeded_keys_are_the_fragments_example() {
         let page: PageData = example(examples::PAGE_DATA_API_KEY_INFO).unwrap();
-        assert!(page.data.len() >= 2, "the example must list the credential and another key");
+        assert!(
+            page.data.len() >= 2,
+            "the example must list the credential and another key"
+        );
         let (_, credential, scope, seeder) = build();
         let tb = lock(&seeder.tb);
         let seeded: Vec<_> = tb
             .keys
             .iter()
-            .map(|k| (k.description.as_str(), k.enabled, k.created_time, k.expiration_time))
+            .map(|k| {
+                (
+                    k.description.as_str(),
+                    k.enabled,
+                    k.created_time,
+                    k.expiration_time,
+                )
+            })
             .collect();
         let expected: Vec<_> = page
             .data
@@ -779,7 +788,12 @@ mod tests {
             .map(|(i, k)| match i {
                 // The credential: enabled, never expiring.
                 0 => (k.description.as_str(), true, k.created_time, 0),
-                _ => (k.description.as_str(), k.enabled, k.created_time, k.expiration_time),
+                _ => (
+                    k.description.as_str(),
+                    k.enabled,
+                    k.created_time,
+                    k.expiration_time,
+                ),
             })
             .collect();
         assert_eq!(seeded, expected);

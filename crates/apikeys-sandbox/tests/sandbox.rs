@@ -1263,7 +1263,7 @@ mod automox {
         let key = org
             .create_user_api_key()
             .user_id(user)
-            .body(CreateApiKey::builder().name("ci-pipeline"))
+            .body(CreateApiKey::builder().name("ci-release"))
             .send()
             .await
             .unwrap();
@@ -1272,7 +1272,7 @@ mod automox {
         assert!(
             names(&ax, org_id, user)
                 .await
-                .contains(&"ci-pipeline".into())
+                .contains(&"ci-release".into())
         );
 
         let secret = org
@@ -1292,7 +1292,7 @@ mod automox {
             .send()
             .await
             .unwrap();
-        assert_eq!(got.name.as_deref(), Some("ci-pipeline"));
+        assert_eq!(got.name.as_deref(), Some("ci-release"));
 
         let disabled = org
             .update_user_api_key()
@@ -1337,7 +1337,7 @@ mod automox {
         assert!(
             !names(&ax, org_id, user)
                 .await
-                .contains(&"ci-pipeline".into())
+                .contains(&"ci-release".into())
         );
         let e = err(org.get_user_api_key().user_id(user).id(id).send().await);
         assert!(e.is_not_found(), "{e:?}");
