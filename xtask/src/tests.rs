@@ -60,6 +60,7 @@ const TOY: Vendor = Vendor {
         scope_doc: "The toy's account.",
         credential_doc: "a token",
         seeded_doc: "one key",
+        examples: &[],
     },
     cli: crate::vendors::Cli {
         about: "Toy: the keys of one account (--account).",
@@ -79,6 +80,30 @@ const TOY: Vendor = Vendor {
         }],
     },
 };
+
+/// The sandbox seeds from the examples the rows name: one constant each, and a schema
+/// without an `example` is refused.
+#[test]
+fn the_sandbox_gets_the_examples_each_row_names() {
+    use heck::ToShoutySnakeCase;
+    let root = workspace_root();
+    let text = crate::examples::sandbox(&root, VENDORS).unwrap();
+    for vendor in VENDORS {
+        assert!(text.contains(&format!("pub(crate) mod {} {{", vendor.name)));
+        assert!(!vendor.sandbox.examples.is_empty(), "{}", vendor.name);
+        for name in vendor.sandbox.examples {
+            let constant = format!("pub(crate) const {}: &str", name.to_shouty_snake_case());
+            assert!(text.contains(&constant), "{constant}");
+        }
+    }
+    let mut wrong = VENDORS[0].clone();
+    wrong.sandbox.examples = &["NoSuchSchema"];
+    let error = crate::examples::sandbox(&root, &[wrong]).unwrap_err();
+    assert!(
+        error.contains("`NoSuchSchema`, which has no `example`"),
+        "{error}"
+    );
+}
 
 /// A sixth row reaches every derived file: nothing else lists the vendors.
 #[test]

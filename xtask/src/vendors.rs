@@ -165,7 +165,7 @@ pub const VENDORS: &[Vendor] = &[
             build_takes_base_url: false,
             scope_doc: "ThingsBoard's tenant and user.",
             credential_doc: "API key `tb_…` (`X-Authorization: ApiKey …`)",
-            seeded_doc: "tenant, user `tenant@thingsboard.org` / `tenant`, 2 keys (one is the credential, one disabled)",
+            seeded_doc: "tenant, user `tenant@thingsboard.org` / `tenant`, the keys of the `PageDataApiKeyInfo` example (the first is the credential, never expiring; one disabled)",
             examples: &["PageDataApiKeyInfo"],
         },
         cli: Cli {
@@ -206,7 +206,7 @@ pub const VENDORS: &[Vendor] = &[
             build_takes_base_url: true,
             scope_doc: "SensorBucket's tenant.",
             credential_doc: "key token (`Authorization: Bearer …`)",
-            seeded_doc: "tenant 19 (and archived tenant 20), 2 keys (one is the credential)",
+            seeded_doc: "tenant 19 with the name and the keys of the `ListApiKeys200Response` example (the first is the credential, never expiring), archived tenant 20",
             examples: &["ListApiKeys200Response"],
         },
         cli: Cli {
@@ -284,7 +284,7 @@ pub const VENDORS: &[Vendor] = &[
             build_takes_base_url: false,
             scope_doc: "Nuki's account and seeded API key.",
             credential_doc: "access token of a key token with the `account` scope",
-            seeded_doc: "account 987654321, keys 1010101010 (with the credential's token and an advanced key whose webhooks are deactivated) and 1010101011",
+            seeded_doc: "account 987654321, key 1010101010 as in the `ApiKey` example, with the credential's token, the `ApiKeyToken` example's token and the `AdvancedApiKey` example's advanced key (its webhooks deactivated), and key 1010101011",
             examples: &["ApiKey", "AdvancedApiKey", "ApiKeyToken"],
         },
         cli: Cli {
@@ -331,7 +331,7 @@ pub const VENDORS: &[Vendor] = &[
             build_takes_base_url: false,
             scope_doc: "balena's user, fleet and device.",
             credential_doc: "a user session token (JWT)",
-            seeded_doc: "user 42 (actor 1111) with 2 named keys and a legacy unnamed key, fleet 123 `sandbox/fleet` with a provisioning key, device 456 with a device key; `scopes().balena.api_key` is a named key that may only read, `provisioning_key` and `device_key` the fleet's and the device's keys",
+            seeded_doc: "user 42 (actor 1111) named as in the `ActorWhoami` example, with the `ApiKeyCollection` example's named keys and a legacy unnamed key, fleet 123 `sandbox/fleet` with a provisioning key, device 456 with a device key; `scopes().balena.api_key` is the last of those named keys (never expiring), which may only read, `provisioning_key` and `device_key` the fleet's and the device's keys",
             examples: &["ApiKeyCollection", "ActorWhoami"],
         },
         cli: Cli {
@@ -369,7 +369,7 @@ pub const VENDORS: &[Vendor] = &[
             build_takes_base_url: false,
             scope_doc: "Automox's organization and user.",
             credential_doc: "key secret (`Authorization: Bearer …`)",
-            seeded_doc: "organization 1234, user 98765 with 2 keys (one is the credential, one disabled), user 98766 with 1",
+            seeded_doc: "organization 1234, user 98765 as in the `ApiKeyPage` example, with its keys (the first is the credential, never expiring; one disabled), user 98766 with 1",
             examples: &["ApiKeyPage"],
         },
         cli: Cli {
