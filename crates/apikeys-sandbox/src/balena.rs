@@ -1039,35 +1039,39 @@ mod tests {
         let me = example::<ExampleWhoami>(examples::ACTOR_WHOAMI).unwrap();
 
         let (_, _, scope, seeder) = build();
-        let balena = lock(&seeder.balena);
-        let named: Vec<_> = balena
-            .keys
-            .iter()
-            .filter(|k| k.actor == scope.actor_id && k.name.is_some())
-            .map(|k| (&k.name, &k.description, k.created_at, k.expiry_date))
-            .collect();
-        let last = rows.len() - 1;
-        let expected: Vec<_> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, row)| {
-                // The last is `scope.api_key`, a working credential: it never expires.
-                let expiry = if i == last { None } else { row.expiry_date };
-                (&row.name, &row.description, row.created_at, expiry)
-            })
-            .collect();
-        assert_eq!(named, expected);
-        let api_key = balena.keys.iter().find(|k| k.id == 4_870_231 + last as i64);
-        assert_eq!(api_key.unwrap().secret, scope.api_key.expose_secret());
-        assert_eq!(scope.username, me.username);
+        // The lock is let go before the body is read.
+        let response = {
+            let balena = lock(&seeder.balena);
+            let named: Vec<_> = balena
+                .keys
+                .iter()
+                .filter(|k| k.actor == scope.actor_id && k.name.is_some())
+                .map(|k| (&k.name, &k.description, k.created_at, k.expiry_date))
+                .collect();
+            let last = rows.len() - 1;
+            let expected: Vec<_> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, row)| {
+                    // The last is `scope.api_key`, a working credential: it never expires.
+                    let expiry = if i == last { None } else { row.expiry_date };
+                    (&row.name, &row.description, row.created_at, expiry)
+                })
+                .collect();
+            assert_eq!(named, expected);
+            let api_key = balena.keys.iter().find(|k| k.id == 4_870_231 + last as i64);
+            assert_eq!(api_key.unwrap().secret, scope.api_key.expose_secret());
+            assert_eq!(scope.username, me.username);
 
-        // `whoami` writes the example's fields for the user.
-        let caller = Caller {
-            actor: scope.actor_id,
-            role: Role::User,
-            session: true,
+            // `whoami` writes the example's fields for the user.
+            let caller = Caller {
+                actor: scope.actor_id,
+                role: Role::User,
+                session: true,
+            };
+            balena.whoami(&caller)
         };
-        let body = axum::body::to_bytes(balena.whoami(&caller).into_body(), usize::MAX)
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap();
         let written: Value = serde_json::from_slice(&body).unwrap();
