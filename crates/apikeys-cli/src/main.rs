@@ -17,6 +17,7 @@ mod credential;
 mod demo;
 mod exit;
 mod output;
+mod rotation;
 mod secrets;
 mod vendors;
 
