@@ -155,6 +155,25 @@ impl World {
     }
 }
 
+impl World {
+    /// What the resume did, from the journal: the steps of the second run (for the
+    /// matrix in the README; `cargo test -- --nocapture` prints it).
+    fn resumed_by(&self) -> String {
+        let journal = std::fs::read_to_string(self.journal_path()).unwrap();
+        let lines: Vec<serde_json::Value> = journal
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let first = lines[0]["run"].clone();
+        let steps: Vec<&str> = lines
+            .iter()
+            .filter(|l| l["run"] != first && l["old"] == lines[0]["old"])
+            .map(|l| l["step"].as_str().unwrap())
+            .collect();
+        steps.join(" ")
+    }
+}
+
 /// The secrets in a `--secret-dir`, by new key id.
 fn secrets_in_dir(dir: &std::path::Path) -> HashMap<String, String> {
     std::fs::read_dir(dir)
@@ -245,6 +264,7 @@ async fn a_run_killed_anywhere_resumes_to_one_rotation_per_key_with_a_secret_dir
             world
                 .assert_rotated_once(&outcomes, &secrets_in_dir(&world.dir))
                 .await;
+            eprintln!("secret-dir {vendor} {stop:?}: {}", world.resumed_by());
             // The secret files of discarded keys are gone with them; none is half-written.
             let files: Vec<String> = std::fs::read_dir(&world.dir)
                 .unwrap()
@@ -272,6 +292,7 @@ async fn a_run_killed_anywhere_resumes_to_one_rotation_per_key_with_a_secret_cmd
             world
                 .assert_rotated_once(&outcomes, &recorded(&record))
                 .await;
+            eprintln!("secret-cmd {vendor} {stop:?}: {}", world.resumed_by());
         }
     }
 }
