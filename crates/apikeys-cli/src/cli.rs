@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
+use crate::config::ConfigArgs;
+use crate::policy::PolicyArgs;
 use crate::vendors::{ABOUT, VendorCommand};
 
 /// The exit codes, as `--help` shows them (the crate README says the same).
@@ -20,6 +22,10 @@ Exit codes:
   4  not found: no such key
   5  rate limited (429)
   6  network: the server could not be reached, or the request timed out
+  7  audit: the policy found something (expired, expiring, no-expiry, too-old,
+     disabled keys)
+  8  audit: an account could not be audited (the others still are and are
+     reported); 8 wins over 7
 
 Each vendor reads its base URL and API key from --base-url and --api-key, or from
 APIKEYS_<VENDOR>_BASE_URL and APIKEYS_<VENDOR>_API_KEY (prefer the variable or
@@ -75,6 +81,10 @@ pub enum Command {
     /// every vendor, showing what happened (no secret is ever printed).
     #[command(after_help = EXIT_CODES)]
     Demo,
+    /// List the keys of every account in the config file, concurrently, and report those
+    /// the policy finds something about: expired, expiring, no-expiry, too-old, disabled.
+    #[command(after_help = EXIT_CODES)]
+    Audit(AuditArgs),
     /// Print the completion script for a shell, e.g.
     /// `apikeys completions bash > ~/.local/share/bash-completion/completions/apikeys`.
     Completions {
@@ -113,6 +123,31 @@ pub enum Action {
     /// fails, a working key is left and the error says which.
     #[command(after_help = EXIT_CODES)]
     Rotate(RotateArgs),
+}
+
+/// `audit`'s flags.
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// The accounts.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The policy (overrides the file's `[policy]` table).
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Show every key, not only those with findings.
+    #[arg(long)]
+    pub all: bool,
+    /// Print CSV (one record per key) instead of tables.
+    #[arg(long)]
+    pub csv: bool,
+    /// How many accounts to list at once.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u16).range(1..=64)
+    )]
+    pub concurrency: u16,
 }
 
 /// `create`'s flags.
