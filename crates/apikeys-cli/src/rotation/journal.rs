@@ -75,27 +75,6 @@ pub enum Step {
     },
 }
 
-impl Step {
-    /// The step's name as the journal spells it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Step::Plan { .. } => "plan",
-            Step::Create { .. } => "create",
-            Step::Created { .. } => "created",
-            Step::Deliver { .. } => "deliver",
-            Step::Delivered { .. } => "delivered",
-            Step::Confirm { .. } => "confirm",
-            Step::Confirmed { .. } => "confirmed",
-            Step::Revoke => "revoke",
-            Step::Revoked => "revoked",
-            Step::Discard { .. } => "discard",
-            Step::Discarded { .. } => "discarded",
-            Step::Done { .. } => "done",
-            Step::Failed { .. } => "failed",
-        }
-    }
-}
-
 /// Why the journal could not be used.
 #[derive(Debug)]
 pub enum JournalError {

@@ -4,6 +4,7 @@
 //! [`journal`] (the write-ahead log and its lock), [`sink`] (where new secrets go) and
 //! [`engine`] (the steps of each key, and resuming them).
 
+pub mod command;
 pub mod engine;
 pub mod journal;
 pub mod sink;

@@ -10,7 +10,8 @@ use std::time::Duration;
 use apikeys_common::CreatedKey;
 use tokio::io::AsyncWriteExt;
 
-/// How long `--secret-cmd` may run before it counts as failed (and is killed).
+/// How long the tests' `--secret-cmd` may run.
+#[cfg(test)]
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The sink of one run.
@@ -86,14 +87,6 @@ impl Sink {
                 Some(dir.join(format!("{}.{}.secret", sanitize(account), sanitize(new))))
             }
             Sink::Command { .. } => None,
-        }
-    }
-
-    /// The sink, for the report.
-    pub fn describe(&self) -> String {
-        match self {
-            Sink::Dir(dir) => format!("--secret-dir {}", dir.display()),
-            Sink::Command { .. } => "--secret-cmd".into(),
         }
     }
 }

@@ -333,11 +333,6 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// This run's id.
-    pub fn id(&self) -> &str {
-        &self.run
-    }
-
     async fn drive_all(&self, records: Vec<Record>) -> Result<Vec<Outcome>, Abort> {
         let mut by_account: Vec<(String, Vec<Record>)> = Vec::new();
         for record in records {
