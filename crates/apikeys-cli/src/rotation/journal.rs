@@ -129,13 +129,7 @@ impl Journal {
             options.mode(0o600);
         }
         let file = options.open(path).map_err(io)?;
-        match fs4::FileExt::try_lock(&file) {
-            Ok(()) => {}
-            Err(fs4::TryLockError::WouldBlock) => {
-                return Err(JournalError::Locked(path.to_path_buf()));
-            }
-            Err(fs4::TryLockError::Error(error)) => return Err(io(error)),
-        }
+        lock(&file, path)?;
         let (entries, clean_len) = read(&file, path)?;
         if file.metadata().map_err(io)?.len() != clean_len {
             file.set_len(clean_len).map_err(io)?;
@@ -168,6 +162,30 @@ impl Journal {
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         file.write_all(text.as_bytes()).map_err(io)?;
         file.sync_data().map_err(io)
+    }
+}
+
+/// How long a lock held by someone else is waited for before the run refuses. A process
+/// forked by this one (a `--secret-cmd`) holds a copy of every descriptor until it execs,
+/// so a journal closed and reopened in one process can be held for that instant.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Locks the journal (`flock`, exclusive), or says another run holds it.
+fn lock(file: &File, path: &Path) -> Result<(), JournalError> {
+    let start = std::time::Instant::now();
+    loop {
+        match fs4::FileExt::try_lock(file) {
+            Ok(()) => return Ok(()),
+            Err(fs4::TryLockError::WouldBlock) if start.elapsed() < LOCK_PATIENCE => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(fs4::TryLockError::WouldBlock) => {
+                return Err(JournalError::Locked(path.to_path_buf()));
+            }
+            Err(fs4::TryLockError::Error(error)) => {
+                return Err(JournalError::Io(path.to_path_buf(), error));
+            }
+        }
     }
 }
 
