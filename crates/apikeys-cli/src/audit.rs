@@ -380,8 +380,8 @@ impl<'a> Report<'a> {
                     key.name
                         .as_deref()
                         .map_or_else(|| "-".into(), output::sanitize),
-                    output::time(key.created_at),
-                    output::time(key.expires_at),
+                    day(key.created_at),
+                    day(key.expires_at),
                     age.map_or_else(|| "-".into(), |days| format!("{days}d")),
                 ]);
             }
@@ -392,6 +392,11 @@ impl<'a> Report<'a> {
         }
         text + &self.summary.line()
     }
+}
+
+/// A time as the audit table shows it: its UTC date (the records keep the time).
+fn day(time: Option<DateTime<Utc>>) -> String {
+    time.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d").to_string())
 }
 
 fn rfc3339(time: DateTime<Utc>) -> String {
