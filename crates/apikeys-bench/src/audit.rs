@@ -68,7 +68,7 @@ async fn measure(sandbox: &Sandbox) {
     let mut config = String::new();
     let mut lifecycles = Vec::new();
     for &vendor in Vendor::ALL {
-        let Some(lifecycle) = vendors::sandbox_lifecycle(&sandbox, vendor) else {
+        let Some(lifecycle) = vendors::sandbox_lifecycle(sandbox, vendor) else {
             continue;
         };
         let keys = (0..KEYS).map(|i| {
