@@ -243,6 +243,7 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
             format_ident!("{}_router", v.name),
             format_ident!("{}_key", v.name),
             format_ident!("{}_scope", v.name),
+            format_ident!("{}_seeder", v.name),
         ];
         let args = if v.sandbox.build_takes_base_url {
             quote!(&format!("{root}{}", Vendor::#variant.base_path()))
@@ -270,6 +271,39 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
         let scope = format_ident!("{}_scope", v.name);
         quote!(#name: #scope,)
     });
+    let from_name_arms = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let name = v.name;
+        quote!(#name => Some(Vendor::#variant),)
+    });
+    let seeder_fields = vendors.iter().map(|v| {
+        let name = ident(v.name);
+        quote!(#name: #name::Seeder,)
+    });
+    let seed_arms = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let name = ident(v.name);
+        quote!(Vendor::#variant => self.#name.seed(keys),)
+    });
+    let seeders = vendors.iter().map(|v| {
+        let name = ident(v.name);
+        let seeder = format_ident!("{}_seeder", v.name);
+        quote!(#name: #seeder,)
+    });
+    let file_fields = vendors.iter().map(|v| {
+        let name = ident(v.name);
+        let doc = format!(" `[[{}]]`: {}'s keys.", v.name, v.display);
+        quote! {
+            #[doc = #doc]
+            #[serde(default)]
+            #name: Vec<SeedKey>,
+        }
+    });
+    let file_keys = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let name = ident(v.name);
+        quote!((Vendor::#variant, self.#name),)
+    });
     // The root is unused when no emulator links to itself.
     let unused_root =
         (!vendors.iter().any(|v| v.sandbox.build_takes_base_url)).then(|| quote!(let _ = root;));
@@ -283,6 +317,9 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
 
         use apikeys_common::Secret;
         use axum::Router;
+        use serde::Deserialize;
+
+        use crate::seed::{SeedError, SeedKey};
 
         #(#scopes_use)*
 
@@ -301,6 +338,14 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
             pub fn name(self) -> &'static str {
                 match self {
                     #(#name_arms)*
+                }
+            }
+
+            /// The vendor called `name` (its [`Vendor::name`]), if there is one.
+            pub fn from_name(name: &str) -> Option<Vendor> {
+                match name {
+                    #(#from_name_arms)*
+                    _ => None,
                 }
             }
 
@@ -350,13 +395,46 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
             }
         }
 
+        /// Each emulator's seeder, which adds keys to the vendor's seeded scope.
+        pub(crate) struct Seeders {
+            #(#seeder_fields)*
+        }
+
+        impl Seeders {
+            /// Adds `keys` to `vendor`'s seeded scope: their ids, or why none was added.
+            pub(crate) fn seed(&self, vendor: Vendor, keys: Vec<SeedKey>) -> Result<Vec<String>, SeedError> {
+                match vendor {
+                    #(#seed_arms)*
+                }
+            }
+        }
+
+        /// A seed file: one array of tables per vendor, named as the vendor is.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct SeedFile {
+            #(#file_fields)*
+        }
+
+        impl SeedFile {
+            /// Each vendor's keys, in the order of [`Vendor::ALL`].
+            pub(crate) fn into_keys(self) -> Vec<(Vendor, Vec<SeedKey>)> {
+                vec![#(#file_keys)*]
+            }
+        }
+
         /// Every emulator, seeded and mounted on one router for a server at `root`
-        /// (`http://host:port`), with each one's credential and scope.
-        pub(crate) fn mount(root: &str) -> (Router, Credentials, Scopes) {
+        /// (`http://host:port`), with each one's credential, scope and seeder.
+        pub(crate) fn mount(root: &str) -> (Router, Credentials, Scopes, Seeders) {
             #unused_root
             #(#builds)*
             let router = Router::new() #(#mounts)*;
-            (router, Credentials { #(#keys)* }, Scopes { #(#scopes)* })
+            (
+                router,
+                Credentials { #(#keys)* },
+                Scopes { #(#scopes)* },
+                Seeders { #(#seeders)* },
+            )
         }
     }
 }

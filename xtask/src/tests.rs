@@ -92,9 +92,13 @@ fn a_new_row_reaches_the_sandbox_the_cli_and_the_tables() {
         "pub use toy::ToyScope;",
         "Vendor::Automox,\n        Vendor::Toy,\n    ];",
         "Vendor::Toy => \"/toy/api\",",
-        "let (toy_router, toy_key, toy_scope) = toy::build();",
+        "let (toy_router, toy_key, toy_scope, toy_seeder) = toy::build();",
         ".nest(Vendor::Toy.base_path(), toy_router)",
         "pub toy: ToyScope,",
+        "\"toy\" => Some(Vendor::Toy),",
+        "Vendor::Toy => self.toy.seed(keys),",
+        "toy: Vec<SeedKey>,",
+        "(Vendor::Toy, self.toy),",
     ] {
         assert!(sandbox.contains(wanted), "{wanted}\n{sandbox}");
     }

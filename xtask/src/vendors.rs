@@ -33,8 +33,10 @@ pub struct Vendor {
 }
 
 /// The vendor's emulator, `crates/apikeys-sandbox/src/<name>.rs`: a
-/// `pub(crate) fn build() -> (axum::Router, Secret, <Variant>Scope)` (with `(base_url: &str)`
-/// when `build_takes_base_url`), and the `pub struct <Variant>Scope` (with `Display`).
+/// `pub(crate) fn build() -> (axum::Router, Secret, <Variant>Scope, Seeder)` (with
+/// `(base_url: &str)` when `build_takes_base_url`), the `pub struct <Variant>Scope` (with
+/// `Display`), and the `pub(crate) struct Seeder` with
+/// `fn seed(&self, Vec<SeedKey>) -> Result<Vec<String>, SeedError>`.
 #[derive(Clone)]
 pub struct Sandbox {
     /// The path of the vendor's base URL on the sandbox's server.

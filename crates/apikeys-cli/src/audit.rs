@@ -97,9 +97,8 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
     }
     let printed = match format {
         Format::Table => output::print(&report.tables(args.all)),
-        Format::Json => output::print_json(&report.records(args.all)).and_then(|()| {
+        Format::Json => output::print_json(&report.records(args.all)).map(|()| {
             eprintln!("{}", serde_json::json!({ "summary": report.summary }));
-            Ok(())
         }),
         Format::Csv => report.csv(args.all).and_then(|text| {
             output::print(&text)?;
@@ -208,13 +207,9 @@ struct Summary {
 impl Summary {
     /// `audit: 12 keys in 5 accounts (1 not audited); 3 with findings: expired 1, ...`.
     fn line(&self) -> String {
-        let mut line = format!(
-            "audit: {} keys in {} accounts",
-            self.keys,
-            self.accounts - self.accounts_failed
-        );
+        let mut line = format!("audit: {} keys in {} accounts", self.keys, self.accounts);
         if self.accounts_failed > 0 {
-            line += &format!(" ({} more could not be audited)", self.accounts_failed);
+            line += &format!(" ({} could not be audited)", self.accounts_failed);
         }
         if self.keys_with_findings == 0 {
             line += "; no findings";
@@ -245,12 +240,13 @@ impl Summary {
     }
 }
 
-/// Every audited key with its findings, in the config file's order.
+/// A key, its findings and its age in days.
+type Judged<'a> = (&'a KeyInfo, Vec<Finding>, Option<i64>);
+
+/// Every audited key with its findings, in the config file's order (`None`: the account
+/// could not be audited).
 struct Report<'a> {
-    accounts: Vec<(
-        &'a Account,
-        Option<Vec<(&'a KeyInfo, Vec<Finding>, Option<i64>)>>,
-    )>,
+    accounts: Vec<(&'a Account, Option<Vec<Judged<'a>>>)>,
     summary: Summary,
 }
 
@@ -384,8 +380,8 @@ impl<'a> Report<'a> {
                     key.name
                         .as_deref()
                         .map_or_else(|| "-".into(), output::sanitize),
-                    output::time(key.created_at),
-                    output::time(key.expires_at),
+                    day(key.created_at),
+                    day(key.expires_at),
                     age.map_or_else(|| "-".into(), |days| format!("{days}d")),
                 ]);
             }
@@ -396,6 +392,11 @@ impl<'a> Report<'a> {
         }
         text + &self.summary.line()
     }
+}
+
+/// A time as the audit table shows it: its UTC date (the records keep the time).
+fn day(time: Option<DateTime<Utc>>) -> String {
+    time.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d").to_string())
 }
 
 fn rfc3339(time: DateTime<Utc>) -> String {

@@ -296,9 +296,10 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Failure> {
                 &format!("duplicate {this} (first on line {})", first.line),
             ));
         }
-        for literal in [&raw.api_key, &raw.token, &raw.secret, &raw.password]
+        if let Some(literal) = [&raw.api_key, &raw.token, &raw.secret, &raw.password]
             .into_iter()
             .flatten()
+            .next()
         {
             return Err(at(Some(literal.span()), &format!("{this}: {NO_LITERAL}")));
         }

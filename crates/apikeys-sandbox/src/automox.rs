@@ -12,6 +12,7 @@
 //! never with the client's generated types: a field the client's fragment names wrong then
 //! fails the end-to-end tests.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use apikeys_common::Secret;
@@ -25,7 +26,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::Vendor;
 use crate::common::{Reply, bearer, empty, json, lock, query_pairs, query_value};
+use crate::seed::{SeedError, SeedKey};
 
 /// At most this many enabled keys per user and organization, as the create operation's
 /// description in Automox's OpenAPI document says.
@@ -179,8 +182,9 @@ type Shared = Arc<Mutex<Automox>>;
 
 const ORG: i64 = 1234;
 
-/// The router, mounted at `/automox/api`, with the credential and scope it was seeded with.
-pub(crate) fn build() -> (Router, Secret, AutomoxScope) {
+/// The router, mounted at `/automox/api`, with the credential and scope it was seeded with
+/// and its seeder.
+pub(crate) fn build() -> (Router, Secret, AutomoxScope, Seeder) {
     let user = |id: i64, firstname: &str, lastname: &str, email: &str| User {
         id,
         org_id: ORG,
@@ -222,9 +226,87 @@ pub(crate) fn build() -> (Router, Secret, AutomoxScope) {
             get(get_one).put(update).delete(remove),
         )
         .route("/users/{user_id}/api_keys/{id}/decrypt", post(decrypt))
-        .fallback(not_found_route)
-        .with_state(Arc::new(Mutex::new(automox)));
-    (router, Secret::from(credential), scope)
+        .fallback(not_found_route);
+    let shared: Shared = Arc::new(Mutex::new(automox));
+    let seeder = Seeder {
+        ax: Arc::clone(&shared),
+        org: scope.org_id,
+        user_id: scope.user_id,
+    };
+    (
+        router.with_state(shared),
+        Secret::from(credential),
+        scope,
+        seeder,
+    )
+}
+
+/// Adds keys to the seeded user. An Automox key has every field: `created_at` and
+/// `expires_at` (to the second) and `is_enabled`; names are unique per user and not blank,
+/// as the server checks. The limit of ten enabled keys per user is a rule of creation and
+/// is not applied, so that lists of any length can be seeded.
+pub(crate) struct Seeder {
+    ax: Shared,
+    org: i64,
+    user_id: i64,
+}
+
+impl Seeder {
+    pub(crate) fn seed(&self, keys: Vec<SeedKey>) -> Result<Vec<String>, SeedError> {
+        const VENDOR: Vendor = Vendor::Automox;
+        let mut ax = lock(&self.ax);
+        let mut taken: HashSet<String> = ax
+            .keys
+            .iter()
+            .filter(|k| k.org_id == self.org && k.user_id == self.user_id)
+            .map(|k| k.name.clone())
+            .collect();
+        for key in &keys {
+            key.check_times(VENDOR)?;
+            if key.name.trim() != key.name || key.name.is_empty() {
+                return Err(key.invalid(VENDOR, "name", "a name is not blank and not padded"));
+            }
+            if !taken.insert(key.name.clone()) {
+                return Err(key.invalid(VENDOR, "name", "the user has a key of that name"));
+            }
+        }
+        let first = ax.next_id;
+        let next = i64::try_from(keys.len())
+            .ok()
+            .and_then(|n| first.checked_add(n));
+        let Some(next) = next else {
+            let name = keys.first().map(|k| k.name.clone()).unwrap_or_default();
+            return Err(SeedError::Invalid {
+                vendor: VENDOR,
+                field: "name",
+                name,
+                reason: "no key ids are left".into(),
+            });
+        };
+        ax.next_id = next;
+        ax.keys.reserve(keys.len());
+        Ok((first..)
+            .zip(keys)
+            .map(|(id, key)| {
+                ax.keys.push(Key {
+                    id,
+                    user_id: self.user_id,
+                    org_id: self.org,
+                    name: key.name,
+                    is_enabled: key.enabled,
+                    expires_at: key.expires_at.map(seconds),
+                    created_at: seconds(key.created_at),
+                    secret: uuid::Uuid::new_v4().to_string(),
+                });
+                id.to_string()
+            })
+            .collect())
+    }
+}
+
+/// A time to the second, as Automox writes it.
+fn seconds(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -287,7 +369,7 @@ impl Automox {
             name,
             is_enabled: true,
             expires_at,
-            created_at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
+            created_at: seconds(now),
             secret: uuid::Uuid::new_v4().to_string(),
         });
         id

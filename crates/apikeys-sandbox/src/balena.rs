@@ -27,10 +27,13 @@ use axum::routing::any;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::Vendor;
 use crate::common::{
     bearer, empty, json, jwt, lock, now, percent_decode, query_pairs, query_value, random_hex,
+    to_millis,
 };
 use crate::odata::{self, Row, Val};
+use crate::seed::{SeedError, SeedKey};
 
 const MOUNT: &str = "/balena";
 /// Every column of an `api_key` row; the secret `key` and `modified_at` too, as openBalena
@@ -173,8 +176,8 @@ impl Row for Device {
 /// The router, at the host root as balena serves its API (`/v7/…`, `/actor/v1/…`,
 /// `/api-key/…`, which no other vendor's mount shares) and, for older clients, under
 /// `/balena` too; balena's paths hold parentheses and quotes, which are matched by hand.
-/// With the credential and scope it was seeded with.
-pub(crate) fn build() -> (Router, Secret, BalenaScope) {
+/// With the credential and scope it was seeded with, and its seeder.
+pub(crate) fn build() -> (Router, Secret, BalenaScope, Seeder) {
     let created = now();
     let user = User {
         id: 42,
@@ -239,6 +242,7 @@ pub(crate) fn build() -> (Router, Secret, BalenaScope) {
         provisioning_key: Secret::from(keys[3].secret.clone()),
         device_key: Secret::from(keys[4].secret.clone()),
     };
+    let actor = user.actor;
     let balena = Balena {
         sessions: vec![(session.clone(), user.id)],
         users: vec![user],
@@ -251,9 +255,77 @@ pub(crate) fn build() -> (Router, Secret, BalenaScope) {
         .route("/balena/{*path}", any(handle))
         .route("/v7/{*path}", any(handle))
         .route("/actor/{*path}", any(handle))
-        .route("/api-key/{*path}", any(handle))
-        .with_state(Arc::new(Mutex::new(balena)));
-    (router, Secret::from(session), scope)
+        .route("/api-key/{*path}", any(handle));
+    let shared: Shared = Arc::new(Mutex::new(balena));
+    let seeder = Seeder {
+        balena: Arc::clone(&shared),
+        actor,
+    };
+    (
+        router.with_state(shared),
+        Secret::from(session),
+        scope,
+        seeder,
+    )
+}
+
+/// Adds named keys to the seeded user's actor. A balena key has `created_at` and
+/// `expiry_date` (milliseconds; `modified_at` is set to `created_at`) but no enabled flag;
+/// a name is 1 to 50 characters, as the server checks.
+pub(crate) struct Seeder {
+    balena: Shared,
+    actor: i64,
+}
+
+impl Seeder {
+    pub(crate) fn seed(&self, keys: Vec<SeedKey>) -> Result<Vec<String>, SeedError> {
+        const VENDOR: Vendor = Vendor::Balena;
+        for key in &keys {
+            key.check_times(VENDOR)?;
+            if !key.enabled {
+                return Err(key.unsupported(VENDOR, "enabled"));
+            }
+            if key.name.is_empty() {
+                return Err(key.invalid(VENDOR, "name", "a named key's name cannot be empty"));
+            }
+            if key.name.chars().count() > 50 {
+                return Err(key.invalid(VENDOR, "name", NAME_TOO_LONG));
+            }
+        }
+        let mut balena = lock(&self.balena);
+        let first = balena.next_id;
+        let next = i64::try_from(keys.len())
+            .ok()
+            .and_then(|n| first.checked_add(n));
+        let Some(next) = next else {
+            let name = keys.first().map(|k| k.name.clone()).unwrap_or_default();
+            return Err(SeedError::Invalid {
+                vendor: VENDOR,
+                field: "name",
+                name,
+                reason: "no key ids are left".into(),
+            });
+        };
+        balena.next_id = next;
+        balena.keys.reserve(keys.len());
+        Ok((first..)
+            .zip(keys)
+            .map(|(id, key)| {
+                let created = to_millis(key.created_at);
+                balena.keys.push(Key {
+                    id,
+                    created_at: created,
+                    modified_at: created,
+                    name: Some(key.name),
+                    description: None,
+                    expiry_date: key.expires_at.map(to_millis),
+                    actor: self.actor,
+                    secret: random_hex(32),
+                });
+                id.to_string()
+            })
+            .collect())
+    }
 }
 
 /// A balena error with a JSON-string body (pinejs's form).

@@ -174,8 +174,12 @@ pub(crate) fn jwt(claims: &serde_json::Value) -> String {
 
 /// Now, to the millisecond (what most of these vendors store).
 pub(crate) fn now() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+    to_millis(Utc::now())
+}
+
+/// `at`, to the millisecond.
+pub(crate) fn to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at)
 }
 
 /// Now, in milliseconds since the Unix epoch.

@@ -8,16 +8,19 @@
 
 mod common;
 mod odata;
+mod seed;
 mod vendors;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use apikeys_common::Secret;
+pub use seed::{SeedError, SeedKey};
 // The vendor list, each emulator's scope type and their mounting are generated from the
 // vendor table in `xtask/src/vendors.rs`.
 pub use vendors::*;
@@ -30,6 +33,7 @@ pub struct Sandbox {
     addr: SocketAddr,
     credentials: Credentials,
     scopes: Scopes,
+    seeders: Arc<Seeders>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -55,7 +59,10 @@ impl Sandbox {
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<Sandbox> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let (router, credentials, scopes) = vendors::mount(&format!("http://{addr}"));
+        let (router, credentials, scopes, seeders) = vendors::mount(&format!("http://{addr}"));
+        let seeders = Arc::new(seeders);
+        // The seeding route sits at the root, outside every vendor's mount.
+        let router = router.merge(seed::routes(Arc::clone(&seeders)));
 
         let (stop, stopped) = oneshot::channel::<()>();
         let server = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -68,6 +75,7 @@ impl Sandbox {
             addr,
             credentials,
             scopes,
+            seeders,
             stop: Some(stop),
             task: Some(task),
         })
@@ -94,6 +102,36 @@ impl Sandbox {
     /// The seeded users, tenants, organizations and ids each vendor's calls need.
     pub fn scopes(&self) -> &Scopes {
         &self.scopes
+    }
+
+    /// Adds keys to the vendor's seeded scope (the user, tenant, organization or account
+    /// that [`Sandbox::scopes`] names, so exactly the keys the vendor crate's `KeyScope` for
+    /// that scope lists) and returns their ids as the vendor crate's lifecycle writes them
+    /// (`KeyInfo::id`: decimal numbers, or UUIDs at ThingsBoard).
+    ///
+    /// Each key gets a fresh id and a random secret, as a created one does, and is written
+    /// on the wire exactly as the vendor writes its keys, with `created_at`, `expires_at` and
+    /// `enabled` in the vendor's own fields, to its precision. The creation rules that only
+    /// a new key meets do not apply (an expiry in the past is how an expired key is seeded,
+    /// and Automox's ten enabled keys per user is not enforced); names must still be
+    /// non-blank, and unique where the vendor makes them so. A field the vendor cannot
+    /// represent (the crate README's table says which) is refused, never dropped: then no
+    /// key of the call is added.
+    pub fn seed(
+        &self,
+        vendor: Vendor,
+        keys: impl IntoIterator<Item = SeedKey>,
+    ) -> Result<Vec<String>, SeedError> {
+        self.seeders.seed(vendor, keys.into_iter().collect())
+    }
+
+    /// Seeds from the text of a seed file: TOML with one array of [`SeedKey`] tables per
+    /// vendor, named by [`Vendor::name`] (`[[thingsboard]]`), as `apikeys-sandbox --seed`
+    /// reads it. Returns each seeded vendor's ids, in [`Vendor::ALL`]'s order. An unknown
+    /// table or field is refused with its line; a refused key stops the seeding at its
+    /// vendor (the vendors before it stay seeded).
+    pub fn seed_toml(&self, text: &str) -> Result<Vec<(Vendor, Vec<String>)>, SeedError> {
+        seed::seed_toml(&self.seeders, text)
     }
 
     /// Stops the server and waits until it has stopped accepting connections and finished

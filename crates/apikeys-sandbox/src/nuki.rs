@@ -22,7 +22,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::common::{Reply, bearer, empty, json, lock, now, random_hex};
+use crate::Vendor;
+use crate::common::{Reply, bearer, empty, json, lock, now, random_hex, to_millis};
+use crate::seed::{SeedError, SeedKey};
 
 const ACCOUNT_ID: i32 = 987_654_321;
 
@@ -227,8 +229,9 @@ struct Nuki {
 
 type Shared = Arc<Mutex<Nuki>>;
 
-/// The router, mounted at `/nuki`, with the credential and scope it was seeded with.
-pub(crate) fn build() -> (Router, Secret, NukiScope) {
+/// The router, mounted at `/nuki`, with the credential and scope it was seeded with and
+/// its seeder.
+pub(crate) fn build() -> (Router, Secret, NukiScope, Seeder) {
     let created = now();
     let credential = random_hex(80);
     let token_id = random_hex(24);
@@ -298,10 +301,62 @@ pub(crate) fn build() -> (Router, Secret, NukiScope) {
         .route(
             "/api/key/{id}/token/{token}",
             post(update_token).delete(delete_token),
-        )
-        .fallback(not_found_route)
-        .with_state(Arc::new(Mutex::new(nuki)));
-    (router, Secret::from(credential), scope)
+        );
+    let shared: Shared = Arc::new(Mutex::new(nuki));
+    let seeder = Seeder(Arc::clone(&shared));
+    let router = router.fallback(not_found_route).with_state(shared);
+    (router, Secret::from(credential), scope, seeder)
+}
+
+/// Adds keys to the account. A Nuki API key has a `creationDate` (milliseconds) and a
+/// description, the seed's name; it never expires and cannot be disabled, so an expiry or
+/// `enabled: false` is refused.
+pub(crate) struct Seeder(Shared);
+
+impl Seeder {
+    pub(crate) fn seed(&self, keys: Vec<SeedKey>) -> Result<Vec<String>, SeedError> {
+        const VENDOR: Vendor = Vendor::Nuki;
+        for key in &keys {
+            key.check_times(VENDOR)?;
+            if key.expires_at.is_some() {
+                return Err(key.unsupported(VENDOR, "expires_at"));
+            }
+            if !key.enabled {
+                return Err(key.unsupported(VENDOR, "enabled"));
+            }
+        }
+        let mut nuki = lock(&self.0);
+        let first = nuki.next_id;
+        let next = i32::try_from(keys.len())
+            .ok()
+            .and_then(|n| first.checked_add(n));
+        let Some(next) = next else {
+            let name = keys.first().map(|k| k.name.clone()).unwrap_or_default();
+            return Err(SeedError::Invalid {
+                vendor: VENDOR,
+                field: "name",
+                name,
+                reason: "no 32-bit key ids are left".into(),
+            });
+        };
+        nuki.next_id = next;
+        nuki.keys.reserve(keys.len());
+        Ok((first..)
+            .zip(keys)
+            .map(|(id, key)| {
+                nuki.keys.push(Key {
+                    id,
+                    description: Some(key.name),
+                    redirect_uris: Vec::new(),
+                    creation_date: to_millis(key.created_at),
+                    value: random_hex(32),
+                    advanced: None,
+                    tokens: Vec::new(),
+                });
+                id.to_string()
+            })
+            .collect())
+    }
 }
 
 /// A Restlet status object; `uri` points into RFC 2616's status code section.

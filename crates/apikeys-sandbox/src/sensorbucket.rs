@@ -11,6 +11,7 @@
 //! `services/tenants/apikeys/`, `internal/web/web.go`), never with the client's generated
 //! types: a field the client's fragment names wrong then fails the end-to-end tests.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use apikeys_common::Secret;
@@ -23,10 +24,12 @@ use axum::routing::get;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::Vendor;
 use crate::common::{
     Reply, base64, bearer, header, hex, json, lock, query_pairs, query_value, random_hex,
     random_i63, unhex,
 };
+use crate::seed::{SeedError, SeedKey};
 
 const DEFAULT_LIMIT: u64 = 100;
 const MAX_LIMIT: u64 = 1000;
@@ -76,8 +79,8 @@ struct Sb {
 type Shared = Arc<Mutex<Sb>>;
 
 /// The router, mounted at `/sensorbucket/api`, with the credential and scope it was seeded
-/// with. `base_url` is where that mount is reachable.
-pub(crate) fn build(base_url: &str) -> (Router, Secret, SensorBucketScope) {
+/// with, and its seeder. `base_url` is where that mount is reachable.
+pub(crate) fn build(base_url: &str) -> (Router, Secret, SensorBucketScope, Seeder) {
     let mut sb = Sb {
         base_url: base_url.to_string(),
         tenants: vec![
@@ -113,12 +116,66 @@ pub(crate) fn build(base_url: &str) -> (Router, Secret, SensorBucketScope) {
         tenant_name: "Sandbox tenant".into(),
         archived_tenant_id: 20,
     };
+    let shared: Shared = Arc::new(Mutex::new(sb));
+    let seeder = Seeder {
+        sb: Arc::clone(&shared),
+        tenant_id: scope.tenant_id,
+    };
     let router = Router::new()
         .route("/api-keys", get(list).post(create))
         .route("/api-keys/{id}", get(get_one).delete(revoke))
         .fallback(not_found)
-        .with_state(Arc::new(Mutex::new(sb)));
-    (router, Secret::from(credential), scope)
+        .with_state(shared);
+    (router, Secret::from(credential), scope, seeder)
+}
+
+/// Adds keys to the seeded tenant, with `READ_DEVICES` (a key needs a permission).
+/// SensorBucket keys have a `created` time and an `expiration_date` (microseconds), but no
+/// enabled flag; names are unique per tenant and not empty, as the server checks.
+pub(crate) struct Seeder {
+    sb: Shared,
+    tenant_id: i64,
+}
+
+impl Seeder {
+    pub(crate) fn seed(&self, keys: Vec<SeedKey>) -> Result<Vec<String>, SeedError> {
+        const VENDOR: Vendor = Vendor::SensorBucket;
+        let mut sb = lock(&self.sb);
+        let mut taken: HashSet<String> = sb
+            .keys
+            .iter()
+            .filter(|k| k.tenant_id == self.tenant_id)
+            .map(|k| k.name.clone())
+            .collect();
+        for key in &keys {
+            key.check_times(VENDOR)?;
+            if !key.enabled {
+                return Err(key.unsupported(VENDOR, "enabled"));
+            }
+            if key.name.is_empty() {
+                return Err(key.invalid(VENDOR, "name", "a name cannot be empty"));
+            }
+            if !taken.insert(key.name.clone()) {
+                return Err(key.invalid(VENDOR, "name", "the tenant has a key of that name"));
+            }
+        }
+        sb.keys.reserve(keys.len());
+        Ok(keys
+            .into_iter()
+            .map(|key| {
+                let created = micros(key.created_at);
+                let expiration = key.expires_at.map(micros);
+                let (id, _) = sb.push_key(
+                    key.name,
+                    self.tenant_id,
+                    vec!["READ_DEVICES"],
+                    expiration,
+                    created,
+                );
+                id.to_string()
+            })
+            .collect())
+    }
 }
 
 /// A time as Go's `time.Time` writes it in JSON (RFC 3339, UTC, `Z`, the fraction without
@@ -294,6 +351,20 @@ impl Sb {
         permissions: Vec<&'static str>,
         expiration: Option<DateTime<Utc>>,
     ) -> String {
+        let created = micros(Utc::now());
+        self.push_key(name, tenant_id, permissions, expiration, created)
+            .1
+    }
+
+    /// A new key created at `created`: its id and token.
+    fn push_key(
+        &mut self,
+        name: String,
+        tenant_id: i64,
+        permissions: Vec<&'static str>,
+        expiration: Option<DateTime<Utc>>,
+        created: DateTime<Utc>,
+    ) -> (i64, String) {
         let id = random_i63();
         let token = base64(format!("{id}:{}", random_hex(32)).as_bytes(), false);
         self.keys.push(Key {
@@ -302,10 +373,10 @@ impl Sb {
             tenant_id,
             permissions,
             expiration,
-            created: micros(Utc::now()),
+            created,
             token: token.clone(),
         });
-        token
+        (id, token)
     }
 
     fn authenticate(&self, headers: &HeaderMap) -> Result<(), Response> {

@@ -22,9 +22,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::Vendor;
 use crate::common::{
     Reply, base64, empty, header, json, jwt, lock, now_ms, query_pairs, query_value, random_bytes,
 };
+use crate::seed::{SeedError, SeedKey};
 
 /// ThingsBoard's error codes (`ThingsboardErrorCode.java`), sent as numbers.
 const AUTHENTICATION: i32 = 10;
@@ -76,8 +78,9 @@ struct Tb {
 
 type Shared = Arc<Mutex<Tb>>;
 
-/// The router, mounted at `/thingsboard`, with the credential and scope it was seeded with.
-pub(crate) fn build() -> (Router, Secret, ThingsBoardScope) {
+/// The router, mounted at `/thingsboard`, with the credential and scope it was seeded with
+/// and its seeder.
+pub(crate) fn build() -> (Router, Secret, ThingsBoardScope, Seeder) {
     let tenant_id = Uuid::new_v4();
     let user_id = Uuid::new_v4();
     let mut tb = Tb {
@@ -100,6 +103,10 @@ pub(crate) fn build() -> (Router, Secret, ThingsBoardScope) {
         password: "tenant".into(),
     };
     let shared: Shared = Arc::new(Mutex::new(tb));
+    let seeder = Seeder {
+        tb: Arc::clone(&shared),
+        user_id,
+    };
     let router = Router::new()
         .route("/api/auth/login", post(login))
         .route("/api/apiKey", post(save))
@@ -109,7 +116,49 @@ pub(crate) fn build() -> (Router, Secret, ThingsBoardScope) {
         .route("/api/apiKeys/{user_id}", axum::routing::get(list))
         .fallback(not_found)
         .with_state(shared);
-    (router, Secret::from(credential), scope)
+    (router, Secret::from(credential), scope, seeder)
+}
+
+/// Adds keys to the seeded user. ThingsBoard has every field: `createdTime` and
+/// `expirationTime` in epoch milliseconds (0 is "never" for both, so the epoch itself is
+/// refused) and `enabled`; the description must not be blank, as the server checks.
+pub(crate) struct Seeder {
+    tb: Shared,
+    user_id: Uuid,
+}
+
+impl Seeder {
+    pub(crate) fn seed(&self, keys: Vec<SeedKey>) -> Result<Vec<String>, SeedError> {
+        const VENDOR: Vendor = Vendor::ThingsBoard;
+        let mut rows = Vec::with_capacity(keys.len());
+        for key in keys {
+            key.check_times(VENDOR)?;
+            if key.name.trim().is_empty() {
+                return Err(key.invalid(VENDOR, "name", "a description must not be blank"));
+            }
+            let created = key.created_at.timestamp_millis();
+            if created == 0 {
+                return Err(key.invalid(VENDOR, "created_at", "0 ms is read as no time"));
+            }
+            let expires = match key.expires_at.map(|at| at.timestamp_millis()) {
+                None => 0,
+                Some(0) => {
+                    return Err(key.invalid(VENDOR, "expires_at", "0 ms means never expires"));
+                }
+                Some(ms) => ms,
+            };
+            rows.push((key.name, key.enabled, created, expires));
+        }
+        let mut tb = lock(&self.tb);
+        tb.keys.reserve(rows.len());
+        Ok(rows
+            .into_iter()
+            .map(|(description, enabled, created, expires)| {
+                let (id, _) = tb.push_key(self.user_id, description, enabled, created, expires);
+                id.to_string()
+            })
+            .collect())
+    }
 }
 
 /// An id as ThingsBoard writes it in JSON: an object naming the entity type, never a bare
@@ -236,19 +285,34 @@ impl Tb {
         enabled: bool,
         expiration_time: i64,
     ) -> String {
+        let created = now_ms();
+        self.push_key(user_id, description, enabled, created, expiration_time)
+            .1
+    }
+
+    /// A new key created at `created_time`: its id and secret value.
+    fn push_key(
+        &mut self,
+        user_id: Uuid,
+        description: String,
+        enabled: bool,
+        created_time: i64,
+        expiration_time: i64,
+    ) -> (Uuid, String) {
+        let id = Uuid::new_v4();
         let value = format!("tb_{}", base64(&random_bytes(64), true));
         self.seq += 1;
         self.keys.push(Key {
-            id: Uuid::new_v4(),
+            id,
             seq: self.seq,
-            created_time: now_ms(),
+            created_time,
             user_id,
             description,
             enabled,
             expiration_time,
             value: value.clone(),
         });
-        value
+        (id, value)
     }
 
     /// The user the request's credential belongs to: `X-Authorization` (or `Authorization`
