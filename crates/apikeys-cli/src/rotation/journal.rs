@@ -128,8 +128,17 @@ impl Journal {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
+        let existed = path.exists();
         let file = options.open(path).map_err(io)?;
         lock(&file, path)?;
+        if !existed {
+            // The new file's name must survive a crash as well as its lines.
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
         let (entries, clean_len) = read(&file, path)?;
         if file.metadata().map_err(io)?.len() != clean_len {
             file.set_len(clean_len).map_err(io)?;

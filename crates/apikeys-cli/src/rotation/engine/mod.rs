@@ -475,6 +475,8 @@ impl<'a> Engine<'a> {
             && record.state.delivered.is_none()
         {
             if let Some(to) = self.sink.was_delivered(&record.plan.account, &new) {
+                // A kill between the link and the removal of the temporary file.
+                self.sink.clean_up(&record.plan.account, &new);
                 self.log(record, Step::Delivered { new, to })?;
             } else {
                 let why = "its secret was not delivered";
