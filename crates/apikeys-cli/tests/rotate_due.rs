@@ -246,6 +246,21 @@ fn a_run_killed_with_sigkill_mid_rotation_resumes_to_one_rotation_per_key() {
         .stderr(Stdio::null());
     let mut child = first.spawn().unwrap();
     wait_for(&fixture.dir.join("pid"));
+    // While it runs, a second run on the same journal refuses.
+    let mut second = vec![
+        "--resume",
+        "--secret-cmd",
+        "cat > /dev/null",
+        "--journal",
+        &journal,
+    ];
+    second.extend(POLICY);
+    let out = fixture.rotate(&second).assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("another `apikeys rotate` holds the journal"),
+        "{stderr}"
+    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let sleeper = std::fs::read_to_string(fixture.dir.join("pid")).unwrap();
