@@ -174,7 +174,7 @@ pub struct RotateDueArgs {
     #[arg(long)]
     pub resume: bool,
     /// Write each new secret to its own file in this directory,
-    /// `<account>.<new-key-id>.secret`, mode 0600, never overwritten.
+    /// ACCOUNT.NEW-KEY-ID.secret, mode 0600, never overwritten.
     #[arg(long, value_name = "DIR", conflicts_with = "secret_cmd")]
     pub secret_dir: Option<PathBuf>,
     /// Give each new secret to this command (`sh -c`) on its standard input, with
@@ -190,7 +190,7 @@ pub struct RotateDueArgs {
         value_parser = clap::value_parser!(u64).range(1..=3600)
     )]
     pub secret_cmd_timeout: u64,
-    /// The journal (JSON lines, no secret) [default: <secret-dir>/apikeys-rotate.journal;
+    /// The journal (JSON lines, no secret) [default: apikeys-rotate.journal in the --secret-dir;
     /// required with --secret-cmd].
     #[arg(long, value_name = "PATH")]
     pub journal: Option<PathBuf>,
