@@ -615,6 +615,87 @@ pub fn cli(vendors: &[Vendor]) -> TokenStream {
             }
         }
     });
+    let vendor_names = vendors.iter().map(|v| v.name);
+    let config_structs = vendors.iter().map(|v| {
+        let ty = ident(&v.variant());
+        let doc = format!(
+            " The `scope` table of an account at {} in a config file.",
+            v.display
+        );
+        let fields = v.cli.scope.iter().map(|arg| {
+            let field = ident(arg.field);
+            let key = arg.flag.unwrap_or(arg.field).to_kebab_case();
+            let doc = spaced(arg.help);
+            match &arg.kind {
+                ArgKind::Required { ty, .. } => {
+                    let ty = path(ty);
+                    quote! {
+                        #[doc = #doc]
+                        #[serde(rename = #key)]
+                        pub #field: #ty,
+                    }
+                }
+                ArgKind::ForNewKeys { .. } => quote! {
+                    #[doc = #doc]
+                    #[serde(rename = #key, default)]
+                    pub #field: Vec<String>,
+                },
+            }
+        });
+        quote! {
+            #[doc = #doc]
+            #[derive(Debug, serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            pub struct #ty {
+                #(#fields)*
+            }
+        }
+    });
+    let from_config_arms = vendors.iter().map(|v| {
+        let name = v.name;
+        let ty = ident(&v.variant());
+        let variant = ident(&v.variant());
+        let fields = v.cli.scope.iter().map(|arg| {
+            let field = ident(arg.field);
+            match &arg.kind {
+                ArgKind::Required { .. } => quote!(#field: scope.#field),
+                ArgKind::ForNewKeys { item, .. } => {
+                    let item = path(item);
+                    quote! {
+                        #field: crate::config::normalized(&scope.#field)
+                            .iter()
+                            .map(|value| #item::from(value.as_str()))
+                            .collect()
+                    }
+                }
+            }
+        });
+        let build = if v.cli.scope.is_empty() {
+            quote!({
+                let config_scope::#ty {} = scope;
+                Scope::#variant
+            })
+        } else {
+            quote!(Scope::#variant { #(#fields),* })
+        };
+        quote! {
+            #name => {
+                let scope: config_scope::#ty = toml::Value::Table(table)
+                    .try_into()
+                    .map_err(|e: toml::de::Error| e.message().to_string())?;
+                #build
+            }
+        }
+    });
+    let base_url_arms = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let base_url = expr(v.cli.base_url);
+        if v.cli.scope.is_empty() {
+            quote!(Scope::#variant => #base_url,)
+        } else {
+            quote!(Scope::#variant { .. } => #base_url,)
+        }
+    });
     let unused_scopes = (!VENDORS
         .iter()
         .flat_map(|v| v.cli.scope)
@@ -673,6 +754,39 @@ pub fn cli(vendors: &[Vendor]) -> TokenStream {
                 match vendor {
                     #(#demo_arms)*
                     _ => None,
+                }
+            }
+        }
+
+        /// Every vendor's name, as the command line and config files spell it.
+        pub const VENDOR_NAMES: &[&str] = &[#(#vendor_names),*];
+
+        /// The `scope` table of each vendor's accounts in a config file: the same names as
+        /// the vendor's scope flags, nothing else.
+        pub mod config_scope {
+            #(#config_structs)*
+        }
+
+        impl Scope {
+            /// The scope a config file's account gives for `vendor`, or why it cannot: an
+            /// unknown vendor (the message lists the known ones), a missing, unknown or
+            /// mistyped field (toml's message, which names the field).
+            pub fn from_config(vendor: &str, table: toml::Table) -> Result<Scope, String> {
+                Ok(match vendor {
+                    #(#from_config_arms)*
+                    _ => {
+                        return Err(format!(
+                            "unknown vendor `{vendor}`; the vendors are {}",
+                            VENDOR_NAMES.join(", ")
+                        ));
+                    }
+                })
+            }
+
+            /// The vendor's public API, the `--base-url` default.
+            pub fn default_base_url(&self) -> &'static str {
+                match self {
+                    #(#base_url_arms)*
                 }
             }
         }
