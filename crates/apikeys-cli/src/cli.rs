@@ -190,6 +190,11 @@ pub struct RotateDueArgs {
         value_parser = clap::value_parser!(u64).range(1..=3600)
     )]
     pub secret_cmd_timeout: u64,
+    /// How long each new key lives, e.g. 90d [default: as long as the key it replaces
+    /// did; a key that never expired is replaced by one that never expires, unless the
+    /// policy requires an expiry, in which case its max-age is used].
+    #[arg(long, value_name = "DURATION", value_parser = crate::policy::parse_duration)]
+    pub lifetime: Option<chrono::TimeDelta>,
     /// The journal (JSON lines, no secret) [default: apikeys-rotate.journal in the --secret-dir;
     /// required with --secret-cmd].
     #[arg(long, value_name = "PATH")]

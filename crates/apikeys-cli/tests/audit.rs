@@ -1,34 +1,29 @@
 //! `apikeys audit` against a sandbox started in the test, with config files written here.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use apikeys_sandbox::{Sandbox, SeedKey, Vendor};
+use apikeys_sandbox::{SeedKey, Vendor};
 use assert_cmd::Command;
 use chrono::{Duration, Utc};
+use common::{Running, apikeys, tempdir, text};
 use predicates::prelude::*;
 use serde_json::Value;
 
 /// A sandbox on its own runtime for as long as the test holds it.
 struct Fixture {
-    sandbox: Sandbox,
+    sandbox: Running,
     dir: PathBuf,
-    // Declared after the sandbox: dropped last, so the server stops inside its runtime.
-    _runtime: tokio::runtime::Runtime,
 }
 
 impl Fixture {
     fn start() -> Fixture {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let sandbox = runtime.block_on(Sandbox::start()).unwrap();
+        let sandbox = Running::start();
         Fixture {
             sandbox,
             dir: tempdir(),
-            _runtime: runtime,
         }
     }
 
@@ -94,33 +89,6 @@ fn variable(vendor: Vendor) -> String {
 }
 
 /// The binary, with no `APIKEYS_*` variable of the caller's leaking in.
-fn apikeys() -> Command {
-    let mut cmd = Command::cargo_bin("apikeys").unwrap();
-    for (name, _) in std::env::vars() {
-        if name.starts_with("APIKEYS_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.timeout(std::time::Duration::from_secs(60));
-    cmd
-}
-
-fn tempdir() -> PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "apikeys-audit-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// A port nothing listens on.
 fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -1,29 +1,22 @@
 //! The `apikeys` binary, run against a sandbox started in the test.
 
-use apikeys_sandbox::{Sandbox, Vendor};
+mod common;
+
+use apikeys_sandbox::Vendor;
 use assert_cmd::Command;
+use common::{Running, apikeys, tempdir, text};
 use predicates::prelude::*;
 use serde_json::Value;
 
 /// A sandbox running on its own runtime for as long as the test holds it.
 struct Fixture {
-    sandbox: Sandbox,
-    // Declared after the sandbox: dropped last, so the server stops inside its runtime.
-    _runtime: tokio::runtime::Runtime,
+    sandbox: Running,
 }
 
 impl Fixture {
     fn start() -> Fixture {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let sandbox = runtime.block_on(Sandbox::start()).unwrap();
-        Fixture {
-            sandbox,
-            _runtime: runtime,
-        }
+        let sandbox = Running::start();
+        Fixture { sandbox }
     }
 
     /// `apikeys <vendor> <args...>` against the sandbox, authenticated with `api_key`
@@ -76,21 +69,6 @@ impl Fixture {
 }
 
 /// The binary, with no `APIKEYS_*` variable of the caller's leaking in.
-fn apikeys() -> Command {
-    let mut cmd = Command::cargo_bin("apikeys").unwrap();
-    for (name, _) in std::env::vars() {
-        if name.starts_with("APIKEYS_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.timeout(std::time::Duration::from_secs(60));
-    cmd
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 #[test]
 fn demo_runs_the_lifecycle_at_every_vendor() {
     let out = apikeys().arg("demo").assert().success();
@@ -336,19 +314,6 @@ fn create_secret_file_is_0600_and_never_overwritten_without_force() {
         .success();
     assert_ne!(std::fs::read_to_string(&file).unwrap().trim(), secret);
     assert_eq!(mode(&file), 0o600);
-}
-
-/// A fresh directory of the test's own.
-fn tempdir() -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "apikeys-cli-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn mode(path: &std::path::Path) -> u32 {

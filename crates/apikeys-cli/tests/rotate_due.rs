@@ -1,39 +1,32 @@
 //! `apikeys rotate --due`, run as a process against a sandbox started in the test: the plan,
 //! the refusals, and a run killed with SIGKILL mid-rotation, then resumed.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use apikeys_sandbox::{Sandbox, Vendor};
+use apikeys_sandbox::Vendor;
 use assert_cmd::Command;
+use common::{Running, apikeys, tempdir};
 use serde_json::Value;
 
 /// A sandbox on its own runtime, with a config file whose one account is its ThingsBoard
 /// user, and two keys of that account that expire tomorrow (due with --expiring-within 7d).
 struct Fixture {
-    sandbox: Sandbox,
+    sandbox: Running,
     dir: PathBuf,
     config: PathBuf,
     due: Vec<String>,
-    _runtime: tokio::runtime::Runtime,
 }
 
 const POLICY: [&str; 2] = ["--expiring-within", "7d"];
 
 impl Fixture {
     fn start() -> Fixture {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let sandbox = runtime.block_on(Sandbox::start()).unwrap();
-        let dir = std::env::temp_dir().join(format!(
-            "apikeys-rotate-due-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
+        let sandbox = Running::start();
+        let dir = tempdir();
         std::fs::create_dir_all(dir.join("secrets")).unwrap();
         let config = dir.join("config.toml");
         std::fs::write(
@@ -51,7 +44,6 @@ impl Fixture {
             dir,
             config,
             due: Vec::new(),
-            _runtime: runtime,
         };
         let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
         for name in ["deploy", "backup"] {
@@ -126,17 +118,6 @@ impl Fixture {
     fn path(&self, name: &str) -> String {
         self.dir.join(name).display().to_string()
     }
-}
-
-fn apikeys() -> Command {
-    let mut cmd = Command::cargo_bin("apikeys").unwrap();
-    for (name, _) in std::env::vars() {
-        if name.starts_with("APIKEYS_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.timeout(Duration::from_secs(60));
-    cmd
 }
 
 fn wait_for(path: &Path) {

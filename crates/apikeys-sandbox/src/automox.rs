@@ -30,7 +30,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::Vendor;
 use crate::common::{Reply, bearer, empty, example, json, lock, query_pairs, query_value};
 use crate::examples::automox as examples;
-use crate::seed::{SeedError, SeedKey};
+use crate::seed::{SeedError, SeedKey, take_ids};
 
 /// At most this many enabled keys per user and organization, as the create operation's
 /// description in Automox's OpenAPI document says.
@@ -307,20 +307,7 @@ impl Seeder {
                 return Err(key.invalid(VENDOR, "name", "the user has a key of that name"));
             }
         }
-        let first = ax.next_id;
-        let next = i64::try_from(keys.len())
-            .ok()
-            .and_then(|n| first.checked_add(n));
-        let Some(next) = next else {
-            let name = keys.first().map(|k| k.name.clone()).unwrap_or_default();
-            return Err(SeedError::Invalid {
-                vendor: VENDOR,
-                field: "name",
-                name,
-                reason: "no key ids are left".into(),
-            });
-        };
-        ax.next_id = next;
+        let first = take_ids(&mut ax.next_id, &keys, VENDOR)?;
         ax.keys.reserve(keys.len());
         Ok((first..)
             .zip(keys)

@@ -35,7 +35,7 @@ use crate::common::{
 };
 use crate::examples::balena as examples;
 use crate::odata::{self, Row, Val};
-use crate::seed::{SeedError, SeedKey};
+use crate::seed::{SeedError, SeedKey, take_ids};
 
 const MOUNT: &str = "/balena";
 /// Every column of an `api_key` row; the secret `key` and `modified_at` too, as openBalena
@@ -379,20 +379,7 @@ impl Seeder {
             }
         }
         let mut balena = lock(&self.balena);
-        let first = balena.next_id;
-        let next = i64::try_from(keys.len())
-            .ok()
-            .and_then(|n| first.checked_add(n));
-        let Some(next) = next else {
-            let name = keys.first().map(|k| k.name.clone()).unwrap_or_default();
-            return Err(SeedError::Invalid {
-                vendor: VENDOR,
-                field: "name",
-                name,
-                reason: "no key ids are left".into(),
-            });
-        };
-        balena.next_id = next;
+        let first = take_ids(&mut balena.next_id, &keys, VENDOR)?;
         balena.keys.reserve(keys.len());
         Ok((first..)
             .zip(keys)

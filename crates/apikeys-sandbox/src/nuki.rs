@@ -25,7 +25,7 @@ use serde_json::Value;
 use crate::Vendor;
 use crate::common::{Reply, bearer, empty, example, json, lock, now, random_hex, to_millis};
 use crate::examples::nuki as examples;
-use crate::seed::{SeedError, SeedKey};
+use crate::seed::{SeedError, SeedKey, take_ids};
 
 const ACCOUNT_ID: i32 = 987_654_321;
 
@@ -475,20 +475,7 @@ impl Seeder {
             }
         }
         let mut nuki = lock(&self.0);
-        let first = nuki.next_id;
-        let next = i32::try_from(keys.len())
-            .ok()
-            .and_then(|n| first.checked_add(n));
-        let Some(next) = next else {
-            let name = keys.first().map(|k| k.name.clone()).unwrap_or_default();
-            return Err(SeedError::Invalid {
-                vendor: VENDOR,
-                field: "name",
-                name,
-                reason: "no 32-bit key ids are left".into(),
-            });
-        };
-        nuki.next_id = next;
+        let first = take_ids(&mut nuki.next_id, &keys, VENDOR)?;
         nuki.keys.reserve(keys.len());
         Ok((first..)
             .zip(keys)

@@ -124,6 +124,31 @@ impl SeedKey {
     }
 }
 
+/// Takes ids for `keys` from a vendor's id counter: the first of them, with the counter
+/// moved past the last. Refused when the counter would overflow the vendor's id type.
+pub(crate) fn take_ids<T>(next: &mut T, keys: &[SeedKey], vendor: Vendor) -> Result<T, SeedError>
+where
+    T: Copy + Into<i64> + TryFrom<i64>,
+{
+    let first = *next;
+    let after = i64::try_from(keys.len())
+        .ok()
+        .and_then(|n| first.into().checked_add(n))
+        .and_then(|n| T::try_from(n).ok());
+    match (after, keys.first()) {
+        (Some(after), _) => {
+            *next = after;
+            Ok(first)
+        }
+        (None, key) => Err(SeedError::Invalid {
+            vendor,
+            field: "name",
+            name: key.map(|k| k.name.clone()).unwrap_or_default(),
+            reason: "no key ids are left".into(),
+        }),
+    }
+}
+
 /// Why a seed was refused. Nothing is seeded into the vendor whose keys were refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use apikeys_common::{KeyInfo, KeyLifecycle};
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 use futures::{StreamExt, TryStreamExt};
 
 use super::engine::{self, Engine, Outcome, PlannedRotation};
@@ -15,6 +15,7 @@ use super::sink::Sink;
 use crate::cli::RotateDueArgs;
 use crate::config::{Account, Config};
 use crate::exit::{Exit, Failure};
+use crate::policy::Policy;
 
 /// How the command reaches the accounts.
 #[derive(Clone, Copy, Debug)]
@@ -91,12 +92,17 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
                 for key in keys {
                     let findings = policy.findings(key, now);
                     if !findings.is_empty() {
-                        plan.push(PlannedRotation {
+                        let mut planned = PlannedRotation {
                             account: account.name.clone(),
                             vendor: account.vendor().to_string(),
                             key: key.clone(),
                             why: findings.iter().map(ToString::to_string).collect(),
-                        });
+                            lifetime: args.lifetime,
+                        };
+                        if planned.lifetime.is_none() && planned.old_lifetime().is_none() {
+                            planned.lifetime = new_lifetime(&policy, &planned)?;
+                        }
+                        plan.push(planned);
                     }
                 }
             }
@@ -139,6 +145,23 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
         .await
         .map_err(|abort| Failure::other(abort.to_string()))?;
     finish(&outcomes, &journal, json, unreachable.is_empty())
+}
+
+/// The lifetime of a key replacing one that never expired: none, unless the policy
+/// requires an expiry (or the replacement would be flagged again at once), when it is the
+/// policy's max-age, and without one the command refuses to plan.
+fn new_lifetime(policy: &Policy, planned: &PlannedRotation) -> Result<Option<TimeDelta>, Failure> {
+    if !policy.require_expiry {
+        return Ok(None);
+    }
+    policy.max_age.map(Some).ok_or_else(|| {
+        Failure::invalid(format!(
+            "key `{}` of account `{}` never expires and the policy requires an expiry: \
+             give --lifetime DURATION (or a max-age) for the keys that replace such keys",
+            crate::output::sanitize(&planned.key.id),
+            crate::output::sanitize(&planned.account)
+        ))
+    })
 }
 
 /// Prints the report; exit 9 when a rotation failed, 8 when an account was not reached.
@@ -238,4 +261,63 @@ async fn connect(
         }
     }
     (accounts, failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forever(name: &str) -> PlannedRotation {
+        PlannedRotation {
+            account: "acct".into(),
+            vendor: "v".into(),
+            key: KeyInfo::new("7").name(name),
+            why: vec!["no-expiry".into()],
+            lifetime: None,
+        }
+    }
+
+    #[test]
+    fn a_key_that_never_expired_gets_an_expiry_only_when_the_policy_requires_one() {
+        let days = TimeDelta::days(90);
+        let lax = Policy::default();
+        assert_eq!(new_lifetime(&lax, &forever("ci")).unwrap(), None);
+        let strict = Policy {
+            require_expiry: true,
+            max_age: Some(days),
+            ..Policy::default()
+        };
+        assert_eq!(new_lifetime(&strict, &forever("ci")).unwrap(), Some(days));
+        let without_age = Policy {
+            require_expiry: true,
+            ..Policy::default()
+        };
+        let refused = new_lifetime(&without_age, &forever("ci")).unwrap_err();
+        assert_eq!(refused.exit, Exit::InvalidInput);
+        assert!(
+            refused.message.contains("--lifetime"),
+            "{}",
+            refused.message
+        );
+    }
+
+    #[test]
+    fn the_new_expiry_is_the_lifetime_else_the_old_keys_lifetime_from_now() {
+        let now = Utc::now();
+        let mut plan = forever("ci");
+        assert_eq!(plan.old_lifetime(), None);
+        plan.key.created_at = Some(now - TimeDelta::days(100));
+        plan.key.expires_at = Some(now - TimeDelta::days(70));
+        assert_eq!(plan.old_lifetime(), Some(TimeDelta::days(30)));
+        plan.lifetime = Some(TimeDelta::days(7));
+        assert_eq!(plan.new_expiry(now), Some(now + TimeDelta::days(7)));
+        plan.lifetime = None;
+        assert_eq!(plan.new_expiry(now), Some(now + TimeDelta::days(30)));
+        plan.lifetime = Some(TimeDelta::MAX);
+        assert_eq!(
+            plan.new_expiry(now),
+            None,
+            "a lifetime past the end of time is no expiry, not a panic"
+        );
+    }
 }

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use apikeys_common::{Error, KeyInfo, KeyLifecycle, NewKey};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
@@ -43,19 +43,25 @@ pub struct PlannedRotation {
     pub key: KeyInfo,
     /// Why it is due.
     pub why: Vec<String>,
+    /// How long the new key lives; `None`: as long as the old key did.
+    pub lifetime: Option<TimeDelta>,
 }
 
 impl PlannedRotation {
-    /// The expiry of the key that replaces this one: the old key's lifetime (expiry minus
-    /// creation) from now, or none when the old key had no expiry or no creation time.
-    fn new_expiry(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    /// The old key's lifetime (expiry minus creation), when it had one.
+    pub fn old_lifetime(&self) -> Option<TimeDelta> {
         let lifetime = self
             .key
             .expires_at?
             .signed_duration_since(self.key.created_at?);
-        (lifetime > chrono::TimeDelta::zero())
-            .then(|| now.checked_add_signed(lifetime))
-            .flatten()
+        (lifetime > TimeDelta::zero()).then_some(lifetime)
+    }
+
+    /// The expiry of the key that replaces this one: [`PlannedRotation::lifetime`] (else
+    /// the old key's lifetime) from now; none when neither is known (or it ends past the
+    /// end of time, which no vendor could store anyway).
+    pub fn new_expiry(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        now.checked_add_signed(self.lifetime.or_else(|| self.old_lifetime())?)
     }
 }
 
@@ -232,6 +238,8 @@ fn unfinished(entries: &[Entry]) -> Vec<Record> {
                 vendor: vendor.clone(),
                 key: info,
                 why: why.clone(),
+                // The new key's expiry was journaled with the plan.
+                lifetime: None,
             };
             let record = Record {
                 plan,

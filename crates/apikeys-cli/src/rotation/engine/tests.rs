@@ -77,6 +77,7 @@ impl World {
                 vendor: vendor.name().into(),
                 key: KeyInfo::new(created.key.id).name(name),
                 why: vec!["older than 90 days".into()],
+                lifetime: None,
             });
         }
         let mut accounts = HashMap::new();
@@ -389,6 +390,7 @@ async fn accounts_rotate_concurrently_and_a_kill_in_one_stops_all() {
                 vendor: vendor.name().into(),
                 key: KeyInfo::new(created.key.id).name(name),
                 why: vec!["due".into()],
+                lifetime: None,
             });
         }
         accounts.insert(vendor.name().to_string(), keys);
@@ -434,6 +436,7 @@ fn new_names_are_unique_short_and_do_not_grow() {
         vendor: "v".into(),
         key: KeyInfo::new("7").name("ci (rotated 0badf00d-1)"),
         why: vec![],
+        lifetime: None,
     };
     assert_eq!(unique_name(&plan, "3f9a01b2", 2), "ci (rotated 3f9a01b2-2)");
     plan.key.name = Some("x".repeat(80));

@@ -1,0 +1,69 @@
+//! What the `apikeys` binary's test files share: a sandbox on a runtime of its own, the
+//! command with no `APIKEYS_*` variable of the developer's leaking in, and scratch folders.
+#![allow(dead_code)] // Each test file uses its own part of this.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use apikeys_sandbox::Sandbox;
+use assert_cmd::Command;
+
+/// A sandbox serving on its own runtime for as long as the test holds it.
+pub struct Running {
+    pub sandbox: Sandbox,
+    // Declared after the sandbox: dropped last, so the server stops inside its runtime.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl std::ops::Deref for Running {
+    type Target = Sandbox;
+
+    fn deref(&self) -> &Sandbox {
+        &self.sandbox
+    }
+}
+
+impl Running {
+    pub fn start() -> Running {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sandbox = runtime.block_on(Sandbox::start()).unwrap();
+        Running {
+            sandbox,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// `apikeys`, without the caller's `APIKEYS_*` variables, given a minute at most.
+pub fn apikeys() -> Command {
+    let mut cmd = Command::cargo_bin("apikeys").unwrap();
+    for (name, _) in std::env::vars() {
+        if name.starts_with("APIKEYS_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+/// A fresh directory of the test's own.
+pub fn tempdir() -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "apikeys-cli-test-{}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Output bytes as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
