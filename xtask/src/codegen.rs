@@ -12,7 +12,7 @@ use serde_yaml::Value;
 use crate::constraints;
 use crate::lint::{self, Facts, OpenEnum};
 use crate::vendors::Vendor;
-use crate::{streams, surface};
+use crate::{error_body, streams, surface};
 
 /// The generated source for `vendor`, read from its fragment under `root`.
 pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
@@ -45,18 +45,26 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutApiVersion, &mut file);
     syn::visit_mut::VisitMut::visit_file_mut(&mut OneError, &mut file);
     constraints::name_bounds_in_setters(&mut file, &bounds);
-    // The error schema may be swapped for a hand-written type like any other.
+    // The error schema may be swapped for a hand-written type like any other, which then
+    // implements `ErrorBody` itself.
     let error_type: syn::Type = match vendor
         .replacements
         .iter()
         .find(|(name, _)| *name == facts.error_schema)
     {
         Some((_, path)) => {
+            error_body::only_on(&doc, None).map_err(|why| format!("{fragment}: {why}"))?;
             syn::parse_str(path).map_err(|e| format!("{fragment}: `{path}`: {e}"))?
         }
         None => {
             let name = format_ident!("{}", facts.error_schema.to_upper_camel_case());
-            syn::parse_quote!(types::#name)
+            let ty = syn::parse_quote!(types::#name);
+            error_body::only_on(&doc, Some(&facts.error_schema))
+                .and_then(|()| error_body::error_body(&doc, &facts.error_schema, &ty))
+                .and_then(|tokens| syn::parse2(tokens).map_err(|e| e.to_string()))
+                .map(|item| file.items.push(item))
+                .map_err(|why| format!("{fragment}: {why}"))?;
+            ty
         }
     };
     let operations = facts.operations.iter().map(|op| {

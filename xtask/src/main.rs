@@ -10,6 +10,7 @@
 mod codegen;
 mod constraints;
 mod derived;
+mod error_body;
 mod examples;
 mod lint;
 mod streams;

@@ -2484,6 +2484,25 @@ pub mod builder {
         }
     }
 }
+///Read as the fragment's `x-apikeys-error` on `BalenaError` says.
+impl ::apikeys_common::ErrorBody for types::BalenaError {
+    ///None: the body has no code.
+    fn code(&self) -> ::std::option::Option<::std::string::String> {
+        ::std::option::Option::None
+    }
+    ///The message at the body itself, else `/message`, else `/error`: the first that is not blank.
+    fn message(&self) -> ::std::option::Option<::std::string::String> {
+        ::apikeys_common::__private::error_text(
+            self,
+            &[&[""], &["/message"], &["/error"]],
+            "",
+        )
+    }
+    ///A body with `text` at the body itself.
+    fn from_text(text: ::std::string::String) -> ::std::option::Option<Self> {
+        ::apikeys_common::__private::error_from_text("", false, text)
+    }
+}
 ::apikeys_common::generated_client!(
     Client, types::BalenaError, [("create_named_user_api_key", "/api-key/user/full",
     false, [(Property, "name", MinLength(1)), (Property, "name", MaxLength(50)),
