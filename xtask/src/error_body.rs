@@ -424,7 +424,7 @@ components:
             ),
             (
                 "Problem",
-                "{message: [/message, /errors], join: '; ', text: /gateway/message}",
+                "{message: [/message], text: /errors}",
                 "none of the `message` pointers",
             ),
             (

@@ -113,11 +113,19 @@ impl Error {
         }
     }
 
-    /// `error`, which happened after the server created `key`: an [`Error::KeyCreated`]
-    /// (unless `error` already is one).
+    /// `error`, which happened after the server created `key`: an [`Error::KeyCreated`].
+    /// When `error` already is one, what it knows of the key is kept, and `key` fills in
+    /// the rest (an id found by a later step, the secret the create showed).
     pub fn after_create(key: crate::PartialKey, error: Error) -> Error {
         match error {
-            Error::KeyCreated { .. } => error,
+            Error::KeyCreated {
+                key: mut known,
+                error,
+            } => {
+                known.id = known.id.or(key.id);
+                known.secret = known.secret.or(key.secret);
+                Error::KeyCreated { key: known, error }
+            }
             error => Error::KeyCreated {
                 key: Box::new(key),
                 error: Box::new(error),
