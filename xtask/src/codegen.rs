@@ -12,7 +12,7 @@ use serde_yaml::Value;
 use crate::constraints;
 use crate::lint::{self, Facts, OpenEnum};
 use crate::vendors::Vendor;
-use crate::{error_body, streams, surface};
+use crate::{error_body, fields, streams, surface};
 
 /// The generated source for `vendor`, read from its fragment under `root`.
 pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
@@ -40,6 +40,7 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     let mut file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("{fragment}: generated code does not parse: {e}"))?;
     add_open_enums(&mut file, &facts.open_enums)?;
+    add_fields(&mut file, &doc).map_err(|why| format!("{fragment}: {why}"))?;
     use_our_encode_path(&mut file.items);
     keep_progenitor_private(&mut file.items);
     syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutApiVersion, &mut file);
@@ -412,6 +413,24 @@ fn add_streams(file: &mut syn::File, doc: &Value) -> Result<(), String> {
         return Err("progenitor emitted no `builder` module".into());
     };
     items.extend(streams);
+    Ok(())
+}
+
+/// Puts each `x-apikeys-fields` enum into the generated `types` module, beside its schema.
+fn add_fields(file: &mut syn::File, doc: &Value) -> Result<(), String> {
+    let enums = fields::fields(doc)?;
+    let types = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+        _ => None,
+    });
+    let Some((_, items)) = types else {
+        return Err("progenitor emitted no `types` module".into());
+    };
+    for tokens in enums {
+        let file: syn::File =
+            syn::parse2(tokens).map_err(|e| format!("a field enum does not parse: {e}"))?;
+        items.extend(file.items);
+    }
     Ok(())
 }
 

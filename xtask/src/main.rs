@@ -12,6 +12,7 @@ mod constraints;
 mod derived;
 mod error_body;
 mod examples;
+mod fields;
 mod lint;
 mod streams;
 mod surface;
