@@ -526,7 +526,7 @@ const OPTION_ORDER: [&str; 6] = ["$orderby", "$select", "$expand", "$top", "$ski
 /// first row whatever `$skip` says, as every `.stream()` starts at the first page. `key asc` is added to `$orderby` (unless it names `key` already), so that pages neither
 /// repeat nor miss a row when `key` is unique. The stream ends after a short page; a server
 /// that answers every `$skip` with the same page, or pages on past
-/// [`MAX_PAGES`](crate::MAX_PAGES), ends it with [`Error::Pagination`](crate::Error::Pagination),
+/// [`MAX_PAGES`](crate::MAX_PAGES), ends it with [`Error::Pagination`],
 /// as [`paginate`](crate::paginate) does.
 pub fn paginate<T, F, Fut>(
     options: ODataOptions,
