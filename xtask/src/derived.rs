@@ -45,9 +45,19 @@ pub fn all(root: &Path) -> Result<Vec<(String, String)>, String> {
 /// `tokens` as a file, formatted as `cargo fmt` leaves it (the files are ordinary modules,
 /// so `cargo fmt` must find nothing to change).
 pub fn rust(root: &Path, path: &str, tokens: TokenStream) -> Result<String, String> {
+    rust_with_header(root, path, HEADER, tokens)
+}
+
+/// [`rust`] with another `// @generated` header.
+pub fn rust_with_header(
+    root: &Path,
+    path: &str,
+    header: &str,
+    tokens: TokenStream,
+) -> Result<String, String> {
     let file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("{path}: generated code does not parse: {e}"))?;
-    let text = format!("{HEADER}{}", prettyplease::unparse(&file));
+    let text = format!("{header}{}", prettyplease::unparse(&file));
     let mut child = Command::new(std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".into()))
         .current_dir(root)
         .args(["--edition", "2024"])
@@ -243,6 +253,7 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
             format_ident!("{}_router", v.name),
             format_ident!("{}_key", v.name),
             format_ident!("{}_scope", v.name),
+            format_ident!("{}_seeder", v.name),
         ];
         let args = if v.sandbox.build_takes_base_url {
             quote!(&format!("{root}{}", Vendor::#variant.base_path()))
@@ -270,6 +281,39 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
         let scope = format_ident!("{}_scope", v.name);
         quote!(#name: #scope,)
     });
+    let from_name_arms = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let name = v.name;
+        quote!(#name => Some(Vendor::#variant),)
+    });
+    let seeder_fields = vendors.iter().map(|v| {
+        let name = ident(v.name);
+        quote!(#name: #name::Seeder,)
+    });
+    let seed_arms = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let name = ident(v.name);
+        quote!(Vendor::#variant => self.#name.seed(keys),)
+    });
+    let seeders = vendors.iter().map(|v| {
+        let name = ident(v.name);
+        let seeder = format_ident!("{}_seeder", v.name);
+        quote!(#name: #seeder,)
+    });
+    let file_fields = vendors.iter().map(|v| {
+        let name = ident(v.name);
+        let doc = format!(" `[[{}]]`: {}'s keys.", v.name, v.display);
+        quote! {
+            #[doc = #doc]
+            #[serde(default)]
+            #name: Vec<SeedKey>,
+        }
+    });
+    let file_keys = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let name = ident(v.name);
+        quote!((Vendor::#variant, self.#name),)
+    });
     // The root is unused when no emulator links to itself.
     let unused_root =
         (!vendors.iter().any(|v| v.sandbox.build_takes_base_url)).then(|| quote!(let _ = root;));
@@ -283,6 +327,9 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
 
         use apikeys_common::Secret;
         use axum::Router;
+        use serde::Deserialize;
+
+        use crate::seed::{SeedError, SeedKey};
 
         #(#scopes_use)*
 
@@ -301,6 +348,14 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
             pub fn name(self) -> &'static str {
                 match self {
                     #(#name_arms)*
+                }
+            }
+
+            /// The vendor called `name` (its [`Vendor::name`]), if there is one.
+            pub fn from_name(name: &str) -> Option<Vendor> {
+                match name {
+                    #(#from_name_arms)*
+                    _ => None,
                 }
             }
 
@@ -350,13 +405,46 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
             }
         }
 
+        /// Each emulator's seeder, which adds keys to the vendor's seeded scope.
+        pub(crate) struct Seeders {
+            #(#seeder_fields)*
+        }
+
+        impl Seeders {
+            /// Adds `keys` to `vendor`'s seeded scope: their ids, or why none was added.
+            pub(crate) fn seed(&self, vendor: Vendor, keys: Vec<SeedKey>) -> Result<Vec<String>, SeedError> {
+                match vendor {
+                    #(#seed_arms)*
+                }
+            }
+        }
+
+        /// A seed file: one array of tables per vendor, named as the vendor is.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct SeedFile {
+            #(#file_fields)*
+        }
+
+        impl SeedFile {
+            /// Each vendor's keys, in the order of [`Vendor::ALL`].
+            pub(crate) fn into_keys(self) -> Vec<(Vendor, Vec<SeedKey>)> {
+                vec![#(#file_keys)*]
+            }
+        }
+
         /// Every emulator, seeded and mounted on one router for a server at `root`
-        /// (`http://host:port`), with each one's credential and scope.
-        pub(crate) fn mount(root: &str) -> (Router, Credentials, Scopes) {
+        /// (`http://host:port`), with each one's credential, scope and seeder.
+        pub(crate) fn mount(root: &str) -> (Router, Credentials, Scopes, Seeders) {
             #unused_root
             #(#builds)*
             let router = Router::new() #(#mounts)*;
-            (router, Credentials { #(#keys)* }, Scopes { #(#scopes)* })
+            (
+                router,
+                Credentials { #(#keys)* },
+                Scopes { #(#scopes)* },
+                Seeders { #(#seeders)* },
+            )
         }
     }
 }
@@ -527,6 +615,87 @@ pub fn cli(vendors: &[Vendor]) -> TokenStream {
             }
         }
     });
+    let vendor_names = vendors.iter().map(|v| v.name);
+    let config_structs = vendors.iter().map(|v| {
+        let ty = ident(&v.variant());
+        let doc = format!(
+            " The `scope` table of an account at {} in a config file.",
+            v.display
+        );
+        let fields = v.cli.scope.iter().map(|arg| {
+            let field = ident(arg.field);
+            let key = arg.flag.unwrap_or(arg.field).to_kebab_case();
+            let doc = spaced(arg.help);
+            match &arg.kind {
+                ArgKind::Required { ty, .. } => {
+                    let ty = path(ty);
+                    quote! {
+                        #[doc = #doc]
+                        #[serde(rename = #key)]
+                        pub #field: #ty,
+                    }
+                }
+                ArgKind::ForNewKeys { .. } => quote! {
+                    #[doc = #doc]
+                    #[serde(rename = #key, default)]
+                    pub #field: Vec<String>,
+                },
+            }
+        });
+        quote! {
+            #[doc = #doc]
+            #[derive(Debug, serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            pub struct #ty {
+                #(#fields)*
+            }
+        }
+    });
+    let from_config_arms = vendors.iter().map(|v| {
+        let name = v.name;
+        let ty = ident(&v.variant());
+        let variant = ident(&v.variant());
+        let fields = v.cli.scope.iter().map(|arg| {
+            let field = ident(arg.field);
+            match &arg.kind {
+                ArgKind::Required { .. } => quote!(#field: scope.#field),
+                ArgKind::ForNewKeys { item, .. } => {
+                    let item = path(item);
+                    quote! {
+                        #field: crate::config::normalized(&scope.#field)
+                            .iter()
+                            .map(|value| #item::from(value.as_str()))
+                            .collect()
+                    }
+                }
+            }
+        });
+        let build = if v.cli.scope.is_empty() {
+            quote!({
+                let config_scope::#ty {} = scope;
+                Scope::#variant
+            })
+        } else {
+            quote!(Scope::#variant { #(#fields),* })
+        };
+        quote! {
+            #name => {
+                let scope: config_scope::#ty = toml::Value::Table(table)
+                    .try_into()
+                    .map_err(|e: toml::de::Error| e.message().to_string())?;
+                #build
+            }
+        }
+    });
+    let base_url_arms = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let base_url = expr(v.cli.base_url);
+        if v.cli.scope.is_empty() {
+            quote!(Scope::#variant => #base_url,)
+        } else {
+            quote!(Scope::#variant { .. } => #base_url,)
+        }
+    });
     let unused_scopes = (!VENDORS
         .iter()
         .flat_map(|v| v.cli.scope)
@@ -585,6 +754,39 @@ pub fn cli(vendors: &[Vendor]) -> TokenStream {
                 match vendor {
                     #(#demo_arms)*
                     _ => None,
+                }
+            }
+        }
+
+        /// Every vendor's name, as the command line and config files spell it.
+        pub const VENDOR_NAMES: &[&str] = &[#(#vendor_names),*];
+
+        /// The `scope` table of each vendor's accounts in a config file: the same names as
+        /// the vendor's scope flags, nothing else.
+        pub mod config_scope {
+            #(#config_structs)*
+        }
+
+        impl Scope {
+            /// The scope a config file's account gives for `vendor`, or why it cannot: an
+            /// unknown vendor (the message lists the known ones), a missing, unknown or
+            /// mistyped field (toml's message, which names the field).
+            pub fn from_config(vendor: &str, table: toml::Table) -> Result<Scope, String> {
+                Ok(match vendor {
+                    #(#from_config_arms)*
+                    _ => {
+                        return Err(format!(
+                            "unknown vendor `{vendor}`; the vendors are {}",
+                            VENDOR_NAMES.join(", ")
+                        ));
+                    }
+                })
+            }
+
+            /// The vendor's public API, the `--base-url` default.
+            pub fn default_base_url(&self) -> &'static str {
+                match self {
+                    #(#base_url_arms)*
                 }
             }
         }

@@ -67,6 +67,10 @@ fn codegen_all(root: &Path, check: bool, only: &[String]) -> Result<(), String> 
         files.push((vendor.output(), codegen::generate(root, vendor)?));
         files.push((vendor.examples_output(), examples::generate(root, vendor)?));
     }
+    files.push((
+        examples::SANDBOX.to_string(),
+        examples::sandbox(root, VENDORS)?,
+    ));
     files.extend(derived::all(root)?);
     let mut stale = Vec::new();
     for (label, fresh) in files {

@@ -60,6 +60,7 @@ const TOY: Vendor = Vendor {
         scope_doc: "The toy's account.",
         credential_doc: "a token",
         seeded_doc: "one key",
+        examples: &[],
     },
     cli: crate::vendors::Cli {
         about: "Toy: the keys of one account (--account).",
@@ -80,6 +81,30 @@ const TOY: Vendor = Vendor {
     },
 };
 
+/// The sandbox seeds from the examples the rows name: one constant each, and a schema
+/// without an `example` is refused.
+#[test]
+fn the_sandbox_gets_the_examples_each_row_names() {
+    use heck::ToShoutySnakeCase;
+    let root = workspace_root();
+    let text = crate::examples::sandbox(&root, VENDORS).unwrap();
+    for vendor in VENDORS {
+        assert!(text.contains(&format!("pub(crate) mod {} {{", vendor.name)));
+        assert!(!vendor.sandbox.examples.is_empty(), "{}", vendor.name);
+        for name in vendor.sandbox.examples {
+            let constant = format!("pub(crate) const {}: &str", name.to_shouty_snake_case());
+            assert!(text.contains(&constant), "{constant}");
+        }
+    }
+    let mut wrong = VENDORS[0].clone();
+    wrong.sandbox.examples = &["NoSuchSchema"];
+    let error = crate::examples::sandbox(&root, &[wrong]).unwrap_err();
+    assert!(
+        error.contains("`NoSuchSchema`, which has no `example`"),
+        "{error}"
+    );
+}
+
 /// A sixth row reaches every derived file: nothing else lists the vendors.
 #[test]
 fn a_new_row_reaches_the_sandbox_the_cli_and_the_tables() {
@@ -92,9 +117,13 @@ fn a_new_row_reaches_the_sandbox_the_cli_and_the_tables() {
         "pub use toy::ToyScope;",
         "Vendor::Automox,\n        Vendor::Toy,\n    ];",
         "Vendor::Toy => \"/toy/api\",",
-        "let (toy_router, toy_key, toy_scope) = toy::build();",
+        "let (toy_router, toy_key, toy_scope, toy_seeder) = toy::build();",
         ".nest(Vendor::Toy.base_path(), toy_router)",
         "pub toy: ToyScope,",
+        "\"toy\" => Some(Vendor::Toy),",
+        "Vendor::Toy => self.toy.seed(keys),",
+        "toy: Vec<SeedKey>,",
+        "(Vendor::Toy, self.toy),",
     ] {
         assert!(sandbox.contains(wanted), "{wanted}\n{sandbox}");
     }

@@ -33,8 +33,10 @@ pub struct Vendor {
 }
 
 /// The vendor's emulator, `crates/apikeys-sandbox/src/<name>.rs`: a
-/// `pub(crate) fn build() -> (axum::Router, Secret, <Variant>Scope)` (with `(base_url: &str)`
-/// when `build_takes_base_url`), and the `pub struct <Variant>Scope` (with `Display`).
+/// `pub(crate) fn build() -> (axum::Router, Secret, <Variant>Scope, Seeder)` (with
+/// `(base_url: &str)` when `build_takes_base_url`), the `pub struct <Variant>Scope` (with
+/// `Display`), and the `pub(crate) struct Seeder` with
+/// `fn seed(&self, Vec<SeedKey>) -> Result<Vec<String>, SeedError>`.
 #[derive(Clone)]
 pub struct Sandbox {
     /// The path of the vendor's base URL on the sandbox's server.
@@ -49,6 +51,9 @@ pub struct Sandbox {
     /// The sandbox README's row: the credential, and what is seeded.
     pub credential_doc: &'static str,
     pub seeded_doc: &'static str,
+    /// The fragment's schemas whose `example`s the emulator seeds its data from, written
+    /// to `crates/apikeys-sandbox/src/examples.rs` as JSON text.
+    pub examples: &'static [&'static str],
 }
 
 /// The vendor's subcommand of the `apikeys` CLI.
@@ -160,7 +165,8 @@ pub const VENDORS: &[Vendor] = &[
             build_takes_base_url: false,
             scope_doc: "ThingsBoard's tenant and user.",
             credential_doc: "API key `tb_…` (`X-Authorization: ApiKey …`)",
-            seeded_doc: "tenant, user `tenant@thingsboard.org` / `tenant`, 2 keys (one is the credential, one disabled)",
+            seeded_doc: "tenant, user `tenant@thingsboard.org` / `tenant`, the keys of the `PageDataApiKeyInfo` example (the first is the credential, never expiring; one disabled)",
+            examples: &["PageDataApiKeyInfo"],
         },
         cli: Cli {
             about: "ThingsBoard: the API keys of one user (--user-id).",
@@ -200,7 +206,8 @@ pub const VENDORS: &[Vendor] = &[
             build_takes_base_url: true,
             scope_doc: "SensorBucket's tenant.",
             credential_doc: "key token (`Authorization: Bearer …`)",
-            seeded_doc: "tenant 19 (and archived tenant 20), 2 keys (one is the credential)",
+            seeded_doc: "tenant 19 with the name and the keys of the `ListApiKeys200Response` example (the first is the credential, never expiring), archived tenant 20",
+            examples: &["ListApiKeys200Response"],
         },
         cli: Cli {
             about: "SensorBucket: the API keys of one tenant (--tenant-id; --permission for new keys).",
@@ -277,7 +284,8 @@ pub const VENDORS: &[Vendor] = &[
             build_takes_base_url: false,
             scope_doc: "Nuki's account and seeded API key.",
             credential_doc: "access token of a key token with the `account` scope",
-            seeded_doc: "account 987654321, keys 1010101010 (with the credential's token and an advanced key whose webhooks are deactivated) and 1010101011",
+            seeded_doc: "account 987654321, key 1010101010 as in the `ApiKey` example, with the credential's token, the `ApiKeyToken` example's token and the `AdvancedApiKey` example's advanced key (its webhooks deactivated), and key 1010101011",
+            examples: &["ApiKey", "AdvancedApiKey", "ApiKeyToken"],
         },
         cli: Cli {
             about: "Nuki Web: the API keys of the account the token belongs to.",
@@ -323,7 +331,8 @@ pub const VENDORS: &[Vendor] = &[
             build_takes_base_url: false,
             scope_doc: "balena's user, fleet and device.",
             credential_doc: "a user session token (JWT)",
-            seeded_doc: "user 42 (actor 1111) with 2 named keys and a legacy unnamed key, fleet 123 `sandbox/fleet` with a provisioning key, device 456 with a device key; `scopes().balena.api_key` is a named key that may only read, `provisioning_key` and `device_key` the fleet's and the device's keys",
+            seeded_doc: "user 42 (actor 1111) named as in the `ActorWhoami` example, with the `ApiKeyCollection` example's named keys and a legacy unnamed key, fleet 123 `sandbox/fleet` with a provisioning key, device 456 with a device key; `scopes().balena.api_key` is the last of those named keys (never expiring), which may only read, `provisioning_key` and `device_key` the fleet's and the device's keys",
+            examples: &["ApiKeyCollection", "ActorWhoami"],
         },
         cli: Cli {
             about: "balena: the named API keys of the user the key belongs to.",
@@ -360,7 +369,8 @@ pub const VENDORS: &[Vendor] = &[
             build_takes_base_url: false,
             scope_doc: "Automox's organization and user.",
             credential_doc: "key secret (`Authorization: Bearer …`)",
-            seeded_doc: "organization 1234, user 98765 with 2 keys (one is the credential, one disabled), user 98766 with 1",
+            seeded_doc: "organization 1234, user 98765 as in the `ApiKeyPage` example, with its keys (the first is the credential, never expiring; one disabled), user 98766 with 1",
+            examples: &["ApiKeyPage"],
         },
         cli: Cli {
             about: "Automox: the API keys of one user in one organization (--org, --user-id).",

@@ -8,7 +8,9 @@
 //! - allocations per call, and the TCP connections the server accepted (keep-alive);
 //! - streaming 100,000 ThingsBoard keys through `.stream()`: items/s and peak heap, against
 //!   the peak while fetching and holding one page;
-//! - what the retry and tracing hooks cost when nothing fails.
+//! - what the retry and tracing hooks cost when nothing fails;
+//! - `apikeys audit` of 5 accounts x 2,000 keys against listing them through the crates
+//!   (needs `cargo build --release -p apikeys-cli` first; `BENCH_ONLY=audit` runs it alone).
 //!
 //! It prints a table and always exits 0; a target that is missed is marked `MISSED`.
 //! `BENCH_SCALE=0.1` runs a tenth of the iterations (for a quick look; figures get noisier).
@@ -16,6 +18,7 @@
 //! repeats that call at c=64 for 10 s, to run under a profiler.
 
 mod alloc;
+mod audit;
 mod server;
 mod vendors;
 
@@ -600,5 +603,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(run());
+    // `BENCH_ONLY=audit` runs the audit section alone.
+    if std::env::var("BENCH_ONLY").as_deref() != Ok("audit") {
+        runtime.block_on(run());
+    }
+    drop(runtime);
+    audit::run();
 }

@@ -529,3 +529,60 @@ async fn fetch<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
     let body = response.bytes().await.unwrap();
     serde_json::from_slice(&body).unwrap()
 }
+
+/// Each vendor's key lifecycle in the sandbox's seeded scope, through its crate (the audit
+/// benchmark's direct listing).
+pub fn sandbox_lifecycle(
+    sandbox: &apikeys_sandbox::Sandbox,
+    vendor: apikeys_sandbox::Vendor,
+) -> Option<Box<dyn apikeys_common::KeyLifecycle>> {
+    use apikeys_sandbox::Vendor as V;
+    fn client<C: apikeys_common::Vendor>(base: &str, key: apikeys_common::Secret) -> C {
+        apikeys_common::ClientBuilder::<C>::new(base)
+            .api_key(key)
+            .build()
+            .expect("a loopback client")
+    }
+    let (base, key) = (sandbox.base_url(vendor), sandbox.credential(vendor));
+    let scopes = sandbox.scopes();
+    Some(match vendor {
+        V::ThingsBoard => Box::new(thingsboard_apikeys::KeyScope::new(
+            client(&base, key),
+            scopes.thingsboard.user_id,
+        )),
+        V::SensorBucket => Box::new(sensorbucket_apikeys::KeyScope::new(
+            client(&base, key),
+            scopes.sensorbucket.tenant_id,
+            Vec::new(),
+        )),
+        V::Nuki => Box::new(nuki_apikeys::KeyScope::new(client(&base, key))),
+        V::Balena => Box::new(balena_apikeys::KeyScope::new(client(&base, key))),
+        V::Automox => Box::new(automox_apikeys::KeyScope::new(
+            client(&base, key),
+            scopes.automox.org_id,
+            scopes.automox.user_id,
+        )),
+        _ => return None,
+    })
+}
+
+/// The `scope = ...` line of an `apikeys audit` account in the sandbox's seeded scope.
+pub fn sandbox_scope_toml(
+    sandbox: &apikeys_sandbox::Sandbox,
+    vendor: apikeys_sandbox::Vendor,
+) -> String {
+    use apikeys_sandbox::Vendor as V;
+    let scopes = sandbox.scopes();
+    match vendor {
+        V::ThingsBoard => format!("scope = {{ user-id = \"{}\" }}", scopes.thingsboard.user_id),
+        V::SensorBucket => format!(
+            "scope = {{ tenant-id = {} }}",
+            scopes.sensorbucket.tenant_id
+        ),
+        V::Automox => format!(
+            "scope = {{ org = {}, user-id = {} }}",
+            scopes.automox.org_id, scopes.automox.user_id
+        ),
+        _ => String::new(),
+    }
+}

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
+use crate::config::ConfigArgs;
+use crate::policy::PolicyArgs;
 use crate::vendors::{ABOUT, VendorCommand};
 
 /// The exit codes, as `--help` shows them (the crate README says the same).
@@ -20,6 +22,13 @@ Exit codes:
   4  not found: no such key
   5  rate limited (429)
   6  network: the server could not be reached, or the request timed out
+  7  audit: the policy found something (expired, expiring, no-expiry, too-old,
+     disabled keys)
+  8  audit: an account could not be audited (the others still are and are
+     reported); 8 wins over 7. rotate --due: an account could not be reached
+     or listed (its keys are not planned; the others' are)
+  9  rotate --due --apply: a key's rotation failed (the report says at which
+     step and which key still works); 9 wins over 8
 
 Each vendor reads its base URL and API key from --base-url and --api-key, or from
 APIKEYS_<VENDOR>_BASE_URL and APIKEYS_<VENDOR>_API_KEY (prefer the variable or
@@ -75,6 +84,16 @@ pub enum Command {
     /// every vendor, showing what happened (no secret is ever printed).
     #[command(after_help = EXIT_CODES)]
     Demo,
+    /// List the keys of every account in the config file, concurrently, and report those
+    /// the policy finds something about: expired, expiring, no-expiry, too-old, disabled.
+    #[command(after_help = EXIT_CODES)]
+    Audit(AuditArgs),
+    /// Rotate every key of the config file's accounts that the policy finds something
+    /// about: without --apply, print the plan; with --apply, replace each key (create,
+    /// deliver the secret to --secret-dir or --secret-cmd, confirm, revoke the old one),
+    /// every step journaled first so that a killed run resumes with --resume.
+    #[command(after_help = EXIT_CODES)]
+    Rotate(RotateDueArgs),
     /// Print the completion script for a shell, e.g.
     /// `apikeys completions bash > ~/.local/share/bash-completion/completions/apikeys`.
     Completions {
@@ -113,6 +132,74 @@ pub enum Action {
     /// fails, a working key is left and the error says which.
     #[command(after_help = EXIT_CODES)]
     Rotate(RotateArgs),
+}
+
+/// `audit`'s flags.
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// The accounts.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The policy (overrides the file's `[policy]` table).
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Show every key, not only those with findings.
+    #[arg(long)]
+    pub all: bool,
+    /// Print CSV (one record per key) instead of tables.
+    #[arg(long)]
+    pub csv: bool,
+    /// How many accounts to list at once.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u16).range(1..=64)
+    )]
+    pub concurrency: u16,
+}
+
+/// `rotate --due`'s flags.
+#[derive(Debug, Clone, Args)]
+pub struct RotateDueArgs {
+    /// Rotate the keys the policy finds something about (expired, expiring, no-expiry,
+    /// too-old, disabled).
+    #[arg(long, required_unless_present = "resume")]
+    pub due: bool,
+    /// Rotate them (without it, the plan is printed and nothing changes).
+    #[arg(long)]
+    pub apply: bool,
+    /// Finish the rotations a killed run left in the journal, each from its last recorded
+    /// step (implies --apply; the policy is not looked at again).
+    #[arg(long)]
+    pub resume: bool,
+    /// Write each new secret to its own file in this directory,
+    /// ACCOUNT.NEW-KEY-ID.secret, mode 0600, never overwritten.
+    #[arg(long, value_name = "DIR", conflicts_with = "secret_cmd")]
+    pub secret_dir: Option<PathBuf>,
+    /// Give each new secret to this command (`sh -c`) on its standard input, with
+    /// APIKEYS_ACCOUNT, APIKEYS_VENDOR, APIKEYS_KEY_ID and APIKEYS_OLD_KEY_ID set; only
+    /// exit status 0 counts as delivered.
+    #[arg(long, value_name = "CMD")]
+    pub secret_cmd: Option<String>,
+    /// How long --secret-cmd may run, in seconds, before it is killed and counts as failed.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub secret_cmd_timeout: u64,
+    /// The journal (JSON lines, no secret) [default: apikeys-rotate.journal in the --secret-dir;
+    /// required with --secret-cmd].
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+    /// The accounts.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The policy (overrides the file's `[policy]` table).
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 /// `create`'s flags.

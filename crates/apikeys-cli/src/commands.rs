@@ -2,7 +2,8 @@
 //! whichever `KeyLifecycle` the command line describes.
 
 use apikeys_common::{
-    CreatedKey, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, PartialKey, RotationError,
+    CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, PartialKey, RotationError,
+    rotate_with,
 };
 use futures::TryStreamExt;
 use serde::Serialize;
@@ -90,8 +91,10 @@ pub async fn run(invocation: Invocation, json: bool) -> Result<(), Failure> {
     }
 }
 
-/// The rotation the lifecycle describes (check, create, confirm, revoke), with the new
-/// secret written and synced to its destination before the old key is revoked.
+/// The rotation of `apikeys_common::rotate_with` (check, create, confirm, deliver, revoke),
+/// the new secret written and synced to its destination as the deliver step, before the
+/// old key is revoked. A secret that cannot be written makes the new key useless:
+/// `rotate_with` revokes it and the old key stays.
 async fn rotate(
     keys: &dyn KeyLifecycle,
     vendor: &str,
@@ -100,43 +103,37 @@ async fn rotate(
     destination: &Destination,
     json: bool,
 ) -> Result<(), Failure> {
-    if let Err(error) = keys.get(old).await {
-        return Err(rotation_failure(&RotationError::Check(error)));
-    }
-    let created = match keys.create(new).await {
+    let rotated = rotate_with(keys, old, new, |created| {
+        let stored = destination
+            .store(&created.secret)
+            .map_err(|failure| Error::delivery(failure.message));
+        Box::pin(futures::future::ready(stored))
+    })
+    .await;
+    let created = match rotated {
         Ok(created) => created,
         Err(error) => {
-            if let Some(partial) = error.created_key() {
-                report_partial(vendor, partial, destination, json)?;
+            match &error {
+                RotationError::Create(create) => {
+                    if let Some(partial) = create.created_key() {
+                        report_partial(vendor, partial, destination, json)?;
+                    }
+                }
+                // The key may exist although the server could not find it again: its
+                // secret is kept, so that it can be used or revoked.
+                RotationError::Confirm { created, .. } => {
+                    store(vendor, created, destination, "; the old key still works")?;
+                    print_created(vendor, STOPPED, created, destination, json)?;
+                }
+                // The secret is where it was to go, and both keys work.
+                RotationError::Revoke { created, .. } => {
+                    print_created(vendor, STOPPED, created, destination, json)?;
+                }
+                _ => {}
             }
-            return Err(rotation_failure(&RotationError::Create(error)));
+            return Err(rotation_failure(&error));
         }
     };
-    let stopped = |error| {
-        let what = "rotation stopped (the old key still works) after it created";
-        print_created(vendor, what, &created, destination, json)?;
-        Err(rotation_failure(&error))
-    };
-    if let Err(error) = keys.get(&created.key.id).await {
-        store(vendor, &created, destination, "; the old key still works")?;
-        return stopped(RotationError::Confirm {
-            created: created.clone(),
-            error,
-        });
-    }
-    // The secret is safe on disk before the only other working key goes.
-    store(
-        vendor,
-        &created,
-        destination,
-        "; the old key was not revoked and still works",
-    )?;
-    if let Err(error) = keys.revoke(old).await {
-        return stopped(RotationError::Revoke {
-            created: created.clone(),
-            error,
-        });
-    }
     if json {
         return output::print_json(&RotatedJson {
             old,
@@ -150,6 +147,9 @@ async fn rotate(
     );
     print_created(vendor, &what, &created, destination, json)
 }
+
+/// What a rotation that stopped after creating its new key says of that key.
+const STOPPED: &str = "rotation stopped (the old key still works) after it created";
 
 /// `rotate --json`: the old id, the new key, and its secret when asked for.
 #[derive(Serialize)]

@@ -72,6 +72,15 @@ pub fn resolve(
         Command::Demo => {
             return Err(("demo", Failure::other("the demo is not a vendor command")));
         }
+        Command::Audit(_) => {
+            return Err(("audit", Failure::other("the audit is not a vendor command")));
+        }
+        Command::Rotate(_) => {
+            return Err((
+                "rotate",
+                Failure::other("rotate --due is not a vendor command"),
+            ));
+        }
         Command::Completions { .. } => {
             return Err(("completions", Failure::other("not a vendor command")));
         }

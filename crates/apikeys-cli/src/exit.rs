@@ -23,6 +23,14 @@ pub enum Exit {
     RateLimited = 5,
     /// The server could not be reached, or a request timed out.
     Network = 6,
+    /// `audit`: the policy found something (a CI gate fails on it).
+    Findings = 7,
+    /// `audit`: an account could not be audited (the others were; this wins over
+    /// [`Exit::Findings`], as an incomplete audit cannot vouch for anything).
+    Incomplete = 8,
+    /// `rotate --due --apply`: a key's rotation failed (this wins over
+    /// [`Exit::Incomplete`]).
+    RotationFailed = 9,
 }
 
 impl From<Exit> for ExitCode {

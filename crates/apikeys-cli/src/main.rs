@@ -7,16 +7,22 @@
 //! vendor's subcommand and scope, and how they become a `Box<dyn KeyLifecycle>`),
 //! [`connect`] (a command's target), [`commands`] (the vendor commands), [`demo`],
 //! [`output`] (tables, JSON, spinner), [`exit`] (exit codes and the error line),
-//! [`credential`] (where the API key comes from) and [`secrets`] (where a new secret goes).
+//! [`credential`] (where the API key comes from), [`secrets`] (where a new secret goes),
+//! [`audit`] (every account's keys against a [`policy`]), with the accounts of [`config`],
+//! and [`rotation`] (`rotate --due`: the keys the policy flags, journaled and resumable).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod audit;
 mod cli;
 mod commands;
+mod config;
 mod connect;
 mod credential;
 mod demo;
 mod exit;
 mod output;
+mod policy;
+mod rotation;
 mod secrets;
 mod vendors;
 
@@ -59,8 +65,23 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Exit {
     let timeout = Duration::from_secs(cli.timeout);
-    if let Command::Demo = cli.command {
-        return demo::run(cli.json, timeout).await;
+    match cli.command {
+        Command::Demo => return demo::run(cli.json, timeout).await,
+        Command::Audit(args) => {
+            let reach = audit::Reach {
+                timeout,
+                allow_insecure_http: cli.allow_insecure_http,
+            };
+            return audit::run(args, reach, cli.json).await;
+        }
+        Command::Rotate(args) => {
+            let reach = rotation::command::Reach {
+                timeout,
+                allow_insecure_http: cli.allow_insecure_http,
+            };
+            return rotation::command::run(args, reach, cli.json).await;
+        }
+        _ => {}
     }
     let reach = credential::Reach {
         api_key_file: cli.api_key_file,

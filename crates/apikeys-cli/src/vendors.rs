@@ -277,6 +277,122 @@ impl Scope {
         }
     }
 }
+/// Every vendor's name, as the command line and config files spell it.
+pub const VENDOR_NAMES: &[&str] = &["thingsboard", "sensorbucket", "nuki", "balena", "automox"];
+/// The `scope` table of each vendor's accounts in a config file: the same names as
+/// the vendor's scope flags, nothing else.
+pub mod config_scope {
+    /// The `scope` table of an account at ThingsBoard in a config file.
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ThingsBoard {
+        /// The user whose keys to manage (a UUID).
+        #[serde(rename = "user-id")]
+        pub user_id: uuid::Uuid,
+    }
+    /// The `scope` table of an account at SensorBucket in a config file.
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct SensorBucket {
+        /// The tenant whose keys to manage.
+        #[serde(rename = "tenant-id")]
+        pub tenant_id: i64,
+        /// A permission to give new keys (create, rotate), e.g. READ_DEVICES; repeat the flag or separate with commas.
+        #[serde(rename = "permission", default)]
+        pub permissions: Vec<String>,
+    }
+    /// The `scope` table of an account at Nuki in a config file.
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Nuki {}
+    /// The `scope` table of an account at balena in a config file.
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Balena {}
+    /// The `scope` table of an account at Automox in a config file.
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Automox {
+        /// The organization the user belongs to.
+        #[serde(rename = "org")]
+        pub org: i64,
+        /// The user whose keys to manage.
+        #[serde(rename = "user-id")]
+        pub user_id: i64,
+    }
+}
+impl Scope {
+    /// The scope a config file's account gives for `vendor`, or why it cannot: an
+    /// unknown vendor (the message lists the known ones), a missing, unknown or
+    /// mistyped field (toml's message, which names the field).
+    pub fn from_config(vendor: &str, table: toml::Table) -> Result<Scope, String> {
+        Ok(match vendor {
+            "thingsboard" => {
+                let scope: config_scope::ThingsBoard = toml::Value::Table(table)
+                    .try_into()
+                    .map_err(|e: toml::de::Error| e.message().to_string())?;
+                Scope::ThingsBoard {
+                    user_id: scope.user_id,
+                }
+            }
+            "sensorbucket" => {
+                let scope: config_scope::SensorBucket = toml::Value::Table(table)
+                    .try_into()
+                    .map_err(|e: toml::de::Error| e.message().to_string())?;
+                Scope::SensorBucket {
+                    tenant_id: scope.tenant_id,
+                    permissions: crate::config::normalized(&scope.permissions)
+                        .iter()
+                        .map(|value| sensorbucket_apikeys::types::Permission::from(value.as_str()))
+                        .collect(),
+                }
+            }
+            "nuki" => {
+                let scope: config_scope::Nuki = toml::Value::Table(table)
+                    .try_into()
+                    .map_err(|e: toml::de::Error| e.message().to_string())?;
+                {
+                    let config_scope::Nuki {} = scope;
+                    Scope::Nuki
+                }
+            }
+            "balena" => {
+                let scope: config_scope::Balena = toml::Value::Table(table)
+                    .try_into()
+                    .map_err(|e: toml::de::Error| e.message().to_string())?;
+                {
+                    let config_scope::Balena {} = scope;
+                    Scope::Balena
+                }
+            }
+            "automox" => {
+                let scope: config_scope::Automox = toml::Value::Table(table)
+                    .try_into()
+                    .map_err(|e: toml::de::Error| e.message().to_string())?;
+                Scope::Automox {
+                    org: scope.org,
+                    user_id: scope.user_id,
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "unknown vendor `{vendor}`; the vendors are {}",
+                    VENDOR_NAMES.join(", ")
+                ));
+            }
+        })
+    }
+    /// The vendor's public API, the `--base-url` default.
+    pub fn default_base_url(&self) -> &'static str {
+        match self {
+            Scope::ThingsBoard { .. } => "https://thingsboard.cloud",
+            Scope::SensorBucket { .. } => sensorbucket_apikeys::BASE_URL,
+            Scope::Nuki => nuki_apikeys::BASE_URL,
+            Scope::Balena => "https://api.balena-cloud.com",
+            Scope::Automox { .. } => automox_apikeys::BASE_URL,
+        }
+    }
+}
 /// A vendor command's base URL, credential (if given), action and scope.
 pub type Resolved = (String, Option<String>, Action, Scope);
 impl VendorCommand {

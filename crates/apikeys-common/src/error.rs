@@ -69,6 +69,10 @@ pub enum Error {
         #[source]
         error: Box<Error>,
     },
+    /// A caller could not keep a new key's secret (see
+    /// [`rotate_with`](crate::rotate_with)): the file or command it was to go to failed.
+    #[error("the new secret could not be delivered: {0}")]
+    Delivery(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 fn created_but(key: &crate::PartialKey, error: &Error) -> String {
@@ -85,6 +89,12 @@ fn created_but(key: &crate::PartialKey, error: &Error) -> String {
 }
 
 impl Error {
+    /// A secret that could not be delivered, for the callback of
+    /// [`rotate_with`](crate::rotate_with). `cause` must not contain the secret.
+    pub fn delivery(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+        Error::Delivery(cause.into())
+    }
+
     /// The HTTP status, when the server answered.
     pub fn status(&self) -> Option<StatusCode> {
         match self {

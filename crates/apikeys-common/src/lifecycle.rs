@@ -255,22 +255,70 @@ pub trait KeyLifecycle: Send + Sync {
     /// credential sees it), creates the new key, confirms the server knows it, and only
     /// then revokes `old`. Whatever step fails, the caller keeps a working key, and the
     /// [`RotationError`] says which one it is; a key created on the way is in the error.
+    ///
+    /// It is [`rotate_with`] with nothing to deliver: to store the new secret before the
+    /// old key goes, call [`rotate_with`].
     fn rotate<'a>(
         &'a self,
         old: &'a str,
         new: &'a NewKey,
     ) -> BoxFuture<'a, std::result::Result<CreatedKey, RotationError>> {
-        Box::pin(async move {
-            self.get(old).await.map_err(RotationError::Check)?;
-            let created = self.create(new).await.map_err(RotationError::Create)?;
-            if let Err(error) = self.get(&created.key.id).await {
-                return Err(RotationError::Confirm { created, error });
-            }
-            match self.revoke(old).await {
-                Ok(()) => Ok(created),
-                Err(error) => Err(RotationError::Revoke { created, error }),
-            }
-        })
+        Box::pin(rotate_with(self, old, new, |_| {
+            Box::pin(futures::future::ready(Ok(())))
+        }))
+    }
+}
+
+/// [`KeyLifecycle::rotate`] with a keep step: check `old` → create → confirm → **deliver**
+/// → revoke `old`.
+///
+/// `deliver` receives the new key and its secret once the server has confirmed the key,
+/// and must put the secret where it will be kept (a file synced to disk, a vault) before
+/// it returns `Ok`: the old key is revoked only after that. When `deliver` fails, the new
+/// key is useless (its secret is shown once and was not kept), so it is revoked at once
+/// and the old key is left working: the error is [`RotationError::Deliver`], which says
+/// whether that revoke worked; when it did not, the new key's id is in the error, so it is
+/// never orphaned silently.
+///
+/// ```
+/// # async fn demo(keys: &dyn apikeys_common::KeyLifecycle) -> Result<(), apikeys_common::RotationError> {
+/// use apikeys_common::{Error, NewKey, rotate_with};
+///
+/// let created = rotate_with(keys, "42", &NewKey::named("ci"), |created| {
+///     Box::pin(async move {
+///         std::fs::write("/run/secrets/ci", created.secret.expose_secret())
+///             .map_err(Error::delivery)
+///     })
+/// })
+/// .await?;
+/// # let _ = created; Ok(()) }
+/// ```
+pub async fn rotate_with<K, D>(
+    keys: &K,
+    old: &str,
+    new: &NewKey,
+    deliver: D,
+) -> std::result::Result<CreatedKey, RotationError>
+where
+    K: KeyLifecycle + ?Sized,
+    D: for<'k> FnOnce(&'k CreatedKey) -> BoxFuture<'k, Result<()>>,
+{
+    keys.get(old).await.map_err(RotationError::Check)?;
+    let created = keys.create(new).await.map_err(RotationError::Create)?;
+    if let Err(error) = keys.get(&created.key.id).await {
+        return Err(RotationError::Confirm { created, error });
+    }
+    if let Err(error) = deliver(&created).await {
+        let unrevoked = keys.revoke(&created.key.id).await.err();
+        return Err(RotationError::Deliver {
+            created,
+            error,
+            unrevoked,
+        });
+    }
+    match keys.revoke(old).await {
+        Ok(()) => Ok(created),
+        Err(error) => Err(RotationError::Revoke { created, error }),
     }
 }
 
@@ -293,6 +341,17 @@ pub enum RotationError {
         /// Why it could not be confirmed.
         error: Error,
     },
+    /// The new key's secret could not be delivered, so the new key was revoked (or, when
+    /// `unrevoked` says why not, still exists and should be revoked); the old key is
+    /// untouched and still works.
+    Deliver {
+        /// The key that was created (its secret was not kept).
+        created: CreatedKey,
+        /// Why the secret could not be delivered.
+        error: Error,
+        /// Why the new key could not be revoked in turn; `None` when it was.
+        unrevoked: Option<Error>,
+    },
     /// The new key works, but the old one could not be revoked and still works too.
     Revoke {
         /// The new key, which works.
@@ -303,12 +362,13 @@ pub enum RotationError {
 }
 
 impl RotationError {
-    /// The step that failed: `"check"`, `"create"`, `"confirm"` or `"revoke"`.
+    /// The step that failed: `"check"`, `"create"`, `"confirm"`, `"deliver"` or `"revoke"`.
     pub fn step(&self) -> &'static str {
         match self {
             RotationError::Check(_) => "check",
             RotationError::Create(_) => "create",
             RotationError::Confirm { .. } => "confirm",
+            RotationError::Deliver { .. } => "deliver",
             RotationError::Revoke { .. } => "revoke",
         }
     }
@@ -319,6 +379,7 @@ impl RotationError {
             RotationError::Check(error)
             | RotationError::Create(error)
             | RotationError::Confirm { error, .. }
+            | RotationError::Deliver { error, .. }
             | RotationError::Revoke { error, .. } => error,
         }
     }
@@ -327,9 +388,9 @@ impl RotationError {
     pub fn created(&self) -> Option<&CreatedKey> {
         match self {
             RotationError::Check(_) | RotationError::Create(_) => None,
-            RotationError::Confirm { created, .. } | RotationError::Revoke { created, .. } => {
-                Some(created)
-            }
+            RotationError::Confirm { created, .. }
+            | RotationError::Deliver { created, .. }
+            | RotationError::Revoke { created, .. } => Some(created),
         }
     }
 }
@@ -365,6 +426,26 @@ impl fmt::Display for RotationError {
             RotationError::Confirm { created, error } => write!(
                 f,
                 "created key `{}` but could not confirm it, the old key still works: {error}",
+                created.key.id
+            ),
+            RotationError::Deliver {
+                created,
+                error,
+                unrevoked: None,
+            } => write!(
+                f,
+                "created key `{}` but could not deliver its secret, so it was revoked; the old \
+                 key still works: {error}",
+                created.key.id
+            ),
+            RotationError::Deliver {
+                created,
+                error,
+                unrevoked: Some(revoke),
+            } => write!(
+                f,
+                "created key `{}` but could not deliver its secret, nor revoke it ({revoke}): \
+                 revoke it; the old key still works: {error}",
                 created.key.id
             ),
             RotationError::Revoke { created, error } => write!(
@@ -419,6 +500,8 @@ mod tests {
         fail_create: bool,
         fail_revoke: bool,
         hide_created: bool,
+        /// Revoking this id fails (the others work).
+        fail_revoke_of: Option<String>,
     }
 
     fn server_error() -> Error {
@@ -464,7 +547,7 @@ mod tests {
 
         fn revoke<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
             Box::pin(async move {
-                if self.fail_revoke {
+                if self.fail_revoke || self.fail_revoke_of.as_deref() == Some(id) {
                     return Err(server_error());
                 }
                 self.keys.lock().unwrap().retain(|key| key.id != id);
@@ -559,6 +642,105 @@ mod tests {
         assert!(matches!(err, RotationError::Revoke { .. }));
         assert!(memory.get(&created.key.id).await.is_ok() && memory.get("old").await.is_ok());
         assert!(!format!("{err:?} {err}").contains("s3cret"));
+    }
+
+    fn ids(memory: &Memory) -> Vec<String> {
+        memory
+            .keys
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|k| k.id.clone())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_secret_is_delivered_after_the_confirm_and_before_the_revoke() {
+        let memory = with_old_key(Memory::default());
+        let seen = Mutex::new(None);
+        let created = rotate_with(&memory, "old", &NewKey::named("ci"), |created| {
+            // At delivery both keys exist: the old one is revoked only afterwards.
+            *seen.lock().unwrap() =
+                Some((ids(&memory), created.secret.expose_secret().to_string()));
+            Box::pin(futures::future::ready(Ok(())))
+        })
+        .await
+        .unwrap();
+        let (at_delivery, secret) = seen.lock().unwrap().take().unwrap();
+        assert_eq!(at_delivery, ["old".to_string(), created.key.id.clone()]);
+        assert_eq!(secret, "s3cret");
+        assert_eq!(ids(&memory), [created.key.id]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_delivery_revokes_the_new_key_and_keeps_the_old_one() {
+        let memory = with_old_key(Memory::default());
+        let err = rotate_with(&memory, "old", &NewKey::named("ci"), |_| {
+            Box::pin(futures::future::ready(Err(Error::delivery("disk full"))))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.step(), "deliver");
+        assert!(
+            matches!(
+                err,
+                RotationError::Deliver {
+                    unrevoked: None,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(matches!(err.error(), Error::Delivery(_)));
+        assert_eq!(ids(&memory), ["old"], "the useless new key is revoked");
+        let shown = format!("{err} {err:?}");
+        assert!(
+            shown.contains("the old key still works") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_key_that_cannot_be_revoked_after_a_failed_delivery_is_named() {
+        let memory = with_old_key(Memory {
+            fail_revoke_of: Some("k2".into()),
+            ..Memory::default()
+        });
+        let err = rotate_with(&memory, "old", &NewKey::named("ci"), |_| {
+            Box::pin(futures::future::ready(Err(Error::delivery("no vault"))))
+        })
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RotationError::Deliver {
+                    unrevoked: Some(_),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(err.created().unwrap().key.id, "k2");
+        assert!(err.to_string().contains("nor revoke it"), "{err}");
+        assert_eq!(ids(&memory), ["old", "k2"]);
+    }
+
+    #[tokio::test]
+    async fn an_unconfirmed_key_is_never_delivered() {
+        let memory = with_old_key(Memory {
+            hide_created: true,
+            ..Memory::default()
+        });
+        let err = rotate_with(
+            &memory,
+            "old",
+            &NewKey::named("ci"),
+            |_| -> BoxFuture<'_, Result<()>> { panic!("delivered an unconfirmed key") },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.step(), "confirm");
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! never with the client's generated types: a field the client's fragment names wrong then
 //! fails the end-to-end tests.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use apikeys_common::Secret;
@@ -25,7 +27,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::common::{Reply, bearer, empty, json, lock, query_pairs, query_value};
+use crate::Vendor;
+use crate::common::{Reply, bearer, empty, example, json, lock, query_pairs, query_value};
+use crate::examples::automox as examples;
+use crate::seed::{SeedError, SeedKey};
 
 /// At most this many enabled keys per user and organization, as the create operation's
 /// description in Automox's OpenAPI document says.
@@ -63,6 +68,10 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .ok()
 }
 
+fn required_time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+    optional_time(deserializer)?.ok_or_else(|| serde::de::Error::custom("a time is required"))
+}
+
 fn optional_time<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
@@ -75,42 +84,53 @@ fn optional_time<'de, D: Deserializer<'de>>(
 }
 
 /// `ApiKey`: a key as every answer shows it, never with its secret. A key that never
-/// expires has `"expires_at": null`.
-#[derive(Serialize)]
+/// expires has `"expires_at": null`. (Read only from the fragment's examples.)
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ApiKeyOut<'a> {
     #[serde(rename = "id")]
     id: i64,
-    #[serde(rename = "name")]
-    name: &'a str,
+    #[serde(rename = "name", borrow)]
+    name: Cow<'a, str>,
     #[serde(rename = "is_enabled")]
     is_enabled: bool,
-    #[serde(rename = "expires_at", serialize_with = "wire_time_or_null")]
+    #[serde(
+        rename = "expires_at",
+        serialize_with = "wire_time_or_null",
+        deserialize_with = "optional_time"
+    )]
     expires_at: Option<DateTime<Utc>>,
-    #[serde(rename = "created_at", serialize_with = "wire_time")]
+    #[serde(
+        rename = "created_at",
+        serialize_with = "wire_time",
+        deserialize_with = "required_time"
+    )]
     created_at: DateTime<Utc>,
-    #[serde(rename = "user", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "user", skip_serializing_if = "Option::is_none", borrow)]
     user: Option<UserOut<'a>>,
 }
 
 /// The key's owner, inside `ApiKey`.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct UserOut<'a> {
     #[serde(rename = "id")]
     id: i64,
-    #[serde(rename = "firstname")]
-    firstname: &'a str,
-    #[serde(rename = "lastname")]
-    lastname: &'a str,
-    #[serde(rename = "email")]
-    email: &'a str,
+    #[serde(rename = "firstname", borrow)]
+    firstname: Cow<'a, str>,
+    #[serde(rename = "lastname", borrow)]
+    lastname: Cow<'a, str>,
+    #[serde(rename = "email", borrow)]
+    email: Cow<'a, str>,
 }
 
 /// A page of either list: `size` counts every key of the list, `results` is the page.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Page<'a> {
     #[serde(rename = "size")]
     size: usize,
-    #[serde(rename = "results")]
+    #[serde(rename = "results", borrow)]
     results: Vec<ApiKeyOut<'a>>,
 }
 
@@ -178,9 +198,14 @@ struct Automox {
 type Shared = Arc<Mutex<Automox>>;
 
 const ORG: i64 = 1234;
+/// The seeded user, whose keys and name are the fragment's `ApiKeyPage` example's.
+const USER: i64 = 98765;
+/// Another user of the organization, with a key of its own.
+const OTHER_USER: i64 = 98766;
 
-/// The router, mounted at `/automox/api`, with the credential and scope it was seeded with.
-pub(crate) fn build() -> (Router, Secret, AutomoxScope) {
+/// The router, mounted at `/automox/api`, with the credential and scope it was seeded with
+/// and its seeder.
+pub(crate) fn build() -> (Router, Secret, AutomoxScope, Seeder) {
     let user = |id: i64, firstname: &str, lastname: &str, email: &str| User {
         id,
         org_id: ORG,
@@ -188,20 +213,36 @@ pub(crate) fn build() -> (Router, Secret, AutomoxScope) {
         lastname: lastname.into(),
         email: email.into(),
     };
+    let page = example::<Page>(examples::API_KEY_PAGE).ok();
+    let results = page.map(|page| page.results).unwrap_or_default();
+    // The example's keys' owner is the seeded user (with the sandbox's ids); the other user
+    // has no example.
+    let ada = match results.first().and_then(|key| key.user.as_ref()) {
+        Some(u) => user(USER, &u.firstname, &u.lastname, &u.email),
+        None => user(USER, "Sandbox", "User", "sandbox@example.com"),
+    };
     let mut automox = Automox {
         users: vec![
-            user(98765, "Ada", "Lovelace", "ada@example.com"),
-            user(98766, "Charles", "Babbage", "charles@example.com"),
+            ada,
+            user(OTHER_USER, "Charles", "Babbage", "charles@example.com"),
         ],
         keys: Vec::new(),
         next_id: 424_242,
     };
-    let own = automox.insert_key(98765, "sandbox credential".into(), None);
-    automox.insert_key(98765, "legacy-sync".into(), None);
-    if let Some(key) = automox.keys.last_mut() {
-        key.is_enabled = false;
+    // The example's first key is the credential: enabled and never expiring (the example's
+    // expiry is a date near today). The others keep the example's name, state and times.
+    let mut results = results.into_iter();
+    let own = match results.next() {
+        Some(first) => {
+            automox.push_key(USER, first.name.into_owned(), true, None, first.created_at)
+        }
+        None => automox.insert_key(USER, "sandbox credential".into(), None),
+    };
+    for key in results {
+        let name = key.name.into_owned();
+        automox.push_key(USER, name, key.is_enabled, key.expires_at, key.created_at);
     }
-    automox.insert_key(98766, "babbage-ci".into(), None);
+    automox.insert_key(OTHER_USER, "babbage-ci".into(), None);
     let (own_id, credential) = automox
         .keys
         .iter()
@@ -210,9 +251,9 @@ pub(crate) fn build() -> (Router, Secret, AutomoxScope) {
         .unwrap_or_default();
     let scope = AutomoxScope {
         org_id: ORG,
-        user_id: 98765,
+        user_id: USER,
         api_key_id: own_id,
-        other_user_id: 98766,
+        other_user_id: OTHER_USER,
     };
     let router = Router::new()
         .route("/orgs/{id}/api_keys", get(org_keys))
@@ -222,9 +263,87 @@ pub(crate) fn build() -> (Router, Secret, AutomoxScope) {
             get(get_one).put(update).delete(remove),
         )
         .route("/users/{user_id}/api_keys/{id}/decrypt", post(decrypt))
-        .fallback(not_found_route)
-        .with_state(Arc::new(Mutex::new(automox)));
-    (router, Secret::from(credential), scope)
+        .fallback(not_found_route);
+    let shared: Shared = Arc::new(Mutex::new(automox));
+    let seeder = Seeder {
+        ax: Arc::clone(&shared),
+        org: scope.org_id,
+        user_id: scope.user_id,
+    };
+    (
+        router.with_state(shared),
+        Secret::from(credential),
+        scope,
+        seeder,
+    )
+}
+
+/// Adds keys to the seeded user. An Automox key has every field: `created_at` and
+/// `expires_at` (to the second) and `is_enabled`; names are unique per user and not blank,
+/// as the server checks. The limit of ten enabled keys per user is a rule of creation and
+/// is not applied, so that lists of any length can be seeded.
+pub(crate) struct Seeder {
+    ax: Shared,
+    org: i64,
+    user_id: i64,
+}
+
+impl Seeder {
+    pub(crate) fn seed(&self, keys: Vec<SeedKey>) -> Result<Vec<String>, SeedError> {
+        const VENDOR: Vendor = Vendor::Automox;
+        let mut ax = lock(&self.ax);
+        let mut taken: HashSet<String> = ax
+            .keys
+            .iter()
+            .filter(|k| k.org_id == self.org && k.user_id == self.user_id)
+            .map(|k| k.name.clone())
+            .collect();
+        for key in &keys {
+            key.check_times(VENDOR)?;
+            if key.name.trim() != key.name || key.name.is_empty() {
+                return Err(key.invalid(VENDOR, "name", "a name is not blank and not padded"));
+            }
+            if !taken.insert(key.name.clone()) {
+                return Err(key.invalid(VENDOR, "name", "the user has a key of that name"));
+            }
+        }
+        let first = ax.next_id;
+        let next = i64::try_from(keys.len())
+            .ok()
+            .and_then(|n| first.checked_add(n));
+        let Some(next) = next else {
+            let name = keys.first().map(|k| k.name.clone()).unwrap_or_default();
+            return Err(SeedError::Invalid {
+                vendor: VENDOR,
+                field: "name",
+                name,
+                reason: "no key ids are left".into(),
+            });
+        };
+        ax.next_id = next;
+        ax.keys.reserve(keys.len());
+        Ok((first..)
+            .zip(keys)
+            .map(|(id, key)| {
+                ax.keys.push(Key {
+                    id,
+                    user_id: self.user_id,
+                    org_id: self.org,
+                    name: key.name,
+                    is_enabled: key.enabled,
+                    expires_at: key.expires_at.map(seconds),
+                    created_at: seconds(key.created_at),
+                    secret: uuid::Uuid::new_v4().to_string(),
+                });
+                id.to_string()
+            })
+            .collect())
+    }
+}
+
+/// A time to the second, as Automox writes it.
+fn seconds(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -277,17 +396,28 @@ fn paging(pairs: &[(String, String)]) -> Result<(usize, usize), Response> {
 
 impl Automox {
     fn insert_key(&mut self, user_id: i64, name: String, expires_at: Option<DateTime<Utc>>) -> i64 {
+        self.push_key(user_id, name, true, expires_at, Utc::now())
+    }
+
+    /// A key of the organization created at `created_at`: its id.
+    fn push_key(
+        &mut self,
+        user_id: i64,
+        name: String,
+        is_enabled: bool,
+        expires_at: Option<DateTime<Utc>>,
+        created_at: DateTime<Utc>,
+    ) -> i64 {
         let id = self.next_id;
         self.next_id += 1;
-        let now = Utc::now();
         self.keys.push(Key {
             id,
             user_id,
             org_id: ORG,
             name,
-            is_enabled: true,
-            expires_at,
-            created_at: DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now),
+            is_enabled,
+            expires_at: expires_at.map(seconds),
+            created_at: seconds(created_at),
             secret: uuid::Uuid::new_v4().to_string(),
         });
         id
@@ -336,15 +466,15 @@ impl Automox {
         let user = self.users.iter().find(|u| u.id == key.user_id);
         ApiKeyOut {
             id: key.id,
-            name: &key.name,
+            name: Cow::Borrowed(&key.name),
             is_enabled: key.is_enabled,
             expires_at: key.expires_at,
             created_at: key.created_at,
             user: user.map(|u| UserOut {
                 id: u.id,
-                firstname: &u.firstname,
-                lastname: &u.lastname,
-                email: &u.email,
+                firstname: Cow::Borrowed(&u.firstname),
+                lastname: Cow::Borrowed(&u.lastname),
+                email: Cow::Borrowed(&u.email),
             }),
         }
     }
@@ -543,6 +673,48 @@ impl std::fmt::Display for AutomoxScope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The seeded user and keys are the example's: a field the fragment writes and this
+    /// module does not (or the reverse) fails the read.
+    #[test]
+    fn the_seeded_keys_are_the_fragments_example() {
+        let page: Page = example(examples::API_KEY_PAGE).unwrap();
+        assert!(
+            page.results.len() >= 2,
+            "the example must list the credential and another key"
+        );
+        let (_, credential, scope, seeder) = build();
+        let ax = lock(&seeder.ax);
+        let seeded: Vec<_> = ax
+            .keys
+            .iter()
+            .filter(|k| k.user_id == scope.user_id)
+            .map(|k| (k.name.as_str(), k.is_enabled, k.expires_at, k.created_at))
+            .collect();
+        let expected: Vec<_> = page
+            .results
+            .iter()
+            .enumerate()
+            .map(|(i, k)| match i {
+                // The credential: enabled, never expiring.
+                0 => (k.name.as_ref(), true, None, k.created_at),
+                _ => (k.name.as_ref(), k.is_enabled, k.expires_at, k.created_at),
+            })
+            .collect();
+        assert_eq!(seeded, expected);
+        let own = ax.keys.iter().find(|k| k.id == scope.api_key_id).unwrap();
+        assert_eq!(own.secret, credential.expose_secret());
+        let user = page.results[0].user.as_ref().unwrap();
+        let seeded_user = ax.users.iter().find(|u| u.id == scope.user_id).unwrap();
+        assert_eq!(
+            (
+                seeded_user.firstname.as_str(),
+                seeded_user.lastname.as_str()
+            ),
+            (user.firstname.as_ref(), user.lastname.as_ref())
+        );
+        assert_eq!(seeded_user.email, user.email);
+    }
 
     #[test]
     fn times_are_read_in_every_documented_form_and_written_with_plus_0000() {

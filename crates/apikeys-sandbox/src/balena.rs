@@ -25,12 +25,17 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::any;
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::Vendor;
 use crate::common::{
-    bearer, empty, json, jwt, lock, now, percent_decode, query_pairs, query_value, random_hex,
+    bearer, empty, example, json, jwt, lock, now, percent_decode, query_pairs, query_value,
+    random_hex, to_millis,
 };
+use crate::examples::balena as examples;
 use crate::odata::{self, Row, Val};
+use crate::seed::{SeedError, SeedKey};
 
 const MOUNT: &str = "/balena";
 /// Every column of an `api_key` row; the secret `key` and `modified_at` too, as openBalena
@@ -170,17 +175,74 @@ impl Row for Device {
     }
 }
 
+/// An `api_key` row of the fragment's `ApiKeyCollection` example, which the user's named
+/// keys are seeded from: only columns this module writes (`KEY_FIELDS`), each there.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExampleKey {
+    #[serde(rename = "id")]
+    _id: i64,
+    #[serde(rename = "created_at")]
+    created_at: DateTime<Utc>,
+    #[serde(rename = "name")]
+    name: Option<String>,
+    #[serde(rename = "description")]
+    description: Option<String>,
+    #[serde(rename = "expiry_date")]
+    expiry_date: Option<DateTime<Utc>>,
+    #[serde(rename = "is_of__actor")]
+    _is_of_actor: ExampleActorRef,
+}
+
+/// A reference to an actor as `$expand` leaves it out: its id only.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExampleActorRef {
+    #[serde(rename = "__id")]
+    _id: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExampleCollection {
+    #[serde(rename = "d")]
+    d: Vec<ExampleKey>,
+}
+
+/// The fragment's `ActorWhoami` example for a user, which the user's name and email are
+/// seeded from: the fields `whoami` writes for a user.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExampleWhoami {
+    #[serde(rename = "id")]
+    _id: i64,
+    #[serde(rename = "actorType")]
+    _actor_type: String,
+    #[serde(rename = "actorTypeId")]
+    _actor_type_id: i64,
+    #[serde(rename = "username")]
+    username: String,
+    #[serde(rename = "email")]
+    email: String,
+}
+
 /// The router, at the host root as balena serves its API (`/v7/…`, `/actor/v1/…`,
 /// `/api-key/…`, which no other vendor's mount shares) and, for older clients, under
 /// `/balena` too; balena's paths hold parentheses and quotes, which are matched by hand.
-/// With the credential and scope it was seeded with.
-pub(crate) fn build() -> (Router, Secret, BalenaScope) {
+/// With the credential and scope it was seeded with, and its seeder.
+pub(crate) fn build() -> (Router, Secret, BalenaScope, Seeder) {
     let created = now();
+    let whoami = example::<ExampleWhoami>(examples::ACTOR_WHOAMI).ok();
+    let (username, email) = match whoami {
+        Some(me) => (me.username, me.email),
+        None => ("sandbox".into(), "sandbox@example.com".into()),
+    };
+    // The sandbox's own ids: the fragment's example has the same ones.
     let user = User {
         id: 42,
         actor: 1111,
-        username: "sandbox".into(),
-        email: "sandbox@example.com".into(),
+        username,
+        email,
     };
     let application = Application {
         id: 123,
@@ -197,29 +259,56 @@ pub(crate) fn build() -> (Router, Secret, BalenaScope) {
         uuid: random_hex(32),
         device_name: "sandbox-device".into(),
     };
-    let key = |id: i64, name: Option<&str>, description: Option<&str>, actor: i64| Key {
-        id,
-        created_at: created,
-        modified_at: created,
-        name: name.map(Into::into),
-        description: description.map(Into::into),
-        expiry_date: None,
-        actor,
-        secret: random_hex(32),
+    let mut next_id = 4_870_231;
+    let mut key = |name: Option<String>,
+                   description: Option<String>,
+                   created_at: DateTime<Utc>,
+                   expiry_date: Option<DateTime<Utc>>,
+                   actor: i64| {
+        next_id += 1;
+        Key {
+            id: next_id - 1,
+            created_at,
+            modified_at: created_at,
+            name,
+            description,
+            expiry_date,
+            actor,
+            secret: random_hex(32),
+        }
     };
-    let keys = vec![
-        key(
-            4_870_231,
-            Some("ci-deploy"),
-            Some("Key used by the release pipeline"),
-            user.actor,
-        ),
-        key(4_870_232, Some("grafana"), None, user.actor),
-        // A legacy, unnamed user key: not one of the "named user keys".
-        key(4_870_233, None, None, user.actor),
-        key(4_870_234, None, None, application.actor),
-        key(4_870_235, None, None, device.actor),
-    ];
+    // The user's named keys are the fragment's `ApiKeyCollection` example's, with fresh ids
+    // and secrets and the user's actor. The last is `scopes().balena.api_key`, a working
+    // credential: its expiry is cleared (the example's are dates near today).
+    let rows = example::<ExampleCollection>(examples::API_KEY_COLLECTION)
+        .map(|collection| collection.d)
+        .unwrap_or_default();
+    let last = rows.len().saturating_sub(1);
+    let mut keys: Vec<Key> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let expiry = if i == last { None } else { row.expiry_date };
+            key(
+                row.name,
+                row.description,
+                to_millis(row.created_at),
+                expiry.map(to_millis),
+                user.actor,
+            )
+        })
+        .collect();
+    if keys.is_empty() {
+        keys.push(key(Some("sandbox".into()), None, created, None, user.actor));
+    }
+    let api_key = keys.last().map(|k| k.secret.clone()).unwrap_or_default();
+    // A legacy, unnamed user key: not one of the "named user keys".
+    keys.push(key(None, None, created, None, user.actor));
+    let provisioning = key(None, None, created, None, application.actor);
+    let device_key = key(None, None, created, None, device.actor);
+    let (provisioning_key, device_key_secret) =
+        (provisioning.secret.clone(), device_key.secret.clone());
+    keys.extend([provisioning, device_key]);
     let session = jwt(&json!({
         "id": user.id,
         "username": user.username,
@@ -235,25 +324,94 @@ pub(crate) fn build() -> (Router, Secret, BalenaScope) {
         application_slug: application.slug.clone(),
         device_id: device.id,
         device_uuid: device.uuid.clone(),
-        api_key: Secret::from(keys[1].secret.clone()),
-        provisioning_key: Secret::from(keys[3].secret.clone()),
-        device_key: Secret::from(keys[4].secret.clone()),
+        api_key: Secret::from(api_key),
+        provisioning_key: Secret::from(provisioning_key),
+        device_key: Secret::from(device_key_secret),
     };
+    let actor = user.actor;
     let balena = Balena {
         sessions: vec![(session.clone(), user.id)],
         users: vec![user],
         applications: vec![application],
         devices: vec![device],
         keys,
-        next_id: 4_870_236,
+        next_id,
     };
     let router = Router::new()
         .route("/balena/{*path}", any(handle))
         .route("/v7/{*path}", any(handle))
         .route("/actor/{*path}", any(handle))
-        .route("/api-key/{*path}", any(handle))
-        .with_state(Arc::new(Mutex::new(balena)));
-    (router, Secret::from(session), scope)
+        .route("/api-key/{*path}", any(handle));
+    let shared: Shared = Arc::new(Mutex::new(balena));
+    let seeder = Seeder {
+        balena: Arc::clone(&shared),
+        actor,
+    };
+    (
+        router.with_state(shared),
+        Secret::from(session),
+        scope,
+        seeder,
+    )
+}
+
+/// Adds named keys to the seeded user's actor. A balena key has `created_at` and
+/// `expiry_date` (milliseconds; `modified_at` is set to `created_at`) but no enabled flag;
+/// a name is 1 to 50 characters, as the server checks.
+pub(crate) struct Seeder {
+    balena: Shared,
+    actor: i64,
+}
+
+impl Seeder {
+    pub(crate) fn seed(&self, keys: Vec<SeedKey>) -> Result<Vec<String>, SeedError> {
+        const VENDOR: Vendor = Vendor::Balena;
+        for key in &keys {
+            key.check_times(VENDOR)?;
+            if !key.enabled {
+                return Err(key.unsupported(VENDOR, "enabled"));
+            }
+            if key.name.is_empty() {
+                return Err(key.invalid(VENDOR, "name", "a named key's name cannot be empty"));
+            }
+            if key.name.chars().count() > 50 {
+                return Err(key.invalid(VENDOR, "name", NAME_TOO_LONG));
+            }
+        }
+        let mut balena = lock(&self.balena);
+        let first = balena.next_id;
+        let next = i64::try_from(keys.len())
+            .ok()
+            .and_then(|n| first.checked_add(n));
+        let Some(next) = next else {
+            let name = keys.first().map(|k| k.name.clone()).unwrap_or_default();
+            return Err(SeedError::Invalid {
+                vendor: VENDOR,
+                field: "name",
+                name,
+                reason: "no key ids are left".into(),
+            });
+        };
+        balena.next_id = next;
+        balena.keys.reserve(keys.len());
+        Ok((first..)
+            .zip(keys)
+            .map(|(id, key)| {
+                let created = to_millis(key.created_at);
+                balena.keys.push(Key {
+                    id,
+                    created_at: created,
+                    modified_at: created,
+                    name: Some(key.name),
+                    description: None,
+                    expiry_date: key.expires_at.map(to_millis),
+                    actor: self.actor,
+                    secret: random_hex(32),
+                });
+                id.to_string()
+            })
+            .collect())
+    }
 }
 
 /// A balena error with a JSON-string body (pinejs's form).
@@ -857,5 +1015,69 @@ impl std::fmt::Display for BalenaScope {
             self.device_id,
             self.device_uuid
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The user and their named keys are the examples': a field the fragment writes and this
+    /// module does not (or the reverse) fails the read.
+    #[tokio::test]
+    async fn the_seeded_user_and_keys_are_the_fragments_examples() {
+        let rows = example::<ExampleCollection>(examples::API_KEY_COLLECTION)
+            .unwrap()
+            .d;
+        assert!(rows.len() >= 2, "the example must list two named keys");
+        let collection: Value = serde_json::from_str(examples::API_KEY_COLLECTION).unwrap();
+        for row in collection["d"].as_array().unwrap() {
+            for field in row.as_object().unwrap().keys() {
+                assert!(KEY_FIELDS.contains(&field.as_str()), "{field}");
+            }
+        }
+        let me = example::<ExampleWhoami>(examples::ACTOR_WHOAMI).unwrap();
+
+        let (_, _, scope, seeder) = build();
+        // The lock is let go before the body is read.
+        let response = {
+            let balena = lock(&seeder.balena);
+            let named: Vec<_> = balena
+                .keys
+                .iter()
+                .filter(|k| k.actor == scope.actor_id && k.name.is_some())
+                .map(|k| (&k.name, &k.description, k.created_at, k.expiry_date))
+                .collect();
+            let last = rows.len() - 1;
+            let expected: Vec<_> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, row)| {
+                    // The last is `scope.api_key`, a working credential: it never expires.
+                    let expiry = if i == last { None } else { row.expiry_date };
+                    (&row.name, &row.description, row.created_at, expiry)
+                })
+                .collect();
+            assert_eq!(named, expected);
+            let api_key = balena.keys.iter().find(|k| k.id == 4_870_231 + last as i64);
+            assert_eq!(api_key.unwrap().secret, scope.api_key.expose_secret());
+            assert_eq!(scope.username, me.username);
+
+            // `whoami` writes the example's fields for the user.
+            let caller = Caller {
+                actor: scope.actor_id,
+                role: Role::User,
+                session: true,
+            };
+            balena.whoami(&caller)
+        };
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let written: Value = serde_json::from_slice(&body).unwrap();
+        let example: Value = serde_json::from_str(examples::ACTOR_WHOAMI).unwrap();
+        let names = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(names(&written), names(&example));
+        assert_eq!(written["email"], example["email"]);
     }
 }

@@ -18,6 +18,16 @@ pub(crate) fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// One of the fragments' `example`s (`crate::examples`) read with the emulator's own wire
+/// types, which deny fields they do not write: the seeded data is the vendor's documented
+/// body, and a field the fragment and the emulator disagree on fails the emulator's unit
+/// test that reads it. At run time a failure seeds the emulator's fallback instead.
+pub(crate) fn example<T: serde::Deserialize<'static>>(
+    text: &'static str,
+) -> Result<T, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
 /// A JSON response with the given status.
 pub(crate) fn json(status: StatusCode, body: &impl Serialize) -> Response {
     match serde_json::to_vec(body) {
@@ -174,8 +184,12 @@ pub(crate) fn jwt(claims: &serde_json::Value) -> String {
 
 /// Now, to the millisecond (what most of these vendors store).
 pub(crate) fn now() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+    to_millis(Utc::now())
+}
+
+/// `at`, to the millisecond.
+pub(crate) fn to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at)
 }
 
 /// Now, in milliseconds since the Unix epoch.

@@ -1,19 +1,40 @@
-//! `apikeys-sandbox [--port N] [--host ADDR]`: serves every vendor's emulated API-key
-//! endpoints until Ctrl-C, after printing each one's base URL, credential and scope.
+//! `apikeys-sandbox [--port N] [--host ADDR] [--seed FILE]`: serves every vendor's emulated
+//! API-key endpoints until Ctrl-C, after printing each one's base URL, credential and scope.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use apikeys_sandbox::{Sandbox, Vendor};
 
-const USAGE: &str = "usage: apikeys-sandbox [--port N] [--host ADDR]
+const USAGE: &str = "usage: apikeys-sandbox [--port N] [--host ADDR] [--seed FILE]
 
 Serves an in-memory emulation of the API-key endpoints of every vendor of the apikeys
 workspace on one HTTP port, and prints each vendor's base URL, a valid credential and
 its seeded scope. --port 0 (the default) picks a free port; --host defaults to
-127.0.0.1. Stop it with Ctrl-C; nothing is kept.";
+127.0.0.1. Stop it with Ctrl-C; nothing is kept.
 
-fn parse(args: &[String]) -> Result<Option<SocketAddr>, String> {
+--seed FILE adds keys at start from a TOML file with one array of tables per vendor,
+named as the vendor is below, each key a `name` and optionally `created_at` and
+`expires_at` (RFC 3339 strings) and `enabled` (see the crate's README for which vendor
+has which):
+
+    [[nuki]]
+    name = \"old key\"
+    created_at = \"2019-01-01T00:00:00Z\"
+
+Keys can also be seeded while it runs: POST /_sandbox/seed/<vendor> with a JSON array of
+such keys answers 201 and their ids.";
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+struct Options {
+    addr: SocketAddr,
+    seed: Option<PathBuf>,
+}
+
+fn parse(args: &[String]) -> Result<Option<Options>, String> {
+    let mut seed = None;
     let mut port: u16 = 0;
     let mut host = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let mut args = args.iter();
@@ -42,23 +63,36 @@ fn parse(args: &[String]) -> Result<Option<SocketAddr>, String> {
                     .parse()
                     .map_err(|_| format!("`{text}` is not an IP address"))?;
             }
+            "--seed" => seed = Some(PathBuf::from(value("--seed")?)),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
-    Ok(Some(SocketAddr::new(host, port)))
+    Ok(Some(Options {
+        addr: SocketAddr::new(host, port),
+        seed,
+    }))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let addr = match parse(&args) {
-        Ok(Some(addr)) => addr,
+    let Options { addr, seed } = match parse(&args) {
+        Ok(Some(options)) => options,
         Ok(None) => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
         Err(e) => {
             eprintln!("apikeys-sandbox: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    // Read before listening, so that a missing file fails fast.
+    let seed = match seed.map(|path| std::fs::read_to_string(&path).map(|text| (path, text))) {
+        None => None,
+        Some(Ok(file)) => Some(file),
+        Some(Err(e)) => {
+            eprintln!("apikeys-sandbox: cannot read the seed file: {e}");
             return ExitCode::from(2);
         }
     };
@@ -69,6 +103,17 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let mut seeded = Vec::new();
+    if let Some((path, text)) = seed {
+        match sandbox.seed_toml(&text) {
+            Ok(ids) => seeded = ids,
+            Err(e) => {
+                eprintln!("apikeys-sandbox: {}: {e}", path.display());
+                sandbox.shutdown().await;
+                return ExitCode::from(2);
+            }
+        }
+    }
     let scopes = sandbox.scopes();
     println!("apikeys-sandbox listening on http://{}", sandbox.addr());
     for &vendor in Vendor::ALL {
@@ -81,6 +126,9 @@ async fn main() -> ExitCode {
             sandbox.credential(vendor).expose_secret()
         );
         println!("  scope:      {scope}");
+        if let Some((_, ids)) = seeded.iter().find(|(v, _)| *v == vendor) {
+            println!("  seeded:     {} keys from the seed file", ids.len());
+        }
     }
     println!("\nPress Ctrl-C to stop.");
     if let Err(e) = tokio::signal::ctrl_c().await {
@@ -100,21 +148,31 @@ mod tests {
 
     #[test]
     fn ports_and_hosts_are_read_in_both_spellings() {
+        let addr = |list: &[&str]| parse(&args(list)).unwrap().map(|o| o.addr);
+        assert_eq!(addr(&[]), Some(SocketAddr::from(([127, 0, 0, 1], 0))));
         assert_eq!(
-            parse(&args(&[])).unwrap(),
-            Some(SocketAddr::from(([127, 0, 0, 1], 0)))
-        );
-        assert_eq!(
-            parse(&args(&["--port", "8080"])).unwrap(),
+            addr(&["--port", "8080"]),
             Some(SocketAddr::from(([127, 0, 0, 1], 8080)))
         );
         assert_eq!(
-            parse(&args(&["--port=9", "--host", "::1"])).unwrap(),
+            addr(&["--port=9", "--host", "::1"]),
             Some("[::1]:9".parse().unwrap())
         );
         assert_eq!(parse(&args(&["--help"])).unwrap(), None);
         assert!(parse(&args(&["--port"])).is_err());
         assert!(parse(&args(&["--port", "http"])).is_err());
         assert!(parse(&args(&["--verbose"])).is_err());
+    }
+
+    #[test]
+    fn the_seed_file_is_read_in_both_spellings() {
+        let seed = |list: &[&str]| parse(&args(list)).unwrap().and_then(|o| o.seed);
+        assert_eq!(seed(&[]), None);
+        assert_eq!(
+            seed(&["--seed", "keys.toml"]),
+            Some(PathBuf::from("keys.toml"))
+        );
+        assert_eq!(seed(&["--seed=a b.toml"]), Some(PathBuf::from("a b.toml")));
+        assert!(parse(&args(&["--seed"])).is_err());
     }
 }

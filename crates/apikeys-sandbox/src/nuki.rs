@@ -22,7 +22,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::common::{Reply, bearer, empty, json, lock, now, random_hex};
+use crate::Vendor;
+use crate::common::{Reply, bearer, empty, example, json, lock, now, random_hex, to_millis};
+use crate::examples::nuki as examples;
+use crate::seed::{SeedError, SeedKey};
 
 const ACCOUNT_ID: i32 = 987_654_321;
 
@@ -227,44 +230,193 @@ struct Nuki {
 
 type Shared = Arc<Mutex<Nuki>>;
 
-/// The router, mounted at `/nuki`, with the credential and scope it was seeded with.
-pub(crate) fn build() -> (Router, Secret, NukiScope) {
+/// The fragment's `ApiKey` example (as creation answers it, with `apiKey`), which the
+/// seeded key is read from: the fields `ApiKeyOut` writes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExampleKey {
+    #[serde(rename = "apiKeyId")]
+    _api_key_id: i32,
+    #[serde(rename = "accountId")]
+    _account_id: i32,
+    #[serde(rename = "description")]
+    description: Option<String>,
+    #[serde(rename = "redirectUris", default)]
+    redirect_uris: Vec<String>,
+    #[serde(rename = "creationDate")]
+    creation_date: DateTime<Utc>,
+    #[serde(rename = "apiKey")]
+    _api_key: Option<String>,
+}
+
+/// The fragment's `AdvancedApiKey` example, which the seeded advanced key is read from: the
+/// fields `AdvancedOut` writes, with the values this module knows.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExampleAdvanced {
+    #[serde(rename = "name")]
+    name: String,
+    #[serde(rename = "country")]
+    country: String,
+    #[serde(rename = "description")]
+    description: String,
+    #[serde(rename = "type", deserialize_with = "advanced_type")]
+    type_: String,
+    #[serde(rename = "url")]
+    url: String,
+    #[serde(rename = "email")]
+    email: String,
+    #[serde(rename = "webhookUrl")]
+    webhook_url: String,
+    #[serde(rename = "webhookFeatures", deserialize_with = "features")]
+    webhook_features: Vec<String>,
+    #[serde(rename = "restricted")]
+    restricted: bool,
+    #[serde(rename = "status", deserialize_with = "status")]
+    status: &'static str,
+    #[serde(rename = "webhookStatus", deserialize_with = "webhook_status")]
+    _webhook_status: &'static str,
+    #[serde(rename = "secret")]
+    _secret: Option<String>,
+    #[serde(rename = "creationDate")]
+    creation_date: DateTime<Utc>,
+    #[serde(rename = "updateDate")]
+    update_date: DateTime<Utc>,
+}
+
+/// The fragment's `ApiKeyToken` example (as creation answers it, with `accessToken`), which
+/// the seeded key's second token is read from: the fields `TokenOut` writes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExampleToken {
+    #[serde(rename = "id")]
+    _id: String,
+    #[serde(rename = "accountId")]
+    _account_id: i32,
+    #[serde(rename = "description")]
+    description: Option<String>,
+    #[serde(rename = "accessToken")]
+    _access_token: Option<String>,
+    #[serde(rename = "scopes", deserialize_with = "scopes")]
+    scopes: Vec<String>,
+    #[serde(rename = "creationDate")]
+    creation_date: DateTime<Utc>,
+}
+
+/// One of `values`, as the `&'static str` this module keeps.
+fn one_of<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    values: &[&'static str],
+) -> Result<&'static str, D::Error> {
+    let text = String::deserialize(d)?;
+    values
+        .iter()
+        .copied()
+        .find(|known| *known == text)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown value `{text}`")))
+}
+
+/// Each of a list one of `values`.
+fn all_of<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    values: &[&str],
+) -> Result<Vec<String>, D::Error> {
+    let list = Vec::<String>::deserialize(d)?;
+    match list.iter().find(|v| !values.contains(&v.as_str())) {
+        Some(unknown) => Err(serde::de::Error::custom(format!(
+            "unknown value `{unknown}`"
+        ))),
+        None => Ok(list),
+    }
+}
+
+fn advanced_type<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    one_of(d, &TYPES).map(String::from)
+}
+
+fn features<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    all_of(d, &FEATURES)
+}
+
+fn scopes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    all_of(d, &SCOPES)
+}
+
+fn status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    one_of(d, &["INACTIVE", "APPLIED", "TESTING", "ACTIVE"])
+}
+
+fn webhook_status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    one_of(d, &["ACTIVE", "DEACTIVATED"])
+}
+
+/// The router, mounted at `/nuki`, with the credential and scope it was seeded with and
+/// its seeder.
+pub(crate) fn build() -> (Router, Secret, NukiScope, Seeder) {
     let created = now();
     let credential = random_hex(80);
     let token_id = random_hex(24);
-    let first = Key {
-        id: 1_010_101_010,
-        description: Some("Home automation integration".into()),
-        redirect_uris: vec!["https://example.com/oauth/nuki/callback".into()],
-        creation_date: created,
-        value: random_hex(32),
-        advanced: Some(Advanced {
+    // The key the credential's token belongs to is the fragment's `ApiKey` example, with its
+    // advanced key the `AdvancedApiKey` example and a second token the `ApiKeyToken`
+    // example, all with fresh ids and secrets. The credential's own token is not the
+    // example's, which lacks the `account` scope every call needs.
+    let mut first = match example::<ExampleKey>(examples::API_KEY) {
+        Ok(key) => Key {
+            id: 1_010_101_010,
+            description: key.description,
+            redirect_uris: key.redirect_uris,
+            creation_date: to_millis(key.creation_date),
+            value: random_hex(32),
+            advanced: None,
+            tokens: Vec::new(),
+        },
+        Err(_) => Key {
+            id: 1_010_101_010,
+            description: Some("Sandbox key".into()),
+            redirect_uris: Vec::new(),
+            creation_date: created,
+            value: random_hex(32),
+            advanced: None,
+            tokens: Vec::new(),
+        },
+    };
+    first.advanced = example::<ExampleAdvanced>(examples::ADVANCED_API_KEY)
+        .ok()
+        .map(|advanced| Advanced {
             application: Application {
-                name: "Example Rentals GmbH".into(),
-                country: "Austria".into(),
-                description: "Short-term rental platform issuing keypad codes to guests.".into(),
-                type_: "SHORT_RENTAL".into(),
-                url: "https://rentals.example.com".into(),
-                email: "integrations@rentals.example.com".into(),
-                webhook_url: "https://rentals.example.com/hooks/nuki".into(),
-                webhook_features: vec!["DEVICE_STATUS".into(), "DEVICE_LOGS".into()],
-                restricted: false,
+                name: advanced.name,
+                country: advanced.country,
+                description: advanced.description,
+                type_: advanced.type_,
+                url: advanced.url,
+                email: advanced.email,
+                webhook_url: advanced.webhook_url,
+                webhook_features: advanced.webhook_features,
+                restricted: advanced.restricted,
             },
-            status: "ACTIVE",
+            status: advanced.status,
             // Deliveries failed: `reactivate_advanced_api_key` turns them back on.
             webhook_status: "DEACTIVATED",
             secret: random_hex(32),
-            creation_date: created,
-            update_date: created,
-        }),
-        tokens: vec![Token {
-            id: token_id.clone(),
-            description: Some("Sandbox credential".into()),
-            scopes: vec!["account".into(), "smartlock".into()],
-            creation_date: created,
-            access_token: credential.clone(),
-        }],
-    };
+            creation_date: to_millis(advanced.creation_date),
+            update_date: to_millis(advanced.update_date),
+        });
+    first.tokens.push(Token {
+        id: token_id.clone(),
+        description: Some("Sandbox credential".into()),
+        scopes: vec!["account".into(), "smartlock".into()],
+        creation_date: created,
+        access_token: credential.clone(),
+    });
+    if let Ok(token) = example::<ExampleToken>(examples::API_KEY_TOKEN) {
+        first.tokens.push(Token {
+            id: random_hex(24),
+            description: token.description,
+            scopes: token.scopes,
+            creation_date: to_millis(token.creation_date),
+            access_token: random_hex(80),
+        });
+    }
     let second = Key {
         id: 1_010_101_011,
         description: Some("Guest access app".into()),
@@ -298,10 +450,62 @@ pub(crate) fn build() -> (Router, Secret, NukiScope) {
         .route(
             "/api/key/{id}/token/{token}",
             post(update_token).delete(delete_token),
-        )
-        .fallback(not_found_route)
-        .with_state(Arc::new(Mutex::new(nuki)));
-    (router, Secret::from(credential), scope)
+        );
+    let shared: Shared = Arc::new(Mutex::new(nuki));
+    let seeder = Seeder(Arc::clone(&shared));
+    let router = router.fallback(not_found_route).with_state(shared);
+    (router, Secret::from(credential), scope, seeder)
+}
+
+/// Adds keys to the account. A Nuki API key has a `creationDate` (milliseconds) and a
+/// description, the seed's name; it never expires and cannot be disabled, so an expiry or
+/// `enabled: false` is refused.
+pub(crate) struct Seeder(Shared);
+
+impl Seeder {
+    pub(crate) fn seed(&self, keys: Vec<SeedKey>) -> Result<Vec<String>, SeedError> {
+        const VENDOR: Vendor = Vendor::Nuki;
+        for key in &keys {
+            key.check_times(VENDOR)?;
+            if key.expires_at.is_some() {
+                return Err(key.unsupported(VENDOR, "expires_at"));
+            }
+            if !key.enabled {
+                return Err(key.unsupported(VENDOR, "enabled"));
+            }
+        }
+        let mut nuki = lock(&self.0);
+        let first = nuki.next_id;
+        let next = i32::try_from(keys.len())
+            .ok()
+            .and_then(|n| first.checked_add(n));
+        let Some(next) = next else {
+            let name = keys.first().map(|k| k.name.clone()).unwrap_or_default();
+            return Err(SeedError::Invalid {
+                vendor: VENDOR,
+                field: "name",
+                name,
+                reason: "no 32-bit key ids are left".into(),
+            });
+        };
+        nuki.next_id = next;
+        nuki.keys.reserve(keys.len());
+        Ok((first..)
+            .zip(keys)
+            .map(|(id, key)| {
+                nuki.keys.push(Key {
+                    id,
+                    description: Some(key.name),
+                    redirect_uris: Vec::new(),
+                    creation_date: to_millis(key.created_at),
+                    value: random_hex(32),
+                    advanced: None,
+                    tokens: Vec::new(),
+                });
+                id.to_string()
+            })
+            .collect())
+    }
 }
 
 /// A Restlet status object; `uri` points into RFC 2616's status code section.
@@ -736,6 +940,60 @@ impl std::fmt::Display for NukiScope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The seeded key, its advanced key and its second token are the examples': a field the
+    /// fragment writes and this module does not (or the reverse) fails the read.
+    #[test]
+    fn the_seeded_key_is_the_fragments_examples() {
+        let key: ExampleKey = example(examples::API_KEY).unwrap();
+        let advanced: ExampleAdvanced = example(examples::ADVANCED_API_KEY).unwrap();
+        let token: ExampleToken = example(examples::API_KEY_TOKEN).unwrap();
+        let (_, credential, scope, seeder) = build();
+        let nuki = lock(&seeder.0);
+        let seeded = nuki.keys.iter().find(|k| k.id == scope.api_key_id).unwrap();
+        assert_eq!(seeded.description, key.description);
+        assert_eq!(seeded.redirect_uris, key.redirect_uris);
+        assert_eq!(seeded.creation_date, key.creation_date);
+
+        let a = seeded.advanced.as_ref().unwrap();
+        let app = &a.application;
+        assert_eq!(
+            (
+                app.name.as_str(),
+                app.country.as_str(),
+                app.description.as_str()
+            ),
+            (
+                advanced.name.as_str(),
+                advanced.country.as_str(),
+                advanced.description.as_str()
+            )
+        );
+        assert_eq!(
+            (&app.type_, &app.url, &app.email),
+            (&advanced.type_, &advanced.url, &advanced.email)
+        );
+        assert_eq!(app.webhook_url, advanced.webhook_url);
+        assert_eq!(app.webhook_features, advanced.webhook_features);
+        assert_eq!(app.restricted, advanced.restricted);
+        assert_eq!(a.status, advanced.status);
+        assert_eq!(
+            (a.creation_date, a.update_date),
+            (advanced.creation_date, advanced.update_date)
+        );
+        // Deactivated on purpose, for `reactivate` to turn on.
+        assert_eq!(a.webhook_status, "DEACTIVATED");
+
+        let [own, other] = &seeded.tokens[..] else {
+            panic!("two tokens")
+        };
+        assert_eq!(own.access_token, credential.expose_secret());
+        assert_eq!(own.id, scope.token_id);
+        assert!(own.scopes.iter().any(|s| s == "account"));
+        assert_eq!(other.description, token.description);
+        assert_eq!(other.scopes, token.scopes);
+        assert_eq!(other.creation_date, token.creation_date);
+    }
 
     #[test]
     fn times_always_have_milliseconds() {

@@ -11,6 +11,7 @@
 //! `services/tenants/apikeys/`, `internal/web/web.go`), never with the client's generated
 //! types: a field the client's fragment names wrong then fails the end-to-end tests.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use apikeys_common::Secret;
@@ -23,10 +24,17 @@ use axum::routing::get;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::Vendor;
 use crate::common::{
-    Reply, base64, bearer, header, hex, json, lock, query_pairs, query_value, random_hex,
+    Reply, base64, bearer, example, header, hex, json, lock, query_pairs, query_value, random_hex,
     random_i63, unhex,
 };
+use crate::examples::sensorbucket as examples;
+use crate::seed::{SeedError, SeedKey};
+
+/// The seeded tenant (the fragment's example's keys are its), and an archived one.
+const TENANT: i64 = 19;
+const ARCHIVED_TENANT: i64 = 20;
 
 const DEFAULT_LIMIT: u64 = 100;
 const MAX_LIMIT: u64 = 1000;
@@ -76,49 +84,122 @@ struct Sb {
 type Shared = Arc<Mutex<Sb>>;
 
 /// The router, mounted at `/sensorbucket/api`, with the credential and scope it was seeded
-/// with. `base_url` is where that mount is reachable.
-pub(crate) fn build(base_url: &str) -> (Router, Secret, SensorBucketScope) {
+/// with, and its seeder. `base_url` is where that mount is reachable.
+pub(crate) fn build(base_url: &str) -> (Router, Secret, SensorBucketScope, Seeder) {
+    let keys = example::<Page>(examples::LIST_API_KEYS200_RESPONSE)
+        .map(|page| page.data)
+        .unwrap_or_default();
+    let tenant_name = keys
+        .first()
+        .map_or_else(|| "Sandbox tenant".into(), |k| k.tenant_name.clone());
     let mut sb = Sb {
         base_url: base_url.to_string(),
         tenants: vec![
             Tenant {
-                id: 19,
-                name: "Sandbox tenant".into(),
+                id: TENANT,
+                name: tenant_name.clone(),
                 active: true,
             },
             Tenant {
-                id: 20,
+                id: ARCHIVED_TENANT,
                 name: "Archived tenant".into(),
                 active: false,
             },
         ],
         keys: Vec::new(),
     };
-    let all = vec![
-        "READ_DEVICES",
-        "WRITE_DEVICES",
-        "READ_API_KEYS",
-        "WRITE_API_KEYS",
-        "READ_MEASUREMENTS",
-    ];
-    let credential = sb.insert_key("Sandbox credential".into(), 19, all, None);
-    sb.insert_key(
-        "Dashboard readonly".into(),
-        19,
-        vec!["READ_DEVICES", "READ_MEASUREMENTS"],
-        None,
-    );
+    // The example's keys, in the sandbox's tenant with fresh ids and tokens. The first is
+    // the credential, its expiry cleared (the example's is a date near today). The server
+    // checks no permission on the key operations, so the example's permissions serve.
+    let mut keys = keys.into_iter();
+    let credential = match keys.next() {
+        Some(first) => {
+            let (_, token) = sb.push_key(
+                first.name,
+                TENANT,
+                first.permissions,
+                None,
+                micros(first.created),
+            );
+            token
+        }
+        None => sb.insert_key(
+            "Sandbox credential".into(),
+            TENANT,
+            vec!["READ_DEVICES"],
+            None,
+        ),
+    };
+    for key in keys {
+        let created = micros(key.created);
+        let expiration = key.expiration_date.map(micros);
+        sb.push_key(key.name, TENANT, key.permissions, expiration, created);
+    }
     let scope = SensorBucketScope {
-        tenant_id: 19,
-        tenant_name: "Sandbox tenant".into(),
-        archived_tenant_id: 20,
+        tenant_id: TENANT,
+        tenant_name,
+        archived_tenant_id: ARCHIVED_TENANT,
+    };
+    let shared: Shared = Arc::new(Mutex::new(sb));
+    let seeder = Seeder {
+        sb: Arc::clone(&shared),
+        tenant_id: scope.tenant_id,
     };
     let router = Router::new()
         .route("/api-keys", get(list).post(create))
         .route("/api-keys/{id}", get(get_one).delete(revoke))
         .fallback(not_found)
-        .with_state(Arc::new(Mutex::new(sb)));
-    (router, Secret::from(credential), scope)
+        .with_state(shared);
+    (router, Secret::from(credential), scope, seeder)
+}
+
+/// Adds keys to the seeded tenant, with `READ_DEVICES` (a key needs a permission).
+/// SensorBucket keys have a `created` time and an `expiration_date` (microseconds), but no
+/// enabled flag; names are unique per tenant and not empty, as the server checks.
+pub(crate) struct Seeder {
+    sb: Shared,
+    tenant_id: i64,
+}
+
+impl Seeder {
+    pub(crate) fn seed(&self, keys: Vec<SeedKey>) -> Result<Vec<String>, SeedError> {
+        const VENDOR: Vendor = Vendor::SensorBucket;
+        let mut sb = lock(&self.sb);
+        let mut taken: HashSet<String> = sb
+            .keys
+            .iter()
+            .filter(|k| k.tenant_id == self.tenant_id)
+            .map(|k| k.name.clone())
+            .collect();
+        for key in &keys {
+            key.check_times(VENDOR)?;
+            if !key.enabled {
+                return Err(key.unsupported(VENDOR, "enabled"));
+            }
+            if key.name.is_empty() {
+                return Err(key.invalid(VENDOR, "name", "a name cannot be empty"));
+            }
+            if !taken.insert(key.name.clone()) {
+                return Err(key.invalid(VENDOR, "name", "the tenant has a key of that name"));
+            }
+        }
+        sb.keys.reserve(keys.len());
+        Ok(keys
+            .into_iter()
+            .map(|key| {
+                let created = micros(key.created_at);
+                let expiration = key.expires_at.map(micros);
+                let (id, _) = sb.push_key(
+                    key.name,
+                    self.tenant_id,
+                    vec!["READ_DEVICES"],
+                    expiration,
+                    created,
+                );
+                id.to_string()
+            })
+            .collect())
+    }
 }
 
 /// A time as Go's `time.Time` writes it in JSON (RFC 3339, UTC, `Z`, the fraction without
@@ -150,7 +231,8 @@ fn go_time_or_null<S: Serializer>(
 
 /// A key as the list shows it (`ApiKeyDTO`): `expiration_date` is always there, `null`
 /// when the key never expires, and `permissions` too.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ListedKey {
     #[serde(rename = "id")]
     id: i64,
@@ -164,12 +246,29 @@ struct ListedKey {
     expiration_date: Option<DateTime<Utc>>,
     #[serde(rename = "created", serialize_with = "go_time")]
     created: DateTime<Utc>,
-    #[serde(rename = "permissions")]
+    #[serde(rename = "permissions", deserialize_with = "known_permissions")]
     permissions: Vec<&'static str>,
 }
 
+/// Permissions read from an example: only ones the server knows.
+fn known_permissions<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<&'static str>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|p| {
+            PERMISSIONS
+                .iter()
+                .copied()
+                .find(|known| known == p)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown permission `{p}`")))
+        })
+        .collect()
+}
+
 /// `links` of a page: `previous` is always `""`, `next` is `""` after the last page.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Links {
     #[serde(rename = "previous")]
     previous: String,
@@ -178,7 +277,8 @@ struct Links {
 }
 
 /// A page of the list; `total_count` is always 0, the server never counts.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Page {
     #[serde(rename = "links")]
     links: Links,
@@ -294,6 +394,20 @@ impl Sb {
         permissions: Vec<&'static str>,
         expiration: Option<DateTime<Utc>>,
     ) -> String {
+        let created = micros(Utc::now());
+        self.push_key(name, tenant_id, permissions, expiration, created)
+            .1
+    }
+
+    /// A new key created at `created`: its id and token.
+    fn push_key(
+        &mut self,
+        name: String,
+        tenant_id: i64,
+        permissions: Vec<&'static str>,
+        expiration: Option<DateTime<Utc>>,
+        created: DateTime<Utc>,
+    ) -> (i64, String) {
         let id = random_i63();
         let token = base64(format!("{id}:{}", random_hex(32)).as_bytes(), false);
         self.keys.push(Key {
@@ -302,10 +416,10 @@ impl Sb {
             tenant_id,
             permissions,
             expiration,
-            created: micros(Utc::now()),
+            created,
             token: token.clone(),
         });
-        token
+        (id, token)
     }
 
     fn authenticate(&self, headers: &HeaderMap) -> Result<(), Response> {
@@ -582,6 +696,53 @@ impl std::fmt::Display for SensorBucketScope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The seeded tenant and keys are the example's: a field the fragment writes and this
+    /// module does not (or the reverse) fails the read.
+    #[test]
+    fn the_seeded_keys_are_the_fragments_example() {
+        let page: Page = example(examples::LIST_API_KEYS200_RESPONSE).unwrap();
+        assert!(
+            page.data.len() >= 2,
+            "the example must list the credential and another key"
+        );
+        let (_, credential, scope, seeder) = build("http://127.0.0.1:1/sensorbucket/api");
+        let sb = lock(&seeder.sb);
+        let seeded: Vec<_> = sb
+            .keys
+            .iter()
+            .map(|k| {
+                (
+                    k.name.as_str(),
+                    &k.permissions,
+                    k.expiration,
+                    k.created,
+                    k.tenant_id,
+                )
+            })
+            .collect();
+        let expected: Vec<_> = page
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                // The credential never expires.
+                let expiration = if i == 0 { None } else { k.expiration_date };
+                (
+                    k.name.as_str(),
+                    &k.permissions,
+                    expiration,
+                    k.created,
+                    TENANT,
+                )
+            })
+            .collect();
+        assert_eq!(seeded, expected);
+        assert_eq!(sb.keys[0].token, credential.expose_secret());
+        assert!(sb.keys.iter().all(|k| k.id != page.data[0].id));
+        assert_eq!(scope.tenant_name, page.data[0].tenant_name);
+        assert_eq!(sb.tenant_name(scope.tenant_id), scope.tenant_name);
+    }
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)

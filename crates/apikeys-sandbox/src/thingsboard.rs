@@ -22,9 +22,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::Vendor;
 use crate::common::{
-    Reply, base64, empty, header, json, jwt, lock, now_ms, query_pairs, query_value, random_bytes,
+    Reply, base64, empty, example, header, json, jwt, lock, now_ms, query_pairs, query_value,
+    random_bytes,
 };
+use crate::examples::thingsboard as examples;
+use crate::seed::{SeedError, SeedKey};
 
 /// ThingsBoard's error codes (`ThingsboardErrorCode.java`), sent as numbers.
 const AUTHENTICATION: i32 = 10;
@@ -76,8 +80,9 @@ struct Tb {
 
 type Shared = Arc<Mutex<Tb>>;
 
-/// The router, mounted at `/thingsboard`, with the credential and scope it was seeded with.
-pub(crate) fn build() -> (Router, Secret, ThingsBoardScope) {
+/// The router, mounted at `/thingsboard`, with the credential and scope it was seeded with
+/// and its seeder.
+pub(crate) fn build() -> (Router, Secret, ThingsBoardScope, Seeder) {
     let tenant_id = Uuid::new_v4();
     let user_id = Uuid::new_v4();
     let mut tb = Tb {
@@ -91,8 +96,7 @@ pub(crate) fn build() -> (Router, Secret, ThingsBoardScope) {
         sessions: Vec::new(),
         seq: 0,
     };
-    let credential = tb.insert_key(user_id, "Sandbox credential".into(), true, 0);
-    tb.insert_key(user_id, "Grafana datasource".into(), false, 0);
+    let credential = seed_example(&mut tb, user_id);
     let scope = ThingsBoardScope {
         tenant_id,
         user_id,
@@ -100,6 +104,10 @@ pub(crate) fn build() -> (Router, Secret, ThingsBoardScope) {
         password: "tenant".into(),
     };
     let shared: Shared = Arc::new(Mutex::new(tb));
+    let seeder = Seeder {
+        tb: Arc::clone(&shared),
+        user_id,
+    };
     let router = Router::new()
         .route("/api/auth/login", post(login))
         .route("/api/apiKey", post(save))
@@ -109,17 +117,100 @@ pub(crate) fn build() -> (Router, Secret, ThingsBoardScope) {
         .route("/api/apiKeys/{user_id}", axum::routing::get(list))
         .fallback(not_found)
         .with_state(shared);
-    (router, Secret::from(credential), scope)
+    (router, Secret::from(credential), scope, seeder)
+}
+
+/// Seeds the user's keys from the fragment's `PageDataApiKeyInfo` example, with fresh ids
+/// and values and the sandbox's tenant and user, and returns the credential's value.
+///
+/// The example's first key is the credential: enabled and never expiring, since the
+/// example's expiry is a date near today and a sandbox must not lose its own credential.
+/// The others keep the example's description, creation time, expiry and `enabled`. Should
+/// the example not read (its unit test fails first), the credential alone is seeded.
+fn seed_example(tb: &mut Tb, user_id: Uuid) -> String {
+    let keys = example::<PageData>(examples::PAGE_DATA_API_KEY_INFO)
+        .map(|page| page.data)
+        .unwrap_or_default();
+    let mut keys = keys.into_iter();
+    let credential = match keys.next() {
+        Some(first) => {
+            let (_, value) = tb.push_key(user_id, first.description, true, first.created_time, 0);
+            value
+        }
+        None => tb.insert_key(user_id, "Sandbox credential".into(), true, 0),
+    };
+    for key in keys {
+        tb.push_key(
+            user_id,
+            key.description,
+            key.enabled,
+            key.created_time,
+            key.expiration_time,
+        );
+    }
+    credential
+}
+
+/// Adds keys to the seeded user. ThingsBoard has every field: `createdTime` and
+/// `expirationTime` in epoch milliseconds (0 is "never" for both, so the epoch itself is
+/// refused) and `enabled`; the description must not be blank, as the server checks.
+pub(crate) struct Seeder {
+    tb: Shared,
+    user_id: Uuid,
+}
+
+impl Seeder {
+    pub(crate) fn seed(&self, keys: Vec<SeedKey>) -> Result<Vec<String>, SeedError> {
+        const VENDOR: Vendor = Vendor::ThingsBoard;
+        let mut rows = Vec::with_capacity(keys.len());
+        for key in keys {
+            key.check_times(VENDOR)?;
+            if key.name.trim().is_empty() {
+                return Err(key.invalid(VENDOR, "name", "a description must not be blank"));
+            }
+            let created = key.created_at.timestamp_millis();
+            if created == 0 {
+                return Err(key.invalid(VENDOR, "created_at", "0 ms is read as no time"));
+            }
+            let expires = match key.expires_at.map(|at| at.timestamp_millis()) {
+                None => 0,
+                Some(0) => {
+                    return Err(key.invalid(VENDOR, "expires_at", "0 ms means never expires"));
+                }
+                Some(ms) => ms,
+            };
+            rows.push((key.name, key.enabled, created, expires));
+        }
+        let mut tb = lock(&self.tb);
+        tb.keys.reserve(rows.len());
+        Ok(rows
+            .into_iter()
+            .map(|(description, enabled, created, expires)| {
+                let (id, _) = tb.push_key(self.user_id, description, enabled, created, expires);
+                id.to_string()
+            })
+            .collect())
+    }
 }
 
 /// An id as ThingsBoard writes it in JSON: an object naming the entity type, never a bare
 /// UUID.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct EntityId {
     #[serde(rename = "entityType")]
-    entity_type: &'static str,
+    entity_type: EntityType,
     #[serde(rename = "id")]
     id: Uuid,
+}
+
+/// The entity types this module writes.
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum EntityType {
+    ApiKey,
+    Tenant,
+    User,
 }
 
 /// An id as a request body carries it: `entityType` must be there, but only `id` counts.
@@ -132,7 +223,8 @@ struct EntityIdIn {
 }
 
 /// `ApiKeyInfo`: a key as every answer but creation shows it, without its value.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ApiKeyInfo {
     #[serde(rename = "id")]
     id: EntityId,
@@ -164,7 +256,8 @@ struct ApiKey {
 }
 
 /// `PageDataApiKeyInfo`: one numbered page of a user's keys.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PageData {
     #[serde(rename = "data")]
     data: Vec<ApiKeyInfo>,
@@ -236,19 +329,34 @@ impl Tb {
         enabled: bool,
         expiration_time: i64,
     ) -> String {
+        let created = now_ms();
+        self.push_key(user_id, description, enabled, created, expiration_time)
+            .1
+    }
+
+    /// A new key created at `created_time`: its id and secret value.
+    fn push_key(
+        &mut self,
+        user_id: Uuid,
+        description: String,
+        enabled: bool,
+        created_time: i64,
+        expiration_time: i64,
+    ) -> (Uuid, String) {
+        let id = Uuid::new_v4();
         let value = format!("tb_{}", base64(&random_bytes(64), true));
         self.seq += 1;
         self.keys.push(Key {
-            id: Uuid::new_v4(),
+            id,
             seq: self.seq,
-            created_time: now_ms(),
+            created_time,
             user_id,
             description,
             enabled,
             expiration_time,
             value: value.clone(),
         });
-        value
+        (id, value)
     }
 
     /// The user the request's credential belongs to: `X-Authorization` (or `Authorization`
@@ -300,16 +408,16 @@ impl Tb {
     fn info(&self, key: &Key) -> ApiKeyInfo {
         ApiKeyInfo {
             id: EntityId {
-                entity_type: "API_KEY",
+                entity_type: EntityType::ApiKey,
                 id: key.id,
             },
             created_time: key.created_time,
             tenant_id: EntityId {
-                entity_type: "TENANT",
+                entity_type: EntityType::Tenant,
                 id: self.tenant_id,
             },
             user_id: EntityId {
-                entity_type: "USER",
+                entity_type: EntityType::User,
                 id: key.user_id,
             },
             expiration_time: key.expiration_time,
@@ -650,16 +758,61 @@ impl std::fmt::Display for ThingsBoardScope {
 mod tests {
     use super::*;
 
+    /// The seeded keys are the example's: a field the fragment writes and this module does
+    /// not (or the reverse) fails the read.
+    #[test]
+    fn the_seeded_keys_are_the_fragments_example() {
+        let page: PageData = example(examples::PAGE_DATA_API_KEY_INFO).unwrap();
+        assert!(
+            page.data.len() >= 2,
+            "the example must list the credential and another key"
+        );
+        let (_, credential, scope, seeder) = build();
+        let tb = lock(&seeder.tb);
+        let seeded: Vec<_> = tb
+            .keys
+            .iter()
+            .map(|k| {
+                (
+                    k.description.as_str(),
+                    k.enabled,
+                    k.created_time,
+                    k.expiration_time,
+                )
+            })
+            .collect();
+        let expected: Vec<_> = page
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, k)| match i {
+                // The credential: enabled, never expiring.
+                0 => (k.description.as_str(), true, k.created_time, 0),
+                _ => (
+                    k.description.as_str(),
+                    k.enabled,
+                    k.created_time,
+                    k.expiration_time,
+                ),
+            })
+            .collect();
+        assert_eq!(seeded, expected);
+        assert_eq!(tb.keys[0].value, credential.expose_secret());
+        assert!(tb.keys.iter().all(|k| k.user_id == scope.user_id));
+        assert!(tb.keys.iter().all(|k| k.id != page.data[0].id.id));
+        assert_eq!(tb.tenant_id, scope.tenant_id);
+    }
+
     #[test]
     fn ids_are_objects_and_an_update_answers_a_null_value() {
         let id = Uuid::nil();
         let entity = |entity_type| EntityId { entity_type, id };
         let body = ApiKey {
             info: ApiKeyInfo {
-                id: entity("API_KEY"),
+                id: entity(EntityType::ApiKey),
                 created_time: 1_763_891_234_567,
-                tenant_id: entity("TENANT"),
-                user_id: entity("USER"),
+                tenant_id: entity(EntityType::Tenant),
+                user_id: entity(EntityType::User),
                 expiration_time: 0,
                 description: "CI deploy key".into(),
                 enabled: true,

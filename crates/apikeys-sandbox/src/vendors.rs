@@ -11,12 +11,14 @@ mod nuki;
 mod sensorbucket;
 #[path = "thingsboard.rs"]
 mod thingsboard;
+use crate::seed::{SeedError, SeedKey};
 use apikeys_common::Secret;
 pub use automox::AutomoxScope;
 use axum::Router;
 pub use balena::BalenaScope;
 pub use nuki::NukiScope;
 pub use sensorbucket::SensorBucketScope;
+use serde::Deserialize;
 use std::fmt;
 pub use thingsboard::ThingsBoardScope;
 /// One of the emulated vendors. More may come: match it with a wildcard arm.
@@ -51,6 +53,17 @@ impl Vendor {
             Vendor::Nuki => "nuki",
             Vendor::Balena => "balena",
             Vendor::Automox => "automox",
+        }
+    }
+    /// The vendor called `name` (its [`Vendor::name`]), if there is one.
+    pub fn from_name(name: &str) -> Option<Vendor> {
+        match name {
+            "thingsboard" => Some(Vendor::ThingsBoard),
+            "sensorbucket" => Some(Vendor::SensorBucket),
+            "nuki" => Some(Vendor::Nuki),
+            "balena" => Some(Vendor::Balena),
+            "automox" => Some(Vendor::Automox),
+            _ => None,
         }
     }
     /// The path the vendor's base URL has on the sandbox's server: its mount point,
@@ -118,15 +131,72 @@ impl Credentials {
         }
     }
 }
+/// Each emulator's seeder, which adds keys to the vendor's seeded scope.
+pub(crate) struct Seeders {
+    thingsboard: thingsboard::Seeder,
+    sensorbucket: sensorbucket::Seeder,
+    nuki: nuki::Seeder,
+    balena: balena::Seeder,
+    automox: automox::Seeder,
+}
+impl Seeders {
+    /// Adds `keys` to `vendor`'s seeded scope: their ids, or why none was added.
+    pub(crate) fn seed(
+        &self,
+        vendor: Vendor,
+        keys: Vec<SeedKey>,
+    ) -> Result<Vec<String>, SeedError> {
+        match vendor {
+            Vendor::ThingsBoard => self.thingsboard.seed(keys),
+            Vendor::SensorBucket => self.sensorbucket.seed(keys),
+            Vendor::Nuki => self.nuki.seed(keys),
+            Vendor::Balena => self.balena.seed(keys),
+            Vendor::Automox => self.automox.seed(keys),
+        }
+    }
+}
+/// A seed file: one array of tables per vendor, named as the vendor is.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SeedFile {
+    /// `[[thingsboard]]`: ThingsBoard's keys.
+    #[serde(default)]
+    thingsboard: Vec<SeedKey>,
+    /// `[[sensorbucket]]`: SensorBucket's keys.
+    #[serde(default)]
+    sensorbucket: Vec<SeedKey>,
+    /// `[[nuki]]`: Nuki's keys.
+    #[serde(default)]
+    nuki: Vec<SeedKey>,
+    /// `[[balena]]`: balena's keys.
+    #[serde(default)]
+    balena: Vec<SeedKey>,
+    /// `[[automox]]`: Automox's keys.
+    #[serde(default)]
+    automox: Vec<SeedKey>,
+}
+impl SeedFile {
+    /// Each vendor's keys, in the order of [`Vendor::ALL`].
+    pub(crate) fn into_keys(self) -> Vec<(Vendor, Vec<SeedKey>)> {
+        vec![
+            (Vendor::ThingsBoard, self.thingsboard),
+            (Vendor::SensorBucket, self.sensorbucket),
+            (Vendor::Nuki, self.nuki),
+            (Vendor::Balena, self.balena),
+            (Vendor::Automox, self.automox),
+        ]
+    }
+}
 /// Every emulator, seeded and mounted on one router for a server at `root`
-/// (`http://host:port`), with each one's credential and scope.
-pub(crate) fn mount(root: &str) -> (Router, Credentials, Scopes) {
-    let (thingsboard_router, thingsboard_key, thingsboard_scope) = thingsboard::build();
-    let (sensorbucket_router, sensorbucket_key, sensorbucket_scope) =
+/// (`http://host:port`), with each one's credential, scope and seeder.
+pub(crate) fn mount(root: &str) -> (Router, Credentials, Scopes, Seeders) {
+    let (thingsboard_router, thingsboard_key, thingsboard_scope, thingsboard_seeder) =
+        thingsboard::build();
+    let (sensorbucket_router, sensorbucket_key, sensorbucket_scope, sensorbucket_seeder) =
         sensorbucket::build(&format!("{root}{}", Vendor::SensorBucket.base_path()));
-    let (nuki_router, nuki_key, nuki_scope) = nuki::build();
-    let (balena_router, balena_key, balena_scope) = balena::build();
-    let (automox_router, automox_key, automox_scope) = automox::build();
+    let (nuki_router, nuki_key, nuki_scope, nuki_seeder) = nuki::build();
+    let (balena_router, balena_key, balena_scope, balena_seeder) = balena::build();
+    let (automox_router, automox_key, automox_scope, automox_seeder) = automox::build();
     let router = Router::new()
         .nest(Vendor::ThingsBoard.base_path(), thingsboard_router)
         .nest(Vendor::SensorBucket.base_path(), sensorbucket_router)
@@ -148,6 +218,13 @@ pub(crate) fn mount(root: &str) -> (Router, Credentials, Scopes) {
             nuki: nuki_scope,
             balena: balena_scope,
             automox: automox_scope,
+        },
+        Seeders {
+            thingsboard: thingsboard_seeder,
+            sensorbucket: sensorbucket_seeder,
+            nuki: nuki_seeder,
+            balena: balena_seeder,
+            automox: automox_seeder,
         },
     )
 }

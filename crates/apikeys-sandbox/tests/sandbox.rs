@@ -92,6 +92,16 @@ mod thingsboard {
             .unwrap()
     }
 
+    /// The seeded keys' descriptions, oldest first: the fragment's example's.
+    fn seeded() -> Vec<String> {
+        let page = thingsboard_apikeys::examples::page_data_api_key_info();
+        let mut keys: Vec<_> = page["data"].as_array().unwrap().iter().collect();
+        keys.sort_by_key(|k| k["createdTime"].as_i64());
+        keys.iter()
+            .map(|k| k["description"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     async fn descriptions(client: &Client, user: &str) -> Vec<String> {
         let keys: Vec<_> = client
             .get_user_api_keys()
@@ -110,10 +120,7 @@ mod thingsboard {
         let tb = client(&sandbox, sandbox.credential(Vendor::ThingsBoard));
         let user = sandbox.scopes().thingsboard.user_id;
         let user_str = user.to_string();
-        assert_eq!(
-            descriptions(&tb, &user_str).await,
-            ["Sandbox credential", "Grafana datasource"]
-        );
+        assert_eq!(descriptions(&tb, &user_str).await, seeded());
 
         let created = tb
             .save_api_key()
@@ -217,10 +224,7 @@ mod thingsboard {
         assert_eq!(e.api().unwrap().code.as_deref(), Some("10"));
 
         tb.delete_api_key().id(id).send().await.unwrap();
-        assert_eq!(
-            descriptions(&tb, &user_str).await,
-            ["Sandbox credential", "Grafana datasource"]
-        );
+        assert_eq!(descriptions(&tb, &user_str).await, seeded());
         let e = err(tb.delete_api_key().id(id).send().await);
         assert!(e.is_not_found(), "{e:?}");
         assert_eq!(e.api().unwrap().code.as_deref(), Some("32"));
@@ -1224,6 +1228,17 @@ mod automox {
             .unwrap()
     }
 
+    /// The seeded user's keys' names: the fragment's `ApiKeyPage` example's.
+    fn seeded() -> Vec<String> {
+        let page = automox_apikeys::examples::api_key_page();
+        page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     async fn names(client: &Client, org: i64, user: i64) -> Vec<String> {
         let keys: Vec<_> = client
             .org(org)
@@ -1243,15 +1258,12 @@ mod automox {
         let scope = &sandbox.scopes().automox;
         let (org_id, user) = (scope.org_id, scope.user_id);
         let org = ax.org(org_id);
-        assert_eq!(
-            names(&ax, org_id, user).await,
-            ["sandbox credential", "legacy-sync"]
-        );
+        assert_eq!(names(&ax, org_id, user).await, seeded());
 
         let key = org
             .create_user_api_key()
             .user_id(user)
-            .body(CreateApiKey::builder().name("ci-pipeline"))
+            .body(CreateApiKey::builder().name("ci-release"))
             .send()
             .await
             .unwrap();
@@ -1260,7 +1272,7 @@ mod automox {
         assert!(
             names(&ax, org_id, user)
                 .await
-                .contains(&"ci-pipeline".into())
+                .contains(&"ci-release".into())
         );
 
         let secret = org
@@ -1280,7 +1292,7 @@ mod automox {
             .send()
             .await
             .unwrap();
-        assert_eq!(got.name.as_deref(), Some("ci-pipeline"));
+        assert_eq!(got.name.as_deref(), Some("ci-release"));
 
         let disabled = org
             .update_user_api_key()
@@ -1325,7 +1337,7 @@ mod automox {
         assert!(
             !names(&ax, org_id, user)
                 .await
-                .contains(&"ci-pipeline".into())
+                .contains(&"ci-release".into())
         );
         let e = err(org.get_user_api_key().user_id(user).id(id).send().await);
         assert!(e.is_not_found(), "{e:?}");

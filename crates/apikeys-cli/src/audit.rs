@@ -1,0 +1,404 @@
+//! `apikeys audit`: every key of every account in the config file, listed concurrently
+//! (at most `--concurrency` accounts at once), judged by the policy.
+//!
+//! Output: with no format flag, one table per account (only the keys with findings unless
+//! `--all`) and a summary line, all on stdout; with `--json` or `--csv`, one record per key
+//! on stdout and the summary on stderr, so stdout stays one document. An account that
+//! could not be audited is named with its error on stderr, and the rest are still
+//! reported. Exit: 8 if an account could not be audited, else 7 if the policy found
+//! anything, else 0.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use apikeys_common::KeyInfo;
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::cli::AuditArgs;
+use crate::config::Account;
+use crate::exit::{Exit, Failure};
+use crate::output;
+use crate::policy::{Finding, Policy, age_days};
+
+/// How every account is reached, from the global flags.
+#[derive(Clone, Copy, Debug)]
+pub struct Reach {
+    /// How long one request may take.
+    pub timeout: Duration,
+    /// `--allow-insecure-http`.
+    pub allow_insecure_http: bool,
+}
+
+/// One account's keys, or why it could not be listed.
+struct Audited {
+    account: Account,
+    keys: Result<Vec<KeyInfo>, Failure>,
+}
+
+/// Runs the audit and says how to exit.
+pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
+    if json && args.csv {
+        return Failure::invalid("--json and --csv cannot be combined").report("audit", &[], json);
+    }
+    let config = match args.config.load() {
+        Ok(config) => config,
+        Err(failure) => return failure.report("audit", &[], json),
+    };
+    let policy = args.policy.over(&config.policy);
+    let now = Utc::now();
+    let progress = progress(config.accounts.len());
+    let seen = AtomicU64::new(0);
+    let (progress_ref, seen_ref) = (&progress, &seen);
+    let mut audited: Vec<(usize, Audited)> =
+        futures::stream::iter(config.accounts.into_iter().enumerate())
+            .map(|(index, account)| async move {
+                let keys = list(&account, reach, progress_ref, seen_ref).await;
+                progress_ref.inc(1);
+                (index, Audited { account, keys })
+            })
+            .buffer_unordered(usize::from(args.concurrency))
+            .collect()
+            .await;
+    // Reported in the file's order, whichever account answered first.
+    audited.sort_by_key(|(index, _)| *index);
+    let audited: Vec<Audited> = audited.into_iter().map(|(_, audited)| audited).collect();
+    progress.finish_and_clear();
+
+    let report = Report::new(&audited, &policy, now);
+    let format = match (json, args.csv) {
+        (true, _) => Format::Json,
+        (_, true) => Format::Csv,
+        _ => Format::Table,
+    };
+    // The failures first, on stderr: the reader of a long table still sees them.
+    for (account, failure) in audited
+        .iter()
+        .filter_map(|a| a.keys.as_ref().err().map(|f| (&a.account, f)))
+    {
+        let who = format!(
+            "account `{}` ({})",
+            output::sanitize(&account.name),
+            account.vendor()
+        );
+        let failure = Failure {
+            exit: failure.exit,
+            message: format!("{who} could not be audited: {}", failure.message),
+        };
+        if json {
+            eprintln!("{}", failure.json(account.vendor(), &[]));
+        } else {
+            eprintln!("{}", failure.line("audit", &[]));
+        }
+    }
+    let printed = match format {
+        Format::Table => output::print(&report.tables(args.all)),
+        Format::Json => output::print_json(&report.records(args.all)).map(|()| {
+            eprintln!("{}", serde_json::json!({ "summary": report.summary }));
+        }),
+        Format::Csv => report.csv(args.all).and_then(|text| {
+            output::print(&text)?;
+            eprintln!("{}", report.summary.line());
+            Ok(())
+        }),
+    };
+    if let Err(failure) = printed {
+        return failure.report("audit", &[], json);
+    }
+    if report.summary.accounts_failed > 0 {
+        Exit::Incomplete
+    } else if report.summary.keys_with_findings > 0 {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    }
+}
+
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Every key of `account`; errors never hold its credential.
+async fn list(
+    account: &Account,
+    reach: Reach,
+    progress: &ProgressBar,
+    seen: &AtomicU64,
+) -> Result<Vec<KeyInfo>, Failure> {
+    // A `command` credential runs a process: off the runtime's threads.
+    let owned = account.clone();
+    let target =
+        tokio::task::spawn_blocking(move || owned.target(reach.timeout, reach.allow_insecure_http))
+            .await
+            .map_err(|e| Failure::other(format!("reading the credential stopped: {e}")))??;
+    let secret = target.api_key.clone();
+    let scrub = |error: &apikeys_common::Error| {
+        let failure = Failure::from_error(error);
+        Failure {
+            exit: failure.exit,
+            message: failure.clean(&[secret.expose_secret()]),
+        }
+    };
+    let keys = target.lifecycle().map_err(|e| scrub(&e))?;
+    let mut stream = keys.list();
+    let mut all = Vec::new();
+    while let Some(key) = stream.try_next().await.map_err(|e| scrub(&e))? {
+        all.push(key);
+        let seen = seen.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+        if !progress.is_hidden() {
+            progress.set_message(format!("{seen} keys"));
+        }
+    }
+    Ok(all)
+}
+
+/// Accounts done out of all, and keys seen, on stderr; only when stderr is a terminal.
+fn progress(accounts: usize) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(
+        Some(u64::try_from(accounts).unwrap_or(u64::MAX)),
+        ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} auditing: {pos}/{len} accounts, {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar.set_message("0 keys");
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+/// One key as `--json` and `--csv` show it.
+#[derive(Serialize)]
+struct Record<'a> {
+    account: &'a str,
+    vendor: &'static str,
+    id: &'a str,
+    name: Option<&'a str>,
+    enabled: Option<bool>,
+    created_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    age_days: Option<i64>,
+    findings: Vec<Finding>,
+}
+
+/// The counts the summary line gives.
+#[derive(Default, Serialize)]
+struct Summary {
+    accounts: usize,
+    accounts_failed: usize,
+    keys: usize,
+    keys_with_findings: usize,
+    /// Keys with no creation time: never `too-old`, whatever their age.
+    keys_without_created_at: usize,
+    findings: BTreeMap<&'static str, usize>,
+    by_vendor: BTreeMap<&'static str, usize>,
+}
+
+impl Summary {
+    /// `audit: 12 keys in 5 accounts (1 not audited); 3 with findings: expired 1, ...`.
+    fn line(&self) -> String {
+        let mut line = format!("audit: {} keys in {} accounts", self.keys, self.accounts);
+        if self.accounts_failed > 0 {
+            line += &format!(" ({} could not be audited)", self.accounts_failed);
+        }
+        if self.keys_with_findings == 0 {
+            line += "; no findings";
+        } else {
+            let counts = |map: &BTreeMap<&str, usize>, order: &[&str]| {
+                order
+                    .iter()
+                    .filter_map(|name| map.get(name).map(|n| format!("{name} {n}")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let findings: Vec<&str> = Finding::ALL.iter().map(|f| f.name()).collect();
+            let vendors: Vec<&str> = self.by_vendor.keys().copied().collect();
+            line += &format!(
+                "; {} with findings: {}; by vendor: {}",
+                self.keys_with_findings,
+                counts(&self.findings, &findings),
+                counts(&self.by_vendor, &vendors)
+            );
+        }
+        if self.keys_without_created_at > 0 {
+            line += &format!(
+                "; {} keys have no creation time and were not judged for age",
+                self.keys_without_created_at
+            );
+        }
+        line
+    }
+}
+
+/// A key, its findings and its age in days.
+type Judged<'a> = (&'a KeyInfo, Vec<Finding>, Option<i64>);
+
+/// Every audited key with its findings, in the config file's order (`None`: the account
+/// could not be audited).
+struct Report<'a> {
+    accounts: Vec<(&'a Account, Option<Vec<Judged<'a>>>)>,
+    summary: Summary,
+}
+
+impl<'a> Report<'a> {
+    fn new(audited: &'a [Audited], policy: &Policy, now: DateTime<Utc>) -> Report<'a> {
+        let mut summary = Summary {
+            accounts: audited.len(),
+            ..Summary::default()
+        };
+        let accounts = audited
+            .iter()
+            .map(|a| {
+                let Ok(keys) = &a.keys else {
+                    summary.accounts_failed += 1;
+                    return (&a.account, None);
+                };
+                let judged = keys
+                    .iter()
+                    .map(|key| {
+                        let findings = policy.findings(key, now);
+                        summary.keys += 1;
+                        if key.created_at.is_none() {
+                            summary.keys_without_created_at += 1;
+                        }
+                        if !findings.is_empty() {
+                            summary.keys_with_findings += 1;
+                            *summary.by_vendor.entry(a.account.vendor()).or_default() += 1;
+                        }
+                        for finding in &findings {
+                            *summary.findings.entry(finding.name()).or_default() += 1;
+                        }
+                        (key, findings, age_days(key, now))
+                    })
+                    .collect();
+                (&a.account, Some(judged))
+            })
+            .collect();
+        Report { accounts, summary }
+    }
+
+    fn records(&self, all: bool) -> Vec<Record<'_>> {
+        self.accounts
+            .iter()
+            .filter_map(|(account, keys)| keys.as_ref().map(|keys| (account, keys)))
+            .flat_map(|(account, keys)| {
+                keys.iter()
+                    .filter(move |(_, findings, _)| all || !findings.is_empty())
+                    .map(move |(key, findings, age)| Record {
+                        account: &account.name,
+                        vendor: account.vendor(),
+                        id: &key.id,
+                        name: key.name.as_deref(),
+                        enabled: key.enabled,
+                        created_at: key.created_at,
+                        expires_at: key.expires_at,
+                        age_days: *age,
+                        findings: findings.clone(),
+                    })
+            })
+            .collect()
+    }
+
+    /// The records as CSV, findings separated by `;`, control characters as `?`.
+    fn csv(&self, all: bool) -> Result<String, Failure> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let failed = |e: csv::Error| Failure::other(format!("could not write CSV: {e}"));
+        writer
+            .write_record([
+                "account",
+                "vendor",
+                "id",
+                "name",
+                "enabled",
+                "created_at",
+                "expires_at",
+                "age_days",
+                "findings",
+            ])
+            .map_err(failed)?;
+        for r in self.records(all) {
+            let findings: Vec<&str> = r.findings.iter().map(|f| f.name()).collect();
+            writer
+                .write_record([
+                    output::sanitize(r.account),
+                    r.vendor.to_string(),
+                    output::sanitize(r.id),
+                    r.name.map(output::sanitize).unwrap_or_default(),
+                    r.enabled.map(|e| e.to_string()).unwrap_or_default(),
+                    r.created_at.map(rfc3339).unwrap_or_default(),
+                    r.expires_at.map(rfc3339).unwrap_or_default(),
+                    r.age_days.map(|d| d.to_string()).unwrap_or_default(),
+                    findings.join(";"),
+                ])
+                .map_err(failed)?;
+        }
+        let bytes = writer
+            .into_inner()
+            .map_err(|e| Failure::other(format!("could not write CSV: {e}")))?;
+        String::from_utf8(bytes).map_err(|e| Failure::other(format!("could not write CSV: {e}")))
+    }
+
+    /// One heading and table per account, then the summary line.
+    fn tables(&self, all: bool) -> String {
+        let mut text = String::new();
+        for (account, keys) in &self.accounts {
+            let heading = format!("{} ({})", output::sanitize(&account.name), account.vendor());
+            let Some(keys) = keys else {
+                text += &format!("{heading}: not audited (the error is on stderr)\n\n");
+                continue;
+            };
+            let shown: Vec<_> = keys
+                .iter()
+                .filter(|(_, findings, _)| all || !findings.is_empty())
+                .collect();
+            let with = keys.iter().filter(|(_, f, _)| !f.is_empty()).count();
+            text += &format!("{heading}: {} keys, {with} with findings\n", keys.len());
+            if shown.is_empty() {
+                text += "\n";
+                continue;
+            }
+            let mut table = output::table(&["finding", "id", "name", "created", "expires", "age"]);
+            for (key, findings, age) in shown {
+                let findings: Vec<&str> = findings.iter().map(|f| f.name()).collect();
+                table.add_row(vec![
+                    if findings.is_empty() {
+                        "-".to_string()
+                    } else {
+                        findings.join(", ")
+                    },
+                    output::sanitize(&key.id),
+                    key.name
+                        .as_deref()
+                        .map_or_else(|| "-".into(), output::sanitize),
+                    day(key.created_at),
+                    day(key.expires_at),
+                    age.map_or_else(|| "-".into(), |days| format!("{days}d")),
+                ]);
+            }
+            if let Some(id) = table.column_mut(1) {
+                id.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+            }
+            text += &format!("{table}\n\n");
+        }
+        text + &self.summary.line()
+    }
+}
+
+/// A time as the audit table shows it: its UTC date (the records keep the time).
+fn day(time: Option<DateTime<Utc>>) -> String {
+    time.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d").to_string())
+}
+
+fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

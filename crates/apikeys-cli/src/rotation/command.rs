@@ -1,0 +1,241 @@
+//! `apikeys rotate --due`: the accounts of the config file, the keys the policy finds
+//! something about, and the engine that rotates them.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use apikeys_common::{KeyInfo, KeyLifecycle};
+use chrono::Utc;
+use futures::{StreamExt, TryStreamExt};
+
+use super::engine::{self, Engine, Outcome, PlannedRotation};
+use super::journal::{Journal, JournalError};
+use super::sink::Sink;
+use crate::cli::RotateDueArgs;
+use crate::config::{Account, Config};
+use crate::exit::{Exit, Failure};
+
+/// How the command reaches the accounts.
+#[derive(Clone, Copy, Debug)]
+pub struct Reach {
+    /// How long one request may take.
+    pub timeout: Duration,
+    /// `--allow-insecure-http`.
+    pub allow_insecure_http: bool,
+}
+
+/// The file name of the journal in `--secret-dir` when `--journal` is not given.
+pub const JOURNAL_NAME: &str = "apikeys-rotate.journal";
+
+/// How many accounts are listed at once to make the plan.
+const CONCURRENT_LISTS: usize = 8;
+
+/// Runs `rotate --due`; returns how to exit.
+pub async fn run(args: RotateDueArgs, reach: Reach, json: bool) -> Exit {
+    match run_checked(args, reach, json).await {
+        Ok(exit) => exit,
+        Err(failure) => failure.report("rotate", &[], json),
+    }
+}
+
+async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Exit, Failure> {
+    let apply = args.apply || args.resume;
+    let sink = sink(&args, apply)?;
+    let journal_path = journal_path(&args, apply)?;
+    let config = args.config.load()?;
+    let policy = args.policy.over(&config.policy);
+    let (accounts, mut unreachable) = connect(&config, reach).await;
+
+    if args.resume {
+        let (Some(sink), Some(path)) = (sink, journal_path) else {
+            return Err(Failure::invalid(
+                "--resume needs --secret-dir or --secret-cmd",
+            ));
+        };
+        let (journal, entries) = Journal::open(&path).map_err(journal_failure)?;
+        if engine::unfinished_count(&entries) == 0 {
+            crate::output::print("the journal has no unfinished rotation: nothing to resume")?;
+            return Ok(Exit::Ok);
+        }
+        let engine = Engine::new(&accounts, &sink, &journal);
+        let outcomes = engine::resume(&engine, &entries)
+            .await
+            .map_err(|abort| Failure::other(abort.to_string()))?;
+        return finish(&outcomes, &journal, json, unreachable.is_empty());
+    }
+
+    let now = Utc::now();
+    let listed: Vec<(String, Result<Vec<KeyInfo>, String>)> =
+        futures::stream::iter(config.accounts.iter())
+            .filter(|account| futures::future::ready(accounts.contains_key(&account.name)))
+            .map(|account| {
+                let keys = accounts.get(&account.name).map(Box::as_ref);
+                async move {
+                    let listed = match keys {
+                        Some(keys) => keys.list().try_collect().await.map_err(|e| e.to_string()),
+                        None => Ok(Vec::new()),
+                    };
+                    (account.name.clone(), listed)
+                }
+            })
+            .buffer_unordered(CONCURRENT_LISTS)
+            .collect()
+            .await;
+    let listed: HashMap<String, Result<Vec<KeyInfo>, String>> = listed.into_iter().collect();
+    let mut plan = Vec::new();
+    // In the file's order, whichever account answered first.
+    for account in &config.accounts {
+        match listed.get(&account.name) {
+            Some(Ok(keys)) => {
+                for key in keys {
+                    let findings = policy.findings(key, now);
+                    if !findings.is_empty() {
+                        plan.push(PlannedRotation {
+                            account: account.name.clone(),
+                            vendor: account.vendor().to_string(),
+                            key: key.clone(),
+                            why: findings.iter().map(ToString::to_string).collect(),
+                        });
+                    }
+                }
+            }
+            Some(Err(why)) => unreachable.push((account.name.clone(), why.clone())),
+            None => {}
+        }
+    }
+    for (account, why) in &unreachable {
+        let failure = Failure::other(format!(
+            "account `{}` could not be listed, none of its keys is planned: {why}",
+            crate::output::sanitize(account)
+        ));
+        let _ = failure.report("rotate", &[], json);
+    }
+    if !apply {
+        super::print_plan(&plan, json)?;
+        return Ok(if unreachable.is_empty() {
+            Exit::Ok
+        } else {
+            Exit::Incomplete
+        });
+    }
+    let (Some(sink), Some(path)) = (sink, journal_path) else {
+        return Err(Failure::invalid(
+            "--apply needs --secret-dir or --secret-cmd",
+        ));
+    };
+    let (journal, entries) = Journal::open(&path).map_err(journal_failure)?;
+    let doubtful = engine::in_doubt(&entries);
+    if !doubtful.is_empty() {
+        return Err(Failure::invalid(format!(
+            "the journal {} has {} rotation(s) that a killed run left unfinished: run \
+             `apikeys rotate --resume` with the same sink first",
+            path.display(),
+            doubtful.len()
+        )));
+    }
+    let engine = Engine::new(&accounts, &sink, &journal);
+    let outcomes = engine::run(&engine, plan)
+        .await
+        .map_err(|abort| Failure::other(abort.to_string()))?;
+    finish(&outcomes, &journal, json, unreachable.is_empty())
+}
+
+/// Prints the report; exit 9 when a rotation failed, 8 when an account was not reached.
+fn finish(
+    outcomes: &[Outcome],
+    journal: &Journal,
+    json: bool,
+    every_account: bool,
+) -> Result<Exit, Failure> {
+    super::print_report(outcomes, journal.path(), json)?;
+    Ok(if outcomes.iter().any(|o| !o.rotated()) {
+        Exit::RotationFailed
+    } else if !every_account {
+        Exit::Incomplete
+    } else {
+        Exit::Ok
+    })
+}
+
+/// The sink the flags name; with `--apply`, exactly one is required.
+fn sink(args: &RotateDueArgs, apply: bool) -> Result<Option<Sink>, Failure> {
+    let sink = match (&args.secret_dir, &args.secret_cmd) {
+        (Some(dir), None) => {
+            if !dir.is_dir() {
+                return Err(Failure::invalid(format!(
+                    "--secret-dir {} is not a directory",
+                    dir.display()
+                )));
+            }
+            Some(Sink::Dir(dir.clone()))
+        }
+        (None, Some(command)) => Some(Sink::Command {
+            command: command.clone(),
+            timeout: Duration::from_secs(args.secret_cmd_timeout),
+        }),
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            return Err(Failure::invalid(
+                "pass --secret-dir or --secret-cmd, not both",
+            ));
+        }
+    };
+    if apply && sink.is_none() {
+        return Err(Failure::invalid(
+            "--apply needs a place for the new secrets, which are shown only once: \
+             --secret-dir DIR or --secret-cmd CMD",
+        ));
+    }
+    Ok(sink)
+}
+
+/// `--journal`, else `<secret-dir>/apikeys-rotate.journal`; `--secret-cmd` needs `--journal`.
+fn journal_path(args: &RotateDueArgs, apply: bool) -> Result<Option<PathBuf>, Failure> {
+    match (&args.journal, &args.secret_dir) {
+        (Some(path), _) => Ok(Some(path.clone())),
+        (None, Some(dir)) => Ok(Some(dir.join(JOURNAL_NAME))),
+        (None, None) if apply && args.secret_cmd.is_some() => Err(Failure::invalid(
+            "--secret-cmd needs --journal PATH: the journal is what makes a killed run resumable",
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+fn journal_failure(error: JournalError) -> Failure {
+    match error {
+        JournalError::Locked(_) => Failure {
+            exit: Exit::InvalidInput,
+            message: error.to_string(),
+        },
+        _ => Failure::other(error.to_string()),
+    }
+}
+
+/// Every account's lifecycle (credentials read off the async threads: a `command`
+/// credential runs a process), and the accounts that could not be set up, with why.
+async fn connect(
+    config: &Config,
+    reach: Reach,
+) -> (
+    HashMap<String, Box<dyn KeyLifecycle>>,
+    Vec<(String, String)>,
+) {
+    let mut accounts = HashMap::new();
+    let mut failed = Vec::new();
+    for account in &config.accounts {
+        let owned: Account = account.clone();
+        let built = tokio::task::spawn_blocking(move || {
+            owned.lifecycle(reach.timeout, reach.allow_insecure_http)
+        })
+        .await;
+        match built {
+            Ok(Ok(keys)) => {
+                accounts.insert(account.name.clone(), keys);
+            }
+            Ok(Err(failure)) => failed.push((account.name.clone(), failure.message)),
+            Err(error) => failed.push((account.name.clone(), error.to_string())),
+        }
+    }
+    (accounts, failed)
+}

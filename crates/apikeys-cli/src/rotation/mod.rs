@@ -1,0 +1,103 @@
+//! `apikeys rotate --due`: rotates every key the policy says is due, journaled so that a
+//! run killed at any point resumes (`--resume`) without losing a secret or orphaning a key.
+//!
+//! [`journal`] (the write-ahead log and its lock), [`sink`] (where new secrets go) and
+//! [`engine`] (the steps of each key, and resuming them).
+
+pub mod command;
+pub mod engine;
+pub mod journal;
+pub mod sink;
+
+use crate::exit::Failure;
+use crate::output;
+use engine::{Outcome, PlannedRotation};
+
+/// Prints the plan of a run without `--apply`: account, key, name and why.
+pub fn print_plan(plan: &[PlannedRotation], json: bool) -> Result<(), Failure> {
+    if json {
+        let rows: Vec<_> = plan
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "account": p.account,
+                    "vendor": p.vendor,
+                    "id": p.key.id,
+                    "name": p.key.name,
+                    "why": p.why,
+                })
+            })
+            .collect();
+        return output::print_json(&serde_json::json!({ "plan": rows, "applied": false }));
+    }
+    if plan.is_empty() {
+        return output::print("no key is due for rotation");
+    }
+    let mut table = output::table(&["account", "key", "name", "why"]);
+    for p in plan {
+        table.add_row(vec![
+            output::sanitize(&p.account),
+            output::sanitize(&p.key.id),
+            output::sanitize(p.key.name.as_deref().unwrap_or("")),
+            output::sanitize(&p.why.join("; ")),
+        ]);
+    }
+    output::print(&format!(
+        "{table}\n{} key(s) due; nothing was changed: pass --apply with --secret-dir or \
+         --secret-cmd to rotate them",
+        plan.len()
+    ))
+}
+
+/// Prints what a run did: per key, rotated (new id, where its secret went) or failed (the
+/// step, why, and which key still works). Never a secret.
+pub fn print_report(
+    outcomes: &[Outcome],
+    journal: &std::path::Path,
+    json: bool,
+) -> Result<(), Failure> {
+    if json {
+        return output::print_json(&serde_json::json!({
+            "rotations": outcomes,
+            "journal": journal.display().to_string(),
+        }));
+    }
+    let mut table = output::table(&["account", "old key", "status", "new key", "detail"]);
+    for o in outcomes {
+        let detail = match (&o.secret_at, &o.failed_step) {
+            (Some(at), _) => format!("secret in {at}"),
+            (None, Some(step)) => format!(
+                "failed at {step}: {}; {}",
+                o.message.as_deref().unwrap_or(""),
+                o.works.as_deref().unwrap_or("")
+            ),
+            (None, None) => String::new(),
+        };
+        table.add_row(vec![
+            output::sanitize(&o.account),
+            output::sanitize(&o.old),
+            o.status.to_string(),
+            output::sanitize(o.new.as_deref().unwrap_or("")),
+            output::sanitize(&detail),
+        ]);
+    }
+    let rotated = outcomes.iter().filter(|o| o.rotated()).count();
+    output::print(&format!(
+        "{table}\n{rotated} of {} key(s) rotated; journal: {}",
+        outcomes.len(),
+        journal.display()
+    ))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    /// A fresh directory under the system's temporary directory.
+    pub fn tempdir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "apikeys-rotation-test-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}

@@ -1,0 +1,267 @@
+//! Where a rotated key's new secret goes: a file of its own in `--secret-dir`, or the
+//! standard input of `--secret-cmd`. A secret is delivered only when the sink says so; a
+//! sink that fails leaves the old key in place.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use apikeys_common::CreatedKey;
+use tokio::io::AsyncWriteExt;
+
+/// How long the tests' `--secret-cmd` may run.
+#[cfg(test)]
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The sink of one run.
+#[derive(Clone, Debug)]
+pub enum Sink {
+    /// `--secret-dir`: one file per new key, mode 0600, never overwritten.
+    Dir(PathBuf),
+    /// `--secret-cmd`: run with `sh -c`, the secret on its standard input.
+    Command {
+        /// The command line.
+        command: String,
+        /// How long it may run.
+        timeout: Duration,
+    },
+}
+
+/// What a delivery is about (everything but the secret).
+#[derive(Clone, Copy, Debug)]
+pub struct Delivery<'a> {
+    /// The account's name.
+    pub account: &'a str,
+    /// The vendor's name.
+    pub vendor: &'a str,
+    /// The key being replaced.
+    pub old: &'a str,
+}
+
+impl Sink {
+    /// Delivers `created`'s secret; returns where it went (never the secret), or why not.
+    pub async fn deliver(&self, to: Delivery<'_>, created: &CreatedKey) -> Result<String, String> {
+        match self {
+            Sink::Dir(dir) => {
+                let path = self
+                    .file_for(to.account, &created.key.id)
+                    .unwrap_or_default();
+                let secret = created.secret.expose_secret().to_string();
+                let dir = dir.clone();
+                let written = path.clone();
+                tokio::task::spawn_blocking(move || write_new(&dir, &written, &secret))
+                    .await
+                    .map_err(|e| format!("the writer stopped: {e}"))?
+                    .map_err(|e| format!("could not write {}: {e}", path.display()))?;
+                Ok(path.display().to_string())
+            }
+            Sink::Command { command, timeout } => {
+                run_command(command, *timeout, to, created).await?;
+                Ok("secret-cmd".into())
+            }
+        }
+    }
+
+    /// Whether the secret of the new key `new` is known to have been delivered although
+    /// the journal does not say so (a run killed after the delivery): with `--secret-dir`,
+    /// its file is there under its final name (only a complete, synced file ever is).
+    pub fn was_delivered(&self, account: &str, new: &str) -> Option<String> {
+        let path = self.file_for(account, new)?;
+        std::fs::symlink_metadata(&path)
+            .is_ok()
+            .then(|| path.display().to_string())
+    }
+
+    /// Removes what a killed delivery of `new` may have left half-done (a temporary file).
+    pub fn clean_up(&self, account: &str, new: &str) {
+        if let Some(path) = self.file_for(account, new) {
+            let _ = std::fs::remove_file(temporary(&path));
+        }
+    }
+
+    /// The file the secret of `new` goes to, with `--secret-dir`.
+    pub fn file_for(&self, account: &str, new: &str) -> Option<PathBuf> {
+        match self {
+            Sink::Dir(dir) => {
+                Some(dir.join(format!("{}.{}.secret", sanitize(account), sanitize(new))))
+            }
+            Sink::Command { .. } => None,
+        }
+    }
+}
+
+/// A file-name part: letters, digits, `-` and `_` kept, anything else `_`, at most 64
+/// characters, never empty.
+fn sanitize(part: &str) -> String {
+    let clean: String = part
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    if clean.is_empty() { "_".into() } else { clean }
+}
+
+fn temporary(path: &Path) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+/// Writes `secret` to a temporary file in `dir` (mode 0600), syncs it, then links it to
+/// `path`, which must not exist: a partial file never shows under the final name, and an
+/// existing file is never replaced. The directory is synced, so the name survives a crash.
+fn write_new(dir: &Path, path: &Path, secret: &str) -> std::io::Result<()> {
+    let partial = temporary(path);
+    // Left by a run killed mid-write (the journal lock says no other run is writing).
+    let _ = std::fs::remove_file(&partial);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let written = (|| {
+        let mut file = options.open(&partial)?;
+        file.write_all(secret.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        // Fails when `path` exists: never overwritten.
+        std::fs::hard_link(&partial, path)
+    })();
+    let _ = std::fs::remove_file(&partial);
+    written?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Runs `command` with `sh -c`, the secret and a newline on its standard input and the
+/// key's names in its environment; anything but exit status 0 within `timeout` fails.
+async fn run_command(
+    command: &str,
+    timeout: Duration,
+    to: Delivery<'_>,
+    created: &CreatedKey,
+) -> Result<(), String> {
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .env("APIKEYS_ACCOUNT", to.account)
+        .env("APIKEYS_VENDOR", to.vendor)
+        .env("APIKEYS_KEY_ID", &created.key.id)
+        .env("APIKEYS_OLD_KEY_ID", to.old)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("could not start --secret-cmd: {e}"))?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| "--secret-cmd has no standard input".to_string())?;
+    let fed = async {
+        // A command that exits without reading is judged by its exit status alone.
+        let _ = stdin
+            .write_all(format!("{}\n", created.secret.expose_secret()).as_bytes())
+            .await;
+        drop(stdin);
+        child.wait().await
+    };
+    match tokio::time::timeout(timeout, fed).await {
+        Ok(Ok(status)) if status.success() => Ok(()),
+        Ok(Ok(status)) => Err(format!("--secret-cmd failed ({status})")),
+        Ok(Err(error)) => Err(format!("--secret-cmd: {error}")),
+        Err(_) => {
+            let _ = child.kill().await;
+            Err(format!(
+                "--secret-cmd did not finish within {}s and was killed",
+                timeout.as_secs()
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apikeys_common::{KeyInfo, Secret};
+
+    fn created(id: &str) -> CreatedKey {
+        CreatedKey::new(KeyInfo::new(id), Secret::from("tb_s3cret_value"))
+    }
+
+    const TO: Delivery<'static> = Delivery {
+        account: "prod/tb",
+        vendor: "thingsboard",
+        old: "old-1",
+    };
+
+    #[tokio::test]
+    async fn a_secret_file_is_0600_sanitized_and_never_overwritten() {
+        let dir = crate::rotation::tests::tempdir();
+        let sink = Sink::Dir(dir.clone());
+        let to = sink.deliver(TO, &created("../k 1")).await.unwrap();
+        let path = dir.join("prod_tb.___k_1.secret");
+        assert_eq!(to, path.display().to_string());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "tb_s3cret_value\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(sink.was_delivered("prod/tb", "../k 1").is_some());
+        let again = sink.deliver(TO, &created("../k 1")).await.unwrap_err();
+        assert!(again.contains("exists"), "{again}");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_command_gets_the_secret_on_stdin_and_the_ids_in_its_environment() {
+        let dir = crate::rotation::tests::tempdir();
+        let out = dir.join("out");
+        let sink = Sink::Command {
+            command: format!(
+                "{{ cat; echo \"$APIKEYS_ACCOUNT $APIKEYS_VENDOR $APIKEYS_KEY_ID $APIKEYS_OLD_KEY_ID\"; }} > '{}'",
+                out.display()
+            ),
+            timeout: COMMAND_TIMEOUT,
+        };
+        assert_eq!(
+            sink.deliver(TO, &created("k2")).await.unwrap(),
+            "secret-cmd"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "tb_s3cret_value\nprod/tb thingsboard k2 old-1\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_or_slow_command_is_not_a_delivery() {
+        let fail = Sink::Command {
+            command: "cat >/dev/null; exit 1".into(),
+            timeout: COMMAND_TIMEOUT,
+        };
+        let why = fail.deliver(TO, &created("k2")).await.unwrap_err();
+        assert!(why.contains("failed") && !why.contains("s3cret"), "{why}");
+        let slow = Sink::Command {
+            command: "sleep 30".into(),
+            timeout: Duration::from_millis(200),
+        };
+        let why = slow.deliver(TO, &created("k2")).await.unwrap_err();
+        assert!(why.contains("killed"), "{why}");
+    }
+}

@@ -1,0 +1,330 @@
+//! `apikeys rotate --due`, run as a process against a sandbox started in the test: the plan,
+//! the refusals, and a run killed with SIGKILL mid-rotation, then resumed.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use apikeys_sandbox::{Sandbox, Vendor};
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// A sandbox on its own runtime, with a config file whose one account is its ThingsBoard
+/// user, and two keys of that account that expire tomorrow (due with --expiring-within 7d).
+struct Fixture {
+    sandbox: Sandbox,
+    dir: PathBuf,
+    config: PathBuf,
+    due: Vec<String>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+const POLICY: [&str; 2] = ["--expiring-within", "7d"];
+
+impl Fixture {
+    fn start() -> Fixture {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sandbox = runtime.block_on(Sandbox::start()).unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "apikeys-rotate-due-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(dir.join("secrets")).unwrap();
+        let config = dir.join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[[account]]\nname = \"tb\"\nvendor = \"thingsboard\"\nbase-url = \"{}\"\n\
+                 scope = {{ user-id = \"{}\" }}\ncredential = {{ env = \"TEST_TB_KEY\" }}\n",
+                sandbox.base_url(Vendor::ThingsBoard),
+                sandbox.scopes().thingsboard.user_id
+            ),
+        )
+        .unwrap();
+        let mut fixture = Fixture {
+            sandbox,
+            dir,
+            config,
+            due: Vec::new(),
+            _runtime: runtime,
+        };
+        let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
+        for name in ["deploy", "backup"] {
+            let out = fixture
+                .vendor(&[
+                    "create",
+                    "--name",
+                    name,
+                    "--expires-at",
+                    &tomorrow,
+                    "--show-secret",
+                    "--json",
+                ])
+                .assert()
+                .success();
+            let created: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+            fixture
+                .due
+                .push(created["key"]["id"].as_str().unwrap().to_string());
+        }
+        fixture
+    }
+
+    fn credential(&self) -> String {
+        self.sandbox
+            .credential(Vendor::ThingsBoard)
+            .expose_secret()
+            .to_string()
+    }
+
+    /// `apikeys thingsboard <args>` with the sandbox's credential.
+    fn vendor(&self, args: &[&str]) -> Command {
+        self.vendor_with(&self.credential(), args)
+    }
+
+    fn vendor_with(&self, key: &str, args: &[&str]) -> Command {
+        let mut cmd = apikeys();
+        cmd.arg("thingsboard")
+            .args(args)
+            .arg("--base-url")
+            .arg(self.sandbox.base_url(Vendor::ThingsBoard))
+            .arg("--user-id")
+            .arg(self.sandbox.scopes().thingsboard.user_id.to_string())
+            .env("APIKEYS_THINGSBOARD_API_KEY", key);
+        cmd
+    }
+
+    /// `apikeys rotate <args> --config <the config>`.
+    fn rotate(&self, args: &[&str]) -> Command {
+        let mut cmd = apikeys();
+        cmd.arg("rotate")
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .env("TEST_TB_KEY", self.credential());
+        cmd
+    }
+
+    fn ids(&self) -> Vec<String> {
+        let out = self.vendor(&["list", "--json"]).assert().success();
+        let keys: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        let mut ids: Vec<String> = keys
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+}
+
+fn apikeys() -> Command {
+    let mut cmd = Command::cargo_bin("apikeys").unwrap();
+    for (name, _) in std::env::vars() {
+        if name.starts_with("APIKEYS_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.timeout(Duration::from_secs(60));
+    cmd
+}
+
+fn wait_for(path: &Path) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} never came",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn without_apply_the_plan_is_printed_and_nothing_changes() {
+    let fixture = Fixture::start();
+    let before = fixture.ids();
+    let mut args = vec!["--due", "--json"];
+    args.extend(POLICY);
+    let out = fixture.rotate(&args).assert().success();
+    let plan: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let mut planned: Vec<String> = plan["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    planned.sort();
+    let mut due = fixture.due.clone();
+    due.sort();
+    assert_eq!(planned, due, "{plan}");
+    assert_eq!(plan["plan"][0]["why"][0], "expiring", "{plan}");
+    assert_eq!(fixture.ids(), before);
+}
+
+#[test]
+fn apply_needs_exactly_one_sink_and_secret_cmd_a_journal() {
+    let fixture = Fixture::start();
+    let secrets = fixture.path("secrets");
+    for args in [
+        vec!["--due", "--apply"],
+        vec!["--due", "--apply", "--secret-cmd", "cat >/dev/null"],
+        vec![
+            "--due",
+            "--apply",
+            "--secret-dir",
+            &secrets,
+            "--secret-cmd",
+            "true",
+        ],
+    ] {
+        let mut args = args.clone();
+        args.extend(POLICY);
+        fixture.rotate(&args).assert().code(2);
+    }
+}
+
+#[test]
+fn a_failing_secret_cmd_exits_9_and_leaves_the_old_keys() {
+    let fixture = Fixture::start();
+    let before = fixture.ids();
+    let journal = fixture.path("journal");
+    let mut args = vec![
+        "--due",
+        "--apply",
+        "--secret-cmd",
+        "cat >/dev/null; exit 1",
+        "--journal",
+        &journal,
+    ];
+    args.extend(POLICY);
+    let out = fixture.rotate(&args).assert().code(9);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(stdout.contains("failed at deliver"), "{stdout}");
+    assert_eq!(fixture.ids(), before, "old keys kept, new keys revoked");
+}
+
+#[test]
+fn a_run_killed_with_sigkill_mid_rotation_resumes_to_one_rotation_per_key() {
+    let fixture = Fixture::start();
+    let before = fixture.ids();
+    let journal = fixture.path("journal");
+    let secrets = fixture.dir.join("secrets");
+    // The first run's command takes the secret, says so, then hangs: the run is killed
+    // while it delivers the first key.
+    let hang = format!(
+        "cat > /dev/null; echo $$ > '{pid}'; exec sleep 60",
+        pid = fixture.path("pid")
+    );
+    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("apikeys"));
+    first
+        .args([
+            "rotate",
+            "--due",
+            "--apply",
+            "--secret-cmd",
+            &hang,
+            "--journal",
+            &journal,
+        ])
+        .args(POLICY)
+        .arg("--config")
+        .arg(&fixture.config)
+        .env("TEST_TB_KEY", fixture.credential())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = first.spawn().unwrap();
+    wait_for(&fixture.dir.join("pid"));
+    // While it runs, a second run on the same journal refuses.
+    let mut second = vec![
+        "--resume",
+        "--secret-cmd",
+        "cat > /dev/null",
+        "--journal",
+        &journal,
+    ];
+    second.extend(POLICY);
+    let out = fixture.rotate(&second).assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("another `apikeys rotate` holds the journal"),
+        "{stderr}"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let sleeper = std::fs::read_to_string(fixture.dir.join("pid")).unwrap();
+    let _ = std::process::Command::new("kill")
+        .arg(sleeper.trim())
+        .status();
+
+    // A fresh run may not start while a key of the killed one may be alive.
+    let mut again = vec![
+        "--due",
+        "--apply",
+        "--secret-cmd",
+        "cat > /dev/null",
+        "--journal",
+        &journal,
+    ];
+    again.extend(POLICY);
+    fixture.rotate(&again).assert().code(2);
+
+    let keep = format!("cat > '{}'/\"$APIKEYS_KEY_ID\".secret", secrets.display());
+    let out = fixture
+        .rotate(&[
+            "--resume",
+            "--secret-cmd",
+            &keep,
+            "--journal",
+            &journal,
+            "--json",
+        ])
+        .assert()
+        .success();
+    let report: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let rotations = report["rotations"].as_array().unwrap();
+    assert_eq!(rotations.len(), 2, "{report}");
+    let mut expected: Vec<String> = before
+        .iter()
+        .filter(|id| !fixture.due.contains(id))
+        .cloned()
+        .collect();
+    let journal_text = std::fs::read_to_string(&journal).unwrap();
+    for rotation in rotations {
+        assert_eq!(rotation["status"], "rotated", "{report}");
+        let new = rotation["new"].as_str().unwrap();
+        expected.push(new.to_string());
+        let secret = std::fs::read_to_string(secrets.join(format!("{new}.secret"))).unwrap();
+        let secret = secret.trim();
+        assert!(!journal_text.contains(secret), "a secret in the journal");
+        assert!(
+            !report.to_string().contains(secret),
+            "a secret in the report"
+        );
+        fixture
+            .vendor_with(secret, &["get", new])
+            .assert()
+            .success();
+    }
+    expected.sort();
+    assert_eq!(
+        fixture.ids(),
+        expected,
+        "old keys revoked, nothing orphaned"
+    );
+    assert!(
+        journal_text.contains(r#""step":"discarded""#),
+        "{journal_text}"
+    );
+}
