@@ -12,7 +12,7 @@ use serde_yaml::Value;
 use crate::constraints;
 use crate::lint::{self, Facts, OpenEnum};
 use crate::vendors::Vendor;
-use crate::{streams, surface};
+use crate::{error_body, fields, streams, surface};
 
 /// The generated source for `vendor`, read from its fragment under `root`.
 pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
@@ -40,23 +40,32 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     let mut file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("{fragment}: generated code does not parse: {e}"))?;
     add_open_enums(&mut file, &facts.open_enums)?;
+    add_fields(&mut file, &doc).map_err(|why| format!("{fragment}: {why}"))?;
     use_our_encode_path(&mut file.items);
     keep_progenitor_private(&mut file.items);
     syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutApiVersion, &mut file);
     syn::visit_mut::VisitMut::visit_file_mut(&mut OneError, &mut file);
     constraints::name_bounds_in_setters(&mut file, &bounds);
-    // The error schema may be swapped for a hand-written type like any other.
+    // The error schema may be swapped for a hand-written type like any other, which then
+    // implements `ErrorBody` itself.
     let error_type: syn::Type = match vendor
         .replacements
         .iter()
         .find(|(name, _)| *name == facts.error_schema)
     {
         Some((_, path)) => {
+            error_body::only_on(&doc, None).map_err(|why| format!("{fragment}: {why}"))?;
             syn::parse_str(path).map_err(|e| format!("{fragment}: `{path}`: {e}"))?
         }
         None => {
             let name = format_ident!("{}", facts.error_schema.to_upper_camel_case());
-            syn::parse_quote!(types::#name)
+            let ty = syn::parse_quote!(types::#name);
+            error_body::only_on(&doc, Some(&facts.error_schema))
+                .and_then(|()| error_body::error_body(&doc, &facts.error_schema, &ty))
+                .and_then(|tokens| syn::parse2(tokens).map_err(|e| e.to_string()))
+                .map(|item| file.items.push(item))
+                .map_err(|why| format!("{fragment}: {why}"))?;
+            ty
         }
     };
     let operations = facts.operations.iter().map(|op| {
@@ -404,6 +413,24 @@ fn add_streams(file: &mut syn::File, doc: &Value) -> Result<(), String> {
         return Err("progenitor emitted no `builder` module".into());
     };
     items.extend(streams);
+    Ok(())
+}
+
+/// Puts each `x-apikeys-fields` enum into the generated `types` module, beside its schema.
+fn add_fields(file: &mut syn::File, doc: &Value) -> Result<(), String> {
+    let enums = fields::fields(doc)?;
+    let types = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
+        _ => None,
+    });
+    let Some((_, items)) = types else {
+        return Err("progenitor emitted no `types` module".into());
+    };
+    for tokens in enums {
+        let file: syn::File =
+            syn::parse2(tokens).map_err(|e| format!("a field enum does not parse: {e}"))?;
+        items.extend(file.items);
+    }
     Ok(())
 }
 

@@ -91,21 +91,23 @@ fn check_node(doc: &Value, at: &str, schema: &Value, problems: &mut Vec<String>)
 
 /// What a schema allows, with `$ref`s followed and `allOf` members merged.
 #[derive(Default)]
-struct Flat<'a> {
-    ty: Option<&'a str>,
-    format: Option<&'a str>,
-    values: Option<&'a [Value]>,
+pub(crate) struct Flat<'a> {
+    pub(crate) ty: Option<&'a str>,
+    pub(crate) format: Option<&'a str>,
+    pub(crate) values: Option<&'a [Value]>,
     nullable: bool,
-    properties: Vec<(String, &'a Value)>,
-    required: Vec<String>,
-    items: Option<&'a Value>,
+    /// Any of `pattern`, `minLength`, `maxLength`, `minItems`, `maxItems`.
+    pub(crate) bounded: bool,
+    pub(crate) properties: Vec<(String, &'a Value)>,
+    pub(crate) required: Vec<String>,
+    pub(crate) items: Option<&'a Value>,
     /// `additionalProperties`: absent (undeclared names are refused), `true` or a schema.
     additional: Option<&'a Value>,
     /// `oneOf`/`anyOf` members: the value must fit one of them.
-    choices: Vec<&'a Value>,
+    pub(crate) choices: Vec<&'a Value>,
 }
 
-fn flatten<'a>(doc: &'a Value, schema: &'a Value, flat: &mut Flat<'a>, depth: usize) {
+pub(crate) fn flatten<'a>(doc: &'a Value, schema: &'a Value, flat: &mut Flat<'a>, depth: usize) {
     if depth > 16 {
         return;
     }
@@ -122,6 +124,9 @@ fn flatten<'a>(doc: &'a Value, schema: &'a Value, flat: &mut Flat<'a>, depth: us
         flat.values = Some(values);
     }
     flat.nullable |= schema.get("nullable").and_then(Value::as_bool) == Some(true);
+    flat.bounded |= ["pattern", "minLength", "maxLength", "minItems", "maxItems"]
+        .iter()
+        .any(|field| schema.get(field).is_some());
     for field in ["oneOf", "anyOf"] {
         flat.choices.extend(
             schema

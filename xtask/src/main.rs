@@ -10,7 +10,9 @@
 mod codegen;
 mod constraints;
 mod derived;
+mod error_body;
 mod examples;
+mod fields;
 mod lint;
 mod streams;
 mod surface;

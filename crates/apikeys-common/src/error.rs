@@ -123,11 +123,19 @@ impl Error {
         }
     }
 
-    /// `error`, which happened after the server created `key`: an [`Error::KeyCreated`]
-    /// (unless `error` already is one).
+    /// `error`, which happened after the server created `key`: an [`Error::KeyCreated`].
+    /// When `error` already is one, what it knows of the key is kept, and `key` fills in
+    /// the rest (an id found by a later step, the secret the create showed).
     pub fn after_create(key: crate::PartialKey, error: Error) -> Error {
         match error {
-            Error::KeyCreated { .. } => error,
+            Error::KeyCreated {
+                key: mut known,
+                error,
+            } => {
+                known.id = known.id.or(key.id);
+                known.secret = known.secret.or(key.secret);
+                Error::KeyCreated { key: known, error }
+            }
             error => Error::KeyCreated {
                 key: Box::new(key),
                 error: Box::new(error),
@@ -200,14 +208,64 @@ impl fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 /// A vendor's error body: the one schema its fragment uses for every 4XX/5XX response.
+///
+/// Each vendor crate's impl is generated from its fragment's `x-apikeys-error`.
 pub trait ErrorBody: Serialize + DeserializeOwned {
     /// The vendor's error code, if the body carries one.
     fn code(&self) -> Option<String>;
     /// The vendor's human-readable message, if the body carries one.
     fn message(&self) -> Option<String>;
     /// The body to stand for an error response that is not in the vendor's shape (a proxy's
-    /// HTML page, plain text, nothing), keeping `text` as its message.
-    fn from_text(text: String) -> Self;
+    /// HTML page, plain text, nothing), keeping `text` as its message; `None` if the shape
+    /// cannot hold it.
+    fn from_text(text: String) -> Option<Self>;
+}
+
+/// The first of `candidates` that gives text in `body` as the wire has it: each candidate is
+/// one or more JSON pointers, whose strings, integers and arrays of strings give texts,
+/// trimmed, blank ones skipped, joined with `join`.
+///
+/// The body is turned into a `serde_json::Value` for this: error bodies only.
+pub fn error_text<B: Serialize>(body: &B, candidates: &[&[&str]], join: &str) -> Option<String> {
+    let body = serde_json::to_value(body).ok()?;
+    let text = |value: &serde_json::Value| match value {
+        serde_json::Value::String(text) => Some(text.trim())
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    };
+    candidates.iter().find_map(|pointers| {
+        let mut texts = Vec::new();
+        for pointer in *pointers {
+            match body.pointer(pointer) {
+                Some(serde_json::Value::Array(items)) => {
+                    texts.extend(items.iter().filter_map(text))
+                }
+                Some(value) => texts.extend(text(value)),
+                None => {}
+            }
+        }
+        (!texts.is_empty()).then(|| texts.join(join))
+    })
+}
+
+/// A body of shape `E` holding only `text` at the JSON `pointer` (`""`: the body is the
+/// text): as the one item of an array with `many` (no item when `text` is blank).
+pub fn error_from_text<E: DeserializeOwned>(pointer: &str, many: bool, text: String) -> Option<E> {
+    use serde_json::Value;
+    let mut body = match (many, text.trim().is_empty()) {
+        (false, _) => Value::String(text),
+        (true, true) => Value::Array(Vec::new()),
+        (true, false) => Value::Array(vec![Value::String(text)]),
+    };
+    if let Some(path) = pointer.strip_prefix('/') {
+        for token in path.rsplit('/') {
+            let name = token.replace("~1", "/").replace("~0", "~");
+            body = Value::Object(serde_json::Map::from_iter([(name, body)]));
+        }
+    }
+    serde_json::from_value(body).ok()
 }
 
 impl<E: ErrorBody> From<GeneratedError<E>> for Error {
@@ -592,6 +650,50 @@ mod tests {
         }
     }
 
+    #[test]
+    fn error_text_takes_the_first_candidate_with_text() {
+        let body = serde_json::json!({
+            "message": "  ",
+            "code": 32,
+            "error": {"message": "Access denied", "reason": " no scope "},
+            "errors": ["a", " ", "b"],
+            "flag": true
+        });
+        let read = |candidates: &[&[&str]]| error_text(&body, candidates, "; ");
+        assert_eq!(read(&[&["/message"], &["/code"]]).as_deref(), Some("32"));
+        assert_eq!(
+            read(&[&["/message"], &["/error/message", "/error/reason"]]).as_deref(),
+            Some("Access denied; no scope")
+        );
+        assert_eq!(read(&[&["/errors"]]).as_deref(), Some("a; b"));
+        assert_eq!(read(&[&["/message", "/flag", "/nope"], &[]]), None);
+        assert_eq!(
+            error_text(&"  plain ", &[&[""], &["/error"]], "").as_deref(),
+            Some("plain")
+        );
+    }
+
+    #[test]
+    fn error_from_text_builds_the_body_at_the_pointer() {
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Nested {
+            outer: Inner,
+        }
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Inner {
+            #[serde(rename = "a/b~")]
+            texts: Vec<String>,
+        }
+        let nested = |text: &str| error_from_text::<Nested>("/outer/a~1b~0", true, text.into());
+        assert_eq!(nested("x").unwrap().outer.texts, ["x"]);
+        assert!(nested(" ").unwrap().outer.texts.is_empty());
+        assert_eq!(
+            error_from_text::<String>("", false, "bare".into()).as_deref(),
+            Some("bare")
+        );
+        assert_eq!(error_from_text::<u32>("", false, "7".into()), None);
+    }
+
     #[derive(serde::Serialize, serde::Deserialize)]
     struct Dummy {}
 
@@ -602,8 +704,8 @@ mod tests {
         fn message(&self) -> Option<String> {
             None
         }
-        fn from_text(_: String) -> Self {
-            Dummy {}
+        fn from_text(_: String) -> Option<Self> {
+            Some(Dummy {})
         }
     }
 }

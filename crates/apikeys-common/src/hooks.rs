@@ -318,9 +318,9 @@ fn vendor_error_body<E: ErrorBody>(body: Bytes, state: &ClientState) -> Bytes {
         .chars()
         .take(MAX_ERROR_TEXT)
         .collect();
-    match serde_json::to_vec(&E::from_text(text)) {
-        Ok(json) => Bytes::from(json),
-        Err(_) => body,
+    match E::from_text(text).map(|shaped| serde_json::to_vec(&shaped)) {
+        Some(Ok(json)) => Bytes::from(json),
+        _ => body,
     }
 }
 
@@ -593,10 +593,10 @@ mod tests {
         fn message(&self) -> Option<String> {
             self.message.clone()
         }
-        fn from_text(text: String) -> Self {
-            Body {
+        fn from_text(text: String) -> Option<Self> {
+            Some(Body {
                 message: Some(text),
-            }
+            })
         }
     }
 

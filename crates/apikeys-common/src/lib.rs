@@ -32,7 +32,7 @@ pub use client::{
 pub use error::{ApiError, Error, ErrorBody, Result, retry_after};
 pub use lifecycle::{
     CreatedKey, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, PartialKey, RotationError, numeric_id,
-    rotate_with,
+    one_off_marker, rotate_with,
 };
 pub use paging::{MAX_PAGES, Page, paginate};
 pub use retry::RetryPolicy;
@@ -50,6 +50,7 @@ pub mod reexport {
 /// What the generated code reaches through this crate; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::error::{error_from_text, error_text};
     pub use futures::Stream;
     pub use progenitor_client::{ClientHooks, ClientInfo, Error as GeneratedError, OperationInfo};
     pub use reqwest;

@@ -7,6 +7,8 @@
 //! manages keys can be written once and pointed at any vendor.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -199,6 +201,18 @@ impl KeyUpdate {
     pub fn enabled(mut self, enabled: bool) -> Self {
         self.enabled = Some(enabled);
         self
+    }
+
+    /// Refuses `enabled` before anything is sent, for a vendor whose keys have no enabled
+    /// flag; `instead` says what to do (`"revoke it"`).
+    pub fn refuse_enabled(&self, vendor: &str, instead: &str) -> Result<()> {
+        match self.enabled {
+            Some(_) => Err(Error::InvalidRequest(format!(
+                "{vendor} cannot enable or disable an API key (`enabled` is not supported); \
+                 {instead} instead"
+            ))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -447,6 +461,19 @@ impl std::error::Error for RotationError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(self.error())
     }
+}
+
+/// A text no other call makes, in this process or another: `prefix`, the time, the process
+/// and a counter (at most `prefix` and 50 characters). For vendors whose create does not
+/// answer the new key's id: the key is created carrying it (as a description, say) and then
+/// found by it, without racing other creates of the same name.
+pub fn one_off_marker(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}{nanos:x}-{:x}-{count:x}", std::process::id())
 }
 
 /// Parses a numeric key id given as text, for vendors whose ids are integers.
@@ -714,6 +741,39 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(err.step(), "confirm");
+    }
+
+    #[test]
+    fn enabled_is_refused_where_keys_have_no_flag() {
+        assert!(KeyUpdate::new().name("n").refuse_enabled("v", "x").is_ok());
+        let refused = KeyUpdate::new()
+            .enabled(false)
+            .refuse_enabled("acme", "revoke it");
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "invalid request: acme cannot enable or disable an API key (`enabled` is not \
+             supported); revoke it instead"
+        );
+    }
+
+    #[test]
+    fn markers_are_never_repeated() {
+        let (a, b) = (
+            one_off_marker("apikeys-create-"),
+            one_off_marker("apikeys-create-"),
+        );
+        assert!(a.starts_with("apikeys-create-") && a != b, "{a} {b}");
+        assert!(a.len() <= "apikeys-create-".len() + 50, "{a}");
+    }
+
+    #[test]
+    fn a_later_step_s_key_created_error_keeps_what_each_step_knew() {
+        let inner = Error::after_create(PartialKey::new().id("7"), server_error());
+        let outer = Error::after_create(PartialKey::new().secret(Secret::from("s3cr3t")), inner);
+        let key = outer.created_key().unwrap();
+        assert_eq!(key.id.as_deref(), Some("7"));
+        assert!(key.secret.is_some());
+        assert!(matches!(outer, Error::KeyCreated { error, .. } if error.api().is_some()));
     }
 
     #[test]

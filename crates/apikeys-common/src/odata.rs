@@ -38,7 +38,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use serde::Serialize;
 use url::Url;
 
-use crate::{Page, Result};
+use crate::{Error, Page, Result};
 
 /// A value on the right of a comparison, rendered as OData expects: numbers,
 /// `true`/`false` and `null` bare, strings quoted and escaped, date-times as
@@ -526,7 +526,7 @@ const OPTION_ORDER: [&str; 6] = ["$orderby", "$select", "$expand", "$top", "$ski
 /// first row whatever `$skip` says, as every `.stream()` starts at the first page. `key asc` is added to `$orderby` (unless it names `key` already), so that pages neither
 /// repeat nor miss a row when `key` is unique. The stream ends after a short page; a server
 /// that answers every `$skip` with the same page, or pages on past
-/// [`MAX_PAGES`](crate::MAX_PAGES), ends it with [`Error::Pagination`](crate::Error::Pagination),
+/// [`MAX_PAGES`](crate::MAX_PAGES), ends it with [`Error::Pagination`],
 /// as [`paginate`](crate::paginate) does.
 pub fn paginate<T, F, Fut>(
     options: ODataOptions,
@@ -549,6 +549,22 @@ where
         let page = fetch(options.clone().top(limit).skip(offset));
         async move { Ok(Page::offset(page.await?, offset, limit)) }
     })
+}
+
+/// The one row a look-up by key or unique field (`what`, as error messages name it) finds.
+/// An OData server answers an unknown key with 200 and no rows: that is
+/// [`Error::NotFound`]; several rows are refused with [`Error::InvalidRequest`].
+pub fn the_one<T>(rows: Vec<T>, what: &dyn fmt::Display) -> Result<T> {
+    let count = rows.len();
+    match rows.into_iter().next() {
+        Some(row) if count == 1 => Ok(row),
+        None => Err(Error::NotFound(format!(
+            "no {what} is visible to this credential (the server answered with no rows)"
+        ))),
+        Some(_) => Err(Error::InvalidRequest(format!(
+            "{what} matches {count} rows; use its numeric id"
+        ))),
+    }
 }
 
 /// A listing's rule against fetching secrets, applied to a form-encoded query (what the
@@ -665,6 +681,19 @@ fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_look_up_finds_exactly_one_row() {
+        let what = "device 5";
+        assert_eq!(super::the_one(vec![7], &what).unwrap(), 7);
+        let none = super::the_one(Vec::<i64>::new(), &what).unwrap_err();
+        assert!(
+            none.is_not_found() && none.to_string().contains("no device 5"),
+            "{none}"
+        );
+        let two = super::the_one(vec![1, 2], &what).unwrap_err();
+        assert!(two.to_string().contains("device 5 matches 2 rows"), "{two}");
+    }
+
     use chrono::TimeZone;
     use proptest::prelude::*;
 

@@ -1842,6 +1842,21 @@ It sends the filters and the page size set on this builder with every page (a si
         }
     }
 }
+///Read as the fragment's `x-apikeys-error` on `AutomoxErrorResponse` says.
+impl ::apikeys_common::ErrorBody for types::AutomoxErrorResponse {
+    ///None: the body has no code.
+    fn code(&self) -> ::std::option::Option<::std::string::String> {
+        ::std::option::Option::None
+    }
+    ///The message at `/errors`: the first that is not blank, texts joined with `; `.
+    fn message(&self) -> ::std::option::Option<::std::string::String> {
+        ::apikeys_common::__private::error_text(self, &[&["/errors"]], "; ")
+    }
+    ///A body with `text` at `/errors`.
+    fn from_text(text: ::std::string::String) -> ::std::option::Option<Self> {
+        ::apikeys_common::__private::error_from_text("/errors", true, text)
+    }
+}
 ::apikeys_common::generated_client!(
     Client, types::AutomoxErrorResponse, [("get_organization_api_keys",
     "/orgs/{id}/api_keys", true, [(Query, "limit", Minimum(1)), (Query, "limit",

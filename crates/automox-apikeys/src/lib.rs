@@ -6,7 +6,6 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
-mod error_body;
 #[cfg(feature = "testing")]
 #[rustfmt::skip]
 pub mod examples;

@@ -4,12 +4,13 @@
 
 use std::fmt;
 
+use apikeys_common::odata::the_one;
 use apikeys_common::{Error, Result, Secret};
 use chrono::{DateTime, Utc};
 
 use crate::odata::{ApiKeyField, Filter, ODataOptions, Order};
 use crate::types::{
-    ActorRef, ApiKey, CreateNamedUserApiKeyRequest, CreateNamedUserApiKeyRequestDescription,
+    ApiKey, CreateNamedUserApiKeyRequest, CreateNamedUserApiKeyRequestDescription,
     CreateNamedUserApiKeyRequestName,
 };
 use crate::{ApiKeyUpdate, Client};
@@ -412,7 +413,7 @@ async fn application_actor(client: &Client, application: &ApplicationRef) -> Res
                 .await?
         }
     };
-    the_one_actor(rows.d, application)
+    Ok(the_one(rows.d, application)?.actor.id)
 }
 
 /// The actor of a device, looked up as the SDK's `device.get` does (`balena-io/balena-sdk`,
@@ -441,27 +442,12 @@ async fn device_actor(client: &Client, device: &DeviceRef) -> Result<i64> {
                 .await?
         }
     };
-    the_one_actor(rows.d, device)
+    Ok(the_one(rows.d, device)?.actor.id)
 }
 
 /// The SDKs accept only full uuids; devices' uuids are hexadecimal.
 fn is_full_uuid(uuid: &str) -> bool {
     matches!(uuid.len(), 32 | 62) && uuid.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn the_one_actor(rows: Vec<ActorRef>, what: &dyn fmt::Display) -> Result<i64> {
-    match rows.as_slice() {
-        [row] => Ok(row.actor.id),
-        // The server answers an unknown application or device with 200 and no rows; the
-        // SDKs raise `…NotFound`, and so does this ([`Error::is_not_found`] holds).
-        [] => Err(Error::NotFound(format!(
-            "no {what} is visible to this credential (the server answered with no rows)"
-        ))),
-        more => Err(Error::InvalidRequest(format!(
-            "{what} matches {} rows; use its numeric id",
-            more.len()
-        ))),
-    }
 }
 
 #[cfg(test)]

@@ -1098,6 +1098,55 @@ pub mod types {
         pub enum ActorType { #[doc = "`user`"] User = "user", #[doc = "`application`"]
         Application = "application", #[doc = "`device`"] Device = "device" }
     }
+    ///The fields of [`ApiKey`] by their wire names, in the schema's order.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum ApiKeyField {
+        ///`id`
+        Id,
+        ///`created_at`
+        CreatedAt,
+        ///`name`
+        Name,
+        ///`description`
+        Description,
+        ///`expiry_date`
+        ExpiryDate,
+        ///`is_of__actor`
+        IsOfActor,
+    }
+    impl ApiKeyField {
+        /// Every field, in the schema's order.
+        pub const ALL: [ApiKeyField; 6usize] = [
+            ApiKeyField::Id,
+            ApiKeyField::CreatedAt,
+            ApiKeyField::Name,
+            ApiKeyField::Description,
+            ApiKeyField::ExpiryDate,
+            ApiKeyField::IsOfActor,
+        ];
+        /// The field's name on the wire.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ApiKeyField::Id => "id",
+                ApiKeyField::CreatedAt => "created_at",
+                ApiKeyField::Name => "name",
+                ApiKeyField::Description => "description",
+                ApiKeyField::ExpiryDate => "expiry_date",
+                ApiKeyField::IsOfActor => "is_of__actor",
+            }
+        }
+    }
+    impl ::std::convert::AsRef<str> for ApiKeyField {
+        fn as_ref(&self) -> &str {
+            self.as_str()
+        }
+    }
+    impl ::std::fmt::Display for ApiKeyField {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
 }
 #[derive(Clone, Debug)]
 /**Client for balena API keys
@@ -2482,6 +2531,25 @@ pub mod builder {
                 Err(error) => Err(::apikeys_common::Error::from(error)),
             }
         }
+    }
+}
+///Read as the fragment's `x-apikeys-error` on `BalenaError` says.
+impl ::apikeys_common::ErrorBody for types::BalenaError {
+    ///None: the body has no code.
+    fn code(&self) -> ::std::option::Option<::std::string::String> {
+        ::std::option::Option::None
+    }
+    ///The message at the body itself, else `/message`, else `/error`: the first that is not blank.
+    fn message(&self) -> ::std::option::Option<::std::string::String> {
+        ::apikeys_common::__private::error_text(
+            self,
+            &[&[""], &["/message"], &["/error"]],
+            "",
+        )
+    }
+    ///A body with `text` at the body itself.
+    fn from_text(text: ::std::string::String) -> ::std::option::Option<Self> {
+        ::apikeys_common::__private::error_from_text("", false, text)
     }
 }
 ::apikeys_common::generated_client!(

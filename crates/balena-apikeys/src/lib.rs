@@ -8,7 +8,6 @@
 
 mod api_keys;
 mod auth;
-mod error_body;
 #[cfg(feature = "testing")]
 #[rustfmt::skip]
 pub mod examples;

@@ -2,10 +2,9 @@
 
 use apikeys_common::{
     CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, PartialKey, Result, numeric_id,
+    one_off_marker,
 };
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
@@ -137,7 +136,8 @@ impl KeyLifecycle for KeyScope {
 
     fn create<'a>(&'a self, new: &'a NewKey) -> BoxFuture<'a, Result<CreatedKey>> {
         Box::pin(async move {
-            let marker = marker();
+            // Unique, and under balena's 150-character limit for a description.
+            let marker = one_off_marker("apikeys-create-");
             let secret = self
                 .client
                 .api_key()
@@ -160,11 +160,6 @@ impl KeyLifecycle for KeyScope {
             };
             match found.await {
                 Ok(key) => Ok(CreatedKey::new(key, secret)),
-                Err(Error::KeyCreated { key, error }) => {
-                    let mut key = *key;
-                    key.secret = Some(secret);
-                    Err(Error::after_create(key, *error))
-                }
                 Err(error) => Err(Error::after_create(PartialKey::new().secret(secret), error)),
             }
         })
@@ -173,13 +168,7 @@ impl KeyLifecycle for KeyScope {
     fn update<'a>(&'a self, id: &'a str, update: &'a KeyUpdate) -> BoxFuture<'a, Result<KeyInfo>> {
         Box::pin(async move {
             let key_id: i64 = numeric_id(VENDOR, id)?;
-            if update.enabled.is_some() {
-                return Err(Error::InvalidRequest(
-                    "balena cannot enable or disable an API key (`enabled` is not supported); \
-                     revoke it instead"
-                        .into(),
-                ));
-            }
+            update.refuse_enabled(VENDOR, "revoke it")?;
             if let Some(name) = &update.name {
                 self.client
                     .api_key()
@@ -210,18 +199,4 @@ impl KeyLifecycle for KeyScope {
                 .ok_or_else(|| Error::NotFound(format!("balena key `{id}` of the caller")))
         })
     }
-}
-
-/// A description no other key has, for finding a key just created without racing other
-/// creates: the time, the process and a counter, under balena's 150-character limit.
-fn marker() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "apikeys-create-{nanos:x}-{:x}-{count:x}",
-        std::process::id()
-    )
 }

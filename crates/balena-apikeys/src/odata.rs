@@ -28,68 +28,16 @@
 //! only spaces and quotes (`%20`, `%27`) and keeps `$ , ( ) =` raw, since the server refuses
 //! `%2C` in `$select` lists and `%28`/`%29` in function calls.
 
-use std::fmt;
-
 use apikeys_common::odata;
 pub use apikeys_common::odata::{Expand, Filter, Literal, ODataOptions, Order};
 
-/// The fields of an `api_key` row, for `$select`, `$orderby` and filters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ApiKeyField {
-    /// `id`
-    Id,
-    /// `created_at`
-    CreatedAt,
-    /// `name`
-    Name,
-    /// `description`
-    Description,
-    /// `expiry_date`
-    ExpiryDate,
-    /// `is_of__actor` (the actor id the key belongs to)
-    IsOfActor,
-}
-
-impl ApiKeyField {
-    /// Every field the crate's `ApiKey` model reads, in the order of the model. A key
-    /// listing sends these as `$select` when you select no fields yourself, so that the
-    /// server does not send each key's secret along (see [`ListRequest::options`]).
-    ///
-    /// [`ListRequest::options`]: crate::ListRequest::options
-    pub const ALL: [ApiKeyField; 6] = [
-        ApiKeyField::Id,
-        ApiKeyField::CreatedAt,
-        ApiKeyField::Name,
-        ApiKeyField::Description,
-        ApiKeyField::ExpiryDate,
-        ApiKeyField::IsOfActor,
-    ];
-
-    /// The field's name on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApiKeyField::Id => "id",
-            ApiKeyField::CreatedAt => "created_at",
-            ApiKeyField::Name => "name",
-            ApiKeyField::Description => "description",
-            ApiKeyField::ExpiryDate => "expiry_date",
-            ApiKeyField::IsOfActor => "is_of__actor",
-        }
-    }
-}
-
-impl AsRef<str> for ApiKeyField {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl fmt::Display for ApiKeyField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The fields of an `api_key` row, for `$select`, `$orderby` and filters: generated from
+/// the fragment's `ApiKey`, so [`ApiKeyField::ALL`] is every field the crate's model reads. A
+/// key listing sends these as `$select` when you select no fields yourself, so that the
+/// server does not send each key's secret along (see [`ListRequest::options`]).
+///
+/// [`ListRequest::options`]: crate::ListRequest::options
+pub use crate::types::ApiKeyField;
 
 /// The column of an `api_key` row that holds the key's secret.
 const SECRET_FIELD: &str = "key";

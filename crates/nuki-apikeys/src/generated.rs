@@ -3269,6 +3269,25 @@ pub mod builder {
         }
     }
 }
+///Read as the fragment's `x-apikeys-error` on `NukiError` says.
+impl ::apikeys_common::ErrorBody for types::NukiError {
+    ///The code at `/code`: the first that is not blank.
+    fn code(&self) -> ::std::option::Option<::std::string::String> {
+        ::apikeys_common::__private::error_text(self, &[&["/code"]], "")
+    }
+    ///The message at `/detailMessage`, else `/description`, else `/reasonPhrase`: the first that is not blank.
+    fn message(&self) -> ::std::option::Option<::std::string::String> {
+        ::apikeys_common::__private::error_text(
+            self,
+            &[&["/detailMessage"], &["/description"], &["/reasonPhrase"]],
+            "",
+        )
+    }
+    ///A body with `text` at `/description`.
+    fn from_text(text: ::std::string::String) -> ::std::option::Option<Self> {
+        ::apikeys_common::__private::error_from_text("/description", false, text)
+    }
+}
 ::apikeys_common::generated_client!(
     Client, types::NukiError, [("list_api_keys", "/api/key", true, []),
     ("create_api_key", "/api/key", false, []), ("update_api_key", "/api/key/{apiKeyId}",

@@ -117,13 +117,7 @@ impl KeyLifecycle for KeyScope {
     fn update<'a>(&'a self, id: &'a str, update: &'a KeyUpdate) -> BoxFuture<'a, Result<KeyInfo>> {
         Box::pin(async move {
             let key_id: i32 = numeric_id(VENDOR, id)?;
-            if update.enabled.is_some() {
-                return Err(Error::InvalidRequest(
-                    "nuki cannot enable or disable an API key (`enabled` is not supported); \
-                     delete it instead"
-                        .into(),
-                ));
-            }
+            update.refuse_enabled(VENDOR, "delete it")?;
             let mut key = self.find(key_id).await?;
             let Some(name) = &update.name else {
                 return Ok(info(key));

@@ -1768,6 +1768,29 @@ It sends the filters and the page size set on this builder with every page (a si
         }
     }
 }
+///Read as the fragment's `x-apikeys-error` on `SensorbucketErrorResponse` says.
+impl ::apikeys_common::ErrorBody for types::SensorbucketErrorResponse {
+    ///The code at `/code`, else `/error/id`: the first that is not blank.
+    fn code(&self) -> ::std::option::Option<::std::string::String> {
+        ::apikeys_common::__private::error_text(
+            self,
+            &[&["/code"], &["/error/id"]],
+            ": ",
+        )
+    }
+    ///The message at `/message`, else `/error/message` and `/error/reason`: the first that is not blank, texts joined with `: `.
+    fn message(&self) -> ::std::option::Option<::std::string::String> {
+        ::apikeys_common::__private::error_text(
+            self,
+            &[&["/message"], &["/error/message", "/error/reason"]],
+            ": ",
+        )
+    }
+    ///A body with `text` at `/message`.
+    fn from_text(text: ::std::string::String) -> ::std::option::Option<Self> {
+        ::apikeys_common::__private::error_from_text("/message", false, text)
+    }
+}
 ::apikeys_common::generated_client!(
     Client, types::SensorbucketErrorResponse, [("list_api_keys", "/api-keys", true,
     [(Query, "limit", Minimum(0))]), ("create_api_key", "/api-keys", false, [(Property,

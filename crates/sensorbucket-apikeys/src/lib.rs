@@ -7,7 +7,6 @@
 )]
 
 mod auth;
-mod error_body;
 #[cfg(feature = "testing")]
 #[rustfmt::skip]
 pub mod examples;

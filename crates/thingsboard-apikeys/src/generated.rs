@@ -2324,6 +2324,21 @@ It sends the filters and the page size set on this builder with every page (a si
         }
     }
 }
+///Read as the fragment's `x-apikeys-error` on `ThingsboardErrorResponse` says.
+impl ::apikeys_common::ErrorBody for types::ThingsboardErrorResponse {
+    ///The code at `/errorCode`: the first that is not blank.
+    fn code(&self) -> ::std::option::Option<::std::string::String> {
+        ::apikeys_common::__private::error_text(self, &[&["/errorCode"]], "")
+    }
+    ///The message at `/message`: the first that is not blank.
+    fn message(&self) -> ::std::option::Option<::std::string::String> {
+        ::apikeys_common::__private::error_text(self, &[&["/message"]], "")
+    }
+    ///A body with `text` at `/message`.
+    fn from_text(text: ::std::string::String) -> ::std::option::Option<Self> {
+        ::apikeys_common::__private::error_from_text("/message", false, text)
+    }
+}
 ::apikeys_common::generated_client!(
     Client, types::ThingsboardErrorResponse, [("login", "/api/auth/login", true, []),
     ("save_api_key", "/api/apiKey", false, [(Property, "description", MinLength(1))]),
