@@ -157,6 +157,12 @@ pub struct AuditArgs {
         value_parser = clap::value_parser!(u16).range(1..=64)
     )]
     pub concurrency: u16,
+    /// Audit an in-process sandbox of every vendor instead of the config's accounts: each
+    /// vendor seeded with a key of every finding it can hold (old, expired, expiring,
+    /// disabled), under the policy --max-age 365d --expiring-within 14d --disabled-keys
+    /// unless flags say otherwise. To try the command without an account.
+    #[arg(long, conflicts_with = "config")]
+    pub sandbox: bool,
 }
 
 /// `rotate --due`'s flags.

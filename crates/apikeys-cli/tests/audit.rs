@@ -248,6 +248,55 @@ fn an_audit_finds_each_finding_type_in_each_vendor() {
 }
 
 #[test]
+fn audit_sandbox_finds_every_seeded_finding_in_every_vendor_without_a_config() {
+    let out = apikeys()
+        .args(["audit", "--sandbox", "--json"])
+        .assert()
+        .code(7);
+    let records: Vec<Value> = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for record in &records {
+        let name = record["name"].as_str().unwrap_or_default();
+        if let Some(seeded) = name.strip_prefix("audit-") {
+            let findings: Vec<&str> = record["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_str().unwrap())
+                .collect();
+            let expected = match seeded {
+                "old" => "too-old",
+                "disabled" => "disabled",
+                other => other,
+            };
+            assert!(findings.contains(&expected), "{record}");
+            found
+                .entry(record["vendor"].as_str().unwrap().to_string())
+                .or_default()
+                .insert(expected.to_string());
+        }
+    }
+    // Every vendor that can hold a finding shows it.
+    let all = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+    let full = all(&["too-old", "expired", "expiring", "disabled"]);
+    let no_disable = all(&["too-old", "expired", "expiring"]);
+    let age_only = all(&["too-old"]);
+    for vendor in Vendor::ALL {
+        let expected = match vendor {
+            Vendor::ThingsBoard | Vendor::Automox => &full,
+            Vendor::SensorBucket | Vendor::Balena => &no_disable,
+            _ => &age_only,
+        };
+        assert_eq!(found.get(vendor.name()), Some(expected), "{vendor}");
+    }
+    // A config and the sandbox are one source too many.
+    apikeys()
+        .args(["audit", "--sandbox", "--config", "x.toml"])
+        .assert()
+        .code(2);
+}
+
+#[test]
 fn an_account_that_cannot_be_audited_exits_8_and_the_others_are_reported() {
     let f = Fixture::start();
     let mut config = f.every_vendor();

@@ -25,6 +25,8 @@ use crate::exit::{Exit, Failure};
 use crate::output;
 use crate::policy::{Finding, Policy, age_days};
 
+mod sandbox;
+
 /// How every account is reached, from the global flags.
 #[derive(Clone, Copy, Debug)]
 pub struct Reach {
@@ -45,9 +47,17 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
     if json && args.csv {
         return Failure::invalid("--json and --csv cannot be combined").report("audit", &[], json);
     }
-    let config = match args.config.load() {
-        Ok(config) => config,
-        Err(failure) => return failure.report("audit", &[], json),
+    // Held until the audit is over: the sandbox serves while it lives.
+    let (config, _sandbox) = if args.sandbox {
+        match sandbox::seeded().await {
+            Ok((config, sandbox)) => (config, Some(sandbox)),
+            Err(failure) => return failure.report("audit", &[], json),
+        }
+    } else {
+        match args.config.load() {
+            Ok(config) => (config, None),
+            Err(failure) => return failure.report("audit", &[], json),
+        }
     };
     let policy = args.policy.over(&config.policy);
     let now = Utc::now();
