@@ -44,6 +44,7 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     keep_progenitor_private(&mut file.items);
     syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutApiVersion, &mut file);
     syn::visit_mut::VisitMut::visit_file_mut(&mut OneError, &mut file);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut LeanSuccess, &mut file);
     constraints::name_bounds_in_setters(&mut file, &bounds);
     // The error schema may be swapped for a hand-written type like any other.
     let error_type: syn::Type = match vendor
@@ -314,6 +315,34 @@ fn shrink_header_map(stmt: &mut syn::Stmt, removed: usize) {
                 binding.mutability = None;
             }
         }
+    }
+}
+
+/// Decodes a success body with `apikeys_common::hooks::decode` instead of progenitor's
+/// `ResponseValue::from_response`, which copies every response header for a value `send`
+/// drops unread. Error arms keep progenitor's decoder: their headers are read
+/// (`Retry-After`).
+struct LeanSuccess;
+
+impl syn::visit_mut::VisitMut for LeanSuccess {
+    fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
+        let success = match &arm.pat {
+            syn::Pat::Lit(syn::PatLit {
+                lit: syn::Lit::Int(code),
+                ..
+            }) => code
+                .base10_parse::<u16>()
+                .is_ok_and(|code| (200..300).contains(&code)),
+            _ => false,
+        };
+        let body = &arm.body;
+        // progenitor writes the arm's expression as a block.
+        let decodes =
+            quote!(#body).to_string() == "{ ResponseValue :: from_response (response) . await }";
+        if success && decodes {
+            *arm.body = syn::parse_quote!(::apikeys_common::hooks::decode(response).await);
+        }
+        syn::visit_mut::visit_arm_mut(self, arm);
     }
 }
 

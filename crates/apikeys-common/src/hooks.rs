@@ -1,6 +1,7 @@
 //! What happens around every request of every generated client. The generated code calls
 //! this through `generated_client!`, which `cargo xtask codegen` emits for each vendor.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -84,7 +85,8 @@ pub fn encode_path(segment: &str) -> String {
         .add(b'`')
         .add(b'{')
         .add(b'}');
-    utf8_percent_encode(segment, PATH_SEGMENT).to_string()
+    // Through `Cow` rather than `Display`: one copy, without the formatting machinery.
+    Cow::from(utf8_percent_encode(segment, PATH_SEGMENT)).into_owned()
 }
 
 /// Path parameters are percent-encoded, but `.` and `..` are not, and URL parsing resolves
@@ -150,8 +152,8 @@ pub async fn exec<E: ErrorBody>(
     );
     async move {
         let started = Instant::now();
-        let outcome = send_with_retries(http, state, operation, request).await;
         let span = tracing::Span::current();
+        let outcome = send_with_retries(http, state, operation, request, &span).await;
         span.record(
             "latency_ms",
             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -178,6 +180,7 @@ async fn send_with_retries(
     state: &ClientState,
     operation: &Operation,
     request: Request,
+    span: &tracing::Span,
 ) -> reqwest::Result<Response> {
     let started = Instant::now();
     let mut attempt = 1;
@@ -191,7 +194,7 @@ async fn send_with_retries(
             None
         };
         let outcome = http.execute(request).await;
-        tracing::Span::current().record("attempts", attempt);
+        span.record("attempts", attempt);
         let (reason, asked) = match &outcome {
             Ok(response) if is_retryable_status(response.status()) => (
                 response.status().to_string(),
@@ -220,6 +223,27 @@ async fn send_with_retries(
     }
 }
 
+/// Decodes a success body, for the generated clients: what progenitor's
+/// `ResponseValue::from_response` does, without its copy of the response headers, which
+/// `send` drops unread.
+pub async fn decode<T: serde::de::DeserializeOwned, E>(
+    response: Response,
+) -> Result<crate::__private::ResponseValue<T>, crate::__private::GeneratedError<E>> {
+    use crate::__private::GeneratedError;
+    let status = response.status();
+    let full = response
+        .bytes()
+        .await
+        .map_err(GeneratedError::ResponseBodyError)?;
+    let inner = serde_json::from_slice(&full)
+        .map_err(|e| GeneratedError::InvalidResponsePayload(full, e))?;
+    Ok(crate::__private::ResponseValue::new(
+        inner,
+        status,
+        reqwest::header::HeaderMap::new(),
+    ))
+}
+
 /// Reads the whole body (refusing one over the client's limit) and hands the response on,
 /// error responses in the vendor's error shape.
 async fn buffer_response<E: ErrorBody>(
@@ -236,6 +260,13 @@ async fn buffer_response<E: ErrorBody>(
     let declared = response
         .content_length()
         .and_then(|n| usize::try_from(n).ok());
+    // `content_length` is the body's exact size as the connection frames it (a declared
+    // `Content-Length`, which hyper and h2 hold the body to, and unknown while reqwest
+    // decompresses): such a body cannot outgrow its length, so a success within the limit
+    // is handed on as it is, and the caller reads it once, with no copy or rebuilt response.
+    if !failed && declared.is_some_and(|length| length <= limit) {
+        return Ok(response);
+    }
     // The headers and extensions move to the rebuilt response (no copy), and so does the
     // URL: without it reqwest would parse a placeholder URL for every response.
     let mut headers = std::mem::take(response.headers_mut());

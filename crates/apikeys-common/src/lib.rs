@@ -50,7 +50,9 @@ pub mod reexport {
 #[doc(hidden)]
 pub mod __private {
     pub use futures::Stream;
-    pub use progenitor_client::{ClientHooks, ClientInfo, Error as GeneratedError, OperationInfo};
+    pub use progenitor_client::{
+        ClientHooks, ClientInfo, Error as GeneratedError, OperationInfo, ResponseValue,
+    };
     pub use reqwest;
     pub use serde;
 }

@@ -1040,7 +1040,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1169,7 +1169,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1292,7 +1292,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1397,7 +1397,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1532,7 +1532,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1743,7 +1743,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(

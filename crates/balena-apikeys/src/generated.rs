@@ -1576,7 +1576,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1639,7 +1639,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1804,7 +1804,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1886,7 +1886,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2151,7 +2151,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2253,7 +2253,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2352,7 +2352,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2455,7 +2455,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(

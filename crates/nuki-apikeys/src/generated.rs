@@ -2098,7 +2098,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2196,7 +2196,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2456,7 +2456,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2911,7 +2911,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -3026,7 +3026,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(

@@ -1433,7 +1433,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1536,7 +1536,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
+                201u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1618,7 +1618,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1703,7 +1703,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(

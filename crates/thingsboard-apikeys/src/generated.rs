@@ -1694,7 +1694,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1794,7 +1794,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1976,7 +1976,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2075,7 +2075,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2252,7 +2252,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
