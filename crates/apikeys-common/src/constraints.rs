@@ -110,20 +110,197 @@ pub(crate) fn check(
     let Some(bytes) = request.body().and_then(reqwest::Body::as_bytes) else {
         return Ok(());
     };
-    let mut reader = serde_json::Deserializer::from_slice(bytes);
-    let outcome = reader
-        .deserialize_any(BodyCheck {
-            operation,
-            constraints,
-        })
-        .map_err(|_| {
-            format!("{operation}: the request body is not JSON, so it cannot be checked")
-        })?;
+    let outcome = match plain_object(operation, constraints, bytes) {
+        Some(outcome) => outcome,
+        None => body_check(operation, constraints, bytes)?,
+    };
     let measure = outcome?;
     for constraint in constraints.iter().filter(|c| c.location == Location::Body) {
         judge(operation, constraint, measure)?;
     }
     Ok(())
+}
+
+/// The body read by serde: its measure, or the first property's refusal; `Err` when it is
+/// not JSON.
+fn body_check(
+    operation: &str,
+    constraints: &[Constraint],
+    bytes: &[u8],
+) -> Result<Result<Measure, String>, String> {
+    let mut reader = serde_json::Deserializer::from_slice(bytes);
+    reader
+        .deserialize_any(BodyCheck {
+            operation,
+            constraints,
+        })
+        .map_err(|_| format!("{operation}: the request body is not JSON, so it cannot be checked"))
+}
+
+/// What [`body_check`] finds, for the bodies the generated clients send (a JSON object),
+/// read without serde's machinery for every token: keys are compared where they lie, the
+/// values of unconstrained properties are stepped over, and only a constrained value is
+/// measured, by serde. `None` hands the body to [`body_check`]: anything that is not an
+/// object, a key with an escape, `\u` escapes, exponents and long numbers, nesting deeper
+/// than 64, or any text that is not JSON, so that every refusal stays serde's.
+fn plain_object(
+    operation: &str,
+    constraints: &[Constraint],
+    bytes: &[u8],
+) -> Option<Result<Measure, String>> {
+    std::str::from_utf8(bytes).ok()?;
+    let mut at = skip_space(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    at = skip_space(bytes, at + 1);
+    let mut entries = 0usize;
+    let mut refusal = None;
+    if bytes.get(at) == Some(&b'}') {
+        return Some(Ok(Measure::Entries(0)));
+    }
+    loop {
+        let key_end = string_end(bytes, at)?;
+        let key = bytes.get(at + 1..key_end - 1)?;
+        if key.contains(&b'\\') {
+            return None;
+        }
+        at = skip_space(bytes, key_end);
+        if bytes.get(at) != Some(&b':') {
+            return None;
+        }
+        at = skip_space(bytes, at + 1);
+        let value_end = value_end(bytes, at, 1)?;
+        entries = entries.saturating_add(1);
+        let field = constraints
+            .iter()
+            .find(|c| c.location == Location::Property && c.field.as_bytes() == key)
+            .map(|c| c.field);
+        if let Some(field) = field.filter(|_| refusal.is_none()) {
+            let unique = wants_unique(constraints, Location::Property, field);
+            let mut reader = serde_json::Deserializer::from_slice(bytes.get(at..value_end)?);
+            let measure = MeasureSeed { unique }.deserialize(&mut reader).ok()?;
+            refusal = constraints
+                .iter()
+                .filter(|c| c.location == Location::Property && c.field == field)
+                .find_map(|c| judge(operation, c, measure).err());
+        }
+        at = skip_space(bytes, value_end);
+        match bytes.get(at) {
+            Some(b',') => at = skip_space(bytes, at + 1),
+            // What follows the object is not read, as serde's `deserialize_any` does not.
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    Some(refusal.map_or(Ok(Measure::Entries(entries)), Err))
+}
+
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while matches!(bytes.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        at += 1;
+    }
+    at
+}
+
+/// The index after the JSON string starting at `at`; `None` for what is not a plain
+/// string (control characters, `\u` escapes, an unknown escape, no closing quote).
+fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    let mut i = at + 1;
+    loop {
+        match *bytes.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => match bytes.get(i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                _ => return None,
+            },
+            0..0x20 => return None,
+            _ => i += 1,
+        }
+    }
+}
+
+/// The index after the JSON value starting at `at`, `depth` containers deep, checked as
+/// JSON; `None` as for [`string_end`], for numbers with an exponent or over 300 characters,
+/// and past 64 levels.
+fn value_end(bytes: &[u8], at: usize, depth: u32) -> Option<usize> {
+    match *bytes.get(at)? {
+        b'"' => string_end(bytes, at),
+        b'{' if depth < 64 => {
+            let mut i = skip_space(bytes, at + 1);
+            if bytes.get(i) == Some(&b'}') {
+                return Some(i + 1);
+            }
+            loop {
+                i = skip_space(bytes, string_end(bytes, i)?);
+                if bytes.get(i) != Some(&b':') {
+                    return None;
+                }
+                i = skip_space(bytes, i + 1);
+                i = skip_space(bytes, value_end(bytes, i, depth + 1)?);
+                match bytes.get(i) {
+                    Some(b',') => i = skip_space(bytes, i + 1),
+                    Some(b'}') => return Some(i + 1),
+                    _ => return None,
+                }
+            }
+        }
+        b'[' if depth < 64 => {
+            let mut i = skip_space(bytes, at + 1);
+            if bytes.get(i) == Some(&b']') {
+                return Some(i + 1);
+            }
+            loop {
+                i = skip_space(bytes, value_end(bytes, i, depth + 1)?);
+                match bytes.get(i) {
+                    Some(b',') => i = skip_space(bytes, i + 1),
+                    Some(b']') => return Some(i + 1),
+                    _ => return None,
+                }
+            }
+        }
+        b't' => bytes
+            .get(at..at + 4)
+            .filter(|w| *w == b"true")
+            .map(|_| at + 4),
+        b'f' => bytes
+            .get(at..at + 5)
+            .filter(|w| *w == b"false")
+            .map(|_| at + 5),
+        b'n' => bytes
+            .get(at..at + 4)
+            .filter(|w| *w == b"null")
+            .map(|_| at + 4),
+        _ => number_end(bytes, at),
+    }
+}
+
+/// The index after the number at `at`: `-? (0 | [1-9][0-9]*) (. [0-9]+)?`, no exponent.
+fn number_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let digits = |from: usize| {
+        bytes.get(from..).map_or(0, |rest| {
+            rest.iter().take_while(|b| b.is_ascii_digit()).count()
+        })
+    };
+    let mut i = at + usize::from(bytes.get(at) == Some(&b'-'));
+    match digits(i) {
+        0 => return None,
+        n if n > 1 && bytes.get(i) == Some(&b'0') => return None,
+        n => i += n,
+    }
+    if bytes.get(i) == Some(&b'.') {
+        match digits(i + 1) {
+            0 => return None,
+            n => i += 1 + n,
+        }
+    }
+    if matches!(bytes.get(i), Some(b'e' | b'E')) || i - at > 300 {
+        return None;
+    }
+    Some(i)
 }
 
 /// The decoded pairs of a query, as `Url::query_pairs` reads them; a name or value with
@@ -185,9 +362,10 @@ fn path_parameter<'p>(
     template: &str,
     name: &str,
 ) -> Option<&'p str> {
-    let base = base_url.split('/').skip(3).filter(|s| !s.is_empty());
-    let expected = base.chain(template.split('/').skip(1));
-    let actual = path.split('/').skip(1);
+    let split = crate::hooks::slash_split;
+    let base = split(base_url).skip(3).filter(|s| !s.is_empty());
+    let expected = base.chain(split(template).skip(1));
+    let actual = split(path).skip(1);
     for (want, got) in expected.zip(actual) {
         let (Some(open), Some(close)) = (want.find('{'), want.rfind('}')) else {
             continue;
@@ -520,7 +698,90 @@ mod tests {
         )
     }
 
+    const BODY_BOUNDS: [Constraint; 6] = [
+        c(Location::Property, "name", Rule::MinLength(2)),
+        c(Location::Property, "name", Rule::MaxLength(5)),
+        c(Location::Property, "tags", Rule::UniqueItems(true)),
+        c(Location::Property, "tags", Rule::MaxItems(3)),
+        c(Location::Property, "n", Rule::Maximum(10)),
+        c(Location::Body, "", Rule::MaxProperties(4)),
+    ];
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "[a-z\"\\\\/\u{0}-\u{1f}é日🔑 ]{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::from),
+                proptest::collection::vec(("(name|tags|n|x|a\"b)", inner), 0..6)
+                    .prop_map(|members| Value::Object(members.into_iter().collect())),
+            ]
+        })
+    }
+
+    #[test]
+    fn a_generated_body_is_read_without_serde_and_judged_alike() {
+        let body = br#"{"name":"ci","tags":["a","b"],"n":3,"description":"Key \"x\"","more":{"a":[1,2.5,-0,null,true,false,{}]}}"#;
+        let fast = plain_object("op", &BODY_BOUNDS, body);
+        assert!(fast.is_some());
+        assert_eq!(
+            format!("{:?}", fast.map(Ok::<_, String>)),
+            format!("{:?}", Some(body_check("op", &BODY_BOUNDS, body)))
+        );
+        let broken = br#"{"name":"a","tags":["a","a"],"n":11,"x":1}"#;
+        assert_eq!(
+            format!("{:?}", plain_object("op", &BODY_BOUNDS, broken)),
+            r#"Some(Err("op: `name` must be at least 2 characters long, got 1"))"#
+        );
+    }
+
     proptest::proptest! {
+        /// Whatever body the fast reading takes on, it finds what serde finds: the same
+        /// measure, the same refusal, and `None` (serde's turn) for anything not JSON.
+        #[test]
+        fn the_plain_reading_agrees_with_serde(
+            members in proptest::collection::vec(("(name|tags|n|x|a\"b)", json_value()), 0..6),
+            pretty in proptest::prelude::any::<bool>(),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+            noise in "[\\[\\]{}\":,0-9a-z\\\\ .eE+-]{0,12}",
+            how in 0u8..4,
+        ) {
+            let value = serde_json::Value::Object(members.into_iter().collect());
+            let text = if pretty {
+                serde_json::to_string_pretty(&value).unwrap()
+            } else {
+                serde_json::to_string(&value).unwrap()
+            };
+            let at = cut.index(text.len() + 1);
+            let body = match how {
+                0 => text,
+                1 => format!("{}{noise}", text.get(..at).unwrap_or(&text)),
+                2 => format!("{{\"name\":{noise}}}"),
+                _ => format!("{text}{noise}"),
+            };
+            let fast = plain_object("op", &BODY_BOUNDS, body.as_bytes());
+            let exponent = body
+                .as_bytes()
+                .windows(2)
+                .any(|w| w[0].is_ascii_digit() && matches!(w[1], b'e' | b'E'));
+            if how == 0 && !body.contains('\\') && !exponent {
+                proptest::prop_assert!(fast.is_some(), "{}", body);
+            }
+            if let Some(fast) = fast {
+                let slow = body_check("op", &BODY_BOUNDS, body.as_bytes());
+                proptest::prop_assert_eq!(format!("{:?}", Ok::<_, String>(fast)), format!("{slow:?}"), "{}", body);
+            }
+        }
+
         /// The query is read as `Url::query_pairs` reads it, whatever it holds.
         #[test]
         fn query_pairs_decode_as_the_url_crate_does(
