@@ -29,6 +29,8 @@ pub struct Operation {
     pub path: &'static str,
     /// Whether sending it twice has the effect of sending it once (and so may be retried).
     pub idempotent: bool,
+    /// The success statuses whose body the generated code reads whole and decodes.
+    pub decoded: &'static [u16],
     /// The bounds its fragment puts on what it sends, checked before sending.
     pub constraints: &'static [Constraint],
 }
@@ -181,7 +183,7 @@ pub async fn exec<E: ErrorBody>(
             Ok(response) => {
                 span.record("status", response.status().as_u16());
                 tracing::debug!("response received");
-                buffer_response::<E>(response, state).await
+                buffer_response::<E>(response, state, operation).await
             }
             Err(error) => {
                 let error = crate::error::with_short_url(error);
@@ -268,6 +270,7 @@ pub async fn decode<T: serde::de::DeserializeOwned, E>(
 async fn buffer_response<E: ErrorBody>(
     mut response: Response,
     state: &ClientState,
+    operation: &Operation,
 ) -> reqwest::Result<Response> {
     let status = response.status();
     let failed = status.is_client_error() || status.is_server_error();
@@ -283,7 +286,12 @@ async fn buffer_response<E: ErrorBody>(
     // `Content-Length`, which hyper and h2 hold the body to, and unknown while reqwest
     // decompresses): such a body cannot outgrow its length, so a success within the limit
     // is handed on as it is, and the caller reads it once, with no copy or rebuilt response.
-    if !failed && declared.is_some_and(|length| length <= limit) {
+    // Only for a status whose body the operation then reads whole: any other (an
+    // undocumented success) is read here, so a broken body ends in a transport error first.
+    if !failed
+        && declared.is_some_and(|length| length <= limit)
+        && operation.decoded.contains(&status.as_u16())
+    {
         return Ok(response);
     }
     // The headers and extensions move to the rebuilt response (no copy), and so does the
@@ -393,8 +401,8 @@ fn mask_credential(body: Bytes, state: &ClientState) -> Bytes {
 ///
 /// `cargo xtask codegen` emits one call at the end of every `generated.rs`, naming the
 /// vendor's error schema and, for each operation, its path template, whether it is
-/// idempotent and its fragment's bounds as `(Query, "limit", Maximum(500))`; it is not
-/// meant to be written by hand.
+/// idempotent, the success statuses whose body it decodes (`[200u16]`) and its fragment's
+/// bounds as `(Query, "limit", Maximum(500))`; it is not meant to be written by hand.
 #[macro_export]
 macro_rules! generated_client {
     (
@@ -404,6 +412,7 @@ macro_rules! generated_client {
             $operation:literal,
             $path:literal,
             $idempotent:literal,
+            [$($decoded:literal),* $(,)?],
             [$(($location:ident, $field:literal, $rule:ident($bound:literal))),* $(,)?]
         )),* $(,)?]
     ) => {
@@ -413,6 +422,7 @@ macro_rules! generated_client {
                     id: $operation,
                     path: $path,
                     idempotent: $idempotent,
+                    decoded: &[$($decoded),*],
                     constraints: &[$($crate::hooks::Constraint {
                         location: $crate::hooks::Location::$location,
                         field: $field,
@@ -427,6 +437,7 @@ macro_rules! generated_client {
                     id: "",
                     path: "",
                     idempotent: false,
+                    decoded: &[],
                     constraints: &[],
                 };
                 Self::OPERATIONS
@@ -504,6 +515,7 @@ mod tests {
             id: "x",
             path: "/x",
             idempotent: true,
+            decoded: &[],
             constraints: &[],
         };
         pre(

@@ -1844,15 +1844,15 @@ It sends the filters and the page size set on this builder with every page (a si
 }
 ::apikeys_common::generated_client!(
     Client, types::AutomoxErrorResponse, [("get_organization_api_keys",
-    "/orgs/{id}/api_keys", true, [(Query, "limit", Minimum(1)), (Query, "limit",
-    Maximum(500)), (Query, "page", Minimum(0))]), ("get_user_api_keys",
-    "/users/{userId}/api_keys", true, [(Query, "page", Minimum(0)), (Query, "limit",
-    Minimum(1)), (Query, "limit", Maximum(500))]), ("create_user_api_key",
-    "/users/{userId}/api_keys", false, []), ("get_user_api_key",
-    "/users/{userId}/api_keys/{id}", true, []), ("update_user_api_key",
-    "/users/{userId}/api_keys/{id}", true, []), ("delete_user_api_key",
-    "/users/{userId}/api_keys/{id}", true, []), ("decrypt_user_api_key",
-    "/users/{userId}/api_keys/{id}/decrypt", true, [])]
+    "/orgs/{id}/api_keys", true, [200u16], [(Query, "limit", Minimum(1)), (Query,
+    "limit", Maximum(500)), (Query, "page", Minimum(0))]), ("get_user_api_keys",
+    "/users/{userId}/api_keys", true, [200u16], [(Query, "page", Minimum(0)), (Query,
+    "limit", Minimum(1)), (Query, "limit", Maximum(500))]), ("create_user_api_key",
+    "/users/{userId}/api_keys", false, [200u16], []), ("get_user_api_key",
+    "/users/{userId}/api_keys/{id}", true, [200u16], []), ("update_user_api_key",
+    "/users/{userId}/api_keys/{id}", true, [200u16], []), ("delete_user_api_key",
+    "/users/{userId}/api_keys/{id}", true, [], []), ("decrypt_user_api_key",
+    "/users/{userId}/api_keys/{id}/decrypt", true, [200u16], [])]
 );
 ///Where the Automox Console API keys API is served: the Automox Console API.
 pub const BASE_URL: &str = "https://console.automox.com/api";

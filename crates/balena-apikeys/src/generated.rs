@@ -2486,17 +2486,18 @@ pub mod builder {
 }
 ::apikeys_common::generated_client!(
     Client, types::BalenaError, [("create_named_user_api_key", "/api-key/user/full",
-    false, [(Property, "name", MinLength(1)), (Property, "name", MaxLength(50)),
-    (Property, "description", MaxLength(150))]), ("get_actor_whoami", "/actor/v1/whoami",
-    true, []), ("get_api_keys", "/v7/api_key", true, [(Query, "$top", Minimum(0)),
-    (Query, "$skip", Minimum(0))]), ("count_api_keys", "/v7/api_key/$count", true, []),
-    ("update_api_key", "/v7/api_key({id})", true, [(Body, "", MinProperties(1)),
-    (Property, "name", MinLength(1)), (Property, "name", MaxLength(50)), (Property,
-    "description", MaxLength(150))]), ("revoke_api_key", "/v7/api_key({id})", true, []),
-    ("get_application_actor", "/v7/application({id})", true, []),
-    ("find_application_actor", "/v7/application", true, []), ("get_device_actor",
-    "/v7/device({id})", true, []), ("get_device_actor_by_uuid",
-    "/v7/device(uuid='{uuid}')", true, [])]
+    false, [200u16], [(Property, "name", MinLength(1)), (Property, "name",
+    MaxLength(50)), (Property, "description", MaxLength(150))]), ("get_actor_whoami",
+    "/actor/v1/whoami", true, [200u16], []), ("get_api_keys", "/v7/api_key", true,
+    [200u16], [(Query, "$top", Minimum(0)), (Query, "$skip", Minimum(0))]),
+    ("count_api_keys", "/v7/api_key/$count", true, [200u16], []), ("update_api_key",
+    "/v7/api_key({id})", true, [], [(Body, "", MinProperties(1)), (Property, "name",
+    MinLength(1)), (Property, "name", MaxLength(50)), (Property, "description",
+    MaxLength(150))]), ("revoke_api_key", "/v7/api_key({id})", true, [], []),
+    ("get_application_actor", "/v7/application({id})", true, [200u16], []),
+    ("find_application_actor", "/v7/application", true, [200u16], []),
+    ("get_device_actor", "/v7/device({id})", true, [200u16], []),
+    ("get_device_actor_by_uuid", "/v7/device(uuid='{uuid}')", true, [200u16], [])]
 );
 ///Where the balena API keys API is served: balenaCloud; openBalena serves the same API at the root of its own `api.` host.
 pub const BASE_URL: &str = "https://api.balena-cloud.com";

@@ -3270,19 +3270,20 @@ pub mod builder {
     }
 }
 ::apikeys_common::generated_client!(
-    Client, types::NukiError, [("list_api_keys", "/api/key", true, []),
-    ("create_api_key", "/api/key", false, []), ("update_api_key", "/api/key/{apiKeyId}",
-    true, []), ("delete_api_key", "/api/key/{apiKeyId}", true, []),
-    ("get_advanced_api_key", "/api/key/{apiKeyId}/advanced", true, []),
-    ("create_advanced_api_key", "/api/key/{apiKeyId}/advanced", false, [(Property,
-    "webhookFeatures", UniqueItems(true))]), ("update_advanced_api_key",
-    "/api/key/{apiKeyId}/advanced", true, [(Property, "webhookFeatures",
+    Client, types::NukiError, [("list_api_keys", "/api/key", true, [200u16], []),
+    ("create_api_key", "/api/key", false, [200u16], []), ("update_api_key",
+    "/api/key/{apiKeyId}", true, [], []), ("delete_api_key", "/api/key/{apiKeyId}", true,
+    [], []), ("get_advanced_api_key", "/api/key/{apiKeyId}/advanced", true, [200u16],
+    []), ("create_advanced_api_key", "/api/key/{apiKeyId}/advanced", false, [],
+    [(Property, "webhookFeatures", UniqueItems(true))]), ("update_advanced_api_key",
+    "/api/key/{apiKeyId}/advanced", true, [], [(Property, "webhookFeatures",
     UniqueItems(true))]), ("delete_advanced_api_key", "/api/key/{apiKeyId}/advanced",
-    true, []), ("reactivate_advanced_api_key", "/api/key/{apiKeyId}/advanced/reactivate",
-    true, []), ("list_api_key_tokens", "/api/key/{apiKeyId}/token", true, []),
-    ("create_api_key_token", "/api/key/{apiKeyId}/token", false, []),
-    ("update_api_key_token", "/api/key/{apiKeyId}/token/{id}", true, []),
-    ("delete_api_key_token", "/api/key/{apiKeyId}/token/{id}", true, [])]
+    true, [], []), ("reactivate_advanced_api_key",
+    "/api/key/{apiKeyId}/advanced/reactivate", true, [], []), ("list_api_key_tokens",
+    "/api/key/{apiKeyId}/token", true, [200u16], []), ("create_api_key_token",
+    "/api/key/{apiKeyId}/token", false, [200u16], []), ("update_api_key_token",
+    "/api/key/{apiKeyId}/token/{id}", true, [], []), ("delete_api_key_token",
+    "/api/key/{apiKeyId}/token/{id}", true, [], [])]
 );
 ///Where the Nuki Web API keys API is served: the Nuki Web API.
 pub const BASE_URL: &str = "https://api.nuki.io";

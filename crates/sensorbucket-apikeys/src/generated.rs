@@ -1770,10 +1770,10 @@ It sends the filters and the page size set on this builder with every page (a si
 }
 ::apikeys_common::generated_client!(
     Client, types::SensorbucketErrorResponse, [("list_api_keys", "/api-keys", true,
-    [(Query, "limit", Minimum(0))]), ("create_api_key", "/api-keys", false, [(Property,
-    "name", MinLength(1)), (Property, "permissions", MinItems(1))]), ("get_api_key",
-    "/api-keys/{api_key_id}", true, []), ("revoke_api_key", "/api-keys/{api_key_id}",
-    true, [])]
+    [200u16], [(Query, "limit", Minimum(0))]), ("create_api_key", "/api-keys", false,
+    [201u16], [(Property, "name", MinLength(1)), (Property, "permissions",
+    MinItems(1))]), ("get_api_key", "/api-keys/{api_key_id}", true, [200u16], []),
+    ("revoke_api_key", "/api-keys/{api_key_id}", true, [200u16], [])]
 );
 ///Where the SensorBucket API keys API is served: the public SensorBucket platform; a self-hosted one is reached at its gateway's `/api`.
 pub const BASE_URL: &str = "https://sensorbucket.nl/api";
