@@ -678,14 +678,20 @@ pub fn wire_query(url: &Url) -> Option<String> {
 /// Appends `text`, encoding what would otherwise change the query's structure (`&` ends an
 /// option, `#` the query, `+` reads as a space) and leaving the rest to `set_query`.
 fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("%26"),
-            '#' => out.push_str("%23"),
-            '+' => out.push_str("%2B"),
-            c => out.push(c),
-        }
+    // The runs between those three ASCII characters are copied whole.
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '#', '+']) {
+        let (run, tail) = rest.split_at(at);
+        out.push_str(run);
+        let mut chars = tail.chars();
+        out.push_str(match chars.next() {
+            Some('&') => "%26",
+            Some('#') => "%23",
+            _ => "%2B",
+        });
+        rest = chars.as_str();
     }
+    out.push_str(rest);
 }
 
 #[cfg(test)]
