@@ -45,6 +45,8 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     keep_progenitor_private(&mut file.items);
     syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutApiVersion, &mut file);
     syn::visit_mut::VisitMut::visit_file_mut(&mut OneError, &mut file);
+    let mut lean = LeanSuccess::default();
+    syn::visit_mut::VisitMut::visit_file_mut(&mut lean, &mut file);
     constraints::name_bounds_in_setters(&mut file, &bounds);
     // The error schema may be swapped for a hand-written type like any other, which then
     // implements `ErrorBody` itself.
@@ -70,12 +72,13 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     };
     let operations = facts.operations.iter().map(|op| {
         let (id, path, idempotent) = (&op.id, &op.path, op.idempotent);
+        let decoded = lean.decoded.get(id).into_iter().flatten();
         let rows = bounds
             .get(id)
             .into_iter()
             .flatten()
             .map(constraints::Bound::tokens);
-        quote!((#id, #path, #idempotent, [#(#rows),*]))
+        quote!((#id, #path, #idempotent, [#(#decoded),*], [#(#rows),*]))
     });
     file.items.push(syn::parse_quote! {
         ::apikeys_common::generated_client!(Client, #error_type, [#(#operations),*]);
@@ -323,6 +326,67 @@ fn shrink_header_map(stmt: &mut syn::Stmt, removed: usize) {
                 binding.mutability = None;
             }
         }
+    }
+}
+
+/// Decodes a success body with `apikeys_common::hooks::decode` instead of progenitor's
+/// `ResponseValue::from_response`, which copies every response header for a value `send`
+/// drops unread. Error arms keep progenitor's decoder: their headers are read
+/// (`Retry-After`). It notes, by operation, the statuses whose body is decoded so: the
+/// hooks hand those responses on unread when their framed length is within the limit.
+#[derive(Default)]
+struct LeanSuccess {
+    /// operationId -> the success statuses decoded by `hooks::decode`.
+    decoded: std::collections::BTreeMap<String, Vec<u16>>,
+    /// The operation whose `exchange` is being visited (its `OperationInfo`).
+    current: Option<String>,
+}
+
+impl syn::visit_mut::VisitMut for LeanSuccess {
+    fn visit_impl_item_fn_mut(&mut self, function: &mut syn::ImplItemFn) {
+        self.current = None;
+        syn::visit_mut::visit_impl_item_fn_mut(self, function);
+        self.current = None;
+    }
+
+    fn visit_expr_struct_mut(&mut self, expr: &mut syn::ExprStruct) {
+        let path = &expr.path;
+        if quote!(#path).to_string() == "OperationInfo" {
+            for field in &expr.fields {
+                if let syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(id),
+                    ..
+                }) = &field.expr
+                {
+                    self.current = Some(id.value());
+                }
+            }
+        }
+        syn::visit_mut::visit_expr_struct_mut(self, expr);
+    }
+
+    fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
+        let success = match &arm.pat {
+            syn::Pat::Lit(syn::PatLit {
+                lit: syn::Lit::Int(code),
+                ..
+            }) => code
+                .base10_parse::<u16>()
+                .ok()
+                .filter(|code| (200..300).contains(code)),
+            _ => None,
+        };
+        let body = &arm.body;
+        // progenitor writes the arm's expression as a block.
+        let decodes =
+            quote!(#body).to_string() == "{ ResponseValue :: from_response (response) . await }";
+        if let (Some(code), true) = (success, decodes) {
+            *arm.body = syn::parse_quote!(::apikeys_common::hooks::decode(response).await);
+            if let Some(id) = &self.current {
+                self.decoded.entry(id.clone()).or_default().push(code);
+            }
+        }
+        syn::visit_mut::visit_arm_mut(self, arm);
     }
 }
 

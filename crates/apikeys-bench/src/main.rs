@@ -16,6 +16,11 @@
 //! `BENCH_SCALE=0.1` runs a tenth of the iterations (for a quick look; figures get noisier).
 //! `BENCH_PROFILE="thingsboard list crate"` (vendor, `list`/`create`, `crate`/`bare`) only
 //! repeats that call at c=64 for 10 s, to run under a profiler.
+//! `BENCH_CALLS="thingsboard list crate 1000"` (a count last; `crate-noretry` for a client
+//! with `RetryPolicy::disabled()`) makes 50 calls to warm up, then that many one after the
+//! other, and exits: run it twice under `valgrind --tool=callgrind --separate-threads=yes`
+//! with two counts, and the difference of the client thread's totals over the difference
+//! of the counts is the instructions one call costs, whatever the machine's load.
 
 mod alloc;
 mod audit;
@@ -334,6 +339,42 @@ fn machine() -> String {
     format!("{cores} cores, {model}")
 }
 
+/// `BENCH_CALLS`: `n` calls of one operation, one way, one after the other.
+async fn calls(spec: &str) {
+    let words: Vec<&str> = spec.split_whitespace().collect();
+    let [vendor, kind, via, n] = words[..] else {
+        panic!(
+            "BENCH_CALLS is `<vendor> <list|create> <crate|crate-noretry|bare> <n>`, not `{spec}`"
+        );
+    };
+    let vendor = *VENDORS.iter().find(|v| v.name() == vendor).unwrap();
+    let kind = if kind == "list" {
+        Kind::List
+    } else {
+        Kind::Create
+    };
+    let (via, retry) = match via {
+        "bare" => (Via::Bare, RetryPolicy::default()),
+        "crate-noretry" => (Via::Crate, RetryPolicy::disabled()),
+        _ => (Via::Crate, RetryPolicy::default()),
+    };
+    let n: usize = n.parse().unwrap();
+    let server = server::start(false);
+    let ctx = Ctx::new(&format!("http://{}", server.addr), retry);
+    let op = Op { vendor, kind };
+    for _ in 0..50 {
+        ctx.call(op, via).await;
+    }
+    for _ in 0..n {
+        ctx.call(op, via).await;
+    }
+    println!(
+        "{}: {n} calls, {} connections",
+        op.label(),
+        server.connections()
+    );
+}
+
 /// `BENCH_PROFILE`: one operation, one way, at c=64, for 10 s.
 async fn profile(spec: &str) {
     let words: Vec<&str> = spec.split_whitespace().collect();
@@ -347,7 +388,7 @@ async fn profile(spec: &str) {
         Kind::Create
     };
     let via = if via == "bare" { Via::Bare } else { Via::Crate };
-    let server = server::start();
+    let server = server::start(false);
     let ctx = Arc::new(Ctx::new(
         &format!("http://{}", server.addr),
         RetryPolicy::default(),
@@ -365,9 +406,12 @@ async fn run() {
     if let Ok(spec) = std::env::var("BENCH_PROFILE") {
         return profile(&spec).await;
     }
+    if let Ok(spec) = std::env::var("BENCH_CALLS") {
+        return calls(&spec).await;
+    }
     let plan = Plan::new();
     let started = Instant::now();
-    let server = server::start();
+    let server = server::start(true);
     let base = format!("http://{}", server.addr);
     let ctx = Arc::new(Ctx::new(&base, RetryPolicy::default()));
     println!("apikeys-bench: {} ({} build)", machine(), build_kind());

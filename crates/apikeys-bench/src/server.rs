@@ -70,11 +70,12 @@ impl Server {
     }
 }
 
-/// Starts the server on its own thread and runtime, whose allocations are not counted.
-pub fn start() -> Server {
+/// Starts the server on its own thread and runtime, whose allocations are not counted;
+/// `streams` says whether it serves the pages of keys to stream too (100,000 keys to build).
+pub fn start(streams: bool) -> Server {
     let connections = Arc::new(AtomicUsize::new(0));
     let transcript: Arc<Mutex<Option<Vec<String>>>> = Arc::new(Mutex::new(None));
-    let canned = Arc::new(Canned(crate::vendors::answers()));
+    let canned = Arc::new(Canned(crate::vendors::answers(streams)));
     let (tx, rx) = std::sync::mpsc::channel();
     let (count, log) = (connections.clone(), transcript.clone());
     std::thread::spawn(move || {

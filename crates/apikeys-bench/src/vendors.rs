@@ -408,8 +408,8 @@ fn numbered(mut example: Value, id: &str, name: &str, n: usize) -> Value {
 }
 
 /// Every body is a fragment's example (`<vendor>_apikeys::examples`), lists of `LIST_LEN`
-/// of its keys numbered.
-pub fn answers() -> Answers {
+/// of its keys numbered; with `streams`, the pages of keys to stream too.
+pub fn answers(streams: bool) -> Answers {
     let sb_list = sensorbucket_apikeys::examples::list_api_keys200_response();
     let sb_key = |n| numbered(sb_list["data"][0].clone(), "id", "name", n);
     let nuki_key = |n| {
@@ -509,7 +509,7 @@ pub fn answers() -> Answers {
             ),
         ],
         stream_path: format!("/api/apiKeys/{STREAM_USER}"),
-        stream_pages: (0..STREAM_PAGES)
+        stream_pages: (0..if streams { STREAM_PAGES } else { 0 })
             .map(|page| {
                 let has_next = page + 1 < STREAM_PAGES;
                 bytes(&tb_page(

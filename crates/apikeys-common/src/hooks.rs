@@ -1,6 +1,7 @@
 //! What happens around every request of every generated client. The generated code calls
 //! this through `generated_client!`, which `cargo xtask codegen` emits for each vendor.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -28,6 +29,8 @@ pub struct Operation {
     pub path: &'static str,
     /// Whether sending it twice has the effect of sending it once (and so may be retried).
     pub idempotent: bool,
+    /// The success statuses whose body the generated code reads whole and decodes.
+    pub decoded: &'static [u16],
     /// The bounds its fragment puts on what it sends, checked before sending.
     pub constraints: &'static [Constraint],
 }
@@ -84,7 +87,8 @@ pub fn encode_path(segment: &str) -> String {
         .add(b'`')
         .add(b'{')
         .add(b'}');
-    utf8_percent_encode(segment, PATH_SEGMENT).to_string()
+    // Through `Cow` rather than `Display`: one copy, without the formatting machinery.
+    Cow::from(utf8_percent_encode(segment, PATH_SEGMENT)).into_owned()
 }
 
 /// Path parameters are percent-encoded, but `.` and `..` are not, and URL parsing resolves
@@ -93,9 +97,9 @@ pub fn encode_path(segment: &str) -> String {
 /// parameter non-empty.
 fn check_path(base_url: &str, path: &str, template: &str) -> Result<(), String> {
     // Runs on every request: the segments are compared pairwise, nothing is collected.
-    let base = base_url.split('/').skip(3).filter(|s| !s.is_empty());
-    let mut expected = base.chain(template.split('/').skip(1));
-    let mut actual = path.split('/').skip(1);
+    let base = slash_split(base_url).skip(3).filter(|s| !s.is_empty());
+    let mut expected = base.chain(slash_split(template).skip(1));
+    let mut actual = slash_split(path).skip(1);
     let fits = loop {
         match (expected.next(), actual.next()) {
             (Some(want), Some(got)) if segment_fits(want, got) => {}
@@ -112,6 +116,25 @@ fn check_path(base_url: &str, path: &str, template: &str) -> Result<(), String> 
             crate::error::shorten(path, crate::error::MAX_URL_CHARS)
         ))
     }
+}
+
+/// `text.split('/')`, found byte by byte: `/` is ASCII, so the pieces are the same, without
+/// a `char` searcher's set-up for every short segment of every request.
+pub(crate) fn slash_split(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.bytes().position(|b| b == b'/') {
+            Some(at) => {
+                rest = current.get(at + 1..);
+                current.get(..at)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
 }
 
 /// Whether a path segment matches a template segment such as `apiKey`, `{id}` or `key({id})`.
@@ -150,8 +173,8 @@ pub async fn exec<E: ErrorBody>(
     );
     async move {
         let started = Instant::now();
-        let outcome = send_with_retries(http, state, operation, request).await;
         let span = tracing::Span::current();
+        let outcome = send_with_retries(http, state, operation, request, &span).await;
         span.record(
             "latency_ms",
             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -160,7 +183,7 @@ pub async fn exec<E: ErrorBody>(
             Ok(response) => {
                 span.record("status", response.status().as_u16());
                 tracing::debug!("response received");
-                buffer_response::<E>(response, state).await
+                buffer_response::<E>(response, state, operation).await
             }
             Err(error) => {
                 let error = crate::error::with_short_url(error);
@@ -178,6 +201,7 @@ async fn send_with_retries(
     state: &ClientState,
     operation: &Operation,
     request: Request,
+    span: &tracing::Span,
 ) -> reqwest::Result<Response> {
     let started = Instant::now();
     let mut attempt = 1;
@@ -191,7 +215,7 @@ async fn send_with_retries(
             None
         };
         let outcome = http.execute(request).await;
-        tracing::Span::current().record("attempts", attempt);
+        span.record("attempts", attempt);
         let (reason, asked) = match &outcome {
             Ok(response) if is_retryable_status(response.status()) => (
                 response.status().to_string(),
@@ -220,11 +244,33 @@ async fn send_with_retries(
     }
 }
 
+/// Decodes a success body, for the generated clients: what progenitor's
+/// `ResponseValue::from_response` does, without its copy of the response headers, which
+/// `send` drops unread.
+pub async fn decode<T: serde::de::DeserializeOwned, E>(
+    response: Response,
+) -> Result<crate::__private::ResponseValue<T>, crate::__private::GeneratedError<E>> {
+    use crate::__private::GeneratedError;
+    let status = response.status();
+    let full = response
+        .bytes()
+        .await
+        .map_err(GeneratedError::ResponseBodyError)?;
+    let inner = serde_json::from_slice(&full)
+        .map_err(|e| GeneratedError::InvalidResponsePayload(full, e))?;
+    Ok(crate::__private::ResponseValue::new(
+        inner,
+        status,
+        reqwest::header::HeaderMap::new(),
+    ))
+}
+
 /// Reads the whole body (refusing one over the client's limit) and hands the response on,
 /// error responses in the vendor's error shape.
 async fn buffer_response<E: ErrorBody>(
     mut response: Response,
     state: &ClientState,
+    operation: &Operation,
 ) -> reqwest::Result<Response> {
     let status = response.status();
     let failed = status.is_client_error() || status.is_server_error();
@@ -236,6 +282,18 @@ async fn buffer_response<E: ErrorBody>(
     let declared = response
         .content_length()
         .and_then(|n| usize::try_from(n).ok());
+    // `content_length` is the body's exact size as the connection frames it (a declared
+    // `Content-Length`, which hyper and h2 hold the body to, and unknown while reqwest
+    // decompresses): such a body cannot outgrow its length, so a success within the limit
+    // is handed on as it is, and the caller reads it once, with no copy or rebuilt response.
+    // Only for a status whose body the operation then reads whole: any other (an
+    // undocumented success) is read here, so a broken body ends in a transport error first.
+    if !failed
+        && declared.is_some_and(|length| length <= limit)
+        && operation.decoded.contains(&status.as_u16())
+    {
+        return Ok(response);
+    }
     // The headers and extensions move to the rebuilt response (no copy), and so does the
     // URL: without it reqwest would parse a placeholder URL for every response.
     let mut headers = std::mem::take(response.headers_mut());
@@ -343,8 +401,8 @@ fn mask_credential(body: Bytes, state: &ClientState) -> Bytes {
 ///
 /// `cargo xtask codegen` emits one call at the end of every `generated.rs`, naming the
 /// vendor's error schema and, for each operation, its path template, whether it is
-/// idempotent and its fragment's bounds as `(Query, "limit", Maximum(500))`; it is not
-/// meant to be written by hand.
+/// idempotent, the success statuses whose body it decodes (`[200u16]`) and its fragment's
+/// bounds as `(Query, "limit", Maximum(500))`; it is not meant to be written by hand.
 #[macro_export]
 macro_rules! generated_client {
     (
@@ -354,6 +412,7 @@ macro_rules! generated_client {
             $operation:literal,
             $path:literal,
             $idempotent:literal,
+            [$($decoded:literal),* $(,)?],
             [$(($location:ident, $field:literal, $rule:ident($bound:literal))),* $(,)?]
         )),* $(,)?]
     ) => {
@@ -363,6 +422,7 @@ macro_rules! generated_client {
                     id: $operation,
                     path: $path,
                     idempotent: $idempotent,
+                    decoded: &[$($decoded),*],
                     constraints: &[$($crate::hooks::Constraint {
                         location: $crate::hooks::Location::$location,
                         field: $field,
@@ -377,6 +437,7 @@ macro_rules! generated_client {
                     id: "",
                     path: "",
                     idempotent: false,
+                    decoded: &[],
                     constraints: &[],
                 };
                 Self::OPERATIONS
@@ -454,6 +515,7 @@ mod tests {
             id: "x",
             path: "/x",
             idempotent: true,
+            decoded: &[],
             constraints: &[],
         };
         pre(
@@ -467,6 +529,25 @@ mod tests {
         assert_eq!(headers["authorization"], "Bearer k");
         assert!(headers["authorization"].is_sensitive());
         assert_eq!(headers[CONTENT_TYPE], "text/plain; charset=utf-8");
+    }
+
+    #[test]
+    fn slash_split_splits_as_str_split_does() {
+        for text in [
+            "",
+            "/",
+            "//",
+            "a",
+            "/a/b/",
+            "http://h:1/api//x",
+            "é/日/🔑",
+            "a/",
+        ] {
+            assert_eq!(
+                slash_split(text).collect::<Vec<_>>(),
+                text.split('/').collect::<Vec<_>>()
+            );
+        }
     }
 
     #[test]

@@ -52,7 +52,9 @@ pub mod reexport {
 pub mod __private {
     pub use crate::error::{error_from_text, error_text};
     pub use futures::Stream;
-    pub use progenitor_client::{ClientHooks, ClientInfo, Error as GeneratedError, OperationInfo};
+    pub use progenitor_client::{
+        ClientHooks, ClientInfo, Error as GeneratedError, OperationInfo, ResponseValue,
+    };
     pub use reqwest;
     pub use serde;
 }

@@ -29,6 +29,7 @@
 //! only what a query cannot hold raw and keeps `$ , ( ) =` as they are, since pine's parser
 //! refuses `%2C` in `$select` lists and `%28`/`%29` in function calls.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 
@@ -580,57 +581,77 @@ pub fn select_without_secrets(
     secret_fields: &[&str],
     default_select: &[&str],
 ) -> Result<(), String> {
-    let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    for (name, value) in &pairs {
+    // Read in place: nothing is copied for a name or value with nothing to decode.
+    let mut selects = 0usize;
+    let mut blank = false;
+    for (name, value) in url.query_pairs() {
         // A name or value may hold `%24select`, which the server reads as `$select`.
-        let lists: Vec<String> = match percent_decoded(name).as_str() {
-            "$select" => vec![value.clone(), percent_decoded(value)],
-            "$expand" => [value.clone(), percent_decoded(value)]
-                .iter()
-                .flat_map(|text| nested_selects(text))
-                .collect(),
-            _ => continue,
+        let decoded = percent_decode_str(&name).decode_utf8_lossy();
+        let check = |list: &str| -> Result<(), String> {
+            for field in list.split(',') {
+                let field = field.trim();
+                if field == "*" {
+                    let named: Vec<String> =
+                        secret_fields.iter().map(|s| format!("`{s}`")).collect();
+                    return Err(format!(
+                        "`$select` asks for every column with `*`, {} (secrets) among them: a \
+                         listing never fetches secrets, name the fields you need",
+                        named.join(", ")
+                    ));
+                }
+                if secret_fields.iter().any(|s| field.eq_ignore_ascii_case(s)) {
+                    return Err(format!(
+                        "`$select` names `{field}`, a column that holds a secret: the API hands \
+                         a secret out once, when it is created, and a listing never fetches it"
+                    ));
+                }
+            }
+            Ok(())
         };
-        for field in lists.iter().flat_map(|list| list.split(',')) {
-            let field = field.trim();
-            if field == "*" {
-                let named: Vec<String> = secret_fields.iter().map(|s| format!("`{s}`")).collect();
-                return Err(format!(
-                    "`$select` asks for every column with `*`, {} (secrets) among them: a \
-                     listing never fetches secrets, name the fields you need",
-                    named.join(", ")
-                ));
+        let once = || percent_decode_str(&value).decode_utf8_lossy();
+        match decoded.as_ref() {
+            "$select" => {
+                if value.trim().is_empty() {
+                    blank = true;
+                } else {
+                    selects += 1;
+                }
+                check(&value)?;
+                check(&once())?;
             }
-            if secret_fields.iter().any(|s| field.eq_ignore_ascii_case(s)) {
-                return Err(format!(
-                    "`$select` names `{field}`, a column that holds a secret: the API hands a \
-                     secret out once, when it is created, and a listing never fetches it"
-                ));
+            "$expand" => {
+                let once = once();
+                for list in nested_selects(&value).chain(nested_selects(&once)) {
+                    check(list)?;
+                }
             }
+            _ => {}
         }
     }
-    let is_select = |name: &str| percent_decoded(name) == "$select";
-    pairs.retain(|(name, value)| !is_select(name) || !value.trim().is_empty());
-    if !pairs.iter().any(|(name, _)| is_select(name)) {
-        pairs.push(("$select".into(), default_select.join(",")));
+    if blank {
+        // A blank `$select` names no field: it goes, and the query is written again.
+        let is_select = |name: &str| percent_decoded(name) == "$select";
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .into_owned()
+            .filter(|(name, value)| !is_select(name) || !value.trim().is_empty())
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(&pairs);
     }
-    // Back in the generated code's form encoding, for `wire_query` to rewrite.
-    url.query_pairs_mut().clear().extend_pairs(&pairs);
+    if selects == 0 {
+        // In the generated code's form encoding, for `wire_query` to rewrite.
+        url.query_pairs_mut()
+            .append_pair("$select", &default_select.join(","));
+    }
     Ok(())
 }
 
 /// The field lists of every `$select=` inside an `$expand` value, at any depth.
-fn nested_selects(expand: &str) -> Vec<String> {
+fn nested_selects(expand: &str) -> impl Iterator<Item = &str> {
     expand
         .split("$select=")
         .skip(1)
-        .map(|rest| {
-            rest.split([';', ')', '&'])
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect()
+        .map(|rest| rest.split([';', ')', '&']).next().unwrap_or_default())
 }
 
 /// `text` with each `%XX` decoded once (invalid UTF-8 replaced), to check what the server
@@ -646,7 +667,8 @@ fn percent_decoded(text: &str) -> String {
 ///
 /// Returns the query to install with `set_query`, or `None` for an empty one.
 pub fn wire_query(url: &Url) -> Option<String> {
-    let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    // Borrowed where a pair has nothing to decode.
+    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = url.query_pairs().collect();
     if pairs.is_empty() {
         return None;
     }
@@ -657,26 +679,35 @@ pub fn wire_query(url: &Url) -> Option<String> {
             .unwrap_or(OPTION_ORDER.len())
     };
     pairs.sort_by_key(|(name, _)| rank(name));
-    let query: Vec<String> = pairs
-        .iter()
-        .map(|(name, value)| format!("{}={}", escape(name), escape(value)))
-        .collect();
-    Some(query.join("&"))
+    let mut query = String::with_capacity(url.query().map_or(0, str::len) + 8);
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            query.push('&');
+        }
+        escape_into(&mut query, name);
+        query.push('=');
+        escape_into(&mut query, value);
+    }
+    Some(query)
 }
 
-/// Encodes what would otherwise change the query's structure (`&` ends an option, `#`
-/// the query, `+` reads as a space) and leaves the rest to `set_query`.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("%26"),
-            '#' => out.push_str("%23"),
-            '+' => out.push_str("%2B"),
-            c => out.push(c),
-        }
+/// Appends `text`, encoding what would otherwise change the query's structure (`&` ends an
+/// option, `#` the query, `+` reads as a space) and leaving the rest to `set_query`.
+fn escape_into(out: &mut String, text: &str) {
+    // The runs between those three ASCII characters are copied whole.
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '#', '+']) {
+        let (run, tail) = rest.split_at(at);
+        out.push_str(run);
+        let mut chars = tail.chars();
+        out.push_str(match chars.next() {
+            Some('&') => "%26",
+            Some('#') => "%23",
+            _ => "%2B",
+        });
+        rest = chars.as_str();
     }
-    out
+    out.push_str(rest);
 }
 
 #[cfg(test)]

@@ -1040,7 +1040,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1169,7 +1169,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1292,7 +1292,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1397,7 +1397,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1532,7 +1532,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1743,7 +1743,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1859,15 +1859,15 @@ impl ::apikeys_common::ErrorBody for types::AutomoxErrorResponse {
 }
 ::apikeys_common::generated_client!(
     Client, types::AutomoxErrorResponse, [("get_organization_api_keys",
-    "/orgs/{id}/api_keys", true, [(Query, "limit", Minimum(1)), (Query, "limit",
-    Maximum(500)), (Query, "page", Minimum(0))]), ("get_user_api_keys",
-    "/users/{userId}/api_keys", true, [(Query, "page", Minimum(0)), (Query, "limit",
-    Minimum(1)), (Query, "limit", Maximum(500))]), ("create_user_api_key",
-    "/users/{userId}/api_keys", false, []), ("get_user_api_key",
-    "/users/{userId}/api_keys/{id}", true, []), ("update_user_api_key",
-    "/users/{userId}/api_keys/{id}", true, []), ("delete_user_api_key",
-    "/users/{userId}/api_keys/{id}", true, []), ("decrypt_user_api_key",
-    "/users/{userId}/api_keys/{id}/decrypt", true, [])]
+    "/orgs/{id}/api_keys", true, [200u16], [(Query, "limit", Minimum(1)), (Query,
+    "limit", Maximum(500)), (Query, "page", Minimum(0))]), ("get_user_api_keys",
+    "/users/{userId}/api_keys", true, [200u16], [(Query, "page", Minimum(0)), (Query,
+    "limit", Minimum(1)), (Query, "limit", Maximum(500))]), ("create_user_api_key",
+    "/users/{userId}/api_keys", false, [200u16], []), ("get_user_api_key",
+    "/users/{userId}/api_keys/{id}", true, [200u16], []), ("update_user_api_key",
+    "/users/{userId}/api_keys/{id}", true, [200u16], []), ("delete_user_api_key",
+    "/users/{userId}/api_keys/{id}", true, [], []), ("decrypt_user_api_key",
+    "/users/{userId}/api_keys/{id}/decrypt", true, [200u16], [])]
 );
 ///Where the Automox Console API keys API is served: the Automox Console API.
 pub const BASE_URL: &str = "https://console.automox.com/api";

@@ -1625,7 +1625,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1688,7 +1688,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1853,7 +1853,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1935,7 +1935,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2200,7 +2200,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2302,7 +2302,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2401,7 +2401,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2504,7 +2504,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2554,17 +2554,18 @@ impl ::apikeys_common::ErrorBody for types::BalenaError {
 }
 ::apikeys_common::generated_client!(
     Client, types::BalenaError, [("create_named_user_api_key", "/api-key/user/full",
-    false, [(Property, "name", MinLength(1)), (Property, "name", MaxLength(50)),
-    (Property, "description", MaxLength(150))]), ("get_actor_whoami", "/actor/v1/whoami",
-    true, []), ("get_api_keys", "/v7/api_key", true, [(Query, "$top", Minimum(0)),
-    (Query, "$skip", Minimum(0))]), ("count_api_keys", "/v7/api_key/$count", true, []),
-    ("update_api_key", "/v7/api_key({id})", true, [(Body, "", MinProperties(1)),
-    (Property, "name", MinLength(1)), (Property, "name", MaxLength(50)), (Property,
-    "description", MaxLength(150))]), ("revoke_api_key", "/v7/api_key({id})", true, []),
-    ("get_application_actor", "/v7/application({id})", true, []),
-    ("find_application_actor", "/v7/application", true, []), ("get_device_actor",
-    "/v7/device({id})", true, []), ("get_device_actor_by_uuid",
-    "/v7/device(uuid='{uuid}')", true, [])]
+    false, [200u16], [(Property, "name", MinLength(1)), (Property, "name",
+    MaxLength(50)), (Property, "description", MaxLength(150))]), ("get_actor_whoami",
+    "/actor/v1/whoami", true, [200u16], []), ("get_api_keys", "/v7/api_key", true,
+    [200u16], [(Query, "$top", Minimum(0)), (Query, "$skip", Minimum(0))]),
+    ("count_api_keys", "/v7/api_key/$count", true, [200u16], []), ("update_api_key",
+    "/v7/api_key({id})", true, [], [(Body, "", MinProperties(1)), (Property, "name",
+    MinLength(1)), (Property, "name", MaxLength(50)), (Property, "description",
+    MaxLength(150))]), ("revoke_api_key", "/v7/api_key({id})", true, [], []),
+    ("get_application_actor", "/v7/application({id})", true, [200u16], []),
+    ("find_application_actor", "/v7/application", true, [200u16], []),
+    ("get_device_actor", "/v7/device({id})", true, [200u16], []),
+    ("get_device_actor_by_uuid", "/v7/device(uuid='{uuid}')", true, [200u16], [])]
 );
 ///Where the balena API keys API is served: balenaCloud; openBalena serves the same API at the root of its own `api.` host.
 pub const BASE_URL: &str = "https://api.balena-cloud.com";

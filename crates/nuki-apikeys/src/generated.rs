@@ -2098,7 +2098,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2196,7 +2196,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2456,7 +2456,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2911,7 +2911,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -3026,7 +3026,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -3289,19 +3289,20 @@ impl ::apikeys_common::ErrorBody for types::NukiError {
     }
 }
 ::apikeys_common::generated_client!(
-    Client, types::NukiError, [("list_api_keys", "/api/key", true, []),
-    ("create_api_key", "/api/key", false, []), ("update_api_key", "/api/key/{apiKeyId}",
-    true, []), ("delete_api_key", "/api/key/{apiKeyId}", true, []),
-    ("get_advanced_api_key", "/api/key/{apiKeyId}/advanced", true, []),
-    ("create_advanced_api_key", "/api/key/{apiKeyId}/advanced", false, [(Property,
-    "webhookFeatures", UniqueItems(true))]), ("update_advanced_api_key",
-    "/api/key/{apiKeyId}/advanced", true, [(Property, "webhookFeatures",
+    Client, types::NukiError, [("list_api_keys", "/api/key", true, [200u16], []),
+    ("create_api_key", "/api/key", false, [200u16], []), ("update_api_key",
+    "/api/key/{apiKeyId}", true, [], []), ("delete_api_key", "/api/key/{apiKeyId}", true,
+    [], []), ("get_advanced_api_key", "/api/key/{apiKeyId}/advanced", true, [200u16],
+    []), ("create_advanced_api_key", "/api/key/{apiKeyId}/advanced", false, [],
+    [(Property, "webhookFeatures", UniqueItems(true))]), ("update_advanced_api_key",
+    "/api/key/{apiKeyId}/advanced", true, [], [(Property, "webhookFeatures",
     UniqueItems(true))]), ("delete_advanced_api_key", "/api/key/{apiKeyId}/advanced",
-    true, []), ("reactivate_advanced_api_key", "/api/key/{apiKeyId}/advanced/reactivate",
-    true, []), ("list_api_key_tokens", "/api/key/{apiKeyId}/token", true, []),
-    ("create_api_key_token", "/api/key/{apiKeyId}/token", false, []),
-    ("update_api_key_token", "/api/key/{apiKeyId}/token/{id}", true, []),
-    ("delete_api_key_token", "/api/key/{apiKeyId}/token/{id}", true, [])]
+    true, [], []), ("reactivate_advanced_api_key",
+    "/api/key/{apiKeyId}/advanced/reactivate", true, [], []), ("list_api_key_tokens",
+    "/api/key/{apiKeyId}/token", true, [200u16], []), ("create_api_key_token",
+    "/api/key/{apiKeyId}/token", false, [200u16], []), ("update_api_key_token",
+    "/api/key/{apiKeyId}/token/{id}", true, [], []), ("delete_api_key_token",
+    "/api/key/{apiKeyId}/token/{id}", true, [], [])]
 );
 ///Where the Nuki Web API keys API is served: the Nuki Web API.
 pub const BASE_URL: &str = "https://api.nuki.io";

@@ -1433,7 +1433,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1536,7 +1536,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                201u16 => ResponseValue::from_response(response).await,
+                201u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1618,7 +1618,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1703,7 +1703,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1793,10 +1793,10 @@ impl ::apikeys_common::ErrorBody for types::SensorbucketErrorResponse {
 }
 ::apikeys_common::generated_client!(
     Client, types::SensorbucketErrorResponse, [("list_api_keys", "/api-keys", true,
-    [(Query, "limit", Minimum(0))]), ("create_api_key", "/api-keys", false, [(Property,
-    "name", MinLength(1)), (Property, "permissions", MinItems(1))]), ("get_api_key",
-    "/api-keys/{api_key_id}", true, []), ("revoke_api_key", "/api-keys/{api_key_id}",
-    true, [])]
+    [200u16], [(Query, "limit", Minimum(0))]), ("create_api_key", "/api-keys", false,
+    [201u16], [(Property, "name", MinLength(1)), (Property, "permissions",
+    MinItems(1))]), ("get_api_key", "/api-keys/{api_key_id}", true, [200u16], []),
+    ("revoke_api_key", "/api-keys/{api_key_id}", true, [200u16], [])]
 );
 ///Where the SensorBucket API keys API is served: the public SensorBucket platform; a self-hosted one is reached at its gateway's `/api`.
 pub const BASE_URL: &str = "https://sensorbucket.nl/api";

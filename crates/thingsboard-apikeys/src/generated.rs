@@ -1694,7 +1694,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1794,7 +1794,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -1976,7 +1976,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2075,7 +2075,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2252,7 +2252,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::apikeys_common::hooks::decode(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -2340,13 +2340,13 @@ impl ::apikeys_common::ErrorBody for types::ThingsboardErrorResponse {
     }
 }
 ::apikeys_common::generated_client!(
-    Client, types::ThingsboardErrorResponse, [("login", "/api/auth/login", true, []),
-    ("save_api_key", "/api/apiKey", false, [(Property, "description", MinLength(1))]),
-    ("delete_api_key", "/api/apiKey/{id}", true, []), ("update_api_key_description",
-    "/api/apiKey/{id}/description", true, []), ("enable_api_key",
-    "/api/apiKey/{id}/enabled/{enabledValue}", true, []), ("get_user_api_keys",
-    "/api/apiKeys/{userId}", true, [(Query, "pageSize", Minimum(1)), (Query, "page",
-    Minimum(0))])]
+    Client, types::ThingsboardErrorResponse, [("login", "/api/auth/login", true,
+    [200u16], []), ("save_api_key", "/api/apiKey", false, [200u16], [(Property,
+    "description", MinLength(1))]), ("delete_api_key", "/api/apiKey/{id}", true, [], []),
+    ("update_api_key_description", "/api/apiKey/{id}/description", true, [200u16], []),
+    ("enable_api_key", "/api/apiKey/{id}/enabled/{enabledValue}", true, [200u16], []),
+    ("get_user_api_keys", "/api/apiKeys/{userId}", true, [200u16], [(Query, "pageSize",
+    Minimum(1)), (Query, "page", Minimum(0))])]
 );
 ///Where the ThingsBoard API keys API is served: ThingsBoard Cloud; a self-hosted server is reached at its own root (for example `http://localhost:8080`), since every path starts with `/api`.
 pub const BASE_URL: &str = "https://thingsboard.cloud";
