@@ -82,6 +82,15 @@ pub struct Config {
     pub accounts: Vec<Account>,
 }
 
+/// How the accounts are reached, from the global flags.
+#[derive(Clone, Copy, Debug)]
+pub struct Reach {
+    /// How long one request may take.
+    pub timeout: Duration,
+    /// `--allow-insecure-http`.
+    pub allow_insecure_http: bool,
+}
+
 /// One `[[account]]`.
 #[derive(Clone, Debug)]
 pub struct Account {
@@ -105,25 +114,21 @@ impl Account {
 
     /// The account as a target: its credential read (this runs a `command` credential, so
     /// call it off the async runtime's threads, e.g. in `spawn_blocking`).
-    pub fn target(&self, timeout: Duration, allow_insecure_http: bool) -> Result<Target, Failure> {
+    pub fn target(&self, reach: Reach) -> Result<Target, Failure> {
         let api_key = self.credential.read().map_err(Failure::invalid)?;
         Ok(Target {
             base_url: self.base_url.clone(),
             api_key,
-            timeout,
-            allow_insecure_http,
+            timeout: reach.timeout,
+            allow_insecure_http: reach.allow_insecure_http,
             scope: self.scope.clone(),
         })
     }
 
     /// The account's key lifecycle: its credential read and its client built (for
     /// `rotate --due`; the audit keeps the target to scrub the credential from errors).
-    pub fn lifecycle(
-        &self,
-        timeout: Duration,
-        allow_insecure_http: bool,
-    ) -> Result<Box<dyn KeyLifecycle>, Failure> {
-        let target = self.target(timeout, allow_insecure_http)?;
+    pub fn lifecycle(&self, reach: Reach) -> Result<Box<dyn KeyLifecycle>, Failure> {
+        let target = self.target(reach)?;
         target.lifecycle().map_err(|error| {
             let failure = Failure::from_error(&error);
             Failure {

@@ -65,22 +65,14 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Exit {
     let timeout = Duration::from_secs(cli.timeout);
+    let accounts = config::Reach {
+        timeout,
+        allow_insecure_http: cli.allow_insecure_http,
+    };
     match cli.command {
         Command::Demo => return demo::run(cli.json, timeout).await,
-        Command::Audit(args) => {
-            let reach = audit::Reach {
-                timeout,
-                allow_insecure_http: cli.allow_insecure_http,
-            };
-            return audit::run(args, reach, cli.json).await;
-        }
-        Command::Rotate(args) => {
-            let reach = rotation::command::Reach {
-                timeout,
-                allow_insecure_http: cli.allow_insecure_http,
-            };
-            return rotation::command::run(args, reach, cli.json).await;
-        }
+        Command::Audit(args) => return audit::run(args, accounts, cli.json).await,
+        Command::Rotate(args) => return rotation::command::run(args, accounts, cli.json).await,
         _ => {}
     }
     let reach = credential::Reach {

@@ -20,21 +20,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::cli::AuditArgs;
-use crate::config::Account;
+use crate::config::{Account, Reach};
 use crate::exit::{Exit, Failure};
 use crate::output;
 use crate::policy::{Finding, Policy, age_days};
 
 mod sandbox;
-
-/// How every account is reached, from the global flags.
-#[derive(Clone, Copy, Debug)]
-pub struct Reach {
-    /// How long one request may take.
-    pub timeout: Duration,
-    /// `--allow-insecure-http`.
-    pub allow_insecure_http: bool,
-}
 
 /// One account's keys, or why it could not be listed.
 struct Audited {
@@ -143,10 +134,9 @@ async fn list(
 ) -> Result<Vec<KeyInfo>, Failure> {
     // A `command` credential runs a process: off the runtime's threads.
     let owned = account.clone();
-    let target =
-        tokio::task::spawn_blocking(move || owned.target(reach.timeout, reach.allow_insecure_http))
-            .await
-            .map_err(|e| Failure::other(format!("reading the credential stopped: {e}")))??;
+    let target = tokio::task::spawn_blocking(move || owned.target(reach))
+        .await
+        .map_err(|e| Failure::other(format!("reading the credential stopped: {e}")))??;
     let secret = target.api_key.clone();
     let scrub = |error: &apikeys_common::Error| {
         let failure = Failure::from_error(error);

@@ -13,18 +13,9 @@ use super::engine::{self, Engine, Outcome, PlannedRotation};
 use super::journal::{Journal, JournalError};
 use super::sink::Sink;
 use crate::cli::RotateDueArgs;
-use crate::config::{Account, Config};
+use crate::config::{Account, Config, Reach};
 use crate::exit::{Exit, Failure};
 use crate::policy::Policy;
-
-/// How the command reaches the accounts.
-#[derive(Clone, Copy, Debug)]
-pub struct Reach {
-    /// How long one request may take.
-    pub timeout: Duration,
-    /// `--allow-insecure-http`.
-    pub allow_insecure_http: bool,
-}
 
 /// The file name of the journal in `--secret-dir` when `--journal` is not given.
 pub const JOURNAL_NAME: &str = "apikeys-rotate.journal";
@@ -248,10 +239,7 @@ async fn connect(
     let mut failed = Vec::new();
     for account in &config.accounts {
         let owned: Account = account.clone();
-        let built = tokio::task::spawn_blocking(move || {
-            owned.lifecycle(reach.timeout, reach.allow_insecure_http)
-        })
-        .await;
+        let built = tokio::task::spawn_blocking(move || owned.lifecycle(reach)).await;
         match built {
             Ok(Ok(keys)) => {
                 accounts.insert(account.name.clone(), keys);
