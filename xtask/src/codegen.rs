@@ -47,6 +47,26 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     syn::visit_mut::VisitMut::visit_file_mut(&mut OneError, &mut file);
     let mut lean = LeanSuccess::default();
     syn::visit_mut::VisitMut::visit_file_mut(&mut lean, &mut file);
+    let mut typed = TypedBodyCheck {
+        bounded: bounds
+            .iter()
+            .filter(|(_, rows)| {
+                rows.iter()
+                    .any(|b| matches!(b.location, "Body" | "Property"))
+            })
+            .map(|(id, _)| id.clone())
+            .collect(),
+        checked: Default::default(),
+    };
+    syn::visit_mut::VisitMut::visit_file_mut(&mut typed, &mut file);
+    for id in &typed.bounded {
+        if !typed.checked.contains(id) {
+            return Err(format!(
+                "{fragment}: `{id}` has body bounds, but its generated `exchange` has no \
+                 typed body to check them on: teach xtask/src/codegen.rs `TypedBodyCheck`"
+            ));
+        }
+    }
     constraints::name_bounds_in_setters(&mut file, &bounds);
     // The error schema may be swapped for a hand-written type like any other, which then
     // implements `ErrorBody` itself.
@@ -387,6 +407,49 @@ impl syn::visit_mut::VisitMut for LeanSuccess {
             }
         }
         syn::visit_mut::visit_arm_mut(self, arm);
+    }
+}
+
+/// Checks the body bounds on the typed body: in the `exchange` of every operation with body
+/// bounds, which sends its `body` as JSON, a call to the `check_body` of
+/// `generated_client!` goes just before the pre-hook, so the body is measured through its
+/// `Serialize` rather than its JSON parsed again.
+struct TypedBodyCheck {
+    /// The operations with bounds on their body.
+    bounded: std::collections::BTreeSet<String>,
+    /// Those whose `exchange` checks its body.
+    checked: std::collections::BTreeSet<String>,
+}
+
+impl syn::visit_mut::VisitMut for TypedBodyCheck {
+    fn visit_impl_item_fn_mut(&mut self, function: &mut syn::ImplItemFn) {
+        if function.sig.ident == "exchange" {
+            let stmts = &mut function.block.stmts;
+            let has_body = stmts.iter().any(|stmt| {
+                matches!(stmt, syn::Stmt::Local(local)
+                    if quote!(#local).to_string().starts_with("let body ="))
+            });
+            let sends_json = stmts
+                .iter()
+                .any(|stmt| quote!(#stmt).to_string().contains(". json (& body)"));
+            let id = stmts.iter().find_map(|stmt| {
+                let text = quote!(#stmt).to_string();
+                let rest = text.split("operation_id : \"").nth(1)?;
+                Some(rest.split('"').next()?.to_string())
+            });
+            let pre = stmts.iter().position(|stmt| {
+                quote!(#stmt).to_string() == "client . pre (& mut request , & info) . await ? ;"
+            });
+            let id = id.filter(|id| self.bounded.contains(id));
+            if let (true, Some(id), Some(at)) = (has_body && sends_json, id, pre) {
+                stmts.insert(
+                    at,
+                    syn::parse_quote!(super::Client::check_body(&info, &body)?;),
+                );
+                self.checked.insert(id);
+            }
+        }
+        syn::visit_mut::visit_impl_item_fn_mut(self, function);
     }
 }
 

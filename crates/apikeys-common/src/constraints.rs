@@ -1,9 +1,10 @@
 //! The bounds a fragment puts on what a request sends (`minimum`, `maxLength`, `minItems`,
-//! …), checked on the built request before it leaves. `cargo xtask codegen` lists each
+//! …), checked before a request leaves: on the built request for its query and path, on the
+//! typed body for the body ([`check_body`]). `cargo xtask codegen` lists each
 //! operation's bounds in its `generated_client!` table; progenitor turns only some of them
 //! into types, and a hand-written replacement type keeps none.
 //!
-//! The checks read the wire (query pairs, path segments, the JSON body) without allocating
+//! The checks read the wire (query pairs, path segments) and the body's fields without allocating
 //! when a value passes. A refusal names the operation and the field, and shows a number or a
 //! length, never a string's content, which may be a secret.
 
@@ -13,8 +14,8 @@ use std::fmt;
 
 use percent_encoding::percent_decode_str;
 use reqwest::Request;
-use serde::Deserializer as _;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+mod typed;
 
 /// One bound on one field of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +78,6 @@ pub(crate) fn check(
     template: &str,
     request: &Request,
 ) -> Result<(), String> {
-    let mut body = false;
     let mut query = false;
     for constraint in constraints {
         match constraint.location {
@@ -90,7 +90,8 @@ pub(crate) fn check(
                     check_text(operation, constraint, &value)?;
                 }
             }
-            Location::Body | Location::Property => body = true,
+            // Checked on the typed body: see `check_body`.
+            Location::Body | Location::Property => {}
         }
     }
     if query {
@@ -103,23 +104,28 @@ pub(crate) fn check(
             }
         }
     }
-    if !body {
+    Ok(())
+}
+
+/// Checks the body bounds of `operation` (at [`Location::Body`] and [`Location::Property`])
+/// on the typed body the generated code is about to send (it calls this before sending;
+/// [`check`] leaves them here). The body is read through its `Serialize`, which is what
+/// writes its JSON, so the properties and values measured are the ones sent, without
+/// writing the text and parsing it again.
+pub fn check_body<T: serde::Serialize + ?Sized>(
+    operation: &str,
+    constraints: &[Constraint],
+    body: &T,
+) -> Result<(), String> {
+    let on_body = |c: &Constraint| matches!(c.location, Location::Body | Location::Property);
+    if !constraints.iter().any(on_body) {
         return Ok(());
     }
-    // A streamed body cannot be read here; the generated clients only send buffered JSON.
-    let Some(bytes) = request.body().and_then(reqwest::Body::as_bytes) else {
-        return Ok(());
+    let measurer = typed::Measurer {
+        unique: wants_unique(constraints, Location::Body, ""),
+        top: Some((operation, constraints)),
     };
-    let mut reader = serde_json::Deserializer::from_slice(bytes);
-    let outcome = reader
-        .deserialize_any(BodyCheck {
-            operation,
-            constraints,
-        })
-        .map_err(|_| {
-            format!("{operation}: the request body is not JSON, so it cannot be checked")
-        })?;
-    let measure = outcome?;
+    let measure = body.serialize(measurer).map_err(|typed::Stop(why)| why)?;
     for constraint in constraints.iter().filter(|c| c.location == Location::Body) {
         judge(operation, constraint, measure)?;
     }
@@ -322,172 +328,6 @@ fn wants_unique(constraints: &[Constraint], location: Location, field: &str) -> 
         .any(|c| c.location == location && c.field == field && c.rule == Rule::UniqueItems(true))
 }
 
-/// Reads the body once: measures it, and checks each constrained property of an object.
-/// Its value is the body's measure, or the first property's refusal.
-struct BodyCheck<'c> {
-    operation: &'c str,
-    constraints: &'c [Constraint],
-}
-
-impl<'de> Visitor<'de> for BodyCheck<'_> {
-    type Value = Result<Measure, String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON body")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut entries = 0usize;
-        let mut refusal = None;
-        while let Some(field) = map.next_key_seed(FieldSeed(self.constraints))? {
-            entries = entries.saturating_add(1);
-            let Some(field) = field.filter(|_| refusal.is_none()) else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            let unique = wants_unique(self.constraints, Location::Property, field);
-            let measure = map.next_value_seed(MeasureSeed { unique })?;
-            refusal = self
-                .constraints
-                .iter()
-                .filter(|c| c.location == Location::Property && c.field == field)
-                .find_map(|c| judge(self.operation, c, measure).err());
-        }
-        Ok(refusal.map_or(Ok(Measure::Entries(entries)), Err))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        let unique = wants_unique(self.constraints, Location::Body, "");
-        MeasureSeed { unique }.visit_seq(seq).map(Ok)
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        MeasureSeed::default().visit_str(v).map(Ok)
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        MeasureSeed::default().visit_u64(v).map(Ok)
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        MeasureSeed::default().visit_i64(v).map(Ok)
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        MeasureSeed::default().visit_f64(v).map(Ok)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Ok(Measure::Other))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Ok(Measure::Other))
-    }
-}
-
-/// An object key: the wire name of the constraint it matches, if any (borrowed from the
-/// table, so nothing is copied).
-struct FieldSeed<'c>(&'c [Constraint]);
-
-impl<'de, 'c> DeserializeSeed<'de> for FieldSeed<'c> {
-    type Value = Option<&'static str>;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for FieldSeed<'_> {
-    type Value = Option<&'static str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a property name")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(self
-            .0
-            .iter()
-            .find(|c| c.location == Location::Property && c.field == v)
-            .map(|c| c.field))
-    }
-}
-
-/// Measures one JSON value, skipping over its content unless `unique` asks to compare the
-/// items of an array (which then are read, the one case that allocates).
-#[derive(Clone, Copy, Default)]
-struct MeasureSeed {
-    unique: bool,
-}
-
-impl<'de> DeserializeSeed<'de> for MeasureSeed {
-    type Value = Measure;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for MeasureSeed {
-    type Value = Measure;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Measure, A::Error> {
-        let mut n = 0usize;
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
-            n = n.saturating_add(1);
-        }
-        Ok(Measure::Entries(n))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Measure, A::Error> {
-        if self.unique {
-            let mut items = Vec::new();
-            while let Some(item) = seq.next_element::<serde_json::Value>()? {
-                items.push(item);
-            }
-            let repeated = items
-                .iter()
-                .enumerate()
-                .any(|(i, item)| items.iter().skip(i + 1).any(|other| other == item));
-            return Ok(Measure::Items(items.len(), repeated));
-        }
-        let mut n = 0usize;
-        while seq.next_element::<IgnoredAny>()?.is_some() {
-            n = n.saturating_add(1);
-        }
-        Ok(Measure::Items(n, false))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Measure, E> {
-        Ok(Measure::Text(v.chars().count()))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Measure, E> {
-        Ok(Measure::Number(Number::Int(i128::from(v))))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Measure, E> {
-        Ok(Measure::Number(Number::Int(i128::from(v))))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Measure, E> {
-        Ok(Measure::Number(Number::Float(v)))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Measure, E> {
-        Ok(Measure::Other)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Measure, E> {
-        Ok(Measure::Other)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,6 +351,8 @@ mod tests {
         request
     }
 
+    /// The checks a generated client makes: on the request, then on its body (here the
+    /// JSON read back as a `serde_json::Value`; typed bodies are walked the same way).
     fn run(constraints: &[Constraint], template: &str, request: &Request) -> Result<(), String> {
         check(
             "op",
@@ -518,7 +360,14 @@ mod tests {
             "http://127.0.0.1/base",
             template,
             request,
-        )
+        )?;
+        match request.body().and_then(reqwest::Body::as_bytes) {
+            Some(bytes) => {
+                let body: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+                check_body("op", constraints, &body)
+            }
+            None => Ok(()),
+        }
     }
 
     proptest::proptest! {
@@ -693,10 +542,10 @@ mod tests {
             at(r#"{"size":9.5}"#),
             Err("op: `size` must be at most 9, got 9.5".into())
         );
-        // The first refusal is reported, and the rest of the body is still read.
+        // The first refusal is reported (`serde_json::Value` holds its keys sorted).
         assert_eq!(
             at(r#"{"permissions":[],"name":"toolong","x":{"y":[]}}"#),
-            Err("op: `permissions` must have at least 1 item, got 0".into())
+            Err("op: `name` must be at most 4 characters long, got 7".into())
         );
         let tags = [c(Location::Property, "tags", Rule::UniqueItems(true))];
         assert_eq!(
@@ -709,7 +558,58 @@ mod tests {
         );
         // A nested property of the same name is not the top-level one.
         assert_eq!(at(r#"{"x":{"permissions":[]}}"#), Ok(()));
-        assert!(at("{").unwrap_err().contains("not JSON"));
+    }
+
+    #[test]
+    fn a_typed_body_is_measured_as_its_json_reads() {
+        #[derive(serde::Serialize)]
+        #[serde(transparent)]
+        struct Name(String);
+        #[derive(serde::Serialize)]
+        struct Create {
+            #[serde(rename = "keyName")]
+            name: Name,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            size: Option<i64>,
+            tags: Vec<&'static str>,
+            note: Option<String>,
+        }
+        let bounds = [
+            c(Location::Property, "keyName", Rule::MinLength(2)),
+            c(Location::Property, "size", Rule::Minimum(1)),
+            c(Location::Property, "tags", Rule::UniqueItems(true)),
+            c(Location::Property, "note", Rule::MinLength(3)),
+            c(Location::Body, "", Rule::MaxProperties(3)),
+        ];
+        let body = |name: &str, size, tags| Create {
+            name: Name(name.into()),
+            size,
+            tags,
+            note: None,
+        };
+        let check = |body: &Create| check_body("op", &bounds, body);
+        assert_eq!(check(&body("ab", None, vec!["a"])), Ok(()));
+        assert_eq!(
+            check(&body("é", None, vec![])),
+            Err("op: `keyName` must be at least 2 characters long, got 1".into())
+        );
+        assert_eq!(
+            check(&body("ab", Some(0), vec![])),
+            Err("op: `size` must be at least 1, got 0".into())
+        );
+        assert_eq!(
+            check(&body("ab", None, vec!["a", "a"])),
+            Err("op: `tags` must not hold the same item twice".into())
+        );
+        // In the order serde writes them: `keyName` first.
+        assert_eq!(
+            check(&body("a", Some(0), vec![])),
+            Err("op: `keyName` must be at least 2 characters long, got 1".into())
+        );
+        assert_eq!(
+            check(&body("ab", Some(1), vec![])),
+            Err("op: the request body must have at most 3 properties, got 4".into())
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use reqwest::{Request, Response, ResponseBuilderExt};
 use tracing::{Instrument, field};
 
-pub use crate::constraints::{Constraint, Location, Rule};
+pub use crate::constraints::{Constraint, Location, Rule, check_body};
 use crate::error::BodyTooLarge;
 use crate::retry::{is_retryable_error, is_retryable_status};
 use crate::{ClientState, ErrorBody, retry_after};
@@ -36,7 +36,8 @@ pub struct Operation {
 }
 
 /// Runs before a request is sent: checks that the path kept the operation's shape and that
-/// every bound of the fragment holds, sets the credential, and labels text bodies as the UTF-8 they are.
+/// every bound of the fragment on its query and path holds (the body's are checked on the
+/// typed body, by [`check_body`]), sets the credential, and labels text bodies as the UTF-8 they are.
 ///
 /// `operation` is what the fragment declares, `base_url` the client's.
 pub fn pre(
@@ -444,6 +445,17 @@ macro_rules! generated_client {
                     .iter()
                     .find(|operation| operation.id == info.operation_id)
                     .unwrap_or(&UNKNOWN)
+            }
+
+            /// The operation's body bounds, checked on the typed body before it is sent;
+            /// every `exchange` that sends a body calls this.
+            fn check_body<E, B: $crate::__private::serde::Serialize + ?Sized>(
+                info: &$crate::__private::OperationInfo,
+                body: &B,
+            ) -> ::std::result::Result<(), $crate::__private::GeneratedError<E>> {
+                let operation = Self::operation(info);
+                $crate::hooks::check_body(operation.id, operation.constraints, body)
+                    .map_err($crate::__private::GeneratedError::InvalidRequest)
             }
         }
 

@@ -581,6 +581,55 @@ pub fn select_without_secrets(
     secret_fields: &[&str],
     default_select: &[&str],
 ) -> Result<(), String> {
+    let Selects { named, blank } = selects_without_secrets(url, secret_fields)?;
+    if blank {
+        // A blank `$select` names no field: it goes, and the query is written again.
+        let is_select = |name: &str| percent_decoded(name) == "$select";
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .into_owned()
+            .filter(|(name, value)| !is_select(name) || !value.trim().is_empty())
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(&pairs);
+    }
+    if named == 0 {
+        // In the generated code's form encoding, for `wire_query` to rewrite.
+        url.query_pairs_mut()
+            .append_pair("$select", &default_select.join(","));
+    }
+    Ok(())
+}
+
+/// [`select_without_secrets`] then [`wire_query`], in one pass over the query where it
+/// selects no blank: the default `$select` (`default_select`, the field names joined by
+/// `,`) goes straight into the wire query instead of being form-encoded into the URL and
+/// decoded again. The URL is not changed; install the result with `set_query`.
+pub fn listing_wire_query(
+    url: &Url,
+    secret_fields: &[&str],
+    default_select: &str,
+) -> Result<Option<String>, String> {
+    let Selects { named, blank } = selects_without_secrets(url, secret_fields)?;
+    if blank {
+        let mut url = url.clone();
+        let fields: Vec<&str> = default_select.split(',').collect();
+        select_without_secrets(&mut url, secret_fields, &fields)?;
+        return Ok(wire_query(&url));
+    }
+    let extra = (named == 0).then_some(("$select", default_select));
+    Ok(wire_query_with(url, extra))
+}
+
+/// The `$select`s of a query that passed the secret rule.
+struct Selects {
+    /// How many name at least one field.
+    named: usize,
+    /// Whether one is blank.
+    blank: bool,
+}
+
+/// The secret rule of [`select_without_secrets`], reading the query in place.
+fn selects_without_secrets(url: &Url, secret_fields: &[&str]) -> Result<Selects, String> {
     // Read in place: nothing is copied for a name or value with nothing to decode.
     let mut selects = 0usize;
     let mut blank = false;
@@ -628,22 +677,10 @@ pub fn select_without_secrets(
             _ => {}
         }
     }
-    if blank {
-        // A blank `$select` names no field: it goes, and the query is written again.
-        let is_select = |name: &str| percent_decoded(name) == "$select";
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .into_owned()
-            .filter(|(name, value)| !is_select(name) || !value.trim().is_empty())
-            .collect();
-        url.query_pairs_mut().clear().extend_pairs(&pairs);
-    }
-    if selects == 0 {
-        // In the generated code's form encoding, for `wire_query` to rewrite.
-        url.query_pairs_mut()
-            .append_pair("$select", &default_select.join(","));
-    }
-    Ok(())
+    Ok(Selects {
+        named: selects,
+        blank,
+    })
 }
 
 /// The field lists of every `$select=` inside an `$expand` value, at any depth.
@@ -667,8 +704,16 @@ fn percent_decoded(text: &str) -> String {
 ///
 /// Returns the query to install with `set_query`, or `None` for an empty one.
 pub fn wire_query(url: &Url) -> Option<String> {
+    wire_query_with(url, None)
+}
+
+/// [`wire_query`] with one more pair, already decoded.
+fn wire_query_with<'u>(url: &'u Url, extra: Option<(&'u str, &'u str)>) -> Option<String> {
     // Borrowed where a pair has nothing to decode.
-    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = url.query_pairs().collect();
+    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = url
+        .query_pairs()
+        .chain(extra.map(|(name, value)| (Cow::Borrowed(name), Cow::Borrowed(value))))
+        .collect();
     if pairs.is_empty() {
         return None;
     }
@@ -679,7 +724,8 @@ pub fn wire_query(url: &Url) -> Option<String> {
             .unwrap_or(OPTION_ORDER.len())
     };
     pairs.sort_by_key(|(name, _)| rank(name));
-    let mut query = String::with_capacity(url.query().map_or(0, str::len) + 8);
+    let extra_len = extra.map_or(0, |(name, value)| name.len() + value.len() + 2);
+    let mut query = String::with_capacity(url.query().map_or(0, str::len) + extra_len + 8);
     for (i, (name, value)) in pairs.iter().enumerate() {
         if i > 0 {
             query.push('&');
@@ -751,8 +797,11 @@ mod tests {
     /// A listing's query as sent: the secret rule, then the wire rewrite.
     fn listing(query: &str) -> Result<Option<String>, String> {
         let mut url = url(query);
-        select_without_secrets(&mut url, SECRETS, MODEL)?;
-        let wire = wire_query(&url);
+        let sent = listing_wire_query(&url, SECRETS, &MODEL.join(","));
+        // The one pass sends what the rule and the rewrite, one after the other, would.
+        let two_steps = select_without_secrets(&mut url, SECRETS, MODEL).map(|()| wire_query(&url));
+        assert_eq!(sent, two_steps);
+        let wire = sent?;
         url.set_query(wire.as_deref());
         Ok(url.query().map(str::to_string))
     }

@@ -9,7 +9,7 @@
 /// parser refuses or misreads; this sends them in the OData form the SDKs use
 /// (`$select=id,name`), losslessly. It also doubles a `'` inside the quoted device uuid
 /// of `/v7/device(uuid='…')`, so that an id cannot end the quotes (OData's escaping).
-/// A key listing never asks for the keys' secrets: see `odata::select_without_secret`.
+/// A key listing never asks for the keys' secrets: see `odata::listing_wire_query`.
 pub(crate) fn prepare_request(request: &mut reqwest::Request) -> std::result::Result<(), String> {
     let listing =
         request.method() == reqwest::Method::GET && request.url().path().ends_with(KEY_LISTING);
@@ -18,9 +18,9 @@ pub(crate) fn prepare_request(request: &mut reqwest::Request) -> std::result::Re
         url.set_path(&path);
     }
     if listing {
-        crate::odata::select_without_secret(url)?;
-    }
-    if url.query().is_some() {
+        let query = crate::odata::listing_wire_query(url)?;
+        url.set_query(query.as_deref());
+    } else if url.query().is_some() {
         let query = crate::odata::wire_query(url);
         url.set_query(query.as_deref());
     }

@@ -1620,6 +1620,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "create_named_user_api_key",
             };
+            super::Client::check_body(&info, &body)?;
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -2098,6 +2099,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "update_api_key",
             };
+            super::Client::check_body(&info, &body)?;
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;

@@ -51,9 +51,13 @@ const SECRET_FIELD: &str = "key";
 /// [`ApiKeyField::ALL`], the fields the model reads; a caller's own `$select` is kept, but
 /// one that names `key` or `*`, at the top or inside an `$expand`, is refused: a secret is
 /// read only where the API hands it out on purpose, at creation.
-pub(crate) fn select_without_secret(url: &mut reqwest::Url) -> Result<(), String> {
-    let fields = ApiKeyField::ALL.map(ApiKeyField::as_str);
-    odata::select_without_secrets(url, &[SECRET_FIELD], &fields)
+///
+/// Returns the listing's wire query (see [`wire_query`]), the default `$select` written
+/// into it directly.
+pub(crate) fn listing_wire_query(url: &reqwest::Url) -> Result<Option<String>, String> {
+    static DEFAULT_SELECT: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| ApiKeyField::ALL.map(ApiKeyField::as_str).join(","));
+    odata::listing_wire_query(url, &[SECRET_FIELD], &DEFAULT_SELECT)
 }
 
 pub(crate) use apikeys_common::odata::wire_query;
@@ -68,8 +72,13 @@ mod tests {
         if !query.is_empty() {
             url.set_query(Some(query));
         }
-        select_without_secret(&mut url)?;
-        let wire = wire_query(&url);
+        let sent = listing_wire_query(&url);
+        // The one pass sends what the rule and the rewrite, one after the other, would.
+        let fields = ApiKeyField::ALL.map(ApiKeyField::as_str);
+        let two_steps = odata::select_without_secrets(&mut url, &[SECRET_FIELD], &fields)
+            .map(|()| wire_query(&url));
+        assert_eq!(sent, two_steps);
+        let wire = sent?;
         url.set_query(wire.as_deref());
         Ok(url.query().map(str::to_string))
     }

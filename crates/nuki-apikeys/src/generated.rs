@@ -2563,6 +2563,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "create_advanced_api_key",
             };
+            super::Client::check_body(&info, &body)?;
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
@@ -2673,6 +2674,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "update_advanced_api_key",
             };
+            super::Client::check_body(&info, &body)?;
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;

@@ -1531,6 +1531,7 @@ pub mod builder {
             let info = OperationInfo {
                 operation_id: "create_api_key",
             };
+            super::Client::check_body(&info, &body)?;
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
             client.post(&result, &info).await?;
