@@ -201,6 +201,15 @@ pub struct RotateDueArgs {
     /// policy requires an expiry, in which case its max-age is used].
     #[arg(long, value_name = "DURATION", value_parser = crate::policy::parse_duration)]
     pub lifetime: Option<chrono::TimeDelta>,
+    /// How many accounts to list, and then to rotate in, at once (keys of one account are
+    /// rotated one after another).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u16).range(1..=64)
+    )]
+    pub concurrency: u16,
     /// The journal (JSON lines, no secret) [default: apikeys-rotate.journal in the --secret-dir;
     /// required with --secret-cmd].
     #[arg(long, value_name = "PATH")]

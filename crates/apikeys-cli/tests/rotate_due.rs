@@ -136,7 +136,7 @@ fn wait_for(path: &Path) {
 fn without_apply_the_plan_is_printed_and_nothing_changes() {
     let fixture = Fixture::start();
     let before = fixture.ids();
-    let mut args = vec!["--due", "--json"];
+    let mut args = vec!["--due", "--json", "--concurrency", "1"];
     args.extend(POLICY);
     let out = fixture.rotate(&args).assert().success();
     let plan: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
@@ -155,10 +155,11 @@ fn without_apply_the_plan_is_printed_and_nothing_changes() {
 }
 
 #[test]
-fn apply_needs_exactly_one_sink_and_secret_cmd_a_journal() {
+fn apply_needs_exactly_one_sink_and_secret_cmd_a_journal_and_concurrency_is_bounded() {
     let fixture = Fixture::start();
     let secrets = fixture.path("secrets");
     for args in [
+        vec!["--due", "--concurrency", "0"],
         vec!["--due", "--apply"],
         vec!["--due", "--apply", "--secret-cmd", "cat >/dev/null"],
         vec![

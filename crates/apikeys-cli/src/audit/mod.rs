@@ -330,10 +330,10 @@ impl<'a> Report<'a> {
             let findings: Vec<&str> = r.findings.iter().map(|f| f.name()).collect();
             writer
                 .write_record([
-                    output::sanitize(r.account),
+                    cell(r.account),
                     r.vendor.to_string(),
-                    output::sanitize(r.id),
-                    r.name.map(output::sanitize).unwrap_or_default(),
+                    cell(r.id),
+                    r.name.map(cell).unwrap_or_default(),
                     r.enabled.map(|e| e.to_string()).unwrap_or_default(),
                     r.created_at.map(rfc3339).unwrap_or_default(),
                     r.expires_at.map(rfc3339).unwrap_or_default(),
@@ -395,10 +395,37 @@ impl<'a> Report<'a> {
 }
 
 /// A time as the audit table shows it: its UTC date (the records keep the time).
+/// A CSV cell of text a server or the config chose: control characters shown as `?`, and
+/// a leading `=`, `+`, `-` or `@` quoted with `'`, so that a spreadsheet opening the file
+/// shows a key named `=HYPERLINK(…)` as text instead of running it as a formula.
+fn cell(text: &str) -> String {
+    let text = output::sanitize(text);
+    if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
 fn day(time: Option<DateTime<Utc>>) -> String {
     time.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d").to_string())
 }
 
 fn rfc3339(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn csv_cells_cannot_become_spreadsheet_formulas() {
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        for risky in ["+1", "-1", "@SUM(A1)"] {
+            assert_eq!(cell(risky), format!("'{risky}"));
+        }
+        assert_eq!(cell("ci-deploy"), "ci-deploy");
+        assert_eq!(cell("a\nb"), "a?b");
+    }
 }

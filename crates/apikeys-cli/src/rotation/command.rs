@@ -20,9 +20,6 @@ use crate::policy::Policy;
 /// The file name of the journal in `--secret-dir` when `--journal` is not given.
 pub const JOURNAL_NAME: &str = "apikeys-rotate.journal";
 
-/// How many accounts are listed at once to make the plan.
-const CONCURRENT_LISTS: usize = 8;
-
 /// Runs `rotate --due`; returns how to exit.
 pub async fn run(args: RotateDueArgs, reach: Reach, json: bool) -> Exit {
     match run_checked(args, reach, json).await {
@@ -50,7 +47,8 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
             crate::output::print("the journal has no unfinished rotation: nothing to resume")?;
             return Ok(Exit::Ok);
         }
-        let engine = Engine::new(&accounts, &sink, &journal);
+        let engine =
+            Engine::new(&accounts, &sink, &journal).concurrency(usize::from(args.concurrency));
         let outcomes = engine::resume(&engine, &entries)
             .await
             .map_err(|abort| Failure::other(abort.to_string()))?;
@@ -71,7 +69,7 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
                     (account.name.clone(), listed)
                 }
             })
-            .buffer_unordered(CONCURRENT_LISTS)
+            .buffer_unordered(usize::from(args.concurrency))
             .collect()
             .await;
     let listed: HashMap<String, Result<Vec<KeyInfo>, String>> = listed.into_iter().collect();
@@ -131,7 +129,7 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
             doubtful.len()
         )));
     }
-    let engine = Engine::new(&accounts, &sink, &journal);
+    let engine = Engine::new(&accounts, &sink, &journal).concurrency(usize::from(args.concurrency));
     let outcomes = engine::run(&engine, plan)
         .await
         .map_err(|abort| Failure::other(abort.to_string()))?;

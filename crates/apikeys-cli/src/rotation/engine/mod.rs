@@ -29,7 +29,7 @@ use super::sink::{Delivery, Sink};
 #[cfg(test)]
 mod tests;
 
-/// How many accounts rotate at once (keys of one account go one after another).
+/// How many accounts rotate at once unless told (keys of one account go one after another).
 pub const CONCURRENT_ACCOUNTS: usize = 4;
 
 /// A key the policy says is due, in the account it belongs to.
@@ -140,6 +140,8 @@ pub struct Engine<'a> {
     accounts: &'a HashMap<String, Box<dyn KeyLifecycle>>,
     sink: &'a Sink,
     journal: &'a Journal,
+    /// How many accounts rotate at once.
+    concurrency: usize,
     /// Set when the run must stop (the journal failed, or a test killed it): every key
     /// stops at its next step.
     stopped: AtomicBool,
@@ -335,10 +337,17 @@ impl<'a> Engine<'a> {
             accounts,
             sink,
             journal,
+            concurrency: CONCURRENT_ACCOUNTS,
             stopped: AtomicBool::new(false),
             #[cfg(test)]
             stop: None,
         }
+    }
+
+    /// Rotates in this many accounts at once (at least one).
+    pub fn concurrency(mut self, accounts: usize) -> Self {
+        self.concurrency = accounts.max(1);
+        self
     }
 
     async fn drive_all(&self, records: Vec<Record>) -> Result<Vec<Outcome>, Abort> {
@@ -360,7 +369,7 @@ impl<'a> Engine<'a> {
                 }
                 Ok(outcomes)
             })
-            .buffer_unordered(CONCURRENT_ACCOUNTS)
+            .buffer_unordered(self.concurrency)
             .collect()
             .await;
         let mut outcomes = Vec::new();
