@@ -109,7 +109,7 @@ pub(crate) fn check(
 
 /// Checks the body bounds of `operation` (at [`Location::Body`] and [`Location::Property`])
 /// on the typed body the generated code is about to send (it calls this before sending;
-/// [`check`] leaves them here). The body is read through its `Serialize`, which is what
+/// `check` leaves them here). The body is read through its `Serialize`, which is what
 /// writes its JSON, so the properties and values measured are the ones sent, without
 /// writing the text and parsing it again.
 pub fn check_body<T: serde::Serialize + ?Sized>(
