@@ -17,10 +17,7 @@ use crate::{error_body, fields, streams, surface};
 /// The generated source for `vendor`, read from its fragment under `root`.
 pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     let fragment = vendor.fragment();
-    let text = std::fs::read_to_string(root.join(&fragment))
-        .map_err(|e| format!("{fragment}: cannot read: {e}"))?;
-    let doc: Value =
-        serde_yaml::from_str(&text).map_err(|e| format!("{fragment}: not valid YAML: {e}"))?;
+    let doc = vendor.load_fragment(root)?;
     let facts = lint::lint(vendor, &doc).map_err(|problems| {
         let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
         format!("{fragment} fails the lint:\n{}", list.join("\n"))

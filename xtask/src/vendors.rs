@@ -114,6 +114,14 @@ impl Vendor {
         format!("openapi/{}.yaml", self.name)
     }
 
+    /// The fragment under `root`, read and parsed; an error names the file.
+    pub fn load_fragment(&self, root: &std::path::Path) -> Result<serde_yaml::Value, String> {
+        let fragment = self.fragment();
+        let text = std::fs::read_to_string(root.join(&fragment))
+            .map_err(|e| format!("{fragment}: cannot read: {e}"))?;
+        serde_yaml::from_str(&text).map_err(|e| format!("{fragment}: not valid YAML: {e}"))
+    }
+
     /// The generated file, relative to the workspace root.
     pub fn output(&self) -> String {
         format!("crates/{}-apikeys/src/generated.rs", self.name)
