@@ -21,8 +21,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use apikeys_common::{KeyLifecycle, Secret};
+use apikeys_common::{KeyInfo, KeyLifecycle, Secret};
 use clap::Args;
+use futures::{Stream, StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use toml::Spanned;
@@ -125,8 +126,34 @@ impl Account {
         })
     }
 
+    /// Every key of the account, and the lifecycle that listed them.
+    async fn list(&self, reach: Reach, on_key: &(dyn Fn() + Sync)) -> Result<Listed, Failure> {
+        // A `command` credential runs a process: off the runtime's threads.
+        let owned = self.clone();
+        let target = tokio::task::spawn_blocking(move || owned.target(reach))
+            .await
+            .map_err(|e| Failure::other(format!("reading the credential stopped: {e}")))??;
+        let secret = target.api_key.clone();
+        let scrub = |error: &apikeys_common::Error| {
+            let failure = Failure::from_error(error);
+            Failure {
+                exit: failure.exit,
+                message: failure.clean(&[secret.expose_secret()]),
+            }
+        };
+        let keys = target.lifecycle().map_err(|e| scrub(&e))?;
+        let mut listed = Vec::new();
+        let mut stream = keys.list();
+        while let Some(key) = stream.try_next().await.map_err(|e| scrub(&e))? {
+            listed.push(key);
+            on_key();
+        }
+        drop(stream);
+        Ok(Listed { keys, listed })
+    }
+
     /// The account's key lifecycle: its credential read and its client built (for
-    /// `rotate --due`; the audit keeps the target to scrub the credential from errors).
+    /// `rotate --resume`, which lists nothing).
     pub fn lifecycle(&self, reach: Reach) -> Result<Box<dyn KeyLifecycle>, Failure> {
         let target = self.target(reach)?;
         target.lifecycle().map_err(|error| {
@@ -137,6 +164,28 @@ impl Account {
             }
         })
     }
+}
+
+/// An account's key lifecycle, and every key it listed.
+pub struct Listed {
+    /// The lifecycle, to act on the keys.
+    pub keys: Box<dyn KeyLifecycle>,
+    /// The account's keys.
+    pub listed: Vec<KeyInfo>,
+}
+
+/// Lists the keys of every account, `concurrency` accounts at once, yielding each one's
+/// index in `accounts` and its keys as it ends (`on_key` is told of every key as it
+/// arrives). An error never holds the account's credential.
+pub fn list_each<'a>(
+    accounts: &'a [Account],
+    reach: Reach,
+    concurrency: usize,
+    on_key: &'a (dyn Fn() + Sync),
+) -> impl Stream<Item = (usize, Result<Listed, Failure>)> + 'a {
+    futures::stream::iter(accounts.iter().enumerate())
+        .map(move |(index, account)| async move { (index, account.list(reach, on_key).await) })
+        .buffer_unordered(concurrency.max(1))
 }
 
 /// Where an account's credential comes from (a config file never holds the credential itself).

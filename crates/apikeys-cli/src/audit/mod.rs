@@ -15,12 +15,12 @@ use std::time::Duration;
 
 use apikeys_common::KeyInfo;
 use chrono::{DateTime, Utc};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::cli::AuditArgs;
-use crate::config::{Account, Reach};
+use crate::config::{self, Account, Reach};
 use crate::exit::{Exit, Failure};
 use crate::output;
 use crate::policy::{Finding, Policy, age_days};
@@ -54,20 +54,29 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
     let now = Utc::now();
     let progress = progress(config.accounts.len());
     let seen = AtomicU64::new(0);
-    let (progress_ref, seen_ref) = (&progress, &seen);
-    let mut audited: Vec<(usize, Audited)> =
-        futures::stream::iter(config.accounts.into_iter().enumerate())
-            .map(|(index, account)| async move {
-                let keys = list(&account, reach, progress_ref, seen_ref).await;
-                progress_ref.inc(1);
-                (index, Audited { account, keys })
+    let on_key = || {
+        let seen = seen.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+        if !progress.is_hidden() {
+            progress.set_message(format!("{seen} keys"));
+        }
+    };
+    let concurrency = usize::from(args.concurrency);
+    let mut listed: Vec<(usize, Result<Vec<KeyInfo>, Failure>)> =
+        config::list_each(&config.accounts, reach, concurrency, &on_key)
+            .map(|(index, listed)| {
+                progress.inc(1);
+                (index, listed.map(|listed| listed.listed))
             })
-            .buffer_unordered(usize::from(args.concurrency))
             .collect()
             .await;
     // Reported in the file's order, whichever account answered first.
-    audited.sort_by_key(|(index, _)| *index);
-    let audited: Vec<Audited> = audited.into_iter().map(|(_, audited)| audited).collect();
+    listed.sort_by_key(|(index, _)| *index);
+    let audited: Vec<Audited> = config
+        .accounts
+        .into_iter()
+        .zip(listed)
+        .map(|(account, (_, keys))| Audited { account, keys })
+        .collect();
     progress.finish_and_clear();
 
     let report = Report::new(&audited, &policy, now);
@@ -123,39 +132,6 @@ enum Format {
     Table,
     Json,
     Csv,
-}
-
-/// Every key of `account`; errors never hold its credential.
-async fn list(
-    account: &Account,
-    reach: Reach,
-    progress: &ProgressBar,
-    seen: &AtomicU64,
-) -> Result<Vec<KeyInfo>, Failure> {
-    // A `command` credential runs a process: off the runtime's threads.
-    let owned = account.clone();
-    let target = tokio::task::spawn_blocking(move || owned.target(reach))
-        .await
-        .map_err(|e| Failure::other(format!("reading the credential stopped: {e}")))??;
-    let secret = target.api_key.clone();
-    let scrub = |error: &apikeys_common::Error| {
-        let failure = Failure::from_error(error);
-        Failure {
-            exit: failure.exit,
-            message: failure.clean(&[secret.expose_secret()]),
-        }
-    };
-    let keys = target.lifecycle().map_err(|e| scrub(&e))?;
-    let mut stream = keys.list();
-    let mut all = Vec::new();
-    while let Some(key) = stream.try_next().await.map_err(|e| scrub(&e))? {
-        all.push(key);
-        let seen = seen.fetch_add(1, Ordering::Relaxed).saturating_add(1);
-        if !progress.is_hidden() {
-            progress.set_message(format!("{seen} keys"));
-        }
-    }
-    Ok(all)
 }
 
 /// Accounts done out of all, and keys seen, on stderr; only when stderr is a terminal.

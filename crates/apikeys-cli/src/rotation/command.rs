@@ -5,15 +5,15 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use apikeys_common::{KeyInfo, KeyLifecycle};
+use apikeys_common::KeyLifecycle;
 use chrono::{TimeDelta, Utc};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 
 use super::engine::{self, Engine, Outcome, PlannedRotation};
 use super::journal::{Journal, JournalError};
 use super::sink::Sink;
 use crate::cli::RotateDueArgs;
-use crate::config::{Account, Config, Reach};
+use crate::config::{self, Account, Config, Listed, Reach};
 use crate::exit::{Exit, Failure};
 use crate::policy::Policy;
 
@@ -34,9 +34,9 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
     let journal_path = journal_path(&args, apply)?;
     let config = args.config.load()?;
     let policy = args.policy.over(&config.policy);
-    let (accounts, mut unreachable) = connect(&config, reach).await;
 
     if args.resume {
+        let (accounts, unreachable) = connect(&config, reach).await;
         let (Some(sink), Some(path)) = (sink, journal_path) else {
             return Err(Failure::invalid(
                 "--resume needs --secret-dir or --secret-cmd",
@@ -56,48 +56,40 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
     }
 
     let now = Utc::now();
-    let listed: Vec<(String, Result<Vec<KeyInfo>, String>)> =
-        futures::stream::iter(config.accounts.iter())
-            .filter(|account| futures::future::ready(accounts.contains_key(&account.name)))
-            .map(|account| {
-                let keys = accounts.get(&account.name).map(Box::as_ref);
-                async move {
-                    let listed = match keys {
-                        Some(keys) => keys.list().try_collect().await.map_err(|e| e.to_string()),
-                        None => Ok(Vec::new()),
-                    };
-                    (account.name.clone(), listed)
-                }
-            })
-            .buffer_unordered(usize::from(args.concurrency))
-            .collect()
-            .await;
-    let listed: HashMap<String, Result<Vec<KeyInfo>, String>> = listed.into_iter().collect();
+    let concurrency = usize::from(args.concurrency);
+    let mut listed: Vec<_> = config::list_each(&config.accounts, reach, concurrency, &|| {})
+        .collect()
+        .await;
+    listed.sort_by_key(|(index, _)| *index);
+    let mut accounts = HashMap::new();
+    let mut unreachable = Vec::new();
     let mut plan = Vec::new();
     // In the file's order, whichever account answered first.
-    for account in &config.accounts {
-        match listed.get(&account.name) {
-            Some(Ok(keys)) => {
-                for key in keys {
-                    let findings = policy.findings(key, now);
-                    if !findings.is_empty() {
-                        let mut planned = PlannedRotation {
-                            account: account.name.clone(),
-                            vendor: account.vendor().to_string(),
-                            key: key.clone(),
-                            why: findings.iter().map(ToString::to_string).collect(),
-                            lifetime: args.lifetime,
-                        };
-                        if planned.lifetime.is_none() && planned.old_lifetime().is_none() {
-                            planned.lifetime = new_lifetime(&policy, &planned)?;
-                        }
-                        plan.push(planned);
-                    }
-                }
+    for (account, (_, listed)) in config.accounts.iter().zip(listed) {
+        let Listed { keys, listed } = match listed {
+            Ok(listed) => listed,
+            Err(failure) => {
+                unreachable.push((account.name.clone(), failure.message));
+                continue;
             }
-            Some(Err(why)) => unreachable.push((account.name.clone(), why.clone())),
-            None => {}
+        };
+        for key in listed {
+            let findings = policy.findings(&key, now);
+            if !findings.is_empty() {
+                let mut planned = PlannedRotation {
+                    account: account.name.clone(),
+                    vendor: account.vendor().to_string(),
+                    key,
+                    why: findings.iter().map(ToString::to_string).collect(),
+                    lifetime: args.lifetime,
+                };
+                if planned.lifetime.is_none() && planned.old_lifetime().is_none() {
+                    planned.lifetime = new_lifetime(&policy, &planned)?;
+                }
+                plan.push(planned);
+            }
         }
+        accounts.insert(account.name.clone(), keys);
     }
     for (account, why) in &unreachable {
         let failure = Failure::other(format!(
@@ -252,6 +244,7 @@ async fn connect(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use apikeys_common::KeyInfo;
 
     fn forever(name: &str) -> PlannedRotation {
         PlannedRotation {
