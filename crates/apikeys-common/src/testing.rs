@@ -67,6 +67,43 @@ pub fn assert_api_error(err: &Error, status: u16, code: Option<&str>, message: &
     assert_eq!(api.message.as_deref(), Some(message), "{err}");
 }
 
+/// Response headers that no error may repeat: a session cookie, a request id and an
+/// authentication challenge, each value found nowhere else. Add them to an error response
+/// with [`with_header_canaries`], then check what the caller sees with
+/// [`assert_shows_no_header`].
+pub const HEADER_CANARIES: [(&str, &str); 3] = [
+    (
+        "set-cookie",
+        "JSESSIONID=hdr-canary-0c41e9; Path=/; HttpOnly",
+    ),
+    ("x-request-id", "hdr-canary-9d2e77"),
+    ("www-authenticate", "Bearer realm=\"hdr-canary-3b7a5f\""),
+];
+
+/// `template` with every one of [`HEADER_CANARIES`].
+pub fn with_header_canaries(template: ResponseTemplate) -> ResponseTemplate {
+    HEADER_CANARIES
+        .iter()
+        .fold(template, |template, (name, value)| {
+            template.insert_header(*name, *value)
+        })
+}
+
+/// Fails when any of `shown` (renderings of an error: `Display`, `Debug`, alternate forms)
+/// contains a header name or value of [`HEADER_CANARIES`].
+#[track_caller]
+pub fn assert_shows_no_header(shown: &[String]) {
+    for text in shown {
+        for (name, value) in HEADER_CANARIES {
+            let lower = text.to_ascii_lowercase();
+            assert!(
+                !text.contains(value) && !lower.contains(name),
+                "the response header `{name}` shows in: {text}"
+            );
+        }
+    }
+}
+
 /// Checks that `err` is a request refused before sending, for exactly this reason.
 #[track_caller]
 pub fn assert_refused(err: &Error, expected: &str) {
