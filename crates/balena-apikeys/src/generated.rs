@@ -1147,6 +1147,98 @@ pub mod types {
             f.write_str(self.as_str())
         }
     }
+    /**The body of `update_api_key`, what `client.api_key().update(..)` changes: each field present only if it is to change; `null` clears `description` or `expiry_date`. At least one field.
+
+Only the fields that are set are sent: a field left `None` is absent (left as it is); one that may be cleared is `Some(None)` to send `null`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        Eq
+    )]
+    #[non_exhaustive]
+    pub struct ApiKeyUpdate {
+        /**The new name (1 to 50 characters). A key's name cannot be cleared: a key without one would count as a legacy unnamed key.
+
+`None`: not sent (left as it is).*/
+        #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        /**The new description (at most 150 characters), or `null` to clear it.
+
+`None`: not sent; `Some(None)`: sent as `null` (cleared).*/
+        #[serde(
+            default,
+            skip_serializing_if = "::std::option::Option::is_none",
+            with = "::apikeys_common::patch::nullable",
+        )]
+        pub description: ::std::option::Option<
+            ::std::option::Option<::std::string::String>,
+        >,
+        /**The new expiry date, or `null` to remove the expiry (the key never expires). A date in the past expires the key at once.
+
+`None`: not sent; `Some(None)`: sent as `null` (cleared).*/
+        #[serde(
+            default,
+            skip_serializing_if = "::std::option::Option::is_none",
+            with = "::apikeys_common::patch::nullable_millis",
+        )]
+        pub expiry_date: ::std::option::Option<
+            ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        >,
+    }
+    impl ApiKeyUpdate {
+        /// Changes nothing yet.
+        pub fn new() -> Self {
+            Self::default()
+        }
+        ///Sets `name`.
+        #[must_use]
+        pub fn name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.name = Some(value.into());
+            self
+        }
+        ///Sets `description`.
+        #[must_use]
+        pub fn description(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.description = Some(Some(value.into()));
+            self
+        }
+        ///Clears `description`: sends `null`.
+        #[must_use]
+        pub fn clear_description(mut self) -> Self {
+            self.description = Some(None);
+            self
+        }
+        ///Sets `expiry_date`.
+        #[must_use]
+        pub fn expiry_date(
+            mut self,
+            value: ::chrono::DateTime<::chrono::offset::Utc>,
+        ) -> Self {
+            self.expiry_date = Some(Some(value));
+            self
+        }
+        ///Clears `expiry_date`: sends `null`.
+        #[must_use]
+        pub fn clear_expiry_date(mut self) -> Self {
+            self.expiry_date = Some(None);
+            self
+        }
+        /// Whether nothing would change: no field is set.
+        pub fn is_empty(&self) -> bool {
+            self.name.is_none() && self.description.is_none()
+                && self.expiry_date.is_none()
+        }
+    }
 }
 #[derive(Clone, Debug)]
 /**Client for balena API keys
@@ -2046,7 +2138,7 @@ pub mod builder {
     pub struct UpdateApiKey<'a> {
         client: &'a super::Client,
         id: Result<i64, String>,
-        body: Result<crate::update::ApiKeyUpdate, String>,
+        body: Result<crate::generated::types::ApiKeyUpdate, String>,
     }
     impl<'a> UpdateApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2067,12 +2159,12 @@ pub mod builder {
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<crate::update::ApiKeyUpdate>,
+            V: std::convert::TryInto<crate::generated::types::ApiKeyUpdate>,
         {
             self.body = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `crate :: update :: ApiKeyUpdate` for body failed"
+                    "conversion to `crate :: generated :: types :: ApiKeyUpdate` for body failed"
                         .to_string()
                 });
             self
