@@ -2,9 +2,7 @@
 //! `src/models/api-key.ts`; `balena-io/balena-sdk-python`, `balena/models/api_key.py`), each
 //! the look-ups it needs plus the generated call.
 
-use std::fmt;
-
-use apikeys_common::odata::the_one;
+use apikeys_common::odata::{RowKey, RowRef, Table, the_one};
 use apikeys_common::{Error, Result, Secret};
 use chrono::{DateTime, Utc};
 
@@ -246,58 +244,27 @@ impl<'a> ApiKeys<'a> {
     }
 }
 
-/// An application (fleet): its numeric id, or its slug or uuid.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ApplicationRef {
-    /// The numeric id.
-    Id(i64),
-    /// The slug (`myorg/myapp`) or uuid; matched in lower case.
-    SlugOrUuid(String),
+/// An application (fleet): its numeric id, or its slug or uuid (matched in lower case).
+pub type ApplicationRef = RowRef<Application>;
+
+/// A device: its numeric id or its full uuid (32 or 62 hexadecimal characters).
+pub type DeviceRef = RowRef<Device>;
+
+/// balena's applications (fleets), the table of an [`ApplicationRef`].
+#[derive(Debug)]
+pub enum Application {}
+
+impl Table for Application {
+    const NOUN: &'static str = "application";
 }
 
-/// A device: its numeric id or its full uuid.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DeviceRef {
-    /// The numeric id.
-    Id(i64),
-    /// The full uuid (32 or 62 hexadecimal characters).
-    Uuid(String),
+/// balena's devices, the table of a [`DeviceRef`].
+#[derive(Debug)]
+pub enum Device {}
+
+impl Table for Device {
+    const NOUN: &'static str = "device";
 }
-
-/// `From<i64>`, `From<&str>`, `From<String>` and a `Display` for error messages
-/// (`application 5`, ``device `7cf0…` ``), for a reference by numeric id or by text.
-macro_rules! id_or_text {
-    ($ty:ident::$text:ident, $what:literal) => {
-        impl From<i64> for $ty {
-            fn from(id: i64) -> Self {
-                $ty::Id(id)
-            }
-        }
-
-        impl From<&str> for $ty {
-            fn from(text: &str) -> Self {
-                $ty::$text(text.to_string())
-            }
-        }
-
-        impl From<String> for $ty {
-            fn from(text: String) -> Self {
-                $ty::$text(text)
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self {
-                    $ty::Id(id) => write!(f, concat!($what, " {}"), id),
-                    $ty::$text(text) => write!(f, concat!($what, " `{}`"), text),
-                }
-            }
-        }
-    };
-}
-id_or_text!(ApplicationRef::SlugOrUuid, "application");
-id_or_text!(DeviceRef::Uuid, "device");
 
 /// Whose keys a listing is about.
 #[derive(Clone, Debug)]
@@ -393,8 +360,8 @@ pub(crate) async fn fetch(client: &Client, options: &ODataOptions) -> Result<Vec
 /// The actor of an application, looked up as the SDK's `application.get` does
 /// (`balena-io/balena-sdk`, `src/models/application.ts`).
 async fn application_actor(client: &Client, application: &ApplicationRef) -> Result<i64> {
-    let rows = match application {
-        ApplicationRef::Id(id) => {
+    let rows = match application.key() {
+        RowKey::Id(id) => {
             client
                 .get_application_actor()
                 .id(*id)
@@ -402,7 +369,7 @@ async fn application_actor(client: &Client, application: &ApplicationRef) -> Res
                 .send()
                 .await?
         }
-        ApplicationRef::SlugOrUuid(text) => {
+        RowKey::Text(text) => {
             let text = text.to_lowercase();
             let filter = Filter::eq("slug", &text).or(Filter::eq("uuid", &text));
             client
@@ -419,8 +386,8 @@ async fn application_actor(client: &Client, application: &ApplicationRef) -> Res
 /// The actor of a device, looked up as the SDK's `device.get` does (`balena-io/balena-sdk`,
 /// `src/models/device.ts`).
 async fn device_actor(client: &Client, device: &DeviceRef) -> Result<i64> {
-    let rows = match device {
-        DeviceRef::Id(id) => {
+    let rows = match device.key() {
+        RowKey::Id(id) => {
             client
                 .get_device_actor()
                 .id(*id)
@@ -428,7 +395,7 @@ async fn device_actor(client: &Client, device: &DeviceRef) -> Result<i64> {
                 .send()
                 .await?
         }
-        DeviceRef::Uuid(uuid) => {
+        RowKey::Text(uuid) => {
             if !is_full_uuid(uuid) {
                 return Err(Error::InvalidRequest(format!(
                     "`{uuid}` is not a full device uuid (32 or 62 hexadecimal characters)"
@@ -466,13 +433,13 @@ mod tests {
 
     #[test]
     fn references_convert_and_name_themselves_in_messages() {
-        assert_eq!(ApplicationRef::from(5), ApplicationRef::Id(5));
+        assert_eq!(ApplicationRef::from(5).key(), &RowKey::Id(5));
         assert_eq!(ApplicationRef::from(5).to_string(), "application 5");
         assert_eq!(
             ApplicationRef::from(String::from("myorg/myapp")).to_string(),
             "application `myorg/myapp`"
         );
-        assert_eq!(DeviceRef::from("7cf0"), DeviceRef::Uuid("7cf0".into()));
+        assert_eq!(DeviceRef::from("7cf0").key(), &RowKey::Text("7cf0".into()));
         assert_eq!(DeviceRef::from(456).to_string(), "device 456");
         assert_eq!(DeviceRef::from("7cf0").to_string(), "device `7cf0`");
     }

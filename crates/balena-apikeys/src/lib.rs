@@ -20,7 +20,7 @@ mod paging;
 #[allow(missing_docs, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 mod generated;
 
-pub use api_keys::{ApiKeys, ApplicationRef, DeviceRef, ListRequest};
+pub use api_keys::{ApiKeys, Application, ApplicationRef, Device, DeviceRef, ListRequest};
 pub use apikeys_common::reexport::*;
 pub use generated::*;
 pub use lifecycle::KeyScope;
