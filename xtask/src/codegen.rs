@@ -12,7 +12,7 @@ use serde_yaml::Value;
 use crate::constraints;
 use crate::lint::{self, Facts, OpenEnum};
 use crate::vendors::Vendor;
-use crate::{error_body, fields, patch, streams, surface};
+use crate::{error_body, fields, odata, patch, streams, surface};
 
 /// The generated source for `vendor`, read from its fragment under `root`.
 pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
@@ -102,6 +102,7 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
         ::apikeys_common::generated_client!(Client, #error_type, [#(#operations),*]);
     });
     add_streams(&mut file, &doc).map_err(|why| format!("{fragment}: {why}"))?;
+    odata::add(&mut file, &doc).map_err(|why| format!("{fragment}: {why}"))?;
     let surface = surface::surface(vendor, &doc).map_err(|why| format!("{fragment}: {why}"))?;
     let surface: syn::File = syn::parse2(surface)
         .map_err(|e| format!("{fragment}: the crate surface does not parse: {e}"))?;

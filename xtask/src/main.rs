@@ -14,6 +14,7 @@ mod error_body;
 mod examples;
 mod fields;
 mod lint;
+mod odata;
 mod patch;
 mod streams;
 mod surface;

@@ -41,6 +41,11 @@ use url::Url;
 
 use crate::{Error, Page, Result};
 
+mod listing;
+mod refs;
+pub use listing::{ListRequest, Listing};
+pub use refs::{RowKey, RowRef, Table};
+
 /// A value on the right of a comparison, rendered as OData expects: numbers,
 /// `true`/`false` and `null` bare, strings quoted and escaped, date-times as
 /// `datetime'…'` with milliseconds.
@@ -568,109 +573,6 @@ pub fn the_one<T>(rows: Vec<T>, what: &dyn fmt::Display) -> Result<T> {
     }
 }
 
-/// A table whose rows a [`RowRef`] names, by the noun messages use (`application`).
-pub trait Table {
-    /// What a row is called in messages: `application 5`, ``device `7cf0…` ``.
-    const NOUN: &'static str;
-}
-
-/// A row of the table `T`, named by its numeric id or by text (a slug, a uuid), for a
-/// look-up such as [`the_one`]'s. Converts from `i64`, `&str` and `String`; its `Display`
-/// is the row as error messages name it (`application 5`, ``device `7cf0` ``).
-///
-/// ```
-/// use apikeys_common::odata::{RowKey, RowRef, Table};
-///
-/// enum Fleet {}
-/// impl Table for Fleet {
-///     const NOUN: &'static str = "fleet";
-/// }
-///
-/// let by_id = RowRef::<Fleet>::from(5);
-/// assert_eq!(by_id.key(), &RowKey::Id(5));
-/// assert_eq!(by_id.to_string(), "fleet 5");
-/// assert_eq!(RowRef::<Fleet>::from("myorg/myapp").to_string(), "fleet `myorg/myapp`");
-/// ```
-pub struct RowRef<T> {
-    key: RowKey,
-    table: std::marker::PhantomData<fn() -> T>,
-}
-
-/// How a [`RowRef`] names its row.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum RowKey {
-    /// The numeric id.
-    Id(i64),
-    /// A text key: a slug, a uuid, whatever the table is looked up by.
-    Text(String),
-}
-
-impl<T> RowRef<T> {
-    /// The row with this key.
-    pub fn new(key: RowKey) -> Self {
-        RowRef {
-            key,
-            table: std::marker::PhantomData,
-        }
-    }
-
-    /// How the row is named.
-    pub fn key(&self) -> &RowKey {
-        &self.key
-    }
-}
-
-impl<T> From<i64> for RowRef<T> {
-    fn from(id: i64) -> Self {
-        RowRef::new(RowKey::Id(id))
-    }
-}
-
-impl<T> From<&str> for RowRef<T> {
-    fn from(text: &str) -> Self {
-        RowRef::new(RowKey::Text(text.to_string()))
-    }
-}
-
-impl<T> From<String> for RowRef<T> {
-    fn from(text: String) -> Self {
-        RowRef::new(RowKey::Text(text))
-    }
-}
-
-impl<T: Table> fmt::Display for RowRef<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.key {
-            RowKey::Id(id) => write!(f, "{} {id}", T::NOUN),
-            RowKey::Text(text) => write!(f, "{} `{text}`", T::NOUN),
-        }
-    }
-}
-
-// By hand: derived impls would ask the marker type `T` for them too.
-impl<T> Clone for RowRef<T> {
-    fn clone(&self) -> Self {
-        RowRef::new(self.key.clone())
-    }
-}
-
-impl<T> PartialEq for RowRef<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-
-impl<T> Eq for RowRef<T> {}
-
-impl<T: Table> fmt::Debug for RowRef<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("RowRef")
-            .field(&T::NOUN)
-            .field(&self.key)
-            .finish()
-    }
-}
-
 /// A listing's rule against fetching secrets, applied to a form-encoded query (what the
 /// generated code sends) before [`wire_query`].
 ///
@@ -861,29 +763,6 @@ fn escape_into(out: &mut String, text: &str) {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn a_row_ref_converts_compares_and_names_its_row() {
-        use super::{RowKey, RowRef, Table};
-        #[derive(Debug)]
-        enum Device {}
-        impl Table for Device {
-            const NOUN: &'static str = "device";
-        }
-        let by_id = RowRef::<Device>::from(456);
-        assert_eq!(by_id.key(), &RowKey::Id(456));
-        assert_eq!(by_id.clone(), by_id);
-        assert_eq!(by_id.to_string(), "device 456");
-        assert_eq!(format!("{by_id:?}"), r#"RowRef("device", Id(456))"#);
-        let by_text = RowRef::<Device>::from(String::from("7cf0"));
-        assert_eq!(by_text, RowRef::from("7cf0"));
-        assert_ne!(by_text, RowRef::from("7cf1"));
-        assert_eq!(by_text.key(), &RowKey::Text("7cf0".into()));
-        assert_eq!(by_text.to_string(), "device `7cf0`");
-        let what: &dyn std::fmt::Display = &by_text;
-        let none = super::the_one(Vec::<i64>::new(), what).unwrap_err();
-        assert!(none.to_string().contains("no device `7cf0`"), "{none}");
-    }
-
     #[test]
     fn a_look_up_finds_exactly_one_row() {
         let what = "device 5";

@@ -2,11 +2,14 @@
 //! `src/models/api-key.ts`; `balena-io/balena-sdk-python`, `balena/models/api_key.py`), each
 //! the look-ups it needs plus the generated call.
 
-use apikeys_common::odata::{RowKey, RowRef, Table, the_one};
+use apikeys_common::odata::the_one;
 use apikeys_common::{Error, Result, Secret};
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 
-use crate::odata::{ApiKeyField, Filter, ODataOptions, Order};
+use crate::odata::{
+    self, ApiKeyField, Filter, Listing, ODataOptions, Order, RowKey, RowRef, Table,
+};
 use crate::types::{
     ApiKey, CreateNamedUserApiKeyRequest, CreateNamedUserApiKeyRequestDescription,
     CreateNamedUserApiKeyRequestName,
@@ -266,95 +269,90 @@ impl Table for Device {
     const NOUN: &'static str = "device";
 }
 
+/// Page size when the options set no `$top`.
+pub const DEFAULT_PAGE_SIZE: u64 = 100;
+
+/// One of the listing methods of [`ApiKeys`], ready to [`send`](odata::ListRequest::send)
+/// (one request, `{"d": [...]}` unwrapped) or [`stream`](odata::ListRequest::stream) (every
+/// key, `$top`/`$skip` page by page).
+///
+/// [`options`](odata::ListRequest::options) merges your OData options with the method's as
+/// the SDKs do. Without a `$select` of yours the listing asks for [`ApiKeyField::ALL`], the
+/// fields the model reads: openBalena would otherwise send each key's secret (`key`) along.
+/// A `$select` that names `key` or `*`, at the top or inside an [`Expand`], is refused with
+/// [`Error::InvalidRequest`] before anything is sent; a secret is read only when a key is
+/// created.
+///
+/// A stream does the look-ups (whoami, device or application actor) once, before the first
+/// page; its page size is your `$top` or [`DEFAULT_PAGE_SIZE`], and it orders by `id` too.
+/// balena's list answer carries no total (counting is a request of its own,
+/// `count_api_keys`), so a server that answers every `$skip` with the same page is caught by
+/// the repeat, and one that pages on past [`MAX_PAGES`](apikeys_common::MAX_PAGES) by the
+/// cap: both end the stream with [`Error::Pagination`].
+///
+/// ```no_run
+/// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
+/// use balena_apikeys::odata::ODataOptions;
+/// use futures::TryStreamExt;
+///
+/// let keys = client
+///     .api_key()
+///     .get_all_named_user_api_keys()
+///     .options(ODataOptions::new().top(50))
+///     .stream();
+/// futures::pin_mut!(keys);
+/// while let Some(key) = keys.try_next().await? {
+///     println!("{:?} {:?}", key.id, key.name);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+///
+/// [`Expand`]: crate::odata::Expand
+pub type ListRequest<'a> = odata::ListRequest<'a, Client, Scope>;
+
 /// Whose keys a listing is about.
 #[derive(Clone, Debug)]
-pub(crate) enum Scope {
+pub enum Scope {
+    /// Every key the credential may read.
     All,
+    /// The caller's named keys.
     NamedUser,
+    /// The keys of an application's actor.
     Application(ApplicationRef),
+    /// The keys of a device's actor.
     Device(DeviceRef),
 }
 
-impl Scope {
+impl Listing<Client> for Scope {
+    type Row = ApiKey;
+    const ORDER_KEY: &'static str = ApiKeyField::Id.as_str();
+    const PAGE_SIZE: u64 = DEFAULT_PAGE_SIZE;
+
     /// The method's own options (the SDK's defaults for it), after the look-ups they need:
     /// every method but `get_all` keeps to one actor's keys, and all sort by name.
-    pub(crate) async fn defaults(&self, client: &Client) -> Result<ODataOptions> {
-        let by_name = ODataOptions::new().orderby(ApiKeyField::Name, Order::Asc);
-        let actor = match self {
-            Scope::All => return Ok(by_name),
-            Scope::NamedUser => client.get_actor_whoami().send().await?.id,
-            Scope::Application(application) => application_actor(client, application).await?,
-            Scope::Device(device) => device_actor(client, device).await?,
-        };
-        let mut options = by_name.filter(Filter::eq(ApiKeyField::IsOfActor, actor));
-        if let Scope::NamedUser = self {
-            // Legacy user keys have no name; the SDK leaves them out.
-            options = options.filter(Filter::not_null(ApiKeyField::Name));
-        }
-        Ok(options)
-    }
-}
-
-/// One of the listing methods, ready to [`send`](ListRequest::send) or
-/// [`stream`](ListRequest::stream).
-#[derive(Clone, Debug)]
-#[must_use = "a listing does nothing until it is sent or streamed"]
-pub struct ListRequest<'a> {
-    pub(crate) client: &'a Client,
-    pub(crate) scope: Scope,
-    pub(crate) options: ODataOptions,
-}
-
-impl<'a> ListRequest<'a> {
-    fn new(client: &'a Client, scope: Scope) -> Self {
-        ListRequest {
-            client,
-            scope,
-            options: ODataOptions::new(),
-        }
-    }
-
-    /// Your OData options, merged with the method's as the SDKs do: your `$orderby`,
-    /// `$top` and `$skip` replace the method's, `$select` and `$expand` are added, and your
-    /// filter is combined with the method's using `and`.
-    ///
-    /// Without a `$select` of yours the listing asks for [`ApiKeyField::ALL`], the fields
-    /// the model reads: openBalena would otherwise send each key's secret (`key`) along. A
-    /// `$select` that names `key` or `*`, at the top or inside an [`Expand`], is refused
-    /// with [`Error::InvalidRequest`] before anything is sent; a secret is read only when a
-    /// key is created.
-    ///
-    /// [`Expand`]: crate::odata::Expand
-    pub fn options(mut self, options: ODataOptions) -> Self {
-        self.options = options;
-        self
-    }
-
-    /// Does the look-ups, then fetches the keys in one request, `{"d": [...]}` unwrapped.
-    pub async fn send(self) -> Result<Vec<ApiKey>> {
-        let options = self
-            .scope
-            .defaults(self.client)
-            .await?
-            .merged_with(self.options);
-        fetch(self.client, &options).await
-    }
-}
-
-/// `GET /v7/api_key` with `options`, the envelope unwrapped.
-pub(crate) async fn fetch(client: &Client, options: &ODataOptions) -> Result<Vec<ApiKey>> {
-    let rendered = options.rendered();
-    let mut request = client.get_api_keys();
-    // Each option that is set goes to the generated parameter of the same name.
-    macro_rules! set {
-        ($($option:ident),*) => {$(
-            if let Some(value) = rendered.$option {
-                request = request.$option(value);
+    fn defaults<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, Result<ODataOptions>> {
+        Box::pin(async move {
+            let by_name = ODataOptions::new().orderby(ApiKeyField::Name, Order::Asc);
+            let actor = match self {
+                Scope::All => return Ok(by_name),
+                Scope::NamedUser => client.get_actor_whoami().send().await?.id,
+                Scope::Application(application) => application_actor(client, application).await?,
+                Scope::Device(device) => device_actor(client, device).await?,
+            };
+            let mut options = by_name.filter(Filter::eq(ApiKeyField::IsOfActor, actor));
+            if let Scope::NamedUser = self {
+                // Legacy user keys have no name; the SDK leaves them out.
+                options = options.filter(Filter::not_null(ApiKeyField::Name));
             }
-        )*};
+            Ok(options)
+        })
     }
-    set!(orderby, select, expand, top, skip, filter);
-    Ok(request.send().await?.d)
+
+    /// `GET /v7/api_key` with `options`, the envelope unwrapped.
+    fn fetch(client: &Client, options: ODataOptions) -> BoxFuture<'_, Result<Vec<ApiKey>>> {
+        Box::pin(async move { Ok(client.get_api_keys().odata(&options).send().await?.d) })
+    }
 }
 
 /// The actor of an application, looked up as the SDK's `application.get` does

@@ -1126,7 +1126,7 @@ pub mod types {
             ApiKeyField::IsOfActor,
         ];
         /// The field's name on the wire.
-        pub fn as_str(self) -> &'static str {
+        pub const fn as_str(self) -> &'static str {
             match self {
                 ApiKeyField::Id => "id",
                 ApiKeyField::CreatedAt => "created_at",
@@ -2624,6 +2624,33 @@ pub mod builder {
                 Ok(response) => Ok(response.into_inner()),
                 Err(error) => Err(::apikeys_common::Error::from(error)),
             }
+        }
+    }
+    impl<'a> GetApiKeys<'a> {
+        /// Sets each query option that `options` sets (`$orderby`, `$select`, `$expand`,
+        /// `$top`, `$skip`, `$filter`), as OData text; the others stay as they are.
+        pub fn odata(self, options: &::apikeys_common::odata::ODataOptions) -> Self {
+            let rendered = options.rendered();
+            let mut request = self;
+            if let Some(value) = rendered.orderby {
+                request = request.orderby(value);
+            }
+            if let Some(value) = rendered.select {
+                request = request.select(value);
+            }
+            if let Some(value) = rendered.expand {
+                request = request.expand(value);
+            }
+            if let Some(value) = rendered.top {
+                request = request.top(value);
+            }
+            if let Some(value) = rendered.skip {
+                request = request.skip(value);
+            }
+            if let Some(value) = rendered.filter {
+                request = request.filter(value);
+            }
+            request
         }
     }
 }
