@@ -216,14 +216,8 @@ impl<'a> ApiKeys<'a> {
     /// # }
     /// ```
     pub async fn update(&self, id: i64, changes: ApiKeyUpdate) -> Result<()> {
-        if changes.is_empty() {
-            return Err(Error::InvalidRequest(
-                "an update must change at least one field".into(),
-            ));
-        }
-        if changes.name.as_deref().is_some_and(str::is_empty) {
-            return Err(Error::InvalidRequest("a key's name cannot be empty".into()));
-        }
+        // The fragment's `minProperties: 1` and the name's `minLength: 1` are checked on the
+        // typed body before it is sent, like every generated request's bounds.
         self.client
             .update_api_key()
             .id(id)
