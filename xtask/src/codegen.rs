@@ -12,7 +12,7 @@ use serde_yaml::Value;
 use crate::constraints;
 use crate::lint::{self, Facts, OpenEnum};
 use crate::vendors::Vendor;
-use crate::{error_body, fields, odata, patch, streams, surface};
+use crate::{error_body, fields, key_info, odata, patch, streams, surface};
 
 /// The generated source for `vendor`, read from its fragment under `root`.
 pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
@@ -39,6 +39,7 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     add_open_enums(&mut file, &facts.open_enums)?;
     add_fields(&mut file, &doc).map_err(|why| format!("{fragment}: {why}"))?;
     patch::add(&mut file, &doc, vendor.replacements).map_err(|why| format!("{fragment}: {why}"))?;
+    key_info::add(&mut file, &doc).map_err(|why| format!("{fragment}: {why}"))?;
     use_our_encode_path(&mut file.items);
     keep_progenitor_private(&mut file.items);
     syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutApiVersion, &mut file);

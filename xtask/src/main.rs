@@ -13,6 +13,7 @@ mod derived;
 mod error_body;
 mod examples;
 mod fields;
+mod key_info;
 mod lint;
 mod odata;
 mod patch;

@@ -1239,6 +1239,27 @@ Only the fields that are set are sent: a field left `None` is absent (left as it
                 && self.expiry_date.is_none()
         }
     }
+    ///A `ApiKey` as every vendor describes a key, as the fragment's `x-apikeys-key-info` says.
+    impl ::std::convert::TryFrom<ApiKey> for ::apikeys_common::KeyInfo {
+        type Error = ::apikeys_common::Error;
+        fn try_from(
+            key: ApiKey,
+        ) -> ::std::result::Result<Self, ::apikeys_common::Error> {
+            let mut info = ::apikeys_common::KeyInfo::new(
+                key
+                    .id
+                    .ok_or_else(|| ::apikeys_common::Error::Decode {
+                        reason: "a `ApiKey` came without its `id`".into(),
+                        excerpt: ::std::string::String::new(),
+                    })?
+                    .to_string(),
+            );
+            info.name = key.name;
+            info.created_at = key.created_at;
+            info.expires_at = key.expiry_date;
+            Ok(info)
+        }
+    }
 }
 #[derive(Clone, Debug)]
 /**Client for balena API keys

@@ -10,7 +10,6 @@ use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
 use crate::odata::{ApiKeyField, Filter, ODataOptions};
-use crate::types::ApiKey;
 use crate::{ApiKeyUpdate, Client};
 
 const VENDOR: &str = "balena";
@@ -105,20 +104,8 @@ impl KeyScope {
             .await?
             .send()
             .await?;
-        rows.into_iter().next().map(info).transpose()
+        rows.into_iter().next().map(KeyInfo::try_from).transpose()
     }
-}
-
-fn info(key: ApiKey) -> Result<KeyInfo> {
-    let id = key.id.ok_or_else(|| Error::Decode {
-        reason: "a balena key was listed without its `id`".into(),
-        excerpt: String::new(),
-    })?;
-    let mut info = KeyInfo::new(id.to_string());
-    info.name = key.name;
-    info.created_at = key.created_at;
-    info.expires_at = key.expiry_date;
-    Ok(info)
 }
 
 impl KeyLifecycle for KeyScope {
@@ -130,7 +117,7 @@ impl KeyLifecycle for KeyScope {
         futures::stream::once(self.named(|mine| mine))
             .map_ok(|request| request.stream())
             .try_flatten()
-            .and_then(|key| futures::future::ready(info(key)))
+            .and_then(|key| futures::future::ready(KeyInfo::try_from(key)))
             .boxed()
     }
 
