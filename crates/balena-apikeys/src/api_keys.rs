@@ -2,14 +2,11 @@
 //! `src/models/api-key.ts`; `balena-io/balena-sdk-python`, `balena/models/api_key.py`), each
 //! the look-ups it needs plus the generated call.
 
-use apikeys_common::odata::the_one;
 use apikeys_common::{Error, Result, Secret};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
-use crate::odata::{
-    self, ApiKeyField, Filter, Listing, ODataOptions, Order, RowKey, RowRef, Table,
-};
+use crate::odata::{self, ApiKeyField, Filter, Listing, ODataOptions, Order, RowRef, Table};
 use crate::types::{
     ApiKey, CreateNamedUserApiKeyRequest, CreateNamedUserApiKeyRequestDescription,
     CreateNamedUserApiKeyRequestName,
@@ -352,56 +349,56 @@ impl Listing<Client> for Scope {
 /// The actor of an application, looked up as the SDK's `application.get` does
 /// (`balena-io/balena-sdk`, `src/models/application.ts`).
 async fn application_actor(client: &Client, application: &ApplicationRef) -> Result<i64> {
-    let rows = match application.key() {
-        RowKey::Id(id) => {
-            client
-                .get_application_actor()
-                .id(*id)
-                .select("actor")
-                .send()
-                .await?
-        }
-        RowKey::Text(text) => {
-            let text = text.to_lowercase();
-            let filter = Filter::eq("slug", &text).or(Filter::eq("uuid", &text));
-            client
-                .find_application_actor()
-                .filter(filter.to_string())
-                .select("actor")
-                .send()
-                .await?
-        }
+    let by_id = async |id| {
+        let rows = client
+            .get_application_actor()
+            .id(id)
+            .select("actor")
+            .send()
+            .await?;
+        Ok(rows.d)
     };
-    Ok(the_one(rows.d, application)?.actor.id)
+    let by_text = async |text: &str| {
+        let text = text.to_lowercase();
+        let filter = Filter::eq("slug", &text).or(Filter::eq("uuid", &text));
+        let rows = client
+            .find_application_actor()
+            .filter(filter.to_string())
+            .select("actor")
+            .send()
+            .await?;
+        Ok(rows.d)
+    };
+    Ok(application.look_up(by_id, by_text).await?.actor.id)
 }
 
 /// The actor of a device, looked up as the SDK's `device.get` does (`balena-io/balena-sdk`,
 /// `src/models/device.ts`).
 async fn device_actor(client: &Client, device: &DeviceRef) -> Result<i64> {
-    let rows = match device.key() {
-        RowKey::Id(id) => {
-            client
-                .get_device_actor()
-                .id(*id)
-                .select("actor")
-                .send()
-                .await?
-        }
-        RowKey::Text(uuid) => {
-            if !is_full_uuid(uuid) {
-                return Err(Error::InvalidRequest(format!(
-                    "`{uuid}` is not a full device uuid (32 or 62 hexadecimal characters)"
-                )));
-            }
-            client
-                .get_device_actor_by_uuid()
-                .uuid(uuid.as_str())
-                .select("actor")
-                .send()
-                .await?
-        }
+    let by_id = async |id| {
+        let rows = client
+            .get_device_actor()
+            .id(id)
+            .select("actor")
+            .send()
+            .await?;
+        Ok(rows.d)
     };
-    Ok(the_one(rows.d, device)?.actor.id)
+    let by_uuid = async |uuid: &str| {
+        if !is_full_uuid(uuid) {
+            return Err(Error::InvalidRequest(format!(
+                "`{uuid}` is not a full device uuid (32 or 62 hexadecimal characters)"
+            )));
+        }
+        let rows = client
+            .get_device_actor_by_uuid()
+            .uuid(uuid)
+            .select("actor")
+            .send()
+            .await?;
+        Ok(rows.d)
+    };
+    Ok(device.look_up(by_id, by_uuid).await?.actor.id)
 }
 
 /// The SDKs accept only full uuids; devices' uuids are hexadecimal.
@@ -412,6 +409,7 @@ fn is_full_uuid(uuid: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::odata::RowKey;
 
     #[test]
     fn only_full_hexadecimal_uuids_are_device_uuids() {

@@ -3,6 +3,9 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use super::the_one;
+use crate::Result;
+
 /// A table whose rows a [`RowRef`] names, by the noun messages use (`application`).
 pub trait Table {
     /// What a row is called in messages: `application 5`, ``device `7cf0…` ``.
@@ -52,6 +55,25 @@ impl<T> RowRef<T> {
     /// How the row is named.
     pub fn key(&self) -> &RowKey {
         &self.key
+    }
+}
+
+impl<T: Table> RowRef<T> {
+    /// The one row this names: `by_id` or `by_text` asks the server for the rows with its
+    /// key, and exactly one must come back ([`the_one`]: none is [`Error::NotFound`],
+    /// several are refused).
+    ///
+    /// [`Error::NotFound`]: crate::Error::NotFound
+    pub async fn look_up<R>(
+        &self,
+        by_id: impl AsyncFnOnce(i64) -> Result<Vec<R>>,
+        by_text: impl AsyncFnOnce(&str) -> Result<Vec<R>>,
+    ) -> Result<R> {
+        let rows = match &self.key {
+            RowKey::Id(id) => by_id(*id).await?,
+            RowKey::Text(text) => by_text(text).await?,
+        };
+        the_one(rows, self)
     }
 }
 
@@ -130,5 +152,38 @@ mod tests {
         let what: &dyn std::fmt::Display = &by_text;
         let none = crate::odata::the_one(Vec::<i64>::new(), what).unwrap_err();
         assert!(none.to_string().contains("no device `7cf0`"), "{none}");
+    }
+
+    #[tokio::test]
+    async fn a_look_up_asks_by_the_key_it_has_and_wants_one_row() {
+        #[derive(Debug)]
+        enum Device {}
+        impl Table for Device {
+            const NOUN: &'static str = "device";
+        }
+        let by_id = async |id: i64| Ok(vec![id * 10]);
+        let by_text = async |text: &str| Ok(vec![i64::try_from(text.len()).unwrap(); 2]);
+        let found = RowRef::<Device>::from(4).look_up(by_id, by_text).await;
+        assert_eq!(found.unwrap(), 40);
+        let parse = async |text: &str| Ok(text.parse().into_iter().collect::<Vec<i64>>());
+        let by_text = RowRef::<Device>::from("7");
+        let found = by_text.look_up(async |_| unreachable!(), parse).await;
+        assert_eq!(found.unwrap(), 7);
+        let twice = RowRef::<Device>::from("ab")
+            .look_up(
+                async |_| unreachable!(),
+                async |t: &str| Ok(vec![t.len(); 2]),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            twice.to_string().contains("device `ab` matches 2 rows"),
+            "{twice}"
+        );
+        let none = RowRef::<Device>::from(5)
+            .look_up(async |_| Ok(Vec::<i64>::new()), async |_| unreachable!())
+            .await
+            .unwrap_err();
+        assert!(none.is_not_found(), "{none}");
     }
 }
