@@ -12,7 +12,7 @@ use serde_yaml::Value;
 use crate::constraints;
 use crate::lint::{self, Facts, OpenEnum};
 use crate::vendors::Vendor;
-use crate::{error_body, fields, streams, surface};
+use crate::{error_body, fields, key_info, odata, patch, streams, surface};
 
 /// The generated source for `vendor`, read from its fragment under `root`.
 pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
@@ -38,6 +38,8 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
         .map_err(|e| format!("{fragment}: generated code does not parse: {e}"))?;
     add_open_enums(&mut file, &facts.open_enums)?;
     add_fields(&mut file, &doc).map_err(|why| format!("{fragment}: {why}"))?;
+    patch::add(&mut file, &doc, vendor.replacements).map_err(|why| format!("{fragment}: {why}"))?;
+    key_info::add(&mut file, &doc).map_err(|why| format!("{fragment}: {why}"))?;
     use_our_encode_path(&mut file.items);
     keep_progenitor_private(&mut file.items);
     syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutApiVersion, &mut file);
@@ -101,6 +103,7 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
         ::apikeys_common::generated_client!(Client, #error_type, [#(#operations),*]);
     });
     add_streams(&mut file, &doc).map_err(|why| format!("{fragment}: {why}"))?;
+    odata::add(&mut file, &doc).map_err(|why| format!("{fragment}: {why}"))?;
     let surface = surface::surface(vendor, &doc).map_err(|why| format!("{fragment}: {why}"))?;
     let surface: syn::File = syn::parse2(surface)
         .map_err(|e| format!("{fragment}: the crate surface does not parse: {e}"))?;
@@ -141,7 +144,7 @@ fn with_examples(vendor: &Vendor, mut doc: Value) -> Value {
     doc
 }
 
-fn settings(vendor: &Vendor, facts: &Facts) -> GenerationSettings {
+fn settings(vendor: &Vendor, facts: &Facts, doc: &Value) -> GenerationSettings {
     let mut settings = GenerationSettings::default();
     settings
         .with_interface(InterfaceStyle::Builder)
@@ -157,6 +160,10 @@ fn settings(vendor: &Vendor, facts: &Facts) -> GenerationSettings {
         );
         let impls = [TypeImpl::Display, TypeImpl::FromStr].into_iter();
         settings.with_replacement(&open.name, path, impls);
+    }
+    for name in patch::schemas(doc) {
+        let path = format!("crate::generated::types::{}", name.to_upper_camel_case());
+        settings.with_replacement(&name, path, std::iter::empty());
     }
     settings
 }
@@ -176,7 +183,7 @@ pub fn progenitor(vendor: &Vendor, facts: &Facts, doc: &Value) -> Result<TokenSt
 fn progenitor_tokens(vendor: &Vendor, facts: &Facts, doc: &Value) -> Result<TokenStream, String> {
     let spec: openapiv3::OpenAPI =
         serde_yaml::from_value(doc.clone()).map_err(|e| format!("not an OpenAPI document: {e}"))?;
-    let settings = settings(vendor, facts);
+    let settings = settings(vendor, facts, doc);
     let quiet = panic::take_hook();
     panic::set_hook(Box::new(|_| {}));
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {

@@ -79,7 +79,7 @@ fn field_enum(schema: &str, name: &str, variants: &[(String, String)]) -> TokenS
             pub const ALL: [#name; #count] = [#(#name::#idents),*];
 
             /// The field's name on the wire.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     #(#name::#idents => #wires,)*
                 }

@@ -319,10 +319,7 @@ pub const VENDORS: &[Vendor] = &[
             "get_device_actor",
             "get_device_actor_by_uuid",
         ],
-        replacements: &[
-            ("ApiKeySecret", "::apikeys_common::Secret"),
-            ("ApiKeyUpdate", "crate::update::ApiKeyUpdate"),
-        ],
+        replacements: &[("ApiKeySecret", "::apikeys_common::Secret")],
         // PATCH of one key by id sets the given fields to given values: sending it twice
         // leaves what sending it once does.
         idempotency_overrides: &[("update_api_key", true)],

@@ -14,6 +14,7 @@ mod lifecycle;
 pub mod odata;
 mod open_enum;
 pub mod paging;
+pub mod patch;
 mod retry;
 mod secret;
 #[cfg(feature = "testing")]

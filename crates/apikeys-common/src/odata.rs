@@ -41,6 +41,11 @@ use url::Url;
 
 use crate::{Error, Page, Result};
 
+mod listing;
+mod refs;
+pub use listing::{ListRequest, Listing};
+pub use refs::{RowKey, RowRef, Table};
+
 /// A value on the right of a comparison, rendered as OData expects: numbers,
 /// `true`/`false` and `null` bare, strings quoted and escaped, date-times as
 /// `datetime'…'` with milliseconds.

@@ -642,6 +642,28 @@ pub mod types {
             }
         }
     }
+    ///A `ApiKey` as every vendor describes a key, as the fragment's `x-apikeys-key-info` says.
+    impl ::std::convert::TryFrom<ApiKey> for ::apikeys_common::KeyInfo {
+        type Error = ::apikeys_common::Error;
+        fn try_from(
+            key: ApiKey,
+        ) -> ::std::result::Result<Self, ::apikeys_common::Error> {
+            let mut info = ::apikeys_common::KeyInfo::new(
+                key
+                    .id
+                    .ok_or_else(|| ::apikeys_common::Error::Decode {
+                        reason: "a `ApiKey` came without its `id`".into(),
+                        excerpt: ::std::string::String::new(),
+                    })?
+                    .to_string(),
+            );
+            info.name = key.name;
+            info.enabled = key.is_enabled;
+            info.created_at = key.created_at.map(::std::convert::Into::into);
+            info.expires_at = key.expires_at.map(::std::convert::Into::into);
+            Ok(info)
+        }
+    }
 }
 #[derive(Clone, Debug)]
 /**Client for Automox Console API keys

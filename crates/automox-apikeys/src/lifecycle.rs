@@ -90,16 +90,6 @@ fn id_of(key: &ApiKey) -> Result<i64> {
     })
 }
 
-fn info(key: ApiKey) -> Result<KeyInfo> {
-    let id = id_of(&key)?;
-    let mut info = KeyInfo::new(id.to_string());
-    info.name = key.name;
-    info.enabled = key.is_enabled;
-    info.created_at = key.created_at.map(Into::into);
-    info.expires_at = key.expires_at.map(Into::into);
-    Ok(info)
-}
-
 /// Automox lets a user hold at most 10 active keys per organization and refuses an 11th
 /// with a bare 400: the error says so, and what to do.
 fn too_many_keys(mut error: Error) -> Error {
@@ -129,7 +119,7 @@ impl KeyLifecycle for KeyScope {
             .get_user_api_keys()
             .user_id(self.user_id)
             .stream()
-            .and_then(|key| futures::future::ready(info(key)))
+            .and_then(|key| futures::future::ready(KeyInfo::try_from(key)))
             .boxed()
     }
 
@@ -148,7 +138,7 @@ impl KeyLifecycle for KeyScope {
                 .await
                 .map_err(too_many_keys)?;
             let key_id = id_of(&created)?;
-            let key = info(created)?;
+            let key = KeyInfo::try_from(created)?;
             // Automox never answers a create with the secret: it is read with decrypt.
             let decrypted = self
                 .org()
@@ -187,7 +177,7 @@ impl KeyLifecycle for KeyScope {
                 })
                 .send()
                 .await?;
-            info(key)
+            KeyInfo::try_from(key)
         })
     }
 
@@ -215,7 +205,7 @@ impl KeyLifecycle for KeyScope {
                 .id(key_id)
                 .send()
                 .await?;
-            info(key)
+            KeyInfo::try_from(key)
         })
     }
 }

@@ -2,13 +2,11 @@
 //! `src/models/api-key.ts`; `balena-io/balena-sdk-python`, `balena/models/api_key.py`), each
 //! the look-ups it needs plus the generated call.
 
-use std::fmt;
-
-use apikeys_common::odata::the_one;
 use apikeys_common::{Error, Result, Secret};
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 
-use crate::odata::{ApiKeyField, Filter, ODataOptions, Order};
+use crate::odata::{self, ApiKeyField, Filter, Listing, ODataOptions, Order, RowRef, Table};
 use crate::types::{
     ApiKey, CreateNamedUserApiKeyRequest, CreateNamedUserApiKeyRequestDescription,
     CreateNamedUserApiKeyRequestName,
@@ -215,14 +213,8 @@ impl<'a> ApiKeys<'a> {
     /// # }
     /// ```
     pub async fn update(&self, id: i64, changes: ApiKeyUpdate) -> Result<()> {
-        if changes.is_empty() {
-            return Err(Error::InvalidRequest(
-                "an update must change at least one field".into(),
-            ));
-        }
-        if changes.name.as_deref().is_some_and(str::is_empty) {
-            return Err(Error::InvalidRequest("a key's name cannot be empty".into()));
-        }
+        // The fragment's `minProperties: 1` and the name's `minLength: 1` are checked on the
+        // typed body before it is sent, like every generated request's bounds.
         self.client
             .update_api_key()
             .id(id)
@@ -246,203 +238,167 @@ impl<'a> ApiKeys<'a> {
     }
 }
 
-/// An application (fleet): its numeric id, or its slug or uuid.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ApplicationRef {
-    /// The numeric id.
-    Id(i64),
-    /// The slug (`myorg/myapp`) or uuid; matched in lower case.
-    SlugOrUuid(String),
+/// An application (fleet): its numeric id, or its slug or uuid (matched in lower case).
+pub type ApplicationRef = RowRef<Application>;
+
+/// A device: its numeric id or its full uuid (32 or 62 hexadecimal characters).
+pub type DeviceRef = RowRef<Device>;
+
+/// balena's applications (fleets), the table of an [`ApplicationRef`].
+#[derive(Debug)]
+pub enum Application {}
+
+impl Table for Application {
+    const NOUN: &'static str = "application";
 }
 
-/// A device: its numeric id or its full uuid.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DeviceRef {
-    /// The numeric id.
-    Id(i64),
-    /// The full uuid (32 or 62 hexadecimal characters).
-    Uuid(String),
+/// balena's devices, the table of a [`DeviceRef`].
+#[derive(Debug)]
+pub enum Device {}
+
+impl Table for Device {
+    const NOUN: &'static str = "device";
 }
 
-/// `From<i64>`, `From<&str>`, `From<String>` and a `Display` for error messages
-/// (`application 5`, ``device `7cf0…` ``), for a reference by numeric id or by text.
-macro_rules! id_or_text {
-    ($ty:ident::$text:ident, $what:literal) => {
-        impl From<i64> for $ty {
-            fn from(id: i64) -> Self {
-                $ty::Id(id)
-            }
-        }
+/// Page size when the options set no `$top`.
+pub const DEFAULT_PAGE_SIZE: u64 = 100;
 
-        impl From<&str> for $ty {
-            fn from(text: &str) -> Self {
-                $ty::$text(text.to_string())
-            }
-        }
-
-        impl From<String> for $ty {
-            fn from(text: String) -> Self {
-                $ty::$text(text)
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self {
-                    $ty::Id(id) => write!(f, concat!($what, " {}"), id),
-                    $ty::$text(text) => write!(f, concat!($what, " `{}`"), text),
-                }
-            }
-        }
-    };
-}
-id_or_text!(ApplicationRef::SlugOrUuid, "application");
-id_or_text!(DeviceRef::Uuid, "device");
+/// One of the listing methods of [`ApiKeys`], ready to [`send`](odata::ListRequest::send)
+/// (one request, `{"d": [...]}` unwrapped) or [`stream`](odata::ListRequest::stream) (every
+/// key, `$top`/`$skip` page by page).
+///
+/// [`options`](odata::ListRequest::options) merges your OData options with the method's as
+/// the SDKs do. Without a `$select` of yours the listing asks for [`ApiKeyField::ALL`], the
+/// fields the model reads: openBalena would otherwise send each key's secret (`key`) along.
+/// A `$select` that names `key` or `*`, at the top or inside an [`Expand`], is refused with
+/// [`Error::InvalidRequest`] before anything is sent; a secret is read only when a key is
+/// created.
+///
+/// A stream does the look-ups (whoami, device or application actor) once, before the first
+/// page; its page size is your `$top` or [`DEFAULT_PAGE_SIZE`], and it orders by `id` too.
+/// balena's list answer carries no total (counting is a request of its own,
+/// `count_api_keys`), so a server that answers every `$skip` with the same page is caught by
+/// the repeat, and one that pages on past [`MAX_PAGES`](apikeys_common::MAX_PAGES) by the
+/// cap: both end the stream with [`Error::Pagination`].
+///
+/// ```no_run
+/// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
+/// use balena_apikeys::odata::ODataOptions;
+/// use futures::TryStreamExt;
+///
+/// let keys = client
+///     .api_key()
+///     .get_all_named_user_api_keys()
+///     .options(ODataOptions::new().top(50))
+///     .stream();
+/// futures::pin_mut!(keys);
+/// while let Some(key) = keys.try_next().await? {
+///     println!("{:?} {:?}", key.id, key.name);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+///
+/// [`Expand`]: crate::odata::Expand
+pub type ListRequest<'a> = odata::ListRequest<'a, Client, Scope>;
 
 /// Whose keys a listing is about.
 #[derive(Clone, Debug)]
-pub(crate) enum Scope {
+pub enum Scope {
+    /// Every key the credential may read.
     All,
+    /// The caller's named keys.
     NamedUser,
+    /// The keys of an application's actor.
     Application(ApplicationRef),
+    /// The keys of a device's actor.
     Device(DeviceRef),
 }
 
-impl Scope {
+impl Listing<Client> for Scope {
+    type Row = ApiKey;
+    const ORDER_KEY: &'static str = ApiKeyField::Id.as_str();
+    const PAGE_SIZE: u64 = DEFAULT_PAGE_SIZE;
+
     /// The method's own options (the SDK's defaults for it), after the look-ups they need:
     /// every method but `get_all` keeps to one actor's keys, and all sort by name.
-    pub(crate) async fn defaults(&self, client: &Client) -> Result<ODataOptions> {
-        let by_name = ODataOptions::new().orderby(ApiKeyField::Name, Order::Asc);
-        let actor = match self {
-            Scope::All => return Ok(by_name),
-            Scope::NamedUser => client.get_actor_whoami().send().await?.id,
-            Scope::Application(application) => application_actor(client, application).await?,
-            Scope::Device(device) => device_actor(client, device).await?,
-        };
-        let mut options = by_name.filter(Filter::eq(ApiKeyField::IsOfActor, actor));
-        if let Scope::NamedUser = self {
-            // Legacy user keys have no name; the SDK leaves them out.
-            options = options.filter(Filter::not_null(ApiKeyField::Name));
-        }
-        Ok(options)
-    }
-}
-
-/// One of the listing methods, ready to [`send`](ListRequest::send) or
-/// [`stream`](ListRequest::stream).
-#[derive(Clone, Debug)]
-#[must_use = "a listing does nothing until it is sent or streamed"]
-pub struct ListRequest<'a> {
-    pub(crate) client: &'a Client,
-    pub(crate) scope: Scope,
-    pub(crate) options: ODataOptions,
-}
-
-impl<'a> ListRequest<'a> {
-    fn new(client: &'a Client, scope: Scope) -> Self {
-        ListRequest {
-            client,
-            scope,
-            options: ODataOptions::new(),
-        }
-    }
-
-    /// Your OData options, merged with the method's as the SDKs do: your `$orderby`,
-    /// `$top` and `$skip` replace the method's, `$select` and `$expand` are added, and your
-    /// filter is combined with the method's using `and`.
-    ///
-    /// Without a `$select` of yours the listing asks for [`ApiKeyField::ALL`], the fields
-    /// the model reads: openBalena would otherwise send each key's secret (`key`) along. A
-    /// `$select` that names `key` or `*`, at the top or inside an [`Expand`], is refused
-    /// with [`Error::InvalidRequest`] before anything is sent; a secret is read only when a
-    /// key is created.
-    ///
-    /// [`Expand`]: crate::odata::Expand
-    pub fn options(mut self, options: ODataOptions) -> Self {
-        self.options = options;
-        self
-    }
-
-    /// Does the look-ups, then fetches the keys in one request, `{"d": [...]}` unwrapped.
-    pub async fn send(self) -> Result<Vec<ApiKey>> {
-        let options = self
-            .scope
-            .defaults(self.client)
-            .await?
-            .merged_with(self.options);
-        fetch(self.client, &options).await
-    }
-}
-
-/// `GET /v7/api_key` with `options`, the envelope unwrapped.
-pub(crate) async fn fetch(client: &Client, options: &ODataOptions) -> Result<Vec<ApiKey>> {
-    let rendered = options.rendered();
-    let mut request = client.get_api_keys();
-    // Each option that is set goes to the generated parameter of the same name.
-    macro_rules! set {
-        ($($option:ident),*) => {$(
-            if let Some(value) = rendered.$option {
-                request = request.$option(value);
+    fn defaults<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, Result<ODataOptions>> {
+        Box::pin(async move {
+            let by_name = ODataOptions::new().orderby(ApiKeyField::Name, Order::Asc);
+            let actor = match self {
+                Scope::All => return Ok(by_name),
+                Scope::NamedUser => client.get_actor_whoami().send().await?.id,
+                Scope::Application(application) => application_actor(client, application).await?,
+                Scope::Device(device) => device_actor(client, device).await?,
+            };
+            let mut options = by_name.filter(Filter::eq(ApiKeyField::IsOfActor, actor));
+            if let Scope::NamedUser = self {
+                // Legacy user keys have no name; the SDK leaves them out.
+                options = options.filter(Filter::not_null(ApiKeyField::Name));
             }
-        )*};
+            Ok(options)
+        })
     }
-    set!(orderby, select, expand, top, skip, filter);
-    Ok(request.send().await?.d)
+
+    /// `GET /v7/api_key` with `options`, the envelope unwrapped.
+    fn fetch(client: &Client, options: ODataOptions) -> BoxFuture<'_, Result<Vec<ApiKey>>> {
+        Box::pin(async move { Ok(client.get_api_keys().odata(&options).send().await?.d) })
+    }
 }
 
 /// The actor of an application, looked up as the SDK's `application.get` does
 /// (`balena-io/balena-sdk`, `src/models/application.ts`).
 async fn application_actor(client: &Client, application: &ApplicationRef) -> Result<i64> {
-    let rows = match application {
-        ApplicationRef::Id(id) => {
-            client
-                .get_application_actor()
-                .id(*id)
-                .select("actor")
-                .send()
-                .await?
-        }
-        ApplicationRef::SlugOrUuid(text) => {
-            let text = text.to_lowercase();
-            let filter = Filter::eq("slug", &text).or(Filter::eq("uuid", &text));
-            client
-                .find_application_actor()
-                .filter(filter.to_string())
-                .select("actor")
-                .send()
-                .await?
-        }
+    let by_id = async |id| {
+        let rows = client
+            .get_application_actor()
+            .id(id)
+            .select("actor")
+            .send()
+            .await?;
+        Ok(rows.d)
     };
-    Ok(the_one(rows.d, application)?.actor.id)
+    let by_text = async |text: &str| {
+        let text = text.to_lowercase();
+        let filter = Filter::eq("slug", &text).or(Filter::eq("uuid", &text));
+        let rows = client
+            .find_application_actor()
+            .filter(filter.to_string())
+            .select("actor")
+            .send()
+            .await?;
+        Ok(rows.d)
+    };
+    Ok(application.look_up(by_id, by_text).await?.actor.id)
 }
 
 /// The actor of a device, looked up as the SDK's `device.get` does (`balena-io/balena-sdk`,
 /// `src/models/device.ts`).
 async fn device_actor(client: &Client, device: &DeviceRef) -> Result<i64> {
-    let rows = match device {
-        DeviceRef::Id(id) => {
-            client
-                .get_device_actor()
-                .id(*id)
-                .select("actor")
-                .send()
-                .await?
-        }
-        DeviceRef::Uuid(uuid) => {
-            if !is_full_uuid(uuid) {
-                return Err(Error::InvalidRequest(format!(
-                    "`{uuid}` is not a full device uuid (32 or 62 hexadecimal characters)"
-                )));
-            }
-            client
-                .get_device_actor_by_uuid()
-                .uuid(uuid.as_str())
-                .select("actor")
-                .send()
-                .await?
-        }
+    let by_id = async |id| {
+        let rows = client
+            .get_device_actor()
+            .id(id)
+            .select("actor")
+            .send()
+            .await?;
+        Ok(rows.d)
     };
-    Ok(the_one(rows.d, device)?.actor.id)
+    let by_uuid = async |uuid: &str| {
+        if !is_full_uuid(uuid) {
+            return Err(Error::InvalidRequest(format!(
+                "`{uuid}` is not a full device uuid (32 or 62 hexadecimal characters)"
+            )));
+        }
+        let rows = client
+            .get_device_actor_by_uuid()
+            .uuid(uuid)
+            .select("actor")
+            .send()
+            .await?;
+        Ok(rows.d)
+    };
+    Ok(device.look_up(by_id, by_uuid).await?.actor.id)
 }
 
 /// The SDKs accept only full uuids; devices' uuids are hexadecimal.
@@ -453,6 +409,7 @@ fn is_full_uuid(uuid: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::odata::RowKey;
 
     #[test]
     fn only_full_hexadecimal_uuids_are_device_uuids() {
@@ -466,13 +423,13 @@ mod tests {
 
     #[test]
     fn references_convert_and_name_themselves_in_messages() {
-        assert_eq!(ApplicationRef::from(5), ApplicationRef::Id(5));
+        assert_eq!(ApplicationRef::from(5).key(), &RowKey::Id(5));
         assert_eq!(ApplicationRef::from(5).to_string(), "application 5");
         assert_eq!(
             ApplicationRef::from(String::from("myorg/myapp")).to_string(),
             "application `myorg/myapp`"
         );
-        assert_eq!(DeviceRef::from("7cf0"), DeviceRef::Uuid("7cf0".into()));
+        assert_eq!(DeviceRef::from("7cf0").key(), &RowKey::Text("7cf0".into()));
         assert_eq!(DeviceRef::from(456).to_string(), "device 456");
         assert_eq!(DeviceRef::from("7cf0").to_string(), "device `7cf0`");
     }

@@ -1126,7 +1126,7 @@ pub mod types {
             ApiKeyField::IsOfActor,
         ];
         /// The field's name on the wire.
-        pub fn as_str(self) -> &'static str {
+        pub const fn as_str(self) -> &'static str {
             match self {
                 ApiKeyField::Id => "id",
                 ApiKeyField::CreatedAt => "created_at",
@@ -1145,6 +1145,119 @@ pub mod types {
     impl ::std::fmt::Display for ApiKeyField {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             f.write_str(self.as_str())
+        }
+    }
+    /**The body of `update_api_key`, what `client.api_key().update(..)` changes: each field present only if it is to change; `null` clears `description` or `expiry_date`. At least one field.
+
+Only the fields that are set are sent: a field left `None` is absent (left as it is); one that may be cleared is `Some(None)` to send `null`.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        Eq
+    )]
+    #[non_exhaustive]
+    pub struct ApiKeyUpdate {
+        /**The new name (1 to 50 characters). A key's name cannot be cleared: a key without one would count as a legacy unnamed key.
+
+`None`: not sent (left as it is).*/
+        #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        /**The new description (at most 150 characters), or `null` to clear it.
+
+`None`: not sent; `Some(None)`: sent as `null` (cleared).*/
+        #[serde(
+            default,
+            skip_serializing_if = "::std::option::Option::is_none",
+            with = "::apikeys_common::patch::nullable",
+        )]
+        pub description: ::std::option::Option<
+            ::std::option::Option<::std::string::String>,
+        >,
+        /**The new expiry date, or `null` to remove the expiry (the key never expires). A date in the past expires the key at once.
+
+`None`: not sent; `Some(None)`: sent as `null` (cleared).*/
+        #[serde(
+            default,
+            skip_serializing_if = "::std::option::Option::is_none",
+            with = "::apikeys_common::patch::nullable_millis",
+        )]
+        pub expiry_date: ::std::option::Option<
+            ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        >,
+    }
+    impl ApiKeyUpdate {
+        /// Changes nothing yet.
+        pub fn new() -> Self {
+            Self::default()
+        }
+        ///Sets `name`.
+        #[must_use]
+        pub fn name(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.name = Some(value.into());
+            self
+        }
+        ///Sets `description`.
+        #[must_use]
+        pub fn description(
+            mut self,
+            value: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.description = Some(Some(value.into()));
+            self
+        }
+        ///Clears `description`: sends `null`.
+        #[must_use]
+        pub fn clear_description(mut self) -> Self {
+            self.description = Some(None);
+            self
+        }
+        ///Sets `expiry_date`.
+        #[must_use]
+        pub fn expiry_date(
+            mut self,
+            value: ::chrono::DateTime<::chrono::offset::Utc>,
+        ) -> Self {
+            self.expiry_date = Some(Some(value));
+            self
+        }
+        ///Clears `expiry_date`: sends `null`.
+        #[must_use]
+        pub fn clear_expiry_date(mut self) -> Self {
+            self.expiry_date = Some(None);
+            self
+        }
+        /// Whether nothing would change: no field is set.
+        pub fn is_empty(&self) -> bool {
+            self.name.is_none() && self.description.is_none()
+                && self.expiry_date.is_none()
+        }
+    }
+    ///A `ApiKey` as every vendor describes a key, as the fragment's `x-apikeys-key-info` says.
+    impl ::std::convert::TryFrom<ApiKey> for ::apikeys_common::KeyInfo {
+        type Error = ::apikeys_common::Error;
+        fn try_from(
+            key: ApiKey,
+        ) -> ::std::result::Result<Self, ::apikeys_common::Error> {
+            let mut info = ::apikeys_common::KeyInfo::new(
+                key
+                    .id
+                    .ok_or_else(|| ::apikeys_common::Error::Decode {
+                        reason: "a `ApiKey` came without its `id`".into(),
+                        excerpt: ::std::string::String::new(),
+                    })?
+                    .to_string(),
+            );
+            info.name = key.name;
+            info.created_at = key.created_at;
+            info.expires_at = key.expiry_date;
+            Ok(info)
         }
     }
 }
@@ -2046,7 +2159,7 @@ pub mod builder {
     pub struct UpdateApiKey<'a> {
         client: &'a super::Client,
         id: Result<i64, String>,
-        body: Result<crate::update::ApiKeyUpdate, String>,
+        body: Result<crate::generated::types::ApiKeyUpdate, String>,
     }
     impl<'a> UpdateApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2067,12 +2180,12 @@ pub mod builder {
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<crate::update::ApiKeyUpdate>,
+            V: std::convert::TryInto<crate::generated::types::ApiKeyUpdate>,
         {
             self.body = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `crate :: update :: ApiKeyUpdate` for body failed"
+                    "conversion to `crate :: generated :: types :: ApiKeyUpdate` for body failed"
                         .to_string()
                 });
             self
@@ -2532,6 +2645,33 @@ pub mod builder {
                 Ok(response) => Ok(response.into_inner()),
                 Err(error) => Err(::apikeys_common::Error::from(error)),
             }
+        }
+    }
+    impl<'a> GetApiKeys<'a> {
+        /// Sets each query option that `options` sets (`$orderby`, `$select`, `$expand`,
+        /// `$top`, `$skip`, `$filter`), as OData text; the others stay as they are.
+        pub fn odata(self, options: &::apikeys_common::odata::ODataOptions) -> Self {
+            let rendered = options.rendered();
+            let mut request = self;
+            if let Some(value) = rendered.orderby {
+                request = request.orderby(value);
+            }
+            if let Some(value) = rendered.select {
+                request = request.select(value);
+            }
+            if let Some(value) = rendered.expand {
+                request = request.expand(value);
+            }
+            if let Some(value) = rendered.top {
+                request = request.top(value);
+            }
+            if let Some(value) = rendered.skip {
+                request = request.skip(value);
+            }
+            if let Some(value) = rendered.filter {
+                request = request.filter(value);
+            }
+            request
         }
     }
 }

@@ -4,13 +4,14 @@ use apikeys_common::{
     CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, PartialKey, Result, numeric_id,
     one_off_marker,
 };
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
 
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
 use crate::odata::{ApiKeyField, Filter, ODataOptions};
-use crate::types::ApiKey;
 use crate::{ApiKeyUpdate, Client};
 
 const VENDOR: &str = "balena";
@@ -58,7 +59,7 @@ const VENDOR: &str = "balena";
 pub struct KeyScope {
     client: Client,
     /// The caller's actor id, asked once (shared by clones).
-    actor: Arc<OnceLock<i64>>,
+    actor: Arc<OnceCell<i64>>,
 }
 
 impl KeyScope {
@@ -70,14 +71,11 @@ impl KeyScope {
         }
     }
 
-    /// The caller's actor, from `whoami` the first time only.
+    /// The caller's actor, from `whoami` the first time only (two first calls at once ask
+    /// once; a failed ask is asked again next time).
     async fn actor(&self) -> Result<i64> {
-        if let Some(actor) = self.actor.get() {
-            return Ok(*actor);
-        }
-        let me = self.client.get_actor_whoami().send().await?;
-        // Two first calls at once may both ask; they get the same answer.
-        Ok(*self.actor.get_or_init(|| me.id))
+        let ask = async || Ok::<_, Error>(self.client.get_actor_whoami().send().await?.id);
+        self.actor.get_or_try_init(ask).await.copied()
     }
 
     /// The caller's named keys (the filter `get_all_named_user_api_keys` sends), with
@@ -105,20 +103,8 @@ impl KeyScope {
             .await?
             .send()
             .await?;
-        rows.into_iter().next().map(info).transpose()
+        rows.into_iter().next().map(KeyInfo::try_from).transpose()
     }
-}
-
-fn info(key: ApiKey) -> Result<KeyInfo> {
-    let id = key.id.ok_or_else(|| Error::Decode {
-        reason: "a balena key was listed without its `id`".into(),
-        excerpt: String::new(),
-    })?;
-    let mut info = KeyInfo::new(id.to_string());
-    info.name = key.name;
-    info.created_at = key.created_at;
-    info.expires_at = key.expiry_date;
-    Ok(info)
 }
 
 impl KeyLifecycle for KeyScope {
@@ -130,7 +116,7 @@ impl KeyLifecycle for KeyScope {
         futures::stream::once(self.named(|mine| mine))
             .map_ok(|request| request.stream())
             .try_flatten()
-            .and_then(|key| futures::future::ready(info(key)))
+            .and_then(|key| futures::future::ready(KeyInfo::try_from(key)))
             .boxed()
     }
 

@@ -29,7 +29,9 @@
 //! `%2C` in `$select` lists and `%28`/`%29` in function calls.
 
 use apikeys_common::odata;
-pub use apikeys_common::odata::{Expand, Filter, Literal, ODataOptions, Order};
+pub use apikeys_common::odata::{
+    Expand, Filter, ListRequest, Listing, Literal, ODataOptions, Order, RowKey, RowRef, Table,
+};
 
 /// The fields of an `api_key` row, for `$select`, `$orderby` and filters: generated from
 /// the fragment's `ApiKey`, so [`ApiKeyField::ALL`] is every field the crate's model reads. A

@@ -1580,6 +1580,15 @@ pub mod types {
         "`smartlock.log`"] SmartlockLog = "smartlock.log", #[doc = "`smartlock.create`"]
         SmartlockCreate = "smartlock.create" }
     }
+    ///A `ApiKey` as every vendor describes a key, as the fragment's `x-apikeys-key-info` says.
+    impl ::std::convert::From<ApiKey> for ::apikeys_common::KeyInfo {
+        fn from(key: ApiKey) -> Self {
+            let mut info = ::apikeys_common::KeyInfo::new(key.api_key_id.to_string());
+            info.name = key.description;
+            info.created_at = ::std::option::Option::Some(key.creation_date);
+            info
+        }
+    }
 }
 #[derive(Clone, Debug)]
 /**Client for Nuki Web API keys

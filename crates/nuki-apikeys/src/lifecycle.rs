@@ -71,12 +71,6 @@ impl KeyScope {
     }
 }
 
-fn info(key: ApiKey) -> KeyInfo {
-    let mut info = KeyInfo::new(key.api_key_id.to_string()).created_at(key.creation_date);
-    info.name = key.description;
-    info
-}
-
 impl KeyLifecycle for KeyScope {
     fn vendor(&self) -> &'static str {
         VENDOR
@@ -85,7 +79,9 @@ impl KeyLifecycle for KeyScope {
     fn list(&self) -> BoxStream<'_, Result<KeyInfo>> {
         stream::once(async move {
             let keys = self.client.list_api_keys().send().await?;
-            Ok::<_, Error>(stream::iter(keys.into_iter().map(|key| Ok(info(key)))))
+            Ok::<_, Error>(stream::iter(
+                keys.into_iter().map(|key| Ok(KeyInfo::from(key))),
+            ))
         })
         .try_flatten()
         .boxed()
@@ -110,7 +106,7 @@ impl KeyLifecycle for KeyScope {
                     error,
                 ));
             };
-            Ok(CreatedKey::new(info(key), secret))
+            Ok(CreatedKey::new(KeyInfo::from(key), secret))
         })
     }
 
@@ -120,7 +116,7 @@ impl KeyLifecycle for KeyScope {
             update.refuse_enabled(VENDOR, "delete it")?;
             let mut key = self.find(key_id).await?;
             let Some(name) = &update.name else {
-                return Ok(info(key));
+                return Ok(KeyInfo::from(key));
             };
             // Whether Nuki clears a field left out of the update is not documented: the
             // key's redirect URIs are sent back as they are.
@@ -134,7 +130,7 @@ impl KeyLifecycle for KeyScope {
                 .send()
                 .await?;
             key.description = Some(name.clone());
-            Ok(info(key))
+            Ok(KeyInfo::from(key))
         })
     }
 
@@ -155,7 +151,7 @@ impl KeyLifecycle for KeyScope {
     fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<KeyInfo>> {
         Box::pin(async move {
             let key_id: i32 = numeric_id(VENDOR, id)?;
-            self.find(key_id).await.map(info)
+            self.find(key_id).await.map(KeyInfo::from)
         })
     }
 }

@@ -1160,6 +1160,16 @@ pub mod types {
         WriteUserWorkers = "WRITE_USER_WORKERS", #[doc = "`READ_PROJECTS`"] ReadProjects
         = "READ_PROJECTS", #[doc = "`WRITE_PROJECTS`"] WriteProjects = "WRITE_PROJECTS" }
     }
+    ///A `ApiKey` as every vendor describes a key, as the fragment's `x-apikeys-key-info` says.
+    impl ::std::convert::From<ApiKey> for ::apikeys_common::KeyInfo {
+        fn from(key: ApiKey) -> Self {
+            let mut info = ::apikeys_common::KeyInfo::new(key.id.to_string());
+            info.name = ::std::option::Option::Some(key.name);
+            info.created_at = ::std::option::Option::Some(key.created);
+            info.expires_at = key.expiration_date;
+            info
+        }
+    }
 }
 #[derive(Clone, Debug)]
 /**Client for SensorBucket API keys

@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
 use crate::Client;
-use crate::types::{ApiKey, CreateApiKeyRequest, Permission};
+use crate::types::{CreateApiKeyRequest, Permission};
 
 const VENDOR: &str = "sensorbucket";
 
@@ -103,14 +103,6 @@ impl KeyScope {
     }
 }
 
-fn info(key: ApiKey) -> KeyInfo {
-    let mut info = KeyInfo::new(key.id.to_string())
-        .name(key.name)
-        .created_at(key.created);
-    info.expires_at = key.expiration_date;
-    info
-}
-
 /// The id in a token, `base64(<id>:<secret>)` (`GenerateNewApiKey` in SensorBucket's
 /// `services/tenants/apikeys/application.go`): standard or URL-safe alphabet,
 /// padded or not. `None` when the token has another shape.
@@ -180,7 +172,7 @@ impl KeyLifecycle for KeyScope {
             .list_api_keys()
             .tenant_id(self.tenant_id)
             .stream()
-            .map_ok(info)
+            .map_ok(KeyInfo::from)
             .boxed()
     }
 
