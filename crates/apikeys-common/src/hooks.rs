@@ -97,18 +97,7 @@ pub fn encode_path(segment: &str) -> String {
 /// be sent must still have the template's segments: every literal in place, every
 /// parameter non-empty.
 fn check_path(base_url: &str, path: &str, template: &str) -> Result<(), String> {
-    // Runs on every request: the segments are compared pairwise, nothing is collected.
-    let base = slash_split(base_url).skip(3).filter(|s| !s.is_empty());
-    let mut expected = base.chain(slash_split(template).skip(1));
-    let mut actual = slash_split(path).skip(1);
-    let fits = loop {
-        match (expected.next(), actual.next()) {
-            (Some(want), Some(got)) if segment_fits(want, got) => {}
-            (None, None) => break true,
-            _ => break false,
-        }
-    };
-    if fits {
+    if path_fits(base_url, path, template) {
         Ok(())
     } else {
         Err(format!(
@@ -116,6 +105,53 @@ fn check_path(base_url: &str, path: &str, template: &str) -> Result<(), String> 
              `{template}`): ids that are empty, `.` or `..`, or that contain `\\`, cannot be sent",
             crate::error::shorten(path, crate::error::MAX_URL_CHARS)
         ))
+    }
+}
+
+/// Whether `path` has the shape of the base URL's path followed by `template`.
+fn path_fits(base_url: &str, path: &str, template: &str) -> bool {
+    // Runs on every request. The usual base path (none, or segments without an empty one
+    // or a `{`) is compared as one prefix, and a template without parameters as one text.
+    // Found by `char`: a `&str` pattern would set up a substring searcher every time.
+    let base_path = base_url
+        .find(':')
+        .and_then(|at| base_url.get(at + 1..)?.strip_prefix("//"))
+        .map(|rest| rest.find('/').map_or("", |at| &rest[at..]));
+    let plain = |text: &str| !text.contains("//") && !text.ends_with('/') && !text.contains('{');
+    if let Some(base_path) = base_path.filter(|base| plain(base))
+        && template.starts_with('/')
+    {
+        let Some(rest) = path.strip_prefix(base_path) else {
+            return false;
+        };
+        if !template.contains('{') {
+            return rest == template;
+        }
+        return segments_fit(slash_split(template).skip(1), slash_split(rest).skip(1))
+            && rest.starts_with('/');
+    }
+    segment_by_segment(base_url, path, template)
+}
+
+/// [`path_fits`] for any base URL: the base's non-empty segments, then the template's.
+fn segment_by_segment(base_url: &str, path: &str, template: &str) -> bool {
+    // Segments are compared pairwise, nothing is collected.
+    let base = slash_split(base_url).skip(3).filter(|s| !s.is_empty());
+    let expected = base.chain(slash_split(template).skip(1));
+    segments_fit(expected, slash_split(path).skip(1))
+}
+
+/// Whether `actual` has as many segments as `expected`, each fitting its template segment.
+fn segments_fit<'t, 'p>(
+    mut expected: impl Iterator<Item = &'t str>,
+    mut actual: impl Iterator<Item = &'p str>,
+) -> bool {
+    loop {
+        match (expected.next(), actual.next()) {
+            (Some(want), Some(got)) if segment_fits(want, got) => {}
+            (None, None) => break true,
+            _ => break false,
+        }
     }
 }
 
@@ -158,12 +194,15 @@ fn segment_fits(template: &str, segment: &str) -> bool {
 /// shape so the caller always gets the status and a message.
 ///
 /// [`RetryPolicy`]: crate::RetryPolicy
-pub async fn exec<E: ErrorBody>(
-    http: &reqwest::Client,
-    state: &ClientState,
-    operation: &Operation,
+///
+/// A plain function returning the instrumented future, not an `async fn`: each layer of
+/// `async` around a future moves the whole of it once more on every request.
+pub fn exec<'a, E: ErrorBody>(
+    http: &'a reqwest::Client,
+    state: &'a ClientState,
+    operation: &'a Operation,
     request: Request,
-) -> reqwest::Result<Response> {
+) -> impl Future<Output = reqwest::Result<Response>> + 'a {
     let span = tracing::debug_span!(
         "apikeys.request",
         operation = operation.id,
@@ -172,10 +211,13 @@ pub async fn exec<E: ErrorBody>(
         status = field::Empty,
         latency_ms = field::Empty,
     );
+    // The span is recorded through a handle of its own: `Span::current()` would look it
+    // up in the dispatcher for every request.
+    let recorder = span.clone();
     async move {
         let started = Instant::now();
-        let span = tracing::Span::current();
-        let outcome = send_with_retries(http, state, operation, request, &span).await;
+        let span = recorder;
+        let outcome = send_with_retries(http, state, operation, request, &span, started).await;
         span.record(
             "latency_ms",
             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -194,7 +236,6 @@ pub async fn exec<E: ErrorBody>(
         }
     }
     .instrument(span)
-    .await
 }
 
 async fn send_with_retries(
@@ -203,8 +244,8 @@ async fn send_with_retries(
     operation: &Operation,
     request: Request,
     span: &tracing::Span,
+    started: Instant,
 ) -> reqwest::Result<Response> {
-    let started = Instant::now();
     let mut attempt = 1;
     let mut request = request;
     loop {
@@ -475,18 +516,20 @@ macro_rules! generated_client {
                 .map_err($crate::__private::GeneratedError::InvalidRequest)
             }
 
-            async fn exec(
+            // The future of `hooks::exec` itself, without an `async` layer around it.
+            fn exec(
                 &self,
                 request: $crate::__private::reqwest::Request,
                 info: &$crate::__private::OperationInfo,
-            ) -> $crate::__private::reqwest::Result<$crate::__private::reqwest::Response> {
+            ) -> impl ::std::future::Future<
+                Output = $crate::__private::reqwest::Result<$crate::__private::reqwest::Response>,
+            > {
                 $crate::hooks::exec::<$error>(
                     $crate::__private::ClientInfo::client(self),
                     $crate::__private::ClientInfo::inner(self),
                     Self::operation(info),
                     request,
                 )
-                .await
             }
         }
 
@@ -578,6 +621,26 @@ mod tests {
         ));
         assert!(ok("https://h", "/v7/api_key(12)", "/v7/api_key({id})"));
         assert!(ok("https://h", "/api/auth/login", "/api/auth/login"));
+    }
+
+    proptest::proptest! {
+        /// The shortcut for a plain base path decides as the segment-by-segment reading.
+        #[test]
+        fn the_plain_base_shortcut_decides_as_segments_do(
+            base in "(https?://)?h(:1)?(/[a-z{}]{0,3}){0,3}/?",
+            path in "(/[a-z.{}7]{0,4}){0,5}/?",
+            template in "/?([a-z]{0,3}|\\{id\\}|x\\{id\\}y)(/([a-z]{0,3}|\\{id\\})){0,3}",
+        ) {
+            // Paths built from the base and the template, so that most cases are near misses.
+            let joined = |rest: &str| format!("{}{rest}", base.split_once("//h").map_or("", |(_, p)| p.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit())));
+            for path in [path.clone(), joined(&path), joined(&template), joined(&template.replace("{id}", "7"))] {
+                proptest::prop_assert_eq!(
+                    path_fits(&base, &path, &template),
+                    segment_by_segment(&base, &path, &template),
+                    "{} {} {}", base, path, template
+                );
+            }
+        }
     }
 
     #[test]

@@ -1019,7 +1019,6 @@ pub mod builder {
             let url = format!(
                 "{}/orgs/{}/api_keys", client.baseurl, encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1030,7 +1029,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("page", &page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_organization_api_keys",
@@ -1147,7 +1145,6 @@ pub mod builder {
                 "{}/users/{}/api_keys", client.baseurl, encode_path(& user_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1159,7 +1156,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("o", &o))
                 .query(&progenitor_client::QueryParam::new("page", &page))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_api_keys",
@@ -1205,7 +1201,13 @@ pub mod builder {
         client: &'a super::Client,
         user_id: Result<i64, String>,
         o: Result<i64, String>,
-        body: Result<types::builder::CreateApiKey, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::CreateApiKey,
+                types::builder::CreateApiKey,
+            >,
+            String,
+        >,
     }
     impl<'a> CreateUserApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -1241,7 +1243,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `CreateApiKey` for body failed: {}", s)
                 });
@@ -1253,7 +1255,7 @@ pub mod builder {
                 types::builder::CreateApiKey,
             ) -> types::builder::CreateApiKey,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(
@@ -1262,16 +1264,11 @@ pub mod builder {
             let Self { client, user_id, o, body } = self;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let o = o.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::CreateApiKey::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/users/{}/api_keys", client.baseurl, encode_path(& user_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1282,7 +1279,6 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("o", &o))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_user_api_key",
@@ -1377,7 +1373,6 @@ pub mod builder {
                 "{}/users/{}/api_keys/{}", client.baseurl, encode_path(& user_id
                 .to_string()), encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1387,7 +1382,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("o", &o))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_api_key",
@@ -1434,7 +1428,13 @@ pub mod builder {
         user_id: Result<i64, String>,
         id: Result<i64, String>,
         o: Result<i64, String>,
-        body: Result<types::builder::UpdateApiKey, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::UpdateApiKey,
+                types::builder::UpdateApiKey,
+            >,
+            String,
+        >,
     }
     impl<'a> UpdateUserApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -1480,7 +1480,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `UpdateApiKey` for body failed: {}", s)
                 });
@@ -1492,7 +1492,7 @@ pub mod builder {
                 types::builder::UpdateApiKey,
             ) -> types::builder::UpdateApiKey,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(
@@ -1502,16 +1502,11 @@ pub mod builder {
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let id = id.map_err(Error::InvalidRequest)?;
             let o = o.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::UpdateApiKey::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/users/{}/api_keys/{}", client.baseurl, encode_path(& user_id
                 .to_string()), encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1522,7 +1517,6 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("o", &o))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_user_api_key",
@@ -1617,7 +1611,6 @@ pub mod builder {
                 "{}/users/{}/api_keys/{}", client.baseurl, encode_path(& user_id
                 .to_string()), encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1627,7 +1620,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("o", &o))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_user_api_key",
@@ -1723,7 +1715,6 @@ pub mod builder {
                 "{}/users/{}/api_keys/{}/decrypt", client.baseurl, encode_path(& user_id
                 .to_string()), encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1733,7 +1724,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("o", &o))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "decrypt_user_api_key",

@@ -1558,7 +1558,13 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateNamedUserApiKey<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::CreateNamedUserApiKeyRequest, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::CreateNamedUserApiKeyRequest,
+                types::builder::CreateNamedUserApiKeyRequest,
+            >,
+            String,
+        >,
     }
     impl<'a> CreateNamedUserApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -1576,7 +1582,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!(
                         "conversion to `CreateNamedUserApiKeyRequest` for body failed: {}",
@@ -1591,21 +1597,15 @@ pub mod builder {
                 types::builder::CreateNamedUserApiKeyRequest,
             ) -> types::builder::CreateNamedUserApiKeyRequest,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(
             self,
         ) -> Result<ResponseValue<::apikeys_common::Secret>, Error<types::BalenaError>> {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::CreateNamedUserApiKeyRequest::try_from(v)
-                        .map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!("{}/api-key/user/full", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1615,7 +1615,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_named_user_api_key",
@@ -1670,7 +1669,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ActorWhoami>, Error<types::BalenaError>> {
             let Self { client } = self;
             let url = format!("{}/actor/v1/whoami", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1679,7 +1677,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_actor_whoami",
@@ -1829,7 +1826,6 @@ pub mod builder {
             let skip = skip.map_err(Error::InvalidRequest)?;
             let top = top.map_err(Error::InvalidRequest)?;
             let url = format!("{}/v7/api_key", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1844,7 +1840,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("$select", &select))
                 .query(&progenitor_client::QueryParam::new("$skip", &skip))
                 .query(&progenitor_client::QueryParam::new("$top", &top))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_api_keys",
@@ -1916,7 +1911,6 @@ pub mod builder {
             let Self { client, filter } = self;
             let filter = filter.map_err(Error::InvalidRequest)?;
             let url = format!("{}/v7/api_key/$count", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1926,7 +1920,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("$filter", &filter))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "count_api_keys",
@@ -1994,7 +1987,6 @@ pub mod builder {
             let url = format!(
                 "{}/v7/api_key({})", client.baseurl, encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2003,7 +1995,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "revoke_api_key",
@@ -2084,7 +2075,6 @@ pub mod builder {
             let url = format!(
                 "{}/v7/api_key({})", client.baseurl, encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2094,7 +2084,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_api_key",
@@ -2182,7 +2171,6 @@ pub mod builder {
             let url = format!(
                 "{}/v7/application({})", client.baseurl, encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2192,7 +2180,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("$select", &select))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_application_actor",
@@ -2283,7 +2270,6 @@ pub mod builder {
             let filter = filter.map_err(Error::InvalidRequest)?;
             let select = select.map_err(Error::InvalidRequest)?;
             let url = format!("{}/v7/application", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2294,7 +2280,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("$filter", &filter))
                 .query(&progenitor_client::QueryParam::new("$select", &select))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "find_application_actor",
@@ -2383,7 +2368,6 @@ pub mod builder {
             let url = format!(
                 "{}/v7/device({})", client.baseurl, encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2393,7 +2377,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("$select", &select))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_device_actor",
@@ -2486,7 +2469,6 @@ pub mod builder {
                 "{}/v7/device(uuid='{}')", client.baseurl, encode_path(& uuid
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2496,7 +2478,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("$select", &select))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_device_actor_by_uuid",

@@ -2079,7 +2079,6 @@ pub mod builder {
         > {
             let Self { client } = self;
             let url = format!("{}/api/key", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2088,7 +2087,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_api_keys",
@@ -2135,7 +2133,13 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateApiKey<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::ApiKeyCreate, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::ApiKeyCreate,
+                types::builder::ApiKeyCreate,
+            >,
+            String,
+        >,
     }
     impl<'a> CreateApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2151,7 +2155,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `ApiKeyCreate` for body failed: {}", s)
                 });
@@ -2163,20 +2167,15 @@ pub mod builder {
                 types::builder::ApiKeyCreate,
             ) -> types::builder::ApiKeyCreate,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(
             self,
         ) -> Result<ResponseValue<types::ApiKey>, Error<types::NukiError>> {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::ApiKeyCreate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/key", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2186,7 +2185,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_api_key",
@@ -2231,7 +2229,13 @@ pub mod builder {
     pub struct UpdateApiKey<'a> {
         client: &'a super::Client,
         api_key_id: Result<i32, String>,
-        body: Result<types::builder::ApiKeyUpdate, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::ApiKeyUpdate,
+                types::builder::ApiKeyUpdate,
+            >,
+            String,
+        >,
     }
     impl<'a> UpdateApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2257,7 +2261,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `ApiKeyUpdate` for body failed: {}", s)
                 });
@@ -2269,21 +2273,16 @@ pub mod builder {
                 types::builder::ApiKeyUpdate,
             ) -> types::builder::ApiKeyUpdate,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, body } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::ApiKeyUpdate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/key/{}", client.baseurl, encode_path(& api_key_id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2293,7 +2292,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_api_key",
@@ -2359,7 +2357,6 @@ pub mod builder {
             let url = format!(
                 "{}/api/key/{}", client.baseurl, encode_path(& api_key_id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2368,7 +2365,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_api_key",
@@ -2437,7 +2433,6 @@ pub mod builder {
                 "{}/api/key/{}/advanced", client.baseurl, encode_path(& api_key_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2446,7 +2441,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_advanced_api_key",
@@ -2491,7 +2485,13 @@ pub mod builder {
     pub struct CreateAdvancedApiKey<'a> {
         client: &'a super::Client,
         api_key_id: Result<i32, String>,
-        body: Result<types::builder::AdvancedApiKeyCreate, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::AdvancedApiKeyCreate,
+                types::builder::AdvancedApiKeyCreate,
+            >,
+            String,
+        >,
     }
     impl<'a> CreateAdvancedApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2519,7 +2519,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!(
                         "conversion to `AdvancedApiKeyCreate` for body failed: {}", s
@@ -2533,22 +2533,17 @@ pub mod builder {
                 types::builder::AdvancedApiKeyCreate,
             ) -> types::builder::AdvancedApiKeyCreate,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, body } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::AdvancedApiKeyCreate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/key/{}/advanced", client.baseurl, encode_path(& api_key_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2558,7 +2553,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_advanced_api_key",
@@ -2602,7 +2596,13 @@ pub mod builder {
     pub struct UpdateAdvancedApiKey<'a> {
         client: &'a super::Client,
         api_key_id: Result<i32, String>,
-        body: Result<types::builder::AdvancedApiKeyUpdate, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::AdvancedApiKeyUpdate,
+                types::builder::AdvancedApiKeyUpdate,
+            >,
+            String,
+        >,
     }
     impl<'a> UpdateAdvancedApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2630,7 +2630,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!(
                         "conversion to `AdvancedApiKeyUpdate` for body failed: {}", s
@@ -2644,22 +2644,17 @@ pub mod builder {
                 types::builder::AdvancedApiKeyUpdate,
             ) -> types::builder::AdvancedApiKeyUpdate,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, body } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::AdvancedApiKeyUpdate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/key/{}/advanced", client.baseurl, encode_path(& api_key_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2669,7 +2664,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_advanced_api_key",
@@ -2737,7 +2731,6 @@ pub mod builder {
                 "{}/api/key/{}/advanced", client.baseurl, encode_path(& api_key_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2746,7 +2739,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_advanced_api_key",
@@ -2813,7 +2805,6 @@ pub mod builder {
                 "{}/api/key/{}/advanced/reactivate", client.baseurl, encode_path(&
                 api_key_id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2822,7 +2813,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "reactivate_advanced_api_key",
@@ -2894,7 +2884,6 @@ pub mod builder {
                 "{}/api/key/{}/token", client.baseurl, encode_path(& api_key_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2903,7 +2892,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_api_key_tokens",
@@ -2951,7 +2939,13 @@ pub mod builder {
     pub struct CreateApiKeyToken<'a> {
         client: &'a super::Client,
         api_key_id: Result<i32, String>,
-        body: Result<types::builder::ApiKeyTokenCreate, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::ApiKeyTokenCreate,
+                types::builder::ApiKeyTokenCreate,
+            >,
+            String,
+        >,
     }
     impl<'a> CreateApiKeyToken<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2979,7 +2973,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `ApiKeyTokenCreate` for body failed: {}", s)
                 });
@@ -2991,7 +2985,7 @@ pub mod builder {
                 types::builder::ApiKeyTokenCreate,
             ) -> types::builder::ApiKeyTokenCreate,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(
@@ -2999,16 +2993,11 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ApiKeyToken>, Error<types::NukiError>> {
             let Self { client, api_key_id, body } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::ApiKeyTokenCreate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/key/{}/token", client.baseurl, encode_path(& api_key_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3018,7 +3007,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_api_key_token",
@@ -3064,7 +3052,13 @@ pub mod builder {
         client: &'a super::Client,
         api_key_id: Result<i32, String>,
         id: Result<::std::string::String, String>,
-        body: Result<types::builder::ApiKeyTokenUpdate, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::ApiKeyTokenUpdate,
+                types::builder::ApiKeyTokenUpdate,
+            >,
+            String,
+        >,
     }
     impl<'a> UpdateApiKeyToken<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -3105,7 +3099,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `ApiKeyTokenUpdate` for body failed: {}", s)
                 });
@@ -3117,23 +3111,18 @@ pub mod builder {
                 types::builder::ApiKeyTokenUpdate,
             ) -> types::builder::ApiKeyTokenUpdate,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, id, body } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
             let id = id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::ApiKeyTokenUpdate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/key/{}/token/{}", client.baseurl, encode_path(& api_key_id
                 .to_string()), encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3143,7 +3132,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_api_key_token",
@@ -3225,7 +3213,6 @@ pub mod builder {
                 "{}/api/key/{}/token/{}", client.baseurl, encode_path(& api_key_id
                 .to_string()), encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3234,7 +3221,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_api_key_token",

@@ -1411,7 +1411,6 @@ pub mod builder {
             let limit = limit.map_err(Error::InvalidRequest)?;
             let tenant_id = tenant_id.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api-keys", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1423,7 +1422,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("cursor", &cursor))
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .query(&progenitor_client::QueryParam::new("tenant_id", &tenant_id))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_api_keys",
@@ -1470,7 +1468,13 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateApiKey<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::CreateApiKeyRequest, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::CreateApiKeyRequest,
+                types::builder::CreateApiKeyRequest,
+            >,
+            String,
+        >,
     }
     impl<'a> CreateApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -1488,7 +1492,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `CreateApiKeyRequest` for body failed: {}", s)
                 });
@@ -1500,7 +1504,7 @@ pub mod builder {
                 types::builder::CreateApiKeyRequest,
             ) -> types::builder::CreateApiKeyRequest,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(
@@ -1510,13 +1514,8 @@ pub mod builder {
             Error<types::SensorbucketErrorResponse>,
         > {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::CreateApiKeyRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!("{}/api-keys", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1526,7 +1525,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_api_key",
@@ -1600,7 +1598,6 @@ pub mod builder {
             let url = format!(
                 "{}/api-keys/{}", client.baseurl, encode_path(& api_key_id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1609,7 +1606,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_api_key",
@@ -1685,7 +1681,6 @@ pub mod builder {
             let url = format!(
                 "{}/api-keys/{}", client.baseurl, encode_path(& api_key_id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1694,7 +1689,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "revoke_api_key",

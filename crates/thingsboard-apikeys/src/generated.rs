@@ -1674,7 +1674,6 @@ pub mod builder {
             let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/auth/login", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1684,7 +1683,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "login",
@@ -1728,7 +1726,13 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SaveApiKey<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::SaveApiKeyRequest, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::SaveApiKeyRequest,
+                types::builder::SaveApiKeyRequest,
+            >,
+            String,
+        >,
     }
     impl<'a> SaveApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -1746,7 +1750,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `SaveApiKeyRequest` for body failed: {}", s)
                 });
@@ -1758,7 +1762,7 @@ pub mod builder {
                 types::builder::SaveApiKeyRequest,
             ) -> types::builder::SaveApiKeyRequest,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(
@@ -1768,13 +1772,8 @@ pub mod builder {
             Error<types::ThingsboardErrorResponse>,
         > {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::SaveApiKeyRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/apiKey", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1784,7 +1783,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "save_api_key",
@@ -1857,7 +1855,6 @@ pub mod builder {
             let url = format!(
                 "{}/api/apiKey/{}", client.baseurl, encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1866,7 +1863,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_api_key",
@@ -1953,7 +1949,6 @@ pub mod builder {
                 "{}/api/apiKey/{}/description", client.baseurl, encode_path(& id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1967,7 +1962,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("text/plain"),
                 )
                 .body(body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_api_key_description",
@@ -2057,7 +2051,6 @@ pub mod builder {
                 "{}/api/apiKey/{}/enabled/{}", client.baseurl, encode_path(& id
                 .to_string()), encode_path(& enabled_value.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2066,7 +2059,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "enable_api_key",
@@ -2227,7 +2219,6 @@ pub mod builder {
             let url = format!(
                 "{}/api/apiKeys/{}", client.baseurl, encode_path(& user_id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2243,7 +2234,6 @@ pub mod builder {
                     &progenitor_client::QueryParam::new("sortProperty", &sort_property),
                 )
                 .query(&progenitor_client::QueryParam::new("textSearch", &text_search))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_api_keys",
