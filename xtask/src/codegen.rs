@@ -44,6 +44,7 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutEmptyHeaders, &mut file);
     syn::visit_mut::VisitMut::visit_file_mut(&mut OneError, &mut file);
     keep_typed_bodies(&mut file).map_err(|why| format!("{fragment}: {why}"))?;
+    skip_absent_query_parameters(&mut file);
     let mut lean = LeanSuccess::default();
     syn::visit_mut::VisitMut::visit_file_mut(&mut lean, &mut file);
     let mut typed = TypedBodyCheck {
@@ -636,6 +637,108 @@ fn keep_typed_bodies(file: &mut syn::File) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Sends an optional query parameter only when it is present: progenitor's
+/// `.query(&QueryParam::new(name, &value))` for an absent one adds nothing to the URL but
+/// still opens, re-serializes and closes its query (a list with five unset options paid
+/// that five times). The call becomes `.query_some(..)`, of
+/// `apikeys_common::__private::QuerySome`, for the parameters whose builder field is
+/// `Result<Option<_>, String>`.
+fn skip_absent_query_parameters(file: &mut syn::File) {
+    let Some((_, items)) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
+        _ => None,
+    }) else {
+        return;
+    };
+    let mut rewritten = false;
+    // Operation builder -> its optional fields.
+    let mut optional = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for item in items.iter() {
+        if let syn::Item::Struct(s) = item {
+            for field in &s.fields {
+                let ty = &field.ty;
+                let ty = quote!(#ty).to_string();
+                let is_option = ty.starts_with("Result < Option <")
+                    || ty.starts_with("Result < :: std :: option :: Option <");
+                if let (Some(name), true) = (&field.ident, is_option) {
+                    optional
+                        .entry(s.ident.to_string())
+                        .or_default()
+                        .push(name.to_string());
+                }
+            }
+        }
+    }
+    for item in items.iter_mut() {
+        let syn::Item::Impl(imp) = item else {
+            continue;
+        };
+        let self_ty = &imp.self_ty;
+        let owner = quote!(#self_ty).to_string();
+        let Some(fields) = optional.get(owner.split(' ').next().unwrap_or_default()) else {
+            continue;
+        };
+        for member in &mut imp.items {
+            if let syn::ImplItem::Fn(function) = member
+                && function.sig.ident == "exchange"
+            {
+                let mut rewrite = QuerySome {
+                    fields,
+                    rewritten: &mut rewritten,
+                };
+                syn::visit_mut::VisitMut::visit_block_mut(&mut rewrite, &mut function.block);
+            }
+        }
+    }
+    if rewritten {
+        items.insert(0, syn::parse_quote!(use ::apikeys_common::__private::QuerySome as _;));
+    }
+}
+
+/// `.query(&progenitor_client::QueryParam::new(name, &field))` becomes
+/// `.query_some(name, &field)` for the optional `fields`.
+struct QuerySome<'f> {
+    fields: &'f [String],
+    rewritten: &'f mut bool,
+}
+
+impl syn::visit_mut::VisitMut for QuerySome<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        syn::visit_mut::visit_expr_mut(self, expr);
+        let syn::Expr::MethodCall(call) = expr else {
+            return;
+        };
+        if call.method != "query" || call.args.len() != 1 {
+            return;
+        }
+        let Some(syn::Expr::Reference(arg)) = call.args.first() else {
+            return;
+        };
+        let syn::Expr::Call(new) = arg.expr.as_ref() else {
+            return;
+        };
+        let func = &new.func;
+        if quote!(#func).to_string() != "progenitor_client :: QueryParam :: new" || new.args.len() != 2
+        {
+            return;
+        }
+        let (Some(name), Some(value)) = (new.args.first(), new.args.last()) else {
+            return;
+        };
+        let field = quote!(#value).to_string();
+        if !self
+            .fields
+            .iter()
+            .any(|f| field == format!("& {f}"))
+        {
+            return;
+        }
+        call.method = format_ident!("query_some");
+        call.args = syn::parse_quote!(#name, #value);
+        *self.rewritten = true;
+    }
 }
 
 /// `T` in `Result<ResponseValue<T>, Error<E>>`.

@@ -1,4 +1,4 @@
-//! The body slot of a generated operation builder.
+//! The body slot of a generated operation builder, and its optional query parameters.
 
 use std::fmt;
 
@@ -50,6 +50,24 @@ where
             Body::Typed(body) => Ok(body),
             Body::Building(builder) => T::try_from(builder).map_err(|e| e.to_string()),
             Body::Unset => T::try_from(B::default()).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Optional query parameters for the generated code (`cargo xtask codegen` writes
+/// `.query_some(name, &value)` for them).
+pub trait QuerySome: Sized {
+    /// `self.query(&QueryParam::new(name, value))`, the call progenitor writes for a query
+    /// parameter, made only when the optional `value` is present: progenitor's call for an
+    /// absent one adds nothing, but opens, re-serializes and closes the URL's query.
+    fn query_some<T: serde::Serialize>(self, name: &str, value: &Option<T>) -> Self;
+}
+
+impl QuerySome for reqwest::RequestBuilder {
+    fn query_some<T: serde::Serialize>(self, name: &str, value: &Option<T>) -> Self {
+        match value {
+            None => self,
+            Some(_) => self.query(&progenitor_client::QueryParam::new(name, value)),
         }
     }
 }

@@ -112,19 +112,25 @@ fn check_path(base_url: &str, path: &str, template: &str) -> Result<(), String> 
 fn path_fits(base_url: &str, path: &str, template: &str) -> bool {
     // Runs on every request. The usual base path (none, or segments without an empty one
     // or a `{`) is compared as one prefix, and a template without parameters as one text.
-    // Found by `char`: a `&str` pattern would set up a substring searcher every time.
+    // Short texts are scanned byte by byte: `str::find` would set up a searcher or call
+    // `memchr` for each.
+    let has = |text: &str, byte: u8| text.bytes().any(|b| b == byte);
     let base_path = base_url
-        .find(':')
+        .bytes()
+        .position(|b| b == b':')
         .and_then(|at| base_url.get(at + 1..)?.strip_prefix("//"))
-        .map(|rest| rest.find('/').map_or("", |at| &rest[at..]));
-    let plain = |text: &str| !text.contains("//") && !text.ends_with('/') && !text.contains('{');
+        .map(|rest| {
+            let at = rest.bytes().position(|b| b == b'/');
+            at.and_then(|at| rest.get(at..)).unwrap_or("")
+        });
+    let plain = |text: &str| !text.contains("//") && !text.ends_with('/') && !has(text, b'{');
     if let Some(base_path) = base_path.filter(|base| plain(base))
         && template.starts_with('/')
     {
         let Some(rest) = path.strip_prefix(base_path) else {
             return false;
         };
-        if !template.contains('{') {
+        if !has(template, b'{') {
             return rest == template;
         }
         return segments_fit(slash_split(template).skip(1), slash_split(rest).skip(1))
@@ -176,7 +182,10 @@ pub(crate) fn slash_split(text: &str) -> impl Iterator<Item = &str> {
 
 /// Whether a path segment matches a template segment such as `apiKey`, `{id}` or `key({id})`.
 fn segment_fits(template: &str, segment: &str) -> bool {
-    match (template.find('{'), template.rfind('}')) {
+    // Byte by byte: segments are short, and `{` and `}` are ASCII.
+    let open = template.bytes().position(|b| b == b'{');
+    let close = template.bytes().rposition(|b| b == b'}');
+    match (open, close) {
         (Some(open), Some(close)) if open < close => {
             let (prefix, suffix) = (&template[..open], &template[close + 1..]);
             segment.len() > prefix.len() + suffix.len()
@@ -226,7 +235,13 @@ pub fn exec<'a, E: ErrorBody>(
             Ok(response) => {
                 span.record("status", response.status().as_u16());
                 tracing::debug!("response received");
-                buffer_response::<E>(response, state, operation).await
+                if handed_on_unread(&response, state, operation) {
+                    Ok(response)
+                } else {
+                    // Boxed: the reading and rebuilding would otherwise weigh on the
+                    // future of every request, which is moved whole at each `.await` layer.
+                    Box::pin(buffer_response::<E>(response, state, operation)).await
+                }
             }
             Err(error) => {
                 let error = crate::error::with_short_url(error);
@@ -280,7 +295,8 @@ async fn send_with_retries(
             "retrying"
         );
         drop(outcome);
-        tokio::time::sleep(delay).await;
+        // Boxed, as only a retry needs it: see `exec`.
+        Box::pin(tokio::time::sleep(delay)).await;
         attempt += 1;
         request = next;
     }
@@ -314,6 +330,9 @@ async fn buffer_response<E: ErrorBody>(
     state: &ClientState,
     operation: &Operation,
 ) -> reqwest::Result<Response> {
+    if handed_on_unread(&response, state, operation) {
+        return Ok(response);
+    }
     let status = response.status();
     let failed = status.is_client_error() || status.is_server_error();
     let limit = if failed {
@@ -324,18 +343,6 @@ async fn buffer_response<E: ErrorBody>(
     let declared = response
         .content_length()
         .and_then(|n| usize::try_from(n).ok());
-    // `content_length` is the body's exact size as the connection frames it (a declared
-    // `Content-Length`, which hyper and h2 hold the body to, and unknown while reqwest
-    // decompresses): such a body cannot outgrow its length, so a success within the limit
-    // is handed on as it is, and the caller reads it once, with no copy or rebuilt response.
-    // Only for a status whose body the operation then reads whole: any other (an
-    // undocumented success) is read here, so a broken body ends in a transport error first.
-    if !failed
-        && declared.is_some_and(|length| length <= limit)
-        && operation.decoded.contains(&status.as_u16())
-    {
-        return Ok(response);
-    }
     // The headers and extensions move to the rebuilt response (no copy), and so does the
     // URL: without it reqwest would parse a placeholder URL for every response.
     let mut headers = std::mem::take(response.headers_mut());
@@ -363,6 +370,26 @@ async fn buffer_response<E: ErrorBody>(
         Some(body) => reqwest::Body::from(body),
     };
     Ok(Response::from(rebuilt.body(body).unwrap_or_default()))
+}
+
+/// Whether a response is handed on as it is, its body unread.
+///
+/// `content_length` is the body's exact size as the connection frames it (a declared
+/// `Content-Length`, which hyper and h2 hold the body to, and unknown while reqwest
+/// decompresses): such a body cannot outgrow its length, so a success within the limit
+/// is handed on as it is, and the caller reads it once, with no copy or rebuilt response.
+/// Only for a status whose body the operation then reads whole: any other (an
+/// undocumented success) is read by [`buffer_response`], so a broken body ends in a
+/// transport error first.
+fn handed_on_unread(response: &Response, state: &ClientState, operation: &Operation) -> bool {
+    let status = response.status();
+    let failed = status.is_client_error() || status.is_server_error();
+    !failed
+        && response
+            .content_length()
+            .and_then(|n| usize::try_from(n).ok())
+            .is_some_and(|length| length <= state.max_response_bytes)
+        && operation.decoded.contains(&status.as_u16())
 }
 
 /// The body, or `None` when it exceeds `limit`. With `truncate`, a longer body is cut at

@@ -51,7 +51,7 @@ pub mod reexport {
 /// What the generated code reaches through this crate; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::body::Body;
+    pub use crate::body::{Body, QuerySome};
     pub use crate::error::{error_from_text, error_text};
     pub use futures::Stream;
     pub use progenitor_client::{

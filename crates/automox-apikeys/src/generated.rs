@@ -946,6 +946,7 @@ let response = client.decrypt_user_api_key()
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
 pub mod builder {
+    use ::apikeys_common::__private::QuerySome as _;
     use super::types;
     #[allow(unused_imports)]
     use super::{
@@ -1027,8 +1028,8 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("limit", &limit))
-                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query_some("limit", &limit)
+                .query_some("page", &page)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_organization_api_keys",
@@ -1153,9 +1154,9 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query_some("limit", &limit)
                 .query(&progenitor_client::QueryParam::new("o", &o))
-                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query_some("page", &page)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_api_keys",

@@ -1546,6 +1546,7 @@ let response = client.get_device_actor_by_uuid()
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
 pub mod builder {
+    use ::apikeys_common::__private::QuerySome as _;
     use super::types;
     #[allow(unused_imports)]
     use super::{
@@ -1834,12 +1835,12 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("$expand", &expand))
-                .query(&progenitor_client::QueryParam::new("$filter", &filter))
-                .query(&progenitor_client::QueryParam::new("$orderby", &orderby))
-                .query(&progenitor_client::QueryParam::new("$select", &select))
-                .query(&progenitor_client::QueryParam::new("$skip", &skip))
-                .query(&progenitor_client::QueryParam::new("$top", &top))
+                .query_some("$expand", &expand)
+                .query_some("$filter", &filter)
+                .query_some("$orderby", &orderby)
+                .query_some("$select", &select)
+                .query_some("$skip", &skip)
+                .query_some("$top", &top)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_api_keys",
@@ -1919,7 +1920,7 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("$filter", &filter))
+                .query_some("$filter", &filter)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "count_api_keys",
@@ -2179,7 +2180,7 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("$select", &select))
+                .query_some("$select", &select)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_application_actor",
@@ -2278,8 +2279,8 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("$filter", &filter))
-                .query(&progenitor_client::QueryParam::new("$select", &select))
+                .query_some("$filter", &filter)
+                .query_some("$select", &select)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "find_application_actor",
@@ -2376,7 +2377,7 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("$select", &select))
+                .query_some("$select", &select)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_device_actor",
@@ -2477,7 +2478,7 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("$select", &select))
+                .query_some("$select", &select)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_device_actor_by_uuid",

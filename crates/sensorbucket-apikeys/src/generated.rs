@@ -1340,6 +1340,7 @@ let response = client.revoke_api_key()
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
 pub mod builder {
+    use ::apikeys_common::__private::QuerySome as _;
     use super::types;
     #[allow(unused_imports)]
     use super::{
@@ -1419,9 +1420,9 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
-                .query(&progenitor_client::QueryParam::new("limit", &limit))
-                .query(&progenitor_client::QueryParam::new("tenant_id", &tenant_id))
+                .query_some("cursor", &cursor)
+                .query_some("limit", &limit)
+                .query_some("tenant_id", &tenant_id)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_api_keys",

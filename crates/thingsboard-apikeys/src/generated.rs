@@ -1632,6 +1632,7 @@ let response = client.get_user_api_keys()
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
 pub mod builder {
+    use ::apikeys_common::__private::QuerySome as _;
     use super::types;
     #[allow(unused_imports)]
     use super::{
@@ -2229,11 +2230,9 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("pageSize", &page_size))
-                .query(&progenitor_client::QueryParam::new("sortOrder", &sort_order))
-                .query(
-                    &progenitor_client::QueryParam::new("sortProperty", &sort_property),
-                )
-                .query(&progenitor_client::QueryParam::new("textSearch", &text_search))
+                .query_some("sortOrder", &sort_order)
+                .query_some("sortProperty", &sort_property)
+                .query_some("textSearch", &text_search)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_api_keys",
