@@ -693,7 +693,12 @@ fn skip_absent_query_parameters(file: &mut syn::File) {
         }
     }
     if rewritten {
-        items.insert(0, syn::parse_quote!(use ::apikeys_common::__private::QuerySome as _;));
+        items.insert(
+            0,
+            syn::parse_quote!(
+                use ::apikeys_common::__private::QuerySome as _;
+            ),
+        );
     }
 }
 
@@ -720,7 +725,8 @@ impl syn::visit_mut::VisitMut for QuerySome<'_> {
             return;
         };
         let func = &new.func;
-        if quote!(#func).to_string() != "progenitor_client :: QueryParam :: new" || new.args.len() != 2
+        if quote!(#func).to_string() != "progenitor_client :: QueryParam :: new"
+            || new.args.len() != 2
         {
             return;
         }
@@ -728,11 +734,7 @@ impl syn::visit_mut::VisitMut for QuerySome<'_> {
             return;
         };
         let field = quote!(#value).to_string();
-        if !self
-            .fields
-            .iter()
-            .any(|f| field == format!("& {f}"))
-        {
+        if !self.fields.iter().any(|f| field == format!("& {f}")) {
             return;
         }
         call.method = format_ident!("query_some");

@@ -619,7 +619,11 @@ pub fn listing_wire_query(
         return Ok(wire_query(&url));
     }
     let extra = (named == 0).then_some(("$select", default_select));
-    Ok(wire_query_from(pairs, url.query().map_or(0, str::len), extra))
+    Ok(wire_query_from(
+        pairs,
+        url.query().map_or(0, str::len),
+        extra,
+    ))
 }
 
 /// The `$select`s of a query that passed the secret rule.
