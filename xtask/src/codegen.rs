@@ -42,6 +42,7 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     keep_progenitor_private(&mut file.items);
     syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutApiVersion, &mut file);
     syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutEmptyHeaders, &mut file);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut TextInUtf8, &mut file);
     syn::visit_mut::VisitMut::visit_file_mut(&mut OneError, &mut file);
     keep_typed_bodies(&mut file).map_err(|why| format!("{fragment}: {why}"))?;
     skip_absent_query_parameters(&mut file);
@@ -345,6 +346,19 @@ fn shrink_header_map(stmt: &mut syn::Stmt, removed: usize) {
             if let syn::Pat::Ident(binding) = &mut local.pat {
                 binding.mutability = None;
             }
+        }
+    }
+}
+
+/// Labels text bodies as the UTF-8 they are: progenitor sends `text/plain` without a
+/// charset, and servers such as Spring's then read the body as ISO-8859-1. Done here, in
+/// the generated code, so that no request pays for looking the header up to fix it.
+struct TextInUtf8;
+
+impl syn::visit_mut::VisitMut for TextInUtf8 {
+    fn visit_lit_str_mut(&mut self, lit: &mut syn::LitStr) {
+        if lit.value() == "text/plain" {
+            *lit = syn::LitStr::new("text/plain; charset=utf-8", lit.span());
         }
     }
 }

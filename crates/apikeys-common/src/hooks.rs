@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use reqwest::header::CONTENT_LENGTH;
 use reqwest::{Request, Response, ResponseBuilderExt};
 use tracing::{Instrument, field};
 
@@ -37,7 +37,8 @@ pub struct Operation {
 
 /// Runs before a request is sent: checks that the path kept the operation's shape and that
 /// every bound of the fragment on its query and path holds (the body's are checked on the
-/// typed body, by [`check_body`]), sets the credential, and labels text bodies as the UTF-8 they are.
+/// typed body, by [`check_body`]) and sets the credential. (Text bodies are labelled as the
+/// UTF-8 they are by the generated code itself: see `cargo xtask codegen`.)
 ///
 /// `operation` is what the fragment declares, `base_url` the client's.
 pub fn pre(
@@ -59,14 +60,6 @@ pub fn pre(
         headers.insert(
             credential.header_name().clone(),
             credential.header_value().clone(),
-        );
-    }
-    // progenitor sends `text/plain` without a charset, and servers such as Spring's then
-    // read the body as ISO-8859-1.
-    if headers.get(CONTENT_TYPE).is_some_and(|v| v == "text/plain") {
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
         );
     }
     Ok(())
@@ -588,11 +581,8 @@ mod tests {
     }
 
     #[test]
-    fn pre_sets_the_credential_and_the_text_charset() {
+    fn pre_sets_the_credential() {
         let mut request = Request::new(reqwest::Method::GET, "http://127.0.0.1/x".parse().unwrap());
-        request
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         let operation = Operation {
             id: "x",
             path: "/x",
@@ -610,7 +600,6 @@ mod tests {
         let headers = request.headers();
         assert_eq!(headers["authorization"], "Bearer k");
         assert!(headers["authorization"].is_sensitive());
-        assert_eq!(headers[CONTENT_TYPE], "text/plain; charset=utf-8");
     }
 
     #[test]

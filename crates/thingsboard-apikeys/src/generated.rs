@@ -1960,7 +1960,9 @@ pub mod builder {
                 )
                 .header(
                     ::reqwest::header::CONTENT_TYPE,
-                    ::reqwest::header::HeaderValue::from_static("text/plain"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        "text/plain; charset=utf-8",
+                    ),
                 )
                 .body(body)
                 .build()?;
