@@ -10,20 +10,15 @@ use std::fmt;
 /// from the typed body that `.body(..)` is given, to be converted back when sending. This
 /// one keeps a typed body as it is and makes the field builder only for `.body_map(..)`
 /// or when no body was given, so that the same error is reported then.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub enum Body<T, B> {
     /// No body given yet: stands for `B::default()`.
+    #[default]
     Unset,
     /// A whole typed body, from `.body(..)`.
     Typed(T),
     /// A body built field by field, from `.body_map(..)`.
     Building(B),
-}
-
-impl<T, B> Default for Body<T, B> {
-    fn default() -> Self {
-        Body::Unset
-    }
 }
 
 impl<T, B: Default + From<T>> Body<T, B> {

@@ -650,7 +650,7 @@ where
         let (name, value) = pair.borrow();
         let (name, value) = (name.as_ref(), value.as_ref());
         // A name or value may hold `%24select`, which the server reads as `$select`.
-        let decoded = percent_decode_str(&name).decode_utf8_lossy();
+        let decoded = percent_decode_str(name).decode_utf8_lossy();
         let check = |list: &str| -> Result<(), String> {
             for field in list.split(',') {
                 let field = field.trim();
@@ -672,7 +672,7 @@ where
             }
             Ok(())
         };
-        let once = || percent_decode_str(&value).decode_utf8_lossy();
+        let once = || percent_decode_str(value).decode_utf8_lossy();
         match decoded.as_ref() {
             "$select" => {
                 if value.trim().is_empty() {
@@ -680,12 +680,12 @@ where
                 } else {
                     selects += 1;
                 }
-                check(&value)?;
+                check(value)?;
                 check(&once())?;
             }
             "$expand" => {
                 let once = once();
-                for list in nested_selects(&value).chain(nested_selects(&once)) {
+                for list in nested_selects(value).chain(nested_selects(&once)) {
                     check(list)?;
                 }
             }
