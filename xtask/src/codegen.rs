@@ -43,7 +43,11 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     use_our_encode_path(&mut file.items);
     keep_progenitor_private(&mut file.items);
     syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutApiVersion, &mut file);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut WithoutEmptyHeaders, &mut file);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut TextInUtf8, &mut file);
     syn::visit_mut::VisitMut::visit_file_mut(&mut OneError, &mut file);
+    keep_typed_bodies(&mut file).map_err(|why| format!("{fragment}: {why}"))?;
+    skip_absent_query_parameters(&mut file);
     let mut lean = LeanSuccess::default();
     syn::visit_mut::VisitMut::visit_file_mut(&mut lean, &mut file);
     let mut typed = TypedBodyCheck {
@@ -353,6 +357,65 @@ fn shrink_header_map(stmt: &mut syn::Stmt, removed: usize) {
     }
 }
 
+/// Labels text bodies as the UTF-8 they are: progenitor sends `text/plain` without a
+/// charset, and servers such as Spring's then read the body as ISO-8859-1. Done here, in
+/// the generated code, so that no request pays for looking the header up to fix it.
+struct TextInUtf8;
+
+impl syn::visit_mut::VisitMut for TextInUtf8 {
+    fn visit_lit_str_mut(&mut self, lit: &mut syn::LitStr) {
+        if lit.value() == "text/plain" {
+            *lit = syn::LitStr::new("text/plain; charset=utf-8", lit.span());
+        }
+    }
+}
+
+/// Drops the header map an operation without header parameters builds empty
+/// (`HeaderMap::with_capacity(0)`) and hands to `.headers(..)`, which then only walks it:
+/// every request paid for making, merging and dropping a map with nothing in it.
+struct WithoutEmptyHeaders;
+
+impl syn::visit_mut::VisitMut for WithoutEmptyHeaders {
+    fn visit_block_mut(&mut self, block: &mut syn::Block) {
+        let empty = block.stmts.iter().position(|stmt| {
+            quote!(#stmt).to_string()
+                == "let header_map = :: reqwest :: header :: HeaderMap :: with_capacity (0usize) ;"
+        });
+        let mentions: usize = block
+            .stmts
+            .iter()
+            .map(|stmt| quote!(#stmt).to_string().matches("header_map").count())
+            .sum();
+        // Made, and only handed to `.headers(..)`.
+        if let (Some(at), 2) = (empty, mentions) {
+            block.stmts.remove(at);
+            for stmt in &mut block.stmts {
+                syn::visit_mut::VisitMut::visit_stmt_mut(&mut WithoutHeadersCall, stmt);
+            }
+        }
+        syn::visit_mut::visit_block_mut(self, block);
+    }
+}
+
+/// `receiver.headers(header_map)` becomes `receiver`.
+struct WithoutHeadersCall;
+
+impl syn::visit_mut::VisitMut for WithoutHeadersCall {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        if let syn::Expr::MethodCall(call) = expr
+            && call.method == "headers"
+            && call.args.len() == 1
+            && call
+                .args
+                .first()
+                .is_some_and(|arg| quote!(#arg).to_string() == "header_map")
+        {
+            *expr = (*call.receiver).clone();
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
+}
+
 /// Decodes a success body with `apikeys_common::hooks::decode` instead of progenitor's
 /// `ResponseValue::from_response`, which copies every response header for a value `send`
 /// drops unread. Error arms keep progenitor's decoder: their headers are read
@@ -502,6 +565,202 @@ impl syn::visit_mut::VisitMut for OneError {
         });
         item.items.extend(sends);
         syn::visit_mut::visit_item_impl_mut(self, item);
+    }
+}
+
+/// Gives each operation builder with a JSON body of a generated type the slot
+/// `apikeys_common::__private::Body` instead of progenitor's `types::builder::X`: progenitor
+/// makes that builder (allocating a "no value supplied" message for each required field)
+/// with every operation builder, turns the typed body `.body(..)` is given into it, and back
+/// when sending. The slot keeps a typed body as it is; `.body_map(..)`, and sending without
+/// a body, still go through the field builder, with the same messages.
+fn keep_typed_bodies(file: &mut syn::File) -> Result<(), String> {
+    let builders = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
+        _ => None,
+    });
+    let Some((_, items)) = builders else {
+        return Err("progenitor emitted no `builder` module".into());
+    };
+    // Operation builder -> the body type's name, for those whose slot changed.
+    let mut slots = std::collections::BTreeMap::new();
+    for item in items.iter_mut() {
+        let syn::Item::Struct(s) = item else {
+            continue;
+        };
+        for field in &mut s.fields {
+            if field.ident.as_ref().is_none_or(|name| name != "body") {
+                continue;
+            }
+            let ty = &field.ty;
+            let text = quote!(#ty).to_string();
+            let Some(name) = text
+                .strip_prefix("Result < types :: builder :: ")
+                .and_then(|rest| rest.strip_suffix(" , String >"))
+            else {
+                continue;
+            };
+            let name = format_ident!("{name}");
+            field.ty = syn::parse_quote!(
+                Result<::apikeys_common::__private::Body<types::#name, types::builder::#name>, String>
+            );
+            slots.insert(s.ident.to_string(), name);
+        }
+    }
+    for item in items.iter_mut() {
+        let syn::Item::Impl(imp) = item else {
+            continue;
+        };
+        let self_ty = &imp.self_ty;
+        let owner = quote!(#self_ty).to_string();
+        let Some(name) = slots.get(owner.split(' ').next().unwrap_or_default()) else {
+            continue;
+        };
+        let mut done = std::collections::BTreeSet::new();
+        for member in &mut imp.items {
+            let syn::ImplItem::Fn(function) = member else {
+                continue;
+            };
+            let method = function.sig.ident.to_string();
+            for stmt in &mut function.block.stmts {
+                let text = quote!(#stmt).to_string();
+                let rewritten = match method.as_str() {
+                    "body" if text.contains(". map (From :: from)") => Some(text.replace(
+                        ". map (From :: from)",
+                        ". map (:: apikeys_common :: __private :: Body :: Typed)",
+                    )),
+                    "body_map" if text == "self . body = self . body . map (f) ;" => {
+                        Some("self.body = self.body.map(|body| body.map_builder(f));".into())
+                    }
+                    "exchange" => {
+                        let convert = format!(
+                            "types :: {name} :: try_from (v) . map_err (| e | e . to_string ())"
+                        );
+                        text.contains(&convert)
+                            .then(|| text.replace(&convert, "v . into_typed ()"))
+                    }
+                    _ => None,
+                };
+                if let Some(code) = rewritten {
+                    *stmt = syn::parse_str(&code)
+                        .map_err(|e| format!("`{owner}::{method}` rewritten: {e}"))?;
+                    done.insert(method.clone());
+                }
+            }
+        }
+        for method in ["body", "body_map", "exchange"] {
+            if !done.contains(method) {
+                return Err(format!(
+                    "`{owner}::{method}` is not the shape xtask/src/codegen.rs \
+                     `keep_typed_bodies` rewrites (a new progenitor?)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sends an optional query parameter only when it is present: progenitor's
+/// `.query(&QueryParam::new(name, &value))` for an absent one adds nothing to the URL but
+/// still opens, re-serializes and closes its query (a list with five unset options paid
+/// that five times). The call becomes `.query_some(..)`, of
+/// `apikeys_common::__private::QuerySome`, for the parameters whose builder field is
+/// `Result<Option<_>, String>`.
+fn skip_absent_query_parameters(file: &mut syn::File) {
+    let Some((_, items)) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
+        _ => None,
+    }) else {
+        return;
+    };
+    let mut rewritten = false;
+    // Operation builder -> its optional fields.
+    let mut optional = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for item in items.iter() {
+        if let syn::Item::Struct(s) = item {
+            for field in &s.fields {
+                let ty = &field.ty;
+                let ty = quote!(#ty).to_string();
+                let is_option = ty.starts_with("Result < Option <")
+                    || ty.starts_with("Result < :: std :: option :: Option <");
+                if let (Some(name), true) = (&field.ident, is_option) {
+                    optional
+                        .entry(s.ident.to_string())
+                        .or_default()
+                        .push(name.to_string());
+                }
+            }
+        }
+    }
+    for item in items.iter_mut() {
+        let syn::Item::Impl(imp) = item else {
+            continue;
+        };
+        let self_ty = &imp.self_ty;
+        let owner = quote!(#self_ty).to_string();
+        let Some(fields) = optional.get(owner.split(' ').next().unwrap_or_default()) else {
+            continue;
+        };
+        for member in &mut imp.items {
+            if let syn::ImplItem::Fn(function) = member
+                && function.sig.ident == "exchange"
+            {
+                let mut rewrite = QuerySome {
+                    fields,
+                    rewritten: &mut rewritten,
+                };
+                syn::visit_mut::VisitMut::visit_block_mut(&mut rewrite, &mut function.block);
+            }
+        }
+    }
+    if rewritten {
+        items.insert(
+            0,
+            syn::parse_quote!(
+                use ::apikeys_common::__private::QuerySome as _;
+            ),
+        );
+    }
+}
+
+/// `.query(&progenitor_client::QueryParam::new(name, &field))` becomes
+/// `.query_some(name, &field)` for the optional `fields`.
+struct QuerySome<'f> {
+    fields: &'f [String],
+    rewritten: &'f mut bool,
+}
+
+impl syn::visit_mut::VisitMut for QuerySome<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        syn::visit_mut::visit_expr_mut(self, expr);
+        let syn::Expr::MethodCall(call) = expr else {
+            return;
+        };
+        if call.method != "query" || call.args.len() != 1 {
+            return;
+        }
+        let Some(syn::Expr::Reference(arg)) = call.args.first() else {
+            return;
+        };
+        let syn::Expr::Call(new) = arg.expr.as_ref() else {
+            return;
+        };
+        let func = &new.func;
+        if quote!(#func).to_string() != "progenitor_client :: QueryParam :: new"
+            || new.args.len() != 2
+        {
+            return;
+        }
+        let (Some(name), Some(value)) = (new.args.first(), new.args.last()) else {
+            return;
+        };
+        let field = quote!(#value).to_string();
+        if !self.fields.iter().any(|f| field == format!("& {f}")) {
+            return;
+        }
+        call.method = format_ident!("query_some");
+        call.args = syn::parse_quote!(#name, #value);
+        *self.rewritten = true;
     }
 }
 

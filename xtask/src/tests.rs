@@ -44,6 +44,33 @@ fn generated_requests_carry_no_api_version_and_encode_backslashes() {
     }
 }
 
+/// What the generated code no longer pays for on every request: an empty header map, a
+/// header look-up to add the text charset, a body rebuilt through its field builder, and a
+/// re-serialized query for each absent optional parameter.
+#[test]
+fn generated_requests_skip_per_call_work_that_does_nothing() {
+    let root = workspace_root();
+    for vendor in VENDORS {
+        let code = codegen::generate(&root, vendor).unwrap();
+        assert!(
+            !code.contains("HeaderMap::with_capacity(0usize)"),
+            "{}",
+            vendor.name
+        );
+        assert!(!code.contains("\"text/plain\""), "{}", vendor.name);
+        assert!(
+            !code.contains("body: Result<types::builder::"),
+            "{}",
+            vendor.name
+        );
+    }
+    let balena = VENDORS.iter().find(|v| v.name == "balena").unwrap();
+    let code = codegen::generate(&root, balena).unwrap();
+    assert!(code.contains(".query_some(\"$select\", &select)"));
+    assert!(!code.contains("QueryParam::new(\"$select\""));
+    assert!(code.contains("::apikeys_common::__private::Body<"));
+}
+
 const TOY: Vendor = Vendor {
     name: "toy",
     operations: &["get_key"],

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use reqwest::header::CONTENT_LENGTH;
 use reqwest::{Request, Response, ResponseBuilderExt};
 use tracing::{Instrument, field};
 
@@ -37,7 +37,8 @@ pub struct Operation {
 
 /// Runs before a request is sent: checks that the path kept the operation's shape and that
 /// every bound of the fragment on its query and path holds (the body's are checked on the
-/// typed body, by [`check_body`]), sets the credential, and labels text bodies as the UTF-8 they are.
+/// typed body, by [`check_body`]) and sets the credential. (Text bodies are labelled as the
+/// UTF-8 they are by the generated code itself: see `cargo xtask codegen`.)
 ///
 /// `operation` is what the fragment declares, `base_url` the client's.
 pub fn pre(
@@ -59,14 +60,6 @@ pub fn pre(
         headers.insert(
             credential.header_name().clone(),
             credential.header_value().clone(),
-        );
-    }
-    // progenitor sends `text/plain` without a charset, and servers such as Spring's then
-    // read the body as ISO-8859-1.
-    if headers.get(CONTENT_TYPE).is_some_and(|v| v == "text/plain") {
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
         );
     }
     Ok(())
@@ -97,18 +90,7 @@ pub fn encode_path(segment: &str) -> String {
 /// be sent must still have the template's segments: every literal in place, every
 /// parameter non-empty.
 fn check_path(base_url: &str, path: &str, template: &str) -> Result<(), String> {
-    // Runs on every request: the segments are compared pairwise, nothing is collected.
-    let base = slash_split(base_url).skip(3).filter(|s| !s.is_empty());
-    let mut expected = base.chain(slash_split(template).skip(1));
-    let mut actual = slash_split(path).skip(1);
-    let fits = loop {
-        match (expected.next(), actual.next()) {
-            (Some(want), Some(got)) if segment_fits(want, got) => {}
-            (None, None) => break true,
-            _ => break false,
-        }
-    };
-    if fits {
+    if path_fits(base_url, path, template) {
         Ok(())
     } else {
         Err(format!(
@@ -116,6 +98,59 @@ fn check_path(base_url: &str, path: &str, template: &str) -> Result<(), String> 
              `{template}`): ids that are empty, `.` or `..`, or that contain `\\`, cannot be sent",
             crate::error::shorten(path, crate::error::MAX_URL_CHARS)
         ))
+    }
+}
+
+/// Whether `path` has the shape of the base URL's path followed by `template`.
+fn path_fits(base_url: &str, path: &str, template: &str) -> bool {
+    // Runs on every request. The usual base path (none, or segments without an empty one
+    // or a `{`) is compared as one prefix, and a template without parameters as one text.
+    // Short texts are scanned byte by byte: `str::find` would set up a searcher or call
+    // `memchr` for each.
+    let has = |text: &str, byte: u8| text.bytes().any(|b| b == byte);
+    let base_path = base_url
+        .bytes()
+        .position(|b| b == b':')
+        .and_then(|at| base_url.get(at + 1..)?.strip_prefix("//"))
+        .map(|rest| {
+            let at = rest.bytes().position(|b| b == b'/');
+            at.and_then(|at| rest.get(at..)).unwrap_or("")
+        });
+    let plain = |text: &str| !text.contains("//") && !text.ends_with('/') && !has(text, b'{');
+    if let Some(base_path) = base_path.filter(|base| plain(base))
+        && template.starts_with('/')
+    {
+        let Some(rest) = path.strip_prefix(base_path) else {
+            return false;
+        };
+        if !has(template, b'{') {
+            return rest == template;
+        }
+        return segments_fit(slash_split(template).skip(1), slash_split(rest).skip(1))
+            && rest.starts_with('/');
+    }
+    segment_by_segment(base_url, path, template)
+}
+
+/// [`path_fits`] for any base URL: the base's non-empty segments, then the template's.
+fn segment_by_segment(base_url: &str, path: &str, template: &str) -> bool {
+    // Segments are compared pairwise, nothing is collected.
+    let base = slash_split(base_url).skip(3).filter(|s| !s.is_empty());
+    let expected = base.chain(slash_split(template).skip(1));
+    segments_fit(expected, slash_split(path).skip(1))
+}
+
+/// Whether `actual` has as many segments as `expected`, each fitting its template segment.
+fn segments_fit<'t, 'p>(
+    mut expected: impl Iterator<Item = &'t str>,
+    mut actual: impl Iterator<Item = &'p str>,
+) -> bool {
+    loop {
+        match (expected.next(), actual.next()) {
+            (Some(want), Some(got)) if segment_fits(want, got) => {}
+            (None, None) => break true,
+            _ => break false,
+        }
     }
 }
 
@@ -140,7 +175,10 @@ pub(crate) fn slash_split(text: &str) -> impl Iterator<Item = &str> {
 
 /// Whether a path segment matches a template segment such as `apiKey`, `{id}` or `key({id})`.
 fn segment_fits(template: &str, segment: &str) -> bool {
-    match (template.find('{'), template.rfind('}')) {
+    // Byte by byte: segments are short, and `{` and `}` are ASCII.
+    let open = template.bytes().position(|b| b == b'{');
+    let close = template.bytes().rposition(|b| b == b'}');
+    match (open, close) {
         (Some(open), Some(close)) if open < close => {
             let (prefix, suffix) = (&template[..open], &template[close + 1..]);
             segment.len() > prefix.len() + suffix.len()
@@ -158,12 +196,15 @@ fn segment_fits(template: &str, segment: &str) -> bool {
 /// shape so the caller always gets the status and a message.
 ///
 /// [`RetryPolicy`]: crate::RetryPolicy
-pub async fn exec<E: ErrorBody>(
-    http: &reqwest::Client,
-    state: &ClientState,
-    operation: &Operation,
+///
+/// A plain function returning the instrumented future, not an `async fn`: each layer of
+/// `async` around a future moves the whole of it once more on every request.
+pub fn exec<'a, E: ErrorBody>(
+    http: &'a reqwest::Client,
+    state: &'a ClientState,
+    operation: &'a Operation,
     request: Request,
-) -> reqwest::Result<Response> {
+) -> impl Future<Output = reqwest::Result<Response>> + 'a {
     let span = tracing::debug_span!(
         "apikeys.request",
         operation = operation.id,
@@ -172,10 +213,13 @@ pub async fn exec<E: ErrorBody>(
         status = field::Empty,
         latency_ms = field::Empty,
     );
+    // The span is recorded through a handle of its own: `Span::current()` would look it
+    // up in the dispatcher for every request.
+    let recorder = span.clone();
     async move {
         let started = Instant::now();
-        let span = tracing::Span::current();
-        let outcome = send_with_retries(http, state, operation, request, &span).await;
+        let span = recorder;
+        let outcome = send_with_retries(http, state, operation, request, &span, started).await;
         span.record(
             "latency_ms",
             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -184,7 +228,13 @@ pub async fn exec<E: ErrorBody>(
             Ok(response) => {
                 span.record("status", response.status().as_u16());
                 tracing::debug!("response received");
-                buffer_response::<E>(response, state, operation).await
+                if handed_on_unread(&response, state, operation) {
+                    Ok(response)
+                } else {
+                    // Boxed: the reading and rebuilding would otherwise weigh on the
+                    // future of every request, which is moved whole at each `.await` layer.
+                    Box::pin(buffer_response::<E>(response, state, operation)).await
+                }
             }
             Err(error) => {
                 let error = crate::error::with_short_url(error);
@@ -194,7 +244,6 @@ pub async fn exec<E: ErrorBody>(
         }
     }
     .instrument(span)
-    .await
 }
 
 async fn send_with_retries(
@@ -203,8 +252,8 @@ async fn send_with_retries(
     operation: &Operation,
     request: Request,
     span: &tracing::Span,
+    started: Instant,
 ) -> reqwest::Result<Response> {
-    let started = Instant::now();
     let mut attempt = 1;
     let mut request = request;
     loop {
@@ -239,7 +288,8 @@ async fn send_with_retries(
             "retrying"
         );
         drop(outcome);
-        tokio::time::sleep(delay).await;
+        // Boxed, as only a retry needs it: see `exec`.
+        Box::pin(tokio::time::sleep(delay)).await;
         attempt += 1;
         request = next;
     }
@@ -273,6 +323,9 @@ async fn buffer_response<E: ErrorBody>(
     state: &ClientState,
     operation: &Operation,
 ) -> reqwest::Result<Response> {
+    if handed_on_unread(&response, state, operation) {
+        return Ok(response);
+    }
     let status = response.status();
     let failed = status.is_client_error() || status.is_server_error();
     let limit = if failed {
@@ -283,18 +336,6 @@ async fn buffer_response<E: ErrorBody>(
     let declared = response
         .content_length()
         .and_then(|n| usize::try_from(n).ok());
-    // `content_length` is the body's exact size as the connection frames it (a declared
-    // `Content-Length`, which hyper and h2 hold the body to, and unknown while reqwest
-    // decompresses): such a body cannot outgrow its length, so a success within the limit
-    // is handed on as it is, and the caller reads it once, with no copy or rebuilt response.
-    // Only for a status whose body the operation then reads whole: any other (an
-    // undocumented success) is read here, so a broken body ends in a transport error first.
-    if !failed
-        && declared.is_some_and(|length| length <= limit)
-        && operation.decoded.contains(&status.as_u16())
-    {
-        return Ok(response);
-    }
     // The headers and extensions move to the rebuilt response (no copy), and so does the
     // URL: without it reqwest would parse a placeholder URL for every response.
     let mut headers = std::mem::take(response.headers_mut());
@@ -322,6 +363,26 @@ async fn buffer_response<E: ErrorBody>(
         Some(body) => reqwest::Body::from(body),
     };
     Ok(Response::from(rebuilt.body(body).unwrap_or_default()))
+}
+
+/// Whether a response is handed on as it is, its body unread.
+///
+/// `content_length` is the body's exact size as the connection frames it (a declared
+/// `Content-Length`, which hyper and h2 hold the body to, and unknown while reqwest
+/// decompresses): such a body cannot outgrow its length, so a success within the limit
+/// is handed on as it is, and the caller reads it once, with no copy or rebuilt response.
+/// Only for a status whose body the operation then reads whole: any other (an
+/// undocumented success) is read by [`buffer_response`], so a broken body ends in a
+/// transport error first.
+fn handed_on_unread(response: &Response, state: &ClientState, operation: &Operation) -> bool {
+    let status = response.status();
+    let failed = status.is_client_error() || status.is_server_error();
+    !failed
+        && response
+            .content_length()
+            .and_then(|n| usize::try_from(n).ok())
+            .is_some_and(|length| length <= state.max_response_bytes)
+        && operation.decoded.contains(&status.as_u16())
 }
 
 /// The body, or `None` when it exceeds `limit`. With `truncate`, a longer body is cut at
@@ -475,18 +536,20 @@ macro_rules! generated_client {
                 .map_err($crate::__private::GeneratedError::InvalidRequest)
             }
 
-            async fn exec(
+            // The future of `hooks::exec` itself, without an `async` layer around it.
+            fn exec(
                 &self,
                 request: $crate::__private::reqwest::Request,
                 info: &$crate::__private::OperationInfo,
-            ) -> $crate::__private::reqwest::Result<$crate::__private::reqwest::Response> {
+            ) -> impl ::std::future::Future<
+                Output = $crate::__private::reqwest::Result<$crate::__private::reqwest::Response>,
+            > {
                 $crate::hooks::exec::<$error>(
                     $crate::__private::ClientInfo::client(self),
                     $crate::__private::ClientInfo::inner(self),
                     Self::operation(info),
                     request,
                 )
-                .await
             }
         }
 
@@ -518,11 +581,8 @@ mod tests {
     }
 
     #[test]
-    fn pre_sets_the_credential_and_the_text_charset() {
+    fn pre_sets_the_credential() {
         let mut request = Request::new(reqwest::Method::GET, "http://127.0.0.1/x".parse().unwrap());
-        request
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         let operation = Operation {
             id: "x",
             path: "/x",
@@ -540,7 +600,6 @@ mod tests {
         let headers = request.headers();
         assert_eq!(headers["authorization"], "Bearer k");
         assert!(headers["authorization"].is_sensitive());
-        assert_eq!(headers[CONTENT_TYPE], "text/plain; charset=utf-8");
     }
 
     #[test]
@@ -578,6 +637,26 @@ mod tests {
         ));
         assert!(ok("https://h", "/v7/api_key(12)", "/v7/api_key({id})"));
         assert!(ok("https://h", "/api/auth/login", "/api/auth/login"));
+    }
+
+    proptest::proptest! {
+        /// The shortcut for a plain base path decides as the segment-by-segment reading.
+        #[test]
+        fn the_plain_base_shortcut_decides_as_segments_do(
+            base in "(https?://)?h(:1)?(/[a-z{}]{0,3}){0,3}/?",
+            path in "(/[a-z.{}7]{0,4}){0,5}/?",
+            template in "/?([a-z]{0,3}|\\{id\\}|x\\{id\\}y)(/([a-z]{0,3}|\\{id\\})){0,3}",
+        ) {
+            // Paths built from the base and the template, so that most cases are near misses.
+            let joined = |rest: &str| format!("{}{rest}", base.split_once("//h").map_or("", |(_, p)| p.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit())));
+            for path in [path.clone(), joined(&path), joined(&template), joined(&template.replace("{id}", "7"))] {
+                proptest::prop_assert_eq!(
+                    path_fits(&base, &path, &template),
+                    segment_by_segment(&base, &path, &template),
+                    "{} {} {}", base, path, template
+                );
+            }
+        }
     }
 
     #[test]

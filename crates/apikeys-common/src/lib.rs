@@ -6,6 +6,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod body;
 mod client;
 mod constraints;
 mod error;
@@ -51,6 +52,7 @@ pub mod reexport {
 /// What the generated code reaches through this crate; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::body::{Body, QuerySome};
     pub use crate::error::{error_from_text, error_text};
     pub use futures::Stream;
     pub use progenitor_client::{

@@ -586,7 +586,7 @@ pub fn select_without_secrets(
     secret_fields: &[&str],
     default_select: &[&str],
 ) -> Result<(), String> {
-    let Selects { named, blank } = selects_without_secrets(url, secret_fields)?;
+    let Selects { named, blank } = selects_without_secrets(url.query_pairs(), secret_fields)?;
     if blank {
         // A blank `$select` names no field: it goes, and the query is written again.
         let is_select = |name: &str| percent_decoded(name) == "$select";
@@ -614,7 +614,9 @@ pub fn listing_wire_query(
     secret_fields: &[&str],
     default_select: &str,
 ) -> Result<Option<String>, String> {
-    let Selects { named, blank } = selects_without_secrets(url, secret_fields)?;
+    // The query is decoded once, for the rule and for the wire query.
+    let pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = url.query_pairs().collect();
+    let Selects { named, blank } = selects_without_secrets(pairs.iter(), secret_fields)?;
     if blank {
         let mut url = url.clone();
         let fields: Vec<&str> = default_select.split(',').collect();
@@ -622,7 +624,11 @@ pub fn listing_wire_query(
         return Ok(wire_query(&url));
     }
     let extra = (named == 0).then_some(("$select", default_select));
-    Ok(wire_query_with(url, extra))
+    Ok(wire_query_from(
+        pairs,
+        url.query().map_or(0, str::len),
+        extra,
+    ))
 }
 
 /// The `$select`s of a query that passed the secret rule.
@@ -634,13 +640,22 @@ struct Selects {
 }
 
 /// The secret rule of [`select_without_secrets`], reading the query in place.
-fn selects_without_secrets(url: &Url, secret_fields: &[&str]) -> Result<Selects, String> {
+fn selects_without_secrets<N, V>(
+    pairs: impl Iterator<Item = impl std::borrow::Borrow<(N, V)>>,
+    secret_fields: &[&str],
+) -> Result<Selects, String>
+where
+    N: AsRef<str>,
+    V: AsRef<str>,
+{
     // Read in place: nothing is copied for a name or value with nothing to decode.
     let mut selects = 0usize;
     let mut blank = false;
-    for (name, value) in url.query_pairs() {
+    for pair in pairs {
+        let (name, value) = pair.borrow();
+        let (name, value) = (name.as_ref(), value.as_ref());
         // A name or value may hold `%24select`, which the server reads as `$select`.
-        let decoded = percent_decode_str(&name).decode_utf8_lossy();
+        let decoded = percent_decode_str(name).decode_utf8_lossy();
         let check = |list: &str| -> Result<(), String> {
             for field in list.split(',') {
                 let field = field.trim();
@@ -662,7 +677,7 @@ fn selects_without_secrets(url: &Url, secret_fields: &[&str]) -> Result<Selects,
             }
             Ok(())
         };
-        let once = || percent_decode_str(&value).decode_utf8_lossy();
+        let once = || percent_decode_str(value).decode_utf8_lossy();
         match decoded.as_ref() {
             "$select" => {
                 if value.trim().is_empty() {
@@ -670,12 +685,12 @@ fn selects_without_secrets(url: &Url, secret_fields: &[&str]) -> Result<Selects,
                 } else {
                     selects += 1;
                 }
-                check(&value)?;
+                check(value)?;
                 check(&once())?;
             }
             "$expand" => {
                 let once = once();
-                for list in nested_selects(&value).chain(nested_selects(&once)) {
+                for list in nested_selects(value).chain(nested_selects(&once)) {
                     check(list)?;
                 }
             }
@@ -715,10 +730,17 @@ pub fn wire_query(url: &Url) -> Option<String> {
 /// [`wire_query`] with one more pair, already decoded.
 fn wire_query_with<'u>(url: &'u Url, extra: Option<(&'u str, &'u str)>) -> Option<String> {
     // Borrowed where a pair has nothing to decode.
-    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = url
-        .query_pairs()
-        .chain(extra.map(|(name, value)| (Cow::Borrowed(name), Cow::Borrowed(value))))
-        .collect();
+    let pairs = url.query_pairs().collect();
+    wire_query_from(pairs, url.query().map_or(0, str::len), extra)
+}
+
+/// [`wire_query_with`] on the decoded pairs of a query `query_len` bytes long.
+fn wire_query_from<'u>(
+    mut pairs: Vec<(Cow<'u, str>, Cow<'u, str>)>,
+    query_len: usize,
+    extra: Option<(&'u str, &'u str)>,
+) -> Option<String> {
+    pairs.extend(extra.map(|(name, value)| (Cow::Borrowed(name), Cow::Borrowed(value))));
     if pairs.is_empty() {
         return None;
     }
@@ -730,7 +752,7 @@ fn wire_query_with<'u>(url: &'u Url, extra: Option<(&'u str, &'u str)>) -> Optio
     };
     pairs.sort_by_key(|(name, _)| rank(name));
     let extra_len = extra.map_or(0, |(name, value)| name.len() + value.len() + 2);
-    let mut query = String::with_capacity(url.query().map_or(0, str::len) + extra_len + 8);
+    let mut query = String::with_capacity(query_len + extra_len + 8);
     for (i, (name, value)) in pairs.iter().enumerate() {
         if i > 0 {
             query.push('&');
@@ -745,18 +767,19 @@ fn wire_query_with<'u>(url: &'u Url, extra: Option<(&'u str, &'u str)>) -> Optio
 /// Appends `text`, encoding what would otherwise change the query's structure (`&` ends an
 /// option, `#` the query, `+` reads as a space) and leaving the rest to `set_query`.
 fn escape_into(out: &mut String, text: &str) {
-    // The runs between those three ASCII characters are copied whole.
+    // The runs between those three ASCII characters are copied whole; they are found byte
+    // by byte (a `char` set pattern decodes every character), and being ASCII they never
+    // fall inside a multi-byte character, so every cut is on a character boundary.
     let mut rest = text;
-    while let Some(at) = rest.find(['&', '#', '+']) {
+    while let Some(at) = rest.bytes().position(|b| matches!(b, b'&' | b'#' | b'+')) {
         let (run, tail) = rest.split_at(at);
         out.push_str(run);
-        let mut chars = tail.chars();
-        out.push_str(match chars.next() {
-            Some('&') => "%26",
-            Some('#') => "%23",
+        out.push_str(match tail.as_bytes().first() {
+            Some(b'&') => "%26",
+            Some(b'#') => "%23",
             _ => "%2B",
         });
-        rest = chars.as_str();
+        rest = tail.get(1..).unwrap_or_default();
     }
     out.push_str(rest);
 }

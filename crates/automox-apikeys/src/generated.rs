@@ -968,6 +968,7 @@ let response = client.decrypt_user_api_key()
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
 pub mod builder {
+    use ::apikeys_common::__private::QuerySome as _;
     use super::types;
     #[allow(unused_imports)]
     use super::{
@@ -1041,7 +1042,6 @@ pub mod builder {
             let url = format!(
                 "{}/orgs/{}/api_keys", client.baseurl, encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1050,9 +1050,8 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("limit", &limit))
-                .query(&progenitor_client::QueryParam::new("page", &page))
-                .headers(header_map)
+                .query_some("limit", &limit)
+                .query_some("page", &page)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_organization_api_keys",
@@ -1169,7 +1168,6 @@ pub mod builder {
                 "{}/users/{}/api_keys", client.baseurl, encode_path(& user_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1178,10 +1176,9 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query_some("limit", &limit)
                 .query(&progenitor_client::QueryParam::new("o", &o))
-                .query(&progenitor_client::QueryParam::new("page", &page))
-                .headers(header_map)
+                .query_some("page", &page)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_api_keys",
@@ -1227,7 +1224,13 @@ pub mod builder {
         client: &'a super::Client,
         user_id: Result<i64, String>,
         o: Result<i64, String>,
-        body: Result<types::builder::CreateApiKey, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::CreateApiKey,
+                types::builder::CreateApiKey,
+            >,
+            String,
+        >,
     }
     impl<'a> CreateUserApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -1263,7 +1266,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `CreateApiKey` for body failed: {}", s)
                 });
@@ -1275,7 +1278,7 @@ pub mod builder {
                 types::builder::CreateApiKey,
             ) -> types::builder::CreateApiKey,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(
@@ -1284,16 +1287,11 @@ pub mod builder {
             let Self { client, user_id, o, body } = self;
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let o = o.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::CreateApiKey::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/users/{}/api_keys", client.baseurl, encode_path(& user_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1304,7 +1302,6 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("o", &o))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_user_api_key",
@@ -1399,7 +1396,6 @@ pub mod builder {
                 "{}/users/{}/api_keys/{}", client.baseurl, encode_path(& user_id
                 .to_string()), encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1409,7 +1405,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("o", &o))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_api_key",
@@ -1456,7 +1451,13 @@ pub mod builder {
         user_id: Result<i64, String>,
         id: Result<i64, String>,
         o: Result<i64, String>,
-        body: Result<types::builder::UpdateApiKey, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::UpdateApiKey,
+                types::builder::UpdateApiKey,
+            >,
+            String,
+        >,
     }
     impl<'a> UpdateUserApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -1502,7 +1503,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `UpdateApiKey` for body failed: {}", s)
                 });
@@ -1514,7 +1515,7 @@ pub mod builder {
                 types::builder::UpdateApiKey,
             ) -> types::builder::UpdateApiKey,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(
@@ -1524,16 +1525,11 @@ pub mod builder {
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let id = id.map_err(Error::InvalidRequest)?;
             let o = o.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::UpdateApiKey::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/users/{}/api_keys/{}", client.baseurl, encode_path(& user_id
                 .to_string()), encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1544,7 +1540,6 @@ pub mod builder {
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("o", &o))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_user_api_key",
@@ -1639,7 +1634,6 @@ pub mod builder {
                 "{}/users/{}/api_keys/{}", client.baseurl, encode_path(& user_id
                 .to_string()), encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1649,7 +1643,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("o", &o))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_user_api_key",
@@ -1745,7 +1738,6 @@ pub mod builder {
                 "{}/users/{}/api_keys/{}/decrypt", client.baseurl, encode_path(& user_id
                 .to_string()), encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1755,7 +1747,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("o", &o))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "decrypt_user_api_key",

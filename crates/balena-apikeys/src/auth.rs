@@ -36,6 +36,10 @@ const DEVICE_BY_UUID: (&str, &str) = ("/v7/device(uuid='", "')");
 /// device-by-uuid path holding one.
 fn quote_device_uuid(path: &str) -> Option<String> {
     let (open, close) = DEVICE_BY_UUID;
+    // Every request comes here: the cheap test of the end first, the search only then.
+    if !path.ends_with(close) {
+        return None;
+    }
     let start = path.find(open)? + open.len();
     let inner = path.get(start..)?.strip_suffix(close)?;
     if !inner.contains('\'') {

@@ -1659,6 +1659,7 @@ let response = client.get_device_actor_by_uuid()
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
 pub mod builder {
+    use ::apikeys_common::__private::QuerySome as _;
     use super::types;
     #[allow(unused_imports)]
     use super::{
@@ -1671,7 +1672,13 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateNamedUserApiKey<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::CreateNamedUserApiKeyRequest, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::CreateNamedUserApiKeyRequest,
+                types::builder::CreateNamedUserApiKeyRequest,
+            >,
+            String,
+        >,
     }
     impl<'a> CreateNamedUserApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -1689,7 +1696,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!(
                         "conversion to `CreateNamedUserApiKeyRequest` for body failed: {}",
@@ -1704,21 +1711,15 @@ pub mod builder {
                 types::builder::CreateNamedUserApiKeyRequest,
             ) -> types::builder::CreateNamedUserApiKeyRequest,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(
             self,
         ) -> Result<ResponseValue<::apikeys_common::Secret>, Error<types::BalenaError>> {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::CreateNamedUserApiKeyRequest::try_from(v)
-                        .map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!("{}/api-key/user/full", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1728,7 +1729,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_named_user_api_key",
@@ -1783,7 +1783,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ActorWhoami>, Error<types::BalenaError>> {
             let Self { client } = self;
             let url = format!("{}/actor/v1/whoami", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1792,7 +1791,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_actor_whoami",
@@ -1942,7 +1940,6 @@ pub mod builder {
             let skip = skip.map_err(Error::InvalidRequest)?;
             let top = top.map_err(Error::InvalidRequest)?;
             let url = format!("{}/v7/api_key", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1951,13 +1948,12 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("$expand", &expand))
-                .query(&progenitor_client::QueryParam::new("$filter", &filter))
-                .query(&progenitor_client::QueryParam::new("$orderby", &orderby))
-                .query(&progenitor_client::QueryParam::new("$select", &select))
-                .query(&progenitor_client::QueryParam::new("$skip", &skip))
-                .query(&progenitor_client::QueryParam::new("$top", &top))
-                .headers(header_map)
+                .query_some("$expand", &expand)
+                .query_some("$filter", &filter)
+                .query_some("$orderby", &orderby)
+                .query_some("$select", &select)
+                .query_some("$skip", &skip)
+                .query_some("$top", &top)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_api_keys",
@@ -2029,7 +2025,6 @@ pub mod builder {
             let Self { client, filter } = self;
             let filter = filter.map_err(Error::InvalidRequest)?;
             let url = format!("{}/v7/api_key/$count", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2038,8 +2033,7 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("$filter", &filter))
-                .headers(header_map)
+                .query_some("$filter", &filter)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "count_api_keys",
@@ -2107,7 +2101,6 @@ pub mod builder {
             let url = format!(
                 "{}/v7/api_key({})", client.baseurl, encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2116,7 +2109,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "revoke_api_key",
@@ -2197,7 +2189,6 @@ pub mod builder {
             let url = format!(
                 "{}/v7/api_key({})", client.baseurl, encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2207,7 +2198,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_api_key",
@@ -2295,7 +2285,6 @@ pub mod builder {
             let url = format!(
                 "{}/v7/application({})", client.baseurl, encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2304,8 +2293,7 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("$select", &select))
-                .headers(header_map)
+                .query_some("$select", &select)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_application_actor",
@@ -2396,7 +2384,6 @@ pub mod builder {
             let filter = filter.map_err(Error::InvalidRequest)?;
             let select = select.map_err(Error::InvalidRequest)?;
             let url = format!("{}/v7/application", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2405,9 +2392,8 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("$filter", &filter))
-                .query(&progenitor_client::QueryParam::new("$select", &select))
-                .headers(header_map)
+                .query_some("$filter", &filter)
+                .query_some("$select", &select)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "find_application_actor",
@@ -2496,7 +2482,6 @@ pub mod builder {
             let url = format!(
                 "{}/v7/device({})", client.baseurl, encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2505,8 +2490,7 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("$select", &select))
-                .headers(header_map)
+                .query_some("$select", &select)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_device_actor",
@@ -2599,7 +2583,6 @@ pub mod builder {
                 "{}/v7/device(uuid='{}')", client.baseurl, encode_path(& uuid
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2608,8 +2591,7 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("$select", &select))
-                .headers(header_map)
+                .query_some("$select", &select)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_device_actor_by_uuid",

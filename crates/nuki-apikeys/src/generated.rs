@@ -2088,7 +2088,6 @@ pub mod builder {
         > {
             let Self { client } = self;
             let url = format!("{}/api/key", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2097,7 +2096,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_api_keys",
@@ -2144,7 +2142,13 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateApiKey<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::ApiKeyCreate, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::ApiKeyCreate,
+                types::builder::ApiKeyCreate,
+            >,
+            String,
+        >,
     }
     impl<'a> CreateApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2160,7 +2164,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `ApiKeyCreate` for body failed: {}", s)
                 });
@@ -2172,20 +2176,15 @@ pub mod builder {
                 types::builder::ApiKeyCreate,
             ) -> types::builder::ApiKeyCreate,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(
             self,
         ) -> Result<ResponseValue<types::ApiKey>, Error<types::NukiError>> {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::ApiKeyCreate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/key", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2195,7 +2194,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_api_key",
@@ -2240,7 +2238,13 @@ pub mod builder {
     pub struct UpdateApiKey<'a> {
         client: &'a super::Client,
         api_key_id: Result<i32, String>,
-        body: Result<types::builder::ApiKeyUpdate, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::ApiKeyUpdate,
+                types::builder::ApiKeyUpdate,
+            >,
+            String,
+        >,
     }
     impl<'a> UpdateApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2266,7 +2270,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `ApiKeyUpdate` for body failed: {}", s)
                 });
@@ -2278,21 +2282,16 @@ pub mod builder {
                 types::builder::ApiKeyUpdate,
             ) -> types::builder::ApiKeyUpdate,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, body } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::ApiKeyUpdate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/key/{}", client.baseurl, encode_path(& api_key_id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2302,7 +2301,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_api_key",
@@ -2368,7 +2366,6 @@ pub mod builder {
             let url = format!(
                 "{}/api/key/{}", client.baseurl, encode_path(& api_key_id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2377,7 +2374,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_api_key",
@@ -2446,7 +2442,6 @@ pub mod builder {
                 "{}/api/key/{}/advanced", client.baseurl, encode_path(& api_key_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2455,7 +2450,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_advanced_api_key",
@@ -2500,7 +2494,13 @@ pub mod builder {
     pub struct CreateAdvancedApiKey<'a> {
         client: &'a super::Client,
         api_key_id: Result<i32, String>,
-        body: Result<types::builder::AdvancedApiKeyCreate, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::AdvancedApiKeyCreate,
+                types::builder::AdvancedApiKeyCreate,
+            >,
+            String,
+        >,
     }
     impl<'a> CreateAdvancedApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2528,7 +2528,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!(
                         "conversion to `AdvancedApiKeyCreate` for body failed: {}", s
@@ -2542,22 +2542,17 @@ pub mod builder {
                 types::builder::AdvancedApiKeyCreate,
             ) -> types::builder::AdvancedApiKeyCreate,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, body } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::AdvancedApiKeyCreate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/key/{}/advanced", client.baseurl, encode_path(& api_key_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2567,7 +2562,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_advanced_api_key",
@@ -2611,7 +2605,13 @@ pub mod builder {
     pub struct UpdateAdvancedApiKey<'a> {
         client: &'a super::Client,
         api_key_id: Result<i32, String>,
-        body: Result<types::builder::AdvancedApiKeyUpdate, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::AdvancedApiKeyUpdate,
+                types::builder::AdvancedApiKeyUpdate,
+            >,
+            String,
+        >,
     }
     impl<'a> UpdateAdvancedApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2639,7 +2639,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!(
                         "conversion to `AdvancedApiKeyUpdate` for body failed: {}", s
@@ -2653,22 +2653,17 @@ pub mod builder {
                 types::builder::AdvancedApiKeyUpdate,
             ) -> types::builder::AdvancedApiKeyUpdate,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, body } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::AdvancedApiKeyUpdate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/key/{}/advanced", client.baseurl, encode_path(& api_key_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2678,7 +2673,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_advanced_api_key",
@@ -2746,7 +2740,6 @@ pub mod builder {
                 "{}/api/key/{}/advanced", client.baseurl, encode_path(& api_key_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2755,7 +2748,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_advanced_api_key",
@@ -2822,7 +2814,6 @@ pub mod builder {
                 "{}/api/key/{}/advanced/reactivate", client.baseurl, encode_path(&
                 api_key_id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2831,7 +2822,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "reactivate_advanced_api_key",
@@ -2903,7 +2893,6 @@ pub mod builder {
                 "{}/api/key/{}/token", client.baseurl, encode_path(& api_key_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2912,7 +2901,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_api_key_tokens",
@@ -2960,7 +2948,13 @@ pub mod builder {
     pub struct CreateApiKeyToken<'a> {
         client: &'a super::Client,
         api_key_id: Result<i32, String>,
-        body: Result<types::builder::ApiKeyTokenCreate, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::ApiKeyTokenCreate,
+                types::builder::ApiKeyTokenCreate,
+            >,
+            String,
+        >,
     }
     impl<'a> CreateApiKeyToken<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -2988,7 +2982,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `ApiKeyTokenCreate` for body failed: {}", s)
                 });
@@ -3000,7 +2994,7 @@ pub mod builder {
                 types::builder::ApiKeyTokenCreate,
             ) -> types::builder::ApiKeyTokenCreate,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(
@@ -3008,16 +3002,11 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ApiKeyToken>, Error<types::NukiError>> {
             let Self { client, api_key_id, body } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::ApiKeyTokenCreate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/key/{}/token", client.baseurl, encode_path(& api_key_id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3027,7 +3016,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_api_key_token",
@@ -3073,7 +3061,13 @@ pub mod builder {
         client: &'a super::Client,
         api_key_id: Result<i32, String>,
         id: Result<::std::string::String, String>,
-        body: Result<types::builder::ApiKeyTokenUpdate, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::ApiKeyTokenUpdate,
+                types::builder::ApiKeyTokenUpdate,
+            >,
+            String,
+        >,
     }
     impl<'a> UpdateApiKeyToken<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -3114,7 +3108,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `ApiKeyTokenUpdate` for body failed: {}", s)
                 });
@@ -3126,23 +3120,18 @@ pub mod builder {
                 types::builder::ApiKeyTokenUpdate,
             ) -> types::builder::ApiKeyTokenUpdate,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, id, body } = self;
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
             let id = id.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| {
-                    types::ApiKeyTokenUpdate::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/key/{}/token/{}", client.baseurl, encode_path(& api_key_id
                 .to_string()), encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3152,7 +3141,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_api_key_token",
@@ -3234,7 +3222,6 @@ pub mod builder {
                 "{}/api/key/{}/token/{}", client.baseurl, encode_path(& api_key_id
                 .to_string()), encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -3243,7 +3230,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_api_key_token",

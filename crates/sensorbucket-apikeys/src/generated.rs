@@ -1350,6 +1350,7 @@ let response = client.revoke_api_key()
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
 pub mod builder {
+    use ::apikeys_common::__private::QuerySome as _;
     use super::types;
     #[allow(unused_imports)]
     use super::{
@@ -1421,7 +1422,6 @@ pub mod builder {
             let limit = limit.map_err(Error::InvalidRequest)?;
             let tenant_id = tenant_id.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api-keys", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1430,10 +1430,9 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
-                .query(&progenitor_client::QueryParam::new("limit", &limit))
-                .query(&progenitor_client::QueryParam::new("tenant_id", &tenant_id))
-                .headers(header_map)
+                .query_some("cursor", &cursor)
+                .query_some("limit", &limit)
+                .query_some("tenant_id", &tenant_id)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_api_keys",
@@ -1480,7 +1479,13 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateApiKey<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::CreateApiKeyRequest, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::CreateApiKeyRequest,
+                types::builder::CreateApiKeyRequest,
+            >,
+            String,
+        >,
     }
     impl<'a> CreateApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -1498,7 +1503,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `CreateApiKeyRequest` for body failed: {}", s)
                 });
@@ -1510,7 +1515,7 @@ pub mod builder {
                 types::builder::CreateApiKeyRequest,
             ) -> types::builder::CreateApiKeyRequest,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(
@@ -1520,13 +1525,8 @@ pub mod builder {
             Error<types::SensorbucketErrorResponse>,
         > {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::CreateApiKeyRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!("{}/api-keys", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1536,7 +1536,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_api_key",
@@ -1610,7 +1609,6 @@ pub mod builder {
             let url = format!(
                 "{}/api-keys/{}", client.baseurl, encode_path(& api_key_id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1619,7 +1617,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_api_key",
@@ -1695,7 +1692,6 @@ pub mod builder {
             let url = format!(
                 "{}/api-keys/{}", client.baseurl, encode_path(& api_key_id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1704,7 +1700,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "revoke_api_key",

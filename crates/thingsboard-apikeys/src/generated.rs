@@ -1632,6 +1632,7 @@ let response = client.get_user_api_keys()
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
 pub mod builder {
+    use ::apikeys_common::__private::QuerySome as _;
     use super::types;
     #[allow(unused_imports)]
     use super::{
@@ -1674,7 +1675,6 @@ pub mod builder {
             let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/auth/login", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1684,7 +1684,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "login",
@@ -1728,7 +1727,13 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct SaveApiKey<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::SaveApiKeyRequest, String>,
+        body: Result<
+            ::apikeys_common::__private::Body<
+                types::SaveApiKeyRequest,
+                types::builder::SaveApiKeyRequest,
+            >,
+            String,
+        >,
     }
     impl<'a> SaveApiKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -1746,7 +1751,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(::apikeys_common::__private::Body::Typed)
                 .map_err(|s| {
                     format!("conversion to `SaveApiKeyRequest` for body failed: {}", s)
                 });
@@ -1758,7 +1763,7 @@ pub mod builder {
                 types::builder::SaveApiKeyRequest,
             ) -> types::builder::SaveApiKeyRequest,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|body| body.map_builder(f));
             self
         }
         async fn exchange(
@@ -1768,13 +1773,8 @@ pub mod builder {
             Error<types::ThingsboardErrorResponse>,
         > {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::SaveApiKeyRequest::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/apiKey", client.baseurl,);
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1784,7 +1784,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "save_api_key",
@@ -1857,7 +1856,6 @@ pub mod builder {
             let url = format!(
                 "{}/api/apiKey/{}", client.baseurl, encode_path(& id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1866,7 +1864,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_api_key",
@@ -1953,7 +1950,6 @@ pub mod builder {
                 "{}/api/apiKey/{}/description", client.baseurl, encode_path(& id
                 .to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1964,10 +1960,11 @@ pub mod builder {
                 )
                 .header(
                     ::reqwest::header::CONTENT_TYPE,
-                    ::reqwest::header::HeaderValue::from_static("text/plain"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        "text/plain; charset=utf-8",
+                    ),
                 )
                 .body(body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_api_key_description",
@@ -2057,7 +2054,6 @@ pub mod builder {
                 "{}/api/apiKey/{}/enabled/{}", client.baseurl, encode_path(& id
                 .to_string()), encode_path(& enabled_value.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2066,7 +2062,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "enable_api_key",
@@ -2227,7 +2222,6 @@ pub mod builder {
             let url = format!(
                 "{}/api/apiKeys/{}", client.baseurl, encode_path(& user_id.to_string()),
             );
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2238,12 +2232,9 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("page", &page))
                 .query(&progenitor_client::QueryParam::new("pageSize", &page_size))
-                .query(&progenitor_client::QueryParam::new("sortOrder", &sort_order))
-                .query(
-                    &progenitor_client::QueryParam::new("sortProperty", &sort_property),
-                )
-                .query(&progenitor_client::QueryParam::new("textSearch", &text_search))
-                .headers(header_map)
+                .query_some("sortOrder", &sort_order)
+                .query_some("sortProperty", &sort_property)
+                .query_some("textSearch", &text_search)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_user_api_keys",

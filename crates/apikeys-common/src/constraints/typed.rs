@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
-use super::{Constraint, Location, Measure, Number, judge, wants_unique};
+use super::{Constraint, Location, Measure, Number, Rule, judge};
 
 /// Stops the walk: a refusal, or a value serde cannot write (which `json` would refuse too).
 #[derive(Debug)]
@@ -93,16 +93,23 @@ impl<'c> Entries<'c> {
         let Some((operation, constraints)) = self.top else {
             return Ok(());
         };
-        let mut rules = constraints
-            .iter()
-            .filter(|c| c.location == Location::Property && c.field == key)
-            .peekable();
-        if rules.peek().is_none() {
+        let rules = || {
+            constraints
+                .iter()
+                .filter(|c| c.location == Location::Property && c.field == key)
+        };
+        // One pass finds whether the property has bounds, and whether one is `uniqueItems`.
+        let mut bounded = false;
+        let mut unique = false;
+        for constraint in rules() {
+            bounded = true;
+            unique |= constraint.rule == Rule::UniqueItems(true);
+        }
+        if !bounded {
             return Ok(());
         }
-        let unique = wants_unique(constraints, Location::Property, key);
         let measure = value.serialize(Measurer { unique, top: None })?;
-        for constraint in rules {
+        for constraint in rules() {
             judge(operation, constraint, measure).map_err(Stop)?;
         }
         Ok(())
