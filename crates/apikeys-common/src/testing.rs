@@ -104,6 +104,97 @@ pub fn assert_shows_no_header(shown: &[String]) {
     }
 }
 
+/// A mock server whose one expected request, `method` on `path`, is answered with `status`,
+/// the vendor's error `body` and every one of [`HEADER_CANARIES`].
+pub async fn error_server(method_name: &str, path_: &str, status: u16, body: Value) -> MockServer {
+    let server = mock_server().await;
+    Mock::given(method(method_name))
+        .and(path(path_))
+        .respond_with(with_header_canaries(
+            ResponseTemplate::new(status).set_body_json(body),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// What a caller sees of `error` once it is boxed into `anyhow::Error`: it downcasts back
+/// to [`Error`] with this `status` and the vendor's `message`, and no rendering of it
+/// (`Display`, `Debug`, alternate forms) shows a response header or the credential
+/// [`CANARY`].
+#[track_caller]
+pub fn check_boxed_error(error: Error, status: u16, message: &str) {
+    let boxed = anyhow::Error::from(error);
+    let Some(error) = boxed.downcast_ref::<Error>() else {
+        panic!("a boxed error does not downcast to `Error`: {boxed:?}");
+    };
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(status), "{error}");
+    assert!(error.to_string().contains(message), "{error}");
+    let shown = [
+        format!("{boxed}"),
+        format!("{boxed:#}"),
+        format!("{boxed:?}"),
+        format!("{boxed:#?}"),
+        format!("{error:#?}"),
+    ];
+    assert_shows_no_header(&shown);
+    for text in &shown {
+        assert_hidden(text, CANARY);
+    }
+}
+
+/// A vendor crate's public-contract test, for `tests/public_contract.rs`: what a downstream
+/// crate that depends on that crate alone writes compiles (`use <crate>::{Client, Error,
+/// Secret, KeyLifecycle, NewKey, KeyUpdate, KeyInfo, CreatedKey}`, a list call typed
+/// `Result<_, <crate>::Error>`), and the call's error, answered by [`error_server`] and
+/// boxed into `anyhow`, passes [`check_boxed_error`].
+///
+/// ```ignore
+/// apikeys_common::public_contract_test! {
+///     krate: nuki_apikeys,
+///     base_path: "",
+///     request: ("GET", "/api/key"),
+///     error: (401, examples::nuki_error(), "The request requires user authentication"),
+///     call: |client| client.list_api_keys().send(),
+/// }
+/// ```
+#[macro_export]
+macro_rules! public_contract_test {
+    (
+        krate: $krate:ident,
+        base_path: $base_path:expr,
+        request: ($method:expr, $path:expr),
+        error: ($status:expr, $body:expr, $message:expr),
+        call: |$client:ident| $call:expr $(,)?
+    ) => {
+        use $krate::{Client, CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, Secret};
+
+        /// The key-lifecycle names a caller writes down, from this crate alone.
+        #[allow(dead_code)]
+        fn the_lifecycle_names(
+            _: &dyn KeyLifecycle,
+            _: NewKey,
+            _: KeyUpdate,
+            _: KeyInfo,
+            _: CreatedKey,
+            _: Secret,
+        ) {
+        }
+
+        #[tokio::test]
+        async fn a_list_error_boxed_into_anyhow_is_still_the_crate_error_and_shows_no_header() {
+            let server = $crate::testing::error_server($method, $path, $status, $body).await;
+            let $client = Client::builder(format!("{}{}", server.uri(), $base_path))
+                .api_key($crate::testing::CANARY)
+                .build()
+                .unwrap();
+            let result: Result<_, Error> = $call.await;
+            $crate::testing::check_boxed_error(result.map(drop).unwrap_err(), $status, $message);
+        }
+    };
+}
+
 /// Checks that `err` is a request refused before sending, for exactly this reason.
 #[track_caller]
 pub fn assert_refused(err: &Error, expected: &str) {

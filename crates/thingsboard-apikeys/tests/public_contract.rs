@@ -1,15 +1,6 @@
 //! What a downstream crate that depends on `thingsboard-apikeys` alone sees: every name of the
-//! public contract is exported here, a call returns the crate's one `Error`, and that error
-//! survives a boxing error type (`anyhow`) and shows no response header.
-
-use apikeys_common::testing::{
-    CANARY, assert_hidden, assert_shows_no_header, mock_server, with_header_canaries,
-};
-use thingsboard_apikeys::{
-    Client, CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, Secret,
-};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
+//! public contract is exported here, a list call returns the crate's one `Error`, and that
+//! error survives a boxing error type (`anyhow`) and shows no response header.
 
 // The fragment's examples, read from the source: the `testing` feature that exports them
 // could be turned on only by the crate depending on itself.
@@ -18,60 +9,15 @@ use wiremock::{Mock, ResponseTemplate};
 #[rustfmt::skip]
 mod examples;
 
-/// The key-lifecycle names a caller writes down, from this crate alone.
-#[allow(dead_code)]
-fn the_lifecycle_names(
-    _: &dyn KeyLifecycle,
-    _: NewKey,
-    _: KeyUpdate,
-    _: KeyInfo,
-    _: CreatedKey,
-    _: Secret,
-) {
-}
-
-#[tokio::test]
-async fn a_list_error_boxed_into_anyhow_is_still_the_crate_error_and_shows_no_header() {
-    let server = mock_server().await;
-    Mock::given(method("GET"))
-        .and(path("/api/apiKeys/5b7b1f6e-0a54-11f0-9a6b-2b7e4f0c1d9a"))
-        .respond_with(with_header_canaries(
-            ResponseTemplate::new(404).set_body_json(examples::thingsboard_error_response()),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let client = Client::builder(server.uri())
-        .api_key(CANARY)
-        .build()
-        .unwrap();
-
-    let result: Result<_, Error> = client
+apikeys_common::public_contract_test! {
+    krate: thingsboard_apikeys,
+    base_path: "",
+    request: ("GET", "/api/apiKeys/5f3a1c20-8b2e-11f0-9d41-6b1e2a7c4d10"),
+    error: (404, examples::thingsboard_error_response(), "Requested item wasn't found!"),
+    call: |client| client
         .get_user_api_keys()
-        .user_id("5b7b1f6e-0a54-11f0-9a6b-2b7e4f0c1d9a".to_string())
+        .user_id("5f3a1c20-8b2e-11f0-9d41-6b1e2a7c4d10".to_string())
         .page_size(10)
         .page(0)
-        .send()
-        .await;
-
-    let boxed = anyhow::Error::from(result.unwrap_err());
-    let error = boxed
-        .downcast_ref::<Error>()
-        .expect("`get_user_api_keys` fails with the crate's `Error`");
-    assert_eq!(error.status().map(|s| s.as_u16()), Some(404));
-    assert!(
-        error.to_string().contains("Requested item wasn't found!"),
-        "{error}"
-    );
-    let shown = [
-        format!("{boxed}"),
-        format!("{boxed:#}"),
-        format!("{boxed:?}"),
-        format!("{boxed:#?}"),
-        format!("{error:#?}"),
-    ];
-    assert_shows_no_header(&shown);
-    for text in &shown {
-        assert_hidden(text, CANARY);
-    }
+        .send(),
 }
