@@ -631,6 +631,99 @@ pub fn listing_wire_query(
     ))
 }
 
+/// A listing's rule against fetching secrets, for [`wire_url`]: the columns that hold
+/// secrets, and the `$select` (field names joined by `,`) sent when the caller selects none.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct SecretRule<'a> {
+    /// The columns that hold secrets (compared without case).
+    pub secret_fields: &'a [&'a str],
+    /// The `$select` sent when the caller selects nothing.
+    pub default_select: &'a str,
+}
+
+impl<'a> SecretRule<'a> {
+    /// The rule for a listing whose rows hold `secret_fields`.
+    pub const fn new(secret_fields: &'a [&'a str], default_select: &'a str) -> Self {
+        SecretRule {
+            secret_fields,
+            default_select,
+        }
+    }
+}
+
+/// A query parameter's value as it is sent, before [`wire_url`]'s escaping.
+pub trait WireValue {
+    /// The value as text.
+    fn wire_value(&self) -> Cow<'_, str>;
+}
+
+impl WireValue for String {
+    fn wire_value(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+macro_rules! wire_numbers {
+    ($($t:ty),*) => {$(
+        impl WireValue for $t {
+            fn wire_value(&self) -> Cow<'_, str> {
+                Cow::Owned(self.to_string())
+            }
+        }
+    )*};
+}
+wire_numbers!(i32, i64, u32, u64, bool);
+
+/// An optional parameter's value for [`wire_url`] (`None` sends nothing).
+pub fn wire_value<T: WireValue>(value: &Option<T>) -> Option<Cow<'_, str>> {
+    value.as_ref().map(T::wire_value)
+}
+
+/// `url` (no query yet) with `options`, the typed OData options of a generated call, appended
+/// as the query in the wire form [`wire_query`] writes, so that nothing is form-encoded and
+/// decoded again on the way: the same order and escaping, the rest of the encoding done by
+/// the URL parser that reads the string. With a `rule` (a listing of rows that hold
+/// secrets), the `$select` and `$expand` values pass [`select_without_secrets`]'s rule first
+/// and the default `$select` is added when they select nothing.
+pub fn wire_url(
+    mut url: String,
+    options: &[(&str, Option<Cow<'_, str>>)],
+    rule: Option<SecretRule<'_>>,
+) -> Result<String, String> {
+    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = options
+        .iter()
+        .filter_map(|(name, value)| Some((Cow::Borrowed(*name), Cow::Borrowed(value.as_deref()?))))
+        .collect();
+    let mut extra = None;
+    if let Some(rule) = rule {
+        let Selects { named, blank } = selects_without_secrets(pairs.iter(), rule.secret_fields)?;
+        if blank {
+            // A blank `$select` names no field: it goes.
+            pairs.retain(|(name, value)| name != "$select" || !value.trim().is_empty());
+        }
+        if named == 0 {
+            extra = Some(("$select", rule.default_select));
+        }
+    }
+    if pairs.is_empty() && extra.is_none() {
+        return Ok(url);
+    }
+    url.push('?');
+    write_wire_query(&mut url, pairs, extra);
+    // The URL parser drops spaces and control characters at the end of the string, where
+    // `set_query` would have encoded them (and dropped tabs and newlines, as both do
+    // anywhere): encode them here, as it would.
+    let kept = url.trim_end_matches(|c: char| c <= ' ').len();
+    if kept < url.len() {
+        let trailing = url.split_off(kept);
+        for byte in trailing.bytes().filter(|b| !matches!(b, b'\t' | b'\n' | b'\r')) {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    Ok(url)
+}
+
 /// The `$select`s of a query that passed the secret rule.
 struct Selects {
     /// How many name at least one field.
@@ -744,6 +837,19 @@ fn wire_query_from<'u>(
     if pairs.is_empty() {
         return None;
     }
+    let extra_len = extra.map_or(0, |(name, value)| name.len() + value.len() + 2);
+    let mut query = String::with_capacity(query_len + extra_len + 8);
+    write_wire_query(&mut query, pairs, None);
+    Some(query)
+}
+
+/// Appends the pairs and `extra` to `query`, in pine's order of options, each escaped.
+fn write_wire_query<'u>(
+    query: &mut String,
+    mut pairs: Vec<(Cow<'u, str>, Cow<'u, str>)>,
+    extra: Option<(&'u str, &'u str)>,
+) {
+    pairs.extend(extra.map(|(name, value)| (Cow::Borrowed(name), Cow::Borrowed(value))));
     let rank = |name: &str| {
         OPTION_ORDER
             .iter()
@@ -751,17 +857,14 @@ fn wire_query_from<'u>(
             .unwrap_or(OPTION_ORDER.len())
     };
     pairs.sort_by_key(|(name, _)| rank(name));
-    let extra_len = extra.map_or(0, |(name, value)| name.len() + value.len() + 2);
-    let mut query = String::with_capacity(query_len + extra_len + 8);
     for (i, (name, value)) in pairs.iter().enumerate() {
         if i > 0 {
             query.push('&');
         }
-        escape_into(&mut query, name);
+        escape_into(query, name);
         query.push('=');
-        escape_into(&mut query, value);
+        escape_into(query, value);
     }
-    Some(query)
 }
 
 /// Appends `text`, encoding what would otherwise change the query's structure (`&` ends an
