@@ -960,6 +960,35 @@ mod tests {
     }
 
     #[test]
+    fn wire_url_writes_typed_options_in_wire_form() {
+        let rule = SecretRule::new(SECRETS, "id,name");
+        let sent = |options: &[(&str, Option<Cow<'_, str>>)], rule| {
+            wire_url("https://api.example.test/v7/api_key".into(), options, rule)
+                .map(|url| Url::parse(&url).unwrap().query().map(str::to_string))
+        };
+        let top = Some(7_i64);
+        let options = [
+            ("$filter", Some("name eq 'a b&c' ".into())),
+            ("$select", None),
+            ("$top", wire_value(&top)),
+        ];
+        assert_eq!(
+            sent(&options, Some(rule)).unwrap().as_deref(),
+            Some("$select=id,name&$top=7&$filter=name%20eq%20%27a%20b%26c%27%20"),
+            "the default `$select` is added and a trailing blank kept"
+        );
+        assert_eq!(
+            sent(&options, None).unwrap().as_deref(),
+            Some("$top=7&$filter=name%20eq%20%27a%20b%26c%27%20")
+        );
+        assert_eq!(sent(&[("$top", None)], None).unwrap(), None);
+        let key = [("$select", Some("id,KEY".into()))];
+        assert!(sent(&key, Some(rule)).unwrap_err().contains("`KEY`"));
+        let star = [("$expand", Some("owner($select=*)".into()))];
+        assert!(sent(&star, Some(rule)).unwrap_err().contains("`*`"));
+    }
+
+    #[test]
     fn a_select_of_a_secret_is_refused_wherever_it_is_written() {
         for query in [
             "%24select=id%2Ckey",
@@ -1204,6 +1233,39 @@ mod tests {
                 .map(|(n, v)| (percent_decoded(n), percent_decoded(v)))
                 .collect();
             prop_assert_eq!(parts, expected);
+        }
+
+        /// The URL a generated call writes with [`wire_url`] is the one the request hook's
+        /// rewrite of progenitor's form-encoded query gave: the same query, refusal and
+        /// default `$select`, whatever the values hold (blanks and controls at the end too).
+        #[test]
+        fn wire_url_sends_what_the_rewrite_of_the_form_encoded_query_sent(
+            pairs in proptest::collection::vec((option_name(), any::<String>()), 0..6),
+            ruled in any::<bool>(),
+        ) {
+            let mut form = url("");
+            for (name, value) in &pairs {
+                form.query_pairs_mut().append_pair(name, value);
+            }
+            let rewritten = if ruled {
+                listing_wire_query(&form, SECRETS, &MODEL.join(","))
+            } else {
+                Ok(wire_query(&form))
+            };
+            let before = rewritten.map(|wire| {
+                form.set_query(wire.as_deref());
+                form.to_string()
+            });
+            let options: Vec<(&str, Option<Cow<'_, str>>)> = pairs
+                .iter()
+                .map(|(name, value)| (name.as_str(), Some(Cow::Borrowed(value.as_str()))))
+                .collect();
+            let default = MODEL.join(",");
+            let rule = ruled.then(|| SecretRule::new(SECRETS, &default));
+            let base = url("").to_string();
+            let now = wire_url(base, &options, rule)
+                .map(|sent| Url::parse(&sent).unwrap().to_string());
+            prop_assert_eq!(now, before);
         }
 
         /// A string literal never ends its quotes early, and decodes back to the text.
