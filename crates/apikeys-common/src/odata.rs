@@ -709,6 +709,14 @@ pub fn wire_url(
     if pairs.is_empty() && extra.is_none() {
         return Ok(url);
     }
+    // One allocation for the whole query (escapes aside): growing the string pair by pair
+    // cost more than writing it.
+    let length: usize = pairs
+        .iter()
+        .map(|(name, value)| name.len() + value.len() + 2)
+        .chain(extra.map(|(name, value)| name.len() + value.len() + 2))
+        .sum();
+    url.reserve(length.saturating_add(16));
     url.push('?');
     write_wire_query(&mut url, pairs, extra);
     // The URL parser drops spaces and control characters at the end of the string, where
