@@ -56,7 +56,9 @@ fn secret_rules(doc: &Value) -> Result<BTreeMap<String, TokenStream>, String> {
         let id = op
             .get("operationId")
             .and_then(Value::as_str)
-            .ok_or(format!("an operation with `{SECRET_SELECT}` has no operationId"))?;
+            .ok_or(format!(
+                "an operation with `{SECRET_SELECT}` has no operationId"
+            ))?;
         let at = format!("{SECRET_SELECT} of `{id}`");
         let secrets: Vec<&str> = rule
             .get("secrets")
@@ -141,7 +143,9 @@ pub fn rewrite(file: &mut syn::File, doc: &Value) -> Result<(), String> {
         }
     }
     if let Some(id) = rules.keys().next() {
-        return Err(format!("`{SECRET_SELECT}`: no builder `{id}` to apply it to"));
+        return Err(format!(
+            "`{SECRET_SELECT}`: no builder `{id}` to apply it to"
+        ));
     }
     // No `.query_some(..)` is left to use it.
     items.retain(|item| {
@@ -166,9 +170,10 @@ fn exchange(function: &mut syn::ImplItemFn, rule: Option<TokenStream>) -> Result
         };
     }
     let rule = rule.unwrap_or_else(|| quote!(::core::option::Option::None));
-    let pairs = take.pairs.iter().map(|(name, value)| {
-        quote!((#name, ::apikeys_common::odata::wire_value(#value)))
-    });
+    let pairs = take
+        .pairs
+        .iter()
+        .map(|(name, value)| quote!((#name, ::apikeys_common::odata::wire_value(#value))));
     let mut done = false;
     for stmt in &mut function.block.stmts {
         let syn::Stmt::Local(local) = stmt else {
@@ -243,8 +248,14 @@ mod tests {
     #[test]
     fn the_query_goes_into_the_url_with_the_secret_rule() {
         let code = run(DOC, CODE).unwrap();
-        assert!(!code.contains("query_some") && !code.contains("QuerySome"), "{code}");
-        assert!(code.contains("get (url) . header (A , B) . build ()"), "{code}");
+        assert!(
+            !code.contains("query_some") && !code.contains("QuerySome"),
+            "{code}"
+        );
+        assert!(
+            code.contains("get (url) . header (A , B) . build ()"),
+            "{code}"
+        );
         assert!(
             code.contains(
                 "let url = :: apikeys_common :: odata :: wire_url (format ! (\"{}/rows\" , \
@@ -264,7 +275,10 @@ mod tests {
         let code = run(plain, CODE).unwrap();
         assert!(code.contains("query_some (\"$top\" , & top)"), "{code}");
         let found = run(&DOC.replace("x-apikeys-query: odata-wire, ", ""), CODE).unwrap_err();
-        assert!(found.contains("needs `x-apikeys-query: odata-wire`"), "{found}");
+        assert!(
+            found.contains("needs `x-apikeys-query: odata-wire`"),
+            "{found}"
+        );
         let found = run(&DOC.replace("odata-wire", "form"), CODE).unwrap_err();
         assert!(found.contains("only `odata-wire`"), "{found}");
     }

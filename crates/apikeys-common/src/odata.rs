@@ -725,7 +725,10 @@ pub fn wire_url(
     let kept = url.trim_end_matches(|c: char| c <= ' ').len();
     if kept < url.len() {
         let trailing = url.split_off(kept);
-        for byte in trailing.bytes().filter(|b| !matches!(b, b'\t' | b'\n' | b'\r')) {
+        for byte in trailing
+            .bytes()
+            .filter(|b| !matches!(b, b'\t' | b'\n' | b'\r'))
+        {
             url.push_str(&format!("%{byte:02X}"));
         }
     }

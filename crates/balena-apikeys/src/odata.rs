@@ -66,8 +66,12 @@ mod tests {
             .collect();
         let fields = ApiKeyField::ALL.map(ApiKeyField::as_str).join(",");
         let rule = odata::SecretRule::new(&["key"], &fields);
-        let sent = odata::wire_url(BASE.into(), &options, Some(rule))
-            .map(|sent| reqwest::Url::parse(&sent).unwrap().query().map(str::to_string));
+        let sent = odata::wire_url(BASE.into(), &options, Some(rule)).map(|sent| {
+            reqwest::Url::parse(&sent)
+                .unwrap()
+                .query()
+                .map(str::to_string)
+        });
         // What the request hook's rewrite of the form-encoded query used to send.
         let rewritten = odata::listing_wire_query(&url, &["key"], &fields).map(|wire| {
             url.set_query(wire.as_deref());
