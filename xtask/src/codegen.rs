@@ -12,7 +12,7 @@ use serde_yaml::Value;
 use crate::constraints;
 use crate::lint::{self, Facts, OpenEnum};
 use crate::vendors::Vendor;
-use crate::{error_body, fields, key_info, odata, patch, streams, surface};
+use crate::{error_body, fields, key_info, odata, patch, streams, surface, wire_query};
 
 /// The generated source for `vendor`, read from its fragment under `root`.
 pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
@@ -48,6 +48,7 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
     syn::visit_mut::VisitMut::visit_file_mut(&mut OneError, &mut file);
     keep_typed_bodies(&mut file).map_err(|why| format!("{fragment}: {why}"))?;
     skip_absent_query_parameters(&mut file);
+    wire_query::rewrite(&mut file, &doc).map_err(|why| format!("{fragment}: {why}"))?;
     let mut lean = LeanSuccess::default();
     syn::visit_mut::VisitMut::visit_file_mut(&mut lean, &mut file);
     let mut typed = TypedBodyCheck {

@@ -20,6 +20,7 @@ mod patch;
 mod streams;
 mod surface;
 mod vendors;
+mod wire_query;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

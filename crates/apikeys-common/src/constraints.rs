@@ -96,10 +96,14 @@ pub(crate) fn check(
     }
     if query {
         // One pass over the query, whatever the number of bounds on it.
-        for (name, value) in query_pairs(request.url().query().unwrap_or("")) {
+        // A value is decoded only when a bound is on its name.
+        for (name, raw) in raw_query_pairs(request.url().query().unwrap_or("")) {
+            let name = form_decode(name);
+            let mut value = None;
             for constraint in constraints {
                 if constraint.location == Location::Query && name == constraint.field {
-                    check_text(operation, constraint, &value)?;
+                    let value = value.get_or_insert_with(|| form_decode(raw));
+                    check_text(operation, constraint, value)?;
                 }
             }
         }
@@ -134,14 +138,17 @@ pub fn check_body<T: serde::Serialize + ?Sized>(
 
 /// The decoded pairs of a query, as `Url::query_pairs` reads them; a name or value with
 /// nothing to decode (no `%`, no `+`) is borrowed as it is, without a second look.
+#[cfg(test)]
 fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    raw_query_pairs(query).map(|(name, value)| (form_decode(name), form_decode(value)))
+}
+
+/// The pairs of a query as they are written, each to be read with [`form_decode`].
+fn raw_query_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
     query
         .split('&')
         .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (form_decode(name), form_decode(value))
-        })
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
 }
 
 /// What `application/x-www-form-urlencoded` decoding makes of `raw`: `+` is a space, then

@@ -631,6 +631,110 @@ pub fn listing_wire_query(
     ))
 }
 
+/// A listing's rule against fetching secrets, for [`wire_url`]: the columns that hold
+/// secrets, and the `$select` (field names joined by `,`) sent when the caller selects none.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct SecretRule<'a> {
+    /// The columns that hold secrets (compared without case).
+    pub secret_fields: &'a [&'a str],
+    /// The `$select` sent when the caller selects nothing.
+    pub default_select: &'a str,
+}
+
+impl<'a> SecretRule<'a> {
+    /// The rule for a listing whose rows hold `secret_fields`.
+    pub const fn new(secret_fields: &'a [&'a str], default_select: &'a str) -> Self {
+        SecretRule {
+            secret_fields,
+            default_select,
+        }
+    }
+}
+
+/// A query parameter's value as it is sent, before [`wire_url`]'s escaping.
+pub trait WireValue {
+    /// The value as text.
+    fn wire_value(&self) -> Cow<'_, str>;
+}
+
+impl WireValue for String {
+    fn wire_value(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+macro_rules! wire_numbers {
+    ($($t:ty),*) => {$(
+        impl WireValue for $t {
+            fn wire_value(&self) -> Cow<'_, str> {
+                Cow::Owned(self.to_string())
+            }
+        }
+    )*};
+}
+wire_numbers!(i32, i64, u32, u64, bool);
+
+/// An optional parameter's value for [`wire_url`] (`None` sends nothing).
+pub fn wire_value<T: WireValue>(value: &Option<T>) -> Option<Cow<'_, str>> {
+    value.as_ref().map(T::wire_value)
+}
+
+/// `url` (no query yet) with `options`, the typed OData options of a generated call, appended
+/// as the query in the wire form [`wire_query`] writes, so that nothing is form-encoded and
+/// decoded again on the way: the same order and escaping, the rest of the encoding done by
+/// the URL parser that reads the string. With a `rule` (a listing of rows that hold
+/// secrets), the `$select` and `$expand` values pass [`select_without_secrets`]'s rule first
+/// and the default `$select` is added when they select nothing.
+pub fn wire_url(
+    mut url: String,
+    options: &[(&str, Option<Cow<'_, str>>)],
+    rule: Option<SecretRule<'_>>,
+) -> Result<String, String> {
+    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = options
+        .iter()
+        .filter_map(|(name, value)| Some((Cow::Borrowed(*name), Cow::Borrowed(value.as_deref()?))))
+        .collect();
+    let mut extra = None;
+    if let Some(rule) = rule {
+        let Selects { named, blank } = selects_without_secrets(pairs.iter(), rule.secret_fields)?;
+        if blank {
+            // A blank `$select` names no field: it goes.
+            pairs.retain(|(name, value)| name != "$select" || !value.trim().is_empty());
+        }
+        if named == 0 {
+            extra = Some(("$select", rule.default_select));
+        }
+    }
+    if pairs.is_empty() && extra.is_none() {
+        return Ok(url);
+    }
+    // One allocation for the whole query (escapes aside): growing the string pair by pair
+    // cost more than writing it.
+    let length: usize = pairs
+        .iter()
+        .map(|(name, value)| name.len() + value.len() + 2)
+        .chain(extra.map(|(name, value)| name.len() + value.len() + 2))
+        .sum();
+    url.reserve(length.saturating_add(16));
+    url.push('?');
+    write_wire_query(&mut url, pairs, extra);
+    // The URL parser drops spaces and control characters at the end of the string, where
+    // `set_query` would have encoded them (and dropped tabs and newlines, as both do
+    // anywhere): encode them here, as it would.
+    let kept = url.trim_end_matches(|c: char| c <= ' ').len();
+    if kept < url.len() {
+        let trailing = url.split_off(kept);
+        for byte in trailing
+            .bytes()
+            .filter(|b| !matches!(b, b'\t' | b'\n' | b'\r'))
+        {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    Ok(url)
+}
+
 /// The `$select`s of a query that passed the secret rule.
 struct Selects {
     /// How many name at least one field.
@@ -744,6 +848,19 @@ fn wire_query_from<'u>(
     if pairs.is_empty() {
         return None;
     }
+    let extra_len = extra.map_or(0, |(name, value)| name.len() + value.len() + 2);
+    let mut query = String::with_capacity(query_len + extra_len + 8);
+    write_wire_query(&mut query, pairs, None);
+    Some(query)
+}
+
+/// Appends the pairs and `extra` to `query`, in pine's order of options, each escaped.
+fn write_wire_query<'u>(
+    query: &mut String,
+    mut pairs: Vec<(Cow<'u, str>, Cow<'u, str>)>,
+    extra: Option<(&'u str, &'u str)>,
+) {
+    pairs.extend(extra.map(|(name, value)| (Cow::Borrowed(name), Cow::Borrowed(value))));
     let rank = |name: &str| {
         OPTION_ORDER
             .iter()
@@ -751,17 +868,14 @@ fn wire_query_from<'u>(
             .unwrap_or(OPTION_ORDER.len())
     };
     pairs.sort_by_key(|(name, _)| rank(name));
-    let extra_len = extra.map_or(0, |(name, value)| name.len() + value.len() + 2);
-    let mut query = String::with_capacity(query_len + extra_len + 8);
     for (i, (name, value)) in pairs.iter().enumerate() {
         if i > 0 {
             query.push('&');
         }
-        escape_into(&mut query, name);
+        escape_into(query, name);
         query.push('=');
-        escape_into(&mut query, value);
+        escape_into(query, value);
     }
-    Some(query)
 }
 
 /// Appends `text`, encoding what would otherwise change the query's structure (`&` ends an
@@ -854,6 +968,35 @@ mod tests {
             Some("$select=id,name&$filter=key%20eq%20%27x%27"),
             "a filter on a secret column fetches no secret"
         );
+    }
+
+    #[test]
+    fn wire_url_writes_typed_options_in_wire_form() {
+        let rule = SecretRule::new(SECRETS, "id,name");
+        let sent = |options: &[(&str, Option<Cow<'_, str>>)], rule| {
+            wire_url("https://api.example.test/v7/api_key".into(), options, rule)
+                .map(|url| Url::parse(&url).unwrap().query().map(str::to_string))
+        };
+        let top = Some(7_i64);
+        let options = [
+            ("$filter", Some("name eq 'a b&c' ".into())),
+            ("$select", None),
+            ("$top", wire_value(&top)),
+        ];
+        assert_eq!(
+            sent(&options, Some(rule)).unwrap().as_deref(),
+            Some("$select=id,name&$top=7&$filter=name%20eq%20%27a%20b%26c%27%20"),
+            "the default `$select` is added and a trailing blank kept"
+        );
+        assert_eq!(
+            sent(&options, None).unwrap().as_deref(),
+            Some("$top=7&$filter=name%20eq%20%27a%20b%26c%27%20")
+        );
+        assert_eq!(sent(&[("$top", None)], None).unwrap(), None);
+        let key = [("$select", Some("id,KEY".into()))];
+        assert!(sent(&key, Some(rule)).unwrap_err().contains("`KEY`"));
+        let star = [("$expand", Some("owner($select=*)".into()))];
+        assert!(sent(&star, Some(rule)).unwrap_err().contains("`*`"));
     }
 
     #[test]
@@ -1101,6 +1244,39 @@ mod tests {
                 .map(|(n, v)| (percent_decoded(n), percent_decoded(v)))
                 .collect();
             prop_assert_eq!(parts, expected);
+        }
+
+        /// The URL a generated call writes with [`wire_url`] is the one the request hook's
+        /// rewrite of progenitor's form-encoded query gave: the same query, refusal and
+        /// default `$select`, whatever the values hold (blanks and controls at the end too).
+        #[test]
+        fn wire_url_sends_what_the_rewrite_of_the_form_encoded_query_sent(
+            pairs in proptest::collection::vec((option_name(), any::<String>()), 0..6),
+            ruled in any::<bool>(),
+        ) {
+            let mut form = url("");
+            for (name, value) in &pairs {
+                form.query_pairs_mut().append_pair(name, value);
+            }
+            let rewritten = if ruled {
+                listing_wire_query(&form, SECRETS, &MODEL.join(","))
+            } else {
+                Ok(wire_query(&form))
+            };
+            let before = rewritten.map(|wire| {
+                form.set_query(wire.as_deref());
+                form.to_string()
+            });
+            let options: Vec<(&str, Option<Cow<'_, str>>)> = pairs
+                .iter()
+                .map(|(name, value)| (name.as_str(), Some(Cow::Borrowed(value.as_str()))))
+                .collect();
+            let default = MODEL.join(",");
+            let rule = ruled.then(|| SecretRule::new(SECRETS, &default));
+            let base = url("").to_string();
+            let now = wire_url(base, &options, rule)
+                .map(|sent| Url::parse(&sent).unwrap().to_string());
+            prop_assert_eq!(now, before);
         }
 
         /// A string literal never ends its quotes early, and decodes back to the text.

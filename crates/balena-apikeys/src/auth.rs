@@ -1,34 +1,23 @@
 //! balena sends credentials as `Authorization: Bearer <token>` (as
-//! `balena-io-modules/balena-request` does; the fragment says so) and has one wire rule the generator cannot
-//! express: the OData query syntax that the server's URL grammar accepts
+//! `balena-io-modules/balena-request` does; the fragment says so) and has one wire rule the
+//! generator does not express: OData's quoting of a string key in a path
 //! (`balena-io-modules/odata-parser`, `odata-parser.pegjs`).
 
 /// Runs on every request (the generator wires it into `impl Vendor for Client`).
 ///
-/// progenitor form-encodes query parameters (`%24select=id%2Cname`), which the server's
-/// parser refuses or misreads; this sends them in the OData form the SDKs use
-/// (`$select=id,name`), losslessly. It also doubles a `'` inside the quoted device uuid
-/// of `/v7/device(uuid='…')`, so that an id cannot end the quotes (OData's escaping).
-/// A key listing never asks for the keys' secrets: see `odata::listing_wire_query`.
+/// It doubles a `'` inside the quoted device uuid of `/v7/device(uuid='…')`, so that an id
+/// cannot end the quotes (OData's escaping). The query needs nothing here: the fragment's
+/// `x-apikeys-query: odata-wire` has the generated code write it in the OData form the SDKs
+/// send (`$select=id,name`, not form-encoded `%24select=id%2Cname`, which the server's
+/// parser refuses or misreads), and apply a key listing's rule against fetching secrets
+/// (`x-apikeys-secret-select`, see `apikeys_common::odata::wire_url`) before sending.
 pub(crate) fn prepare_request(request: &mut reqwest::Request) -> std::result::Result<(), String> {
-    let listing =
-        request.method() == reqwest::Method::GET && request.url().path().ends_with(KEY_LISTING);
     let url = request.url_mut();
     if let Some(path) = quote_device_uuid(url.path()) {
         url.set_path(&path);
     }
-    if listing {
-        let query = crate::odata::listing_wire_query(url)?;
-        url.set_query(query.as_deref());
-    } else if url.query().is_some() {
-        let query = crate::odata::wire_query(url);
-        url.set_query(query.as_deref());
-    }
     Ok(())
 }
-
-/// The path of `get_api_keys`, after the base URL's own path.
-const KEY_LISTING: &str = "/v7/api_key";
 
 const DEVICE_BY_UUID: (&str, &str) = ("/v7/device(uuid='", "')");
 

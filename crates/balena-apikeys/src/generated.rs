@@ -1659,7 +1659,6 @@ let response = client.get_device_actor_by_uuid()
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
 pub mod builder {
-    use ::apikeys_common::__private::QuerySome as _;
     use super::types;
     #[allow(unused_imports)]
     use super::{
@@ -1939,7 +1938,24 @@ pub mod builder {
             let select = select.map_err(Error::InvalidRequest)?;
             let skip = skip.map_err(Error::InvalidRequest)?;
             let top = top.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v7/api_key", client.baseurl,);
+            let url = ::apikeys_common::odata::wire_url(
+                    format!("{}/v7/api_key", client.baseurl,),
+                    &[
+                        ("$expand", ::apikeys_common::odata::wire_value(&expand)),
+                        ("$filter", ::apikeys_common::odata::wire_value(&filter)),
+                        ("$orderby", ::apikeys_common::odata::wire_value(&orderby)),
+                        ("$select", ::apikeys_common::odata::wire_value(&select)),
+                        ("$skip", ::apikeys_common::odata::wire_value(&skip)),
+                        ("$top", ::apikeys_common::odata::wire_value(&top)),
+                    ],
+                    ::core::option::Option::Some(
+                        ::apikeys_common::odata::SecretRule::new(
+                            &["key"],
+                            "id,created_at,name,description,expiry_date,is_of__actor",
+                        ),
+                    ),
+                )
+                .map_err(Error::InvalidRequest)?;
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -1948,12 +1964,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query_some("$expand", &expand)
-                .query_some("$filter", &filter)
-                .query_some("$orderby", &orderby)
-                .query_some("$select", &select)
-                .query_some("$skip", &skip)
-                .query_some("$top", &top)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_api_keys",
@@ -2024,7 +2034,12 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ODataCount>, Error<types::BalenaError>> {
             let Self { client, filter } = self;
             let filter = filter.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v7/api_key/$count", client.baseurl,);
+            let url = ::apikeys_common::odata::wire_url(
+                    format!("{}/v7/api_key/$count", client.baseurl,),
+                    &[("$filter", ::apikeys_common::odata::wire_value(&filter))],
+                    ::core::option::Option::None,
+                )
+                .map_err(Error::InvalidRequest)?;
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2033,7 +2048,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query_some("$filter", &filter)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "count_api_keys",
@@ -2282,9 +2296,15 @@ pub mod builder {
             let Self { client, id, select } = self;
             let id = id.map_err(Error::InvalidRequest)?;
             let select = select.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v7/application({})", client.baseurl, encode_path(& id.to_string()),
-            );
+            let url = ::apikeys_common::odata::wire_url(
+                    format!(
+                        "{}/v7/application({})", client.baseurl, encode_path(& id
+                        .to_string()),
+                    ),
+                    &[("$select", ::apikeys_common::odata::wire_value(&select))],
+                    ::core::option::Option::None,
+                )
+                .map_err(Error::InvalidRequest)?;
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2293,7 +2313,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query_some("$select", &select)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_application_actor",
@@ -2383,7 +2402,15 @@ pub mod builder {
             let Self { client, filter, select } = self;
             let filter = filter.map_err(Error::InvalidRequest)?;
             let select = select.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v7/application", client.baseurl,);
+            let url = ::apikeys_common::odata::wire_url(
+                    format!("{}/v7/application", client.baseurl,),
+                    &[
+                        ("$filter", ::apikeys_common::odata::wire_value(&filter)),
+                        ("$select", ::apikeys_common::odata::wire_value(&select)),
+                    ],
+                    ::core::option::Option::None,
+                )
+                .map_err(Error::InvalidRequest)?;
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2392,8 +2419,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query_some("$filter", &filter)
-                .query_some("$select", &select)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "find_application_actor",
@@ -2479,9 +2504,15 @@ pub mod builder {
             let Self { client, id, select } = self;
             let id = id.map_err(Error::InvalidRequest)?;
             let select = select.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v7/device({})", client.baseurl, encode_path(& id.to_string()),
-            );
+            let url = ::apikeys_common::odata::wire_url(
+                    format!(
+                        "{}/v7/device({})", client.baseurl, encode_path(& id
+                        .to_string()),
+                    ),
+                    &[("$select", ::apikeys_common::odata::wire_value(&select))],
+                    ::core::option::Option::None,
+                )
+                .map_err(Error::InvalidRequest)?;
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2490,7 +2521,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query_some("$select", &select)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_device_actor",
@@ -2579,10 +2609,15 @@ pub mod builder {
             let Self { client, uuid, select } = self;
             let uuid = uuid.map_err(Error::InvalidRequest)?;
             let select = select.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v7/device(uuid='{}')", client.baseurl, encode_path(& uuid
-                .to_string()),
-            );
+            let url = ::apikeys_common::odata::wire_url(
+                    format!(
+                        "{}/v7/device(uuid='{}')", client.baseurl, encode_path(& uuid
+                        .to_string()),
+                    ),
+                    &[("$select", ::apikeys_common::odata::wire_value(&select))],
+                    ::core::option::Option::None,
+                )
+                .map_err(Error::InvalidRequest)?;
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2591,7 +2626,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .query_some("$select", &select)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_device_actor_by_uuid",

@@ -28,7 +28,6 @@
 //! only spaces and quotes (`%20`, `%27`) and keeps `$ , ( ) =` raw, since the server refuses
 //! `%2C` in `$select` lists and `%28`/`%29` in function calls.
 
-use apikeys_common::odata;
 pub use apikeys_common::odata::{
     Expand, Filter, ListRequest, Listing, Literal, ODataOptions, Order, RowKey, RowRef, Table,
 };
@@ -41,48 +40,45 @@ pub use apikeys_common::odata::{
 /// [`ListRequest::options`]: crate::ListRequest::options
 pub use crate::types::ApiKeyField;
 
-/// The column of an `api_key` row that holds the key's secret.
-const SECRET_FIELD: &str = "key";
-
-/// The rule for every `GET /v7/api_key` (the listings, their streams and the generated
-/// `get_api_keys`), applied to the decoded query pairs before they are sent.
-///
-/// openBalena answers a listing without `$select` with every column, the secret `key` of
-/// each row included (open-balena-api `src/balena.sbvr` makes `key` an ordinary field, and
-/// nothing hides it from reads). So when the caller selects nothing, this asks for
-/// [`ApiKeyField::ALL`], the fields the model reads; a caller's own `$select` is kept, but
-/// one that names `key` or `*`, at the top or inside an `$expand`, is refused: a secret is
-/// read only where the API hands it out on purpose, at creation.
-///
-/// Returns the listing's wire query (see [`wire_query`]), the default `$select` written
-/// into it directly.
-pub(crate) fn listing_wire_query(url: &reqwest::Url) -> Result<Option<String>, String> {
-    static DEFAULT_SELECT: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| ApiKeyField::ALL.map(ApiKeyField::as_str).join(","));
-    odata::listing_wire_query(url, &[SECRET_FIELD], &DEFAULT_SELECT)
-}
-
-pub(crate) use apikeys_common::odata::wire_query;
-
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
+    use apikeys_common::odata;
+
     use super::*;
 
-    /// A key listing's query as sent: the secret rule, then the wire rewrite.
+    const BASE: &str = "https://api.balena-cloud.com/v7/api_key";
+
+    /// A key listing's query as the generated `get_api_keys` sends it for the options a
+    /// form-encoded `query` holds (each decoded once, as the builder receives them), with
+    /// the rule the fragment's `x-apikeys-secret-select` asks for: no `key`, and
+    /// `ApiKeyField::ALL` by default (tests/api_keys.rs checks the generated call itself).
     fn listing(query: &str) -> Result<Option<String>, String> {
-        let mut url = reqwest::Url::parse("https://api.balena-cloud.com/v7/api_key").unwrap();
+        let mut url = reqwest::Url::parse(BASE).unwrap();
         if !query.is_empty() {
             url.set_query(Some(query));
         }
-        let sent = listing_wire_query(&url);
-        // The one pass sends what the rule and the rewrite, one after the other, would.
-        let fields = ApiKeyField::ALL.map(ApiKeyField::as_str);
-        let two_steps = odata::select_without_secrets(&mut url, &[SECRET_FIELD], &fields)
-            .map(|()| wire_query(&url));
-        assert_eq!(sent, two_steps);
-        let wire = sent?;
-        url.set_query(wire.as_deref());
-        Ok(url.query().map(str::to_string))
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let options: Vec<(&str, Option<Cow<'_, str>>)> = pairs
+            .iter()
+            .map(|(name, value)| (name.as_str(), Some(Cow::Borrowed(value.as_str()))))
+            .collect();
+        let fields = ApiKeyField::ALL.map(ApiKeyField::as_str).join(",");
+        let rule = odata::SecretRule::new(&["key"], &fields);
+        let sent = odata::wire_url(BASE.into(), &options, Some(rule)).map(|sent| {
+            reqwest::Url::parse(&sent)
+                .unwrap()
+                .query()
+                .map(str::to_string)
+        });
+        // What the request hook's rewrite of the form-encoded query used to send.
+        let rewritten = odata::listing_wire_query(&url, &["key"], &fields).map(|wire| {
+            url.set_query(wire.as_deref());
+            url.query().map(str::to_string)
+        });
+        assert_eq!(sent, rewritten);
+        sent
     }
 
     const MODEL_SELECT: &str = "$select=id,created_at,name,description,expiry_date,is_of__actor";
