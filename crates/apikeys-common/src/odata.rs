@@ -25,7 +25,7 @@
 //!
 //! String literals are quoted, an embedded `'` is doubled, and their contents are
 //! percent-encoded like JavaScript's `encodeURIComponent`, which is what the server decodes
-//! (once) inside quotes. The rest of an expression is sent as it reads: [`wire_query`] encodes
+//! (once) inside quotes. The rest of an expression is sent as it reads: [`wire_url`] encodes
 //! only what a query cannot hold raw and keeps `$ , ( ) =` as they are, since pine's parser
 //! refuses `%2C` in `$select` lists and `%28`/`%29` in function calls.
 
@@ -37,6 +37,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use futures::Stream;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde::Serialize;
+#[cfg(any(test, feature = "testing"))]
 use url::Url;
 
 use crate::{Error, Page, Result};
@@ -581,6 +582,10 @@ pub fn the_one<T>(rows: Vec<T>, what: &dyn fmt::Display) -> Result<T> {
 /// the caller's model reads. A `$select` that names one of `secret_fields` (in any case) or
 /// `*`, at the top or inside an `$expand`, percent-encoded once more or not, is refused with
 /// a message that names the field, since the server would decode it to the same request.
+///
+/// Kept (feature `testing`) as the reference the generated wire path ([`wire_url`]) is
+/// tested against: the form-encode-then-rewrite path the request hook used to take.
+#[cfg(any(test, feature = "testing"))]
 pub fn select_without_secrets(
     url: &mut Url,
     secret_fields: &[&str],
@@ -609,6 +614,10 @@ pub fn select_without_secrets(
 /// selects no blank: the default `$select` (`default_select`, the field names joined by
 /// `,`) goes straight into the wire query instead of being form-encoded into the URL and
 /// decoded again. The URL is not changed; install the result with `set_query`.
+///
+/// Kept (feature `testing`) as the reference the generated wire path ([`wire_url`]) is
+/// tested against: the form-encode-then-rewrite path the request hook used to take.
+#[cfg(any(test, feature = "testing"))]
 pub fn listing_wire_query(
     url: &Url,
     secret_fields: &[&str],
@@ -681,11 +690,12 @@ pub fn wire_value<T: WireValue>(value: &Option<T>) -> Option<Cow<'_, str>> {
 }
 
 /// `url` (no query yet) with `options`, the typed OData options of a generated call, appended
-/// as the query in the wire form [`wire_query`] writes, so that nothing is form-encoded and
-/// decoded again on the way: the same order and escaping, the rest of the encoding done by
-/// the URL parser that reads the string. With a `rule` (a listing of rows that hold
-/// secrets), the `$select` and `$expand` values pass [`select_without_secrets`]'s rule first
-/// and the default `$select` is added when they select nothing.
+/// as the query in OData's wire form, so that nothing is form-encoded and decoded again on
+/// the way: options in pine's order, escaped as the server's parser reads them, the rest of
+/// the encoding done by the URL parser that reads the string. With a `rule` (a listing of
+/// rows that hold secrets), a `$select` or `$expand` that names a secret column or `*` (also
+/// percent-encoded once more) is refused, and the default `$select` is added when they
+/// select nothing.
 pub fn wire_url(
     mut url: String,
     options: &[(&str, Option<Cow<'_, str>>)],
@@ -817,6 +827,7 @@ fn nested_selects(expand: &str) -> impl Iterator<Item = &str> {
 
 /// `text` with each `%XX` decoded once (invalid UTF-8 replaced), to check what the server
 /// will decode.
+#[cfg(any(test, feature = "testing"))]
 fn percent_decoded(text: &str) -> String {
     percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
@@ -827,11 +838,16 @@ fn percent_decoded(text: &str) -> String {
 /// raw encoded (`&`, `#`, `+` here; spaces, quotes and non-ASCII by [`Url::set_query`]).
 ///
 /// Returns the query to install with `set_query`, or `None` for an empty one.
+///
+/// Kept (feature `testing`) as the reference the generated wire path ([`wire_url`]) is
+/// tested against: the form-encode-then-rewrite path the request hook used to take.
+#[cfg(any(test, feature = "testing"))]
 pub fn wire_query(url: &Url) -> Option<String> {
     wire_query_with(url, None)
 }
 
 /// [`wire_query`] with one more pair, already decoded.
+#[cfg(any(test, feature = "testing"))]
 fn wire_query_with<'u>(url: &'u Url, extra: Option<(&'u str, &'u str)>) -> Option<String> {
     // Borrowed where a pair has nothing to decode.
     let pairs = url.query_pairs().collect();
@@ -839,6 +855,7 @@ fn wire_query_with<'u>(url: &'u Url, extra: Option<(&'u str, &'u str)>) -> Optio
 }
 
 /// [`wire_query_with`] on the decoded pairs of a query `query_len` bytes long.
+#[cfg(any(test, feature = "testing"))]
 fn wire_query_from<'u>(
     mut pairs: Vec<(Cow<'u, str>, Cow<'u, str>)>,
     query_len: usize,
