@@ -576,13 +576,7 @@ impl syn::visit_mut::VisitMut for OneError {
 /// when sending. The slot keeps a typed body as it is; `.body_map(..)`, and sending without
 /// a body, still go through the field builder, with the same messages.
 fn keep_typed_bodies(file: &mut syn::File) -> Result<(), String> {
-    let builders = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
-        _ => None,
-    });
-    let Some((_, items)) = builders else {
-        return Err("progenitor emitted no `builder` module".into());
-    };
+    let items = module_items(file, "builder")?;
     // Operation builder -> the body type's name, for those whose slot changed.
     let mut slots = std::collections::BTreeMap::new();
     for item in items.iter_mut() {
@@ -668,10 +662,7 @@ fn keep_typed_bodies(file: &mut syn::File) -> Result<(), String> {
 /// `apikeys_common::__private::QuerySome`, for the parameters whose builder field is
 /// `Result<Option<_>, String>`.
 fn skip_absent_query_parameters(file: &mut syn::File) {
-    let Some((_, items)) = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
-        _ => None,
-    }) else {
+    let Ok(items) = module_items(file, "builder") else {
         return;
     };
     let mut rewritten = false;
@@ -789,6 +780,40 @@ fn ok_type(output: &syn::ReturnType) -> Option<syn::Type> {
     first_generic(&first_generic(ty, "Result")?, "ResponseValue")
 }
 
+/// The items of progenitor's module `name` (`types` or `builder`) in the generated file.
+pub fn module_items<'f>(
+    file: &'f mut syn::File,
+    name: &str,
+) -> Result<&'f mut Vec<syn::Item>, String> {
+    file.items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == name => m.content.as_mut().map(|(_, items)| items),
+            _ => None,
+        })
+        .ok_or_else(|| format!("progenitor emitted no `{name}` module"))
+}
+
+/// Parses each of `tokens` (items the xtask generates: `what`, for the error) and appends
+/// them to progenitor's module `name`.
+pub fn add_to_module(
+    file: &mut syn::File,
+    name: &str,
+    tokens: Vec<TokenStream>,
+    what: &str,
+) -> Result<(), String> {
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let items = module_items(file, name)?;
+    for tokens in tokens {
+        let parsed: syn::File =
+            syn::parse2(tokens).map_err(|e| format!("{what} does not parse: {e}"))?;
+        items.extend(parsed.items);
+    }
+    Ok(())
+}
+
 /// Puts each paged operation's `.stream()` into the generated `builder` module, beside the
 /// builder whose fields it reads.
 fn add_streams(file: &mut syn::File, doc: &Value) -> Result<(), String> {
@@ -796,44 +821,19 @@ fn add_streams(file: &mut syn::File, doc: &Value) -> Result<(), String> {
     if streams.is_empty() {
         return Ok(());
     }
-    let builders = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
-        _ => None,
-    });
-    let Some((_, items)) = builders else {
-        return Err("progenitor emitted no `builder` module".into());
-    };
+    let items = module_items(file, "builder")?;
     items.extend(streams);
     Ok(())
 }
 
 /// Puts each `x-apikeys-fields` enum into the generated `types` module, beside its schema.
 fn add_fields(file: &mut syn::File, doc: &Value) -> Result<(), String> {
-    let enums = fields::fields(doc)?;
-    let types = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
-        _ => None,
-    });
-    let Some((_, items)) = types else {
-        return Err("progenitor emitted no `types` module".into());
-    };
-    for tokens in enums {
-        let file: syn::File =
-            syn::parse2(tokens).map_err(|e| format!("a field enum does not parse: {e}"))?;
-        items.extend(file.items);
-    }
-    Ok(())
+    add_to_module(file, "types", fields::fields(doc)?, "a field enum")
 }
 
 /// Puts each open enum into the generated `types` module, beside the types that use it.
 fn add_open_enums(file: &mut syn::File, enums: &[OpenEnum]) -> Result<(), String> {
-    let types = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
-        _ => None,
-    });
-    let Some((_, items)) = types else {
-        return Err("progenitor emitted no `types` module".into());
-    };
+    let items = module_items(file, "types")?;
     for open in enums {
         let name = format_ident!("{}", open.name.to_upper_camel_case());
         let doc = open

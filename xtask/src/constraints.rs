@@ -390,11 +390,7 @@ fn show(value: &Value) -> String {
 /// page_size failed". Those messages are rewritten to name the wire field and its bounds,
 /// as the checks on the wire do.
 pub fn name_bounds_in_setters(file: &mut syn::File, all: &BTreeMap<String, Vec<Bound>>) {
-    let builders = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
-        _ => None,
-    });
-    let Some((_, items)) = builders else {
+    let Ok(items) = crate::codegen::module_items(file, "builder") else {
         return;
     };
     for item in items {

@@ -189,23 +189,7 @@ fn accepts(doc: &Value, property: &Value, kind: Kind) -> Result<bool, String> {
 
 /// Puts each conversion into the generated `types` module, beside its schema.
 pub fn add(file: &mut syn::File, doc: &Value) -> Result<(), String> {
-    let impls = key_infos(doc)?;
-    if impls.is_empty() {
-        return Ok(());
-    }
-    let types = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
-        _ => None,
-    });
-    let Some((_, items)) = types else {
-        return Err("progenitor emitted no `types` module".into());
-    };
-    for tokens in impls {
-        let item: syn::File = syn::parse2(tokens)
-            .map_err(|e| format!("a `KeyInfo` conversion does not parse: {e}"))?;
-        items.extend(item.items);
-    }
-    Ok(())
+    crate::codegen::add_to_module(file, "types", key_infos(doc)?, "a `KeyInfo` conversion")
 }
 
 #[cfg(test)]

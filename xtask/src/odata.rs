@@ -94,23 +94,7 @@ fn method(id: &str) -> TokenStream {
 
 /// Puts each `.odata(..)` into the generated `builder` module, beside its builder.
 pub fn add(file: &mut syn::File, doc: &Value) -> Result<(), String> {
-    let methods = odata(doc)?;
-    if methods.is_empty() {
-        return Ok(());
-    }
-    let builders = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
-        _ => None,
-    });
-    let Some((_, items)) = builders else {
-        return Err("progenitor emitted no `builder` module".into());
-    };
-    for tokens in methods {
-        let method: syn::File =
-            syn::parse2(tokens).map_err(|e| format!("an `.odata(..)` does not parse: {e}"))?;
-        items.extend(method.items);
-    }
-    Ok(())
+    crate::codegen::add_to_module(file, "builder", odata(doc)?, "an `.odata(..)`")
 }
 
 #[cfg(test)]

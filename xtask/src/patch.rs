@@ -59,23 +59,7 @@ pub fn add(file: &mut syn::File, doc: &Value, replacements: &[(&str, &str)]) -> 
             "schema `{name}` has `{EXTENSION}` but is also replaced by a hand-written type"
         ));
     }
-    let bodies = patches(doc)?;
-    if bodies.is_empty() {
-        return Ok(());
-    }
-    let types = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut(),
-        _ => None,
-    });
-    let Some((_, items)) = types else {
-        return Err("progenitor emitted no `types` module".into());
-    };
-    for tokens in bodies {
-        let body: syn::File =
-            syn::parse2(tokens).map_err(|e| format!("a PATCH body does not parse: {e}"))?;
-        items.extend(body.items);
-    }
-    Ok(())
+    crate::codegen::add_to_module(file, "types", patches(doc)?, "a PATCH body")
 }
 
 fn all_schemas(doc: &Value) -> impl Iterator<Item = (String, &Value)> {

@@ -118,12 +118,7 @@ pub fn rewrite(file: &mut syn::File, doc: &Value) -> Result<(), String> {
             None => Ok(()),
         };
     }
-    let Some((_, items)) = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut(),
-        _ => None,
-    }) else {
-        return Err("progenitor emitted no `builder` module".into());
-    };
+    let items = crate::codegen::module_items(file, "builder")?;
     for item in items.iter_mut() {
         let syn::Item::Impl(imp) = item else {
             continue;
