@@ -15,20 +15,12 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_yaml::Value;
 
-use crate::lint::key;
+use crate::lint::{key, schemas_with};
 
 /// Every field enum the fragment asks for, for the generated `types` module.
 pub fn fields(doc: &Value) -> Result<Vec<TokenStream>, String> {
-    let schemas = doc
-        .get("components")
-        .and_then(|c| c.get("schemas"))
-        .and_then(Value::as_mapping);
     let mut out = Vec::new();
-    for (name, schema) in schemas.into_iter().flatten() {
-        let Some(wanted) = schema.get("x-apikeys-fields") else {
-            continue;
-        };
-        let name = key(name);
+    for (name, schema, wanted) in schemas_with(doc, "x-apikeys-fields") {
         let at = format!("x-apikeys-fields of schema `{name}`");
         let ident = wanted
             .as_str()

@@ -20,28 +20,19 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_yaml::Value;
 
-use crate::lint::{key, resolve};
+use crate::lint::{key, resolve, schemas_with};
 
 const EXTENSION: &str = "x-apikeys-key-info";
 const KEYS: &[&str] = &["id", "name", "enabled", "created_at", "expires_at"];
 
 /// Every conversion the fragment asks for, for the generated `types` module.
 pub fn key_infos(doc: &Value) -> Result<Vec<TokenStream>, String> {
-    let schemas = doc
-        .get("components")
-        .and_then(|c| c.get("schemas"))
-        .and_then(Value::as_mapping);
-    let mut out = Vec::new();
-    for (name, schema) in schemas.into_iter().flatten() {
-        if let Some(extension) = schema.get(EXTENSION) {
-            let name = key(name);
-            out.push(
-                conversion(doc, &name, schema, extension)
-                    .map_err(|why| format!("{EXTENSION} of schema `{name}`: {why}"))?,
-            );
-        }
-    }
-    Ok(out)
+    schemas_with(doc, EXTENSION)
+        .map(|(name, schema, extension)| {
+            conversion(doc, &name, schema, extension)
+                .map_err(|why| format!("{EXTENSION} of schema `{name}`: {why}"))
+        })
+        .collect()
 }
 
 /// What a `KeyInfo` field takes.

@@ -348,6 +348,53 @@ pub(crate) fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
     value
 }
 
+/// Every schema of `components.schemas`, by name.
+pub(crate) fn schemas(doc: &Value) -> impl Iterator<Item = (String, &Value)> {
+    doc.get("components")
+        .and_then(|c| c.get("schemas"))
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .map(|(name, schema)| (key(name), schema))
+}
+
+/// Every schema that carries `extension`: its name, the schema and the extension's value.
+pub(crate) fn schemas_with<'d>(
+    doc: &'d Value,
+    extension: &'d str,
+) -> impl Iterator<Item = (String, &'d Value, &'d Value)> {
+    schemas(doc).filter_map(move |(name, schema)| Some((name, schema, schema.get(extension)?)))
+}
+
+/// Every operation that carries `extension`: its `operationId`, the operation and the
+/// extension's value; an operation without an `operationId` is refused.
+pub(crate) fn operations_with<'d>(
+    doc: &'d Value,
+    extension: &str,
+) -> Result<Vec<(&'d str, &'d Value, &'d Value)>, String> {
+    let operations = doc
+        .get("paths")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(Value::as_mapping)
+        .flat_map(|item| item.values());
+    let mut out = Vec::new();
+    for op in operations {
+        let Some(value) = op.get(extension) else {
+            continue;
+        };
+        let id = op
+            .get("operationId")
+            .and_then(Value::as_str)
+            .ok_or(format!(
+                "an operation with `{extension}` has no operationId"
+            ))?;
+        out.push((id, op, value));
+    }
+    Ok(out)
+}
+
 pub(crate) fn key(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),

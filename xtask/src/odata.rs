@@ -15,7 +15,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_yaml::Value;
 
-use crate::lint::resolve;
+use crate::lint::{operations_with, resolve};
 
 const EXTENSION: &str = "x-apikeys-odata";
 
@@ -25,23 +25,7 @@ const OPTIONS: [&str; 6] = ["orderby", "select", "expand", "top", "skip", "filte
 /// Every `.odata(..)` the fragment asks for, for the generated `builder` module.
 pub fn odata(doc: &Value) -> Result<Vec<TokenStream>, String> {
     let mut out = Vec::new();
-    let Some(paths) = doc.get("paths").and_then(Value::as_mapping) else {
-        return Ok(out);
-    };
-    for op in paths
-        .values()
-        .filter_map(Value::as_mapping)
-        .flat_map(|item| item.values())
-    {
-        let Some(wanted) = op.get(EXTENSION) else {
-            continue;
-        };
-        let id = op
-            .get("operationId")
-            .and_then(Value::as_str)
-            .ok_or(format!(
-                "an operation with `{EXTENSION}` has no operationId"
-            ))?;
+    for (id, op, wanted) in operations_with(doc, EXTENSION)? {
         let at = format!("{EXTENSION} of `{id}`");
         match wanted {
             Value::Bool(true) => {}

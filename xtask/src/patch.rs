@@ -24,26 +24,23 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_yaml::Value;
 
-use crate::lint::key;
+use crate::lint::{key, schemas_with};
 
 const EXTENSION: &str = "x-apikeys-patch";
 
 /// The schemas that carry `x-apikeys-patch`: progenitor is told their types are ours.
 pub fn schemas(doc: &Value) -> Vec<String> {
-    all_schemas(doc)
-        .filter(|(_, schema)| schema.get(EXTENSION).is_some())
-        .map(|(name, _)| name)
+    schemas_with(doc, EXTENSION)
+        .map(|(name, ..)| name)
         .collect()
 }
 
 /// Every PATCH body the fragment asks for, for the generated `types` module.
 pub fn patches(doc: &Value) -> Result<Vec<TokenStream>, String> {
     let mut out = Vec::new();
-    for (name, schema) in all_schemas(doc) {
-        if let Some(extension) = schema.get(EXTENSION) {
-            let at = format!("{EXTENSION} of schema `{name}`");
-            out.push(patch(&name, schema, extension).map_err(|why| format!("{at}: {why}"))?);
-        }
+    for (name, schema, extension) in schemas_with(doc, EXTENSION) {
+        let at = format!("{EXTENSION} of schema `{name}`");
+        out.push(patch(&name, schema, extension).map_err(|why| format!("{at}: {why}"))?);
     }
     Ok(out)
 }
@@ -60,15 +57,6 @@ pub fn add(file: &mut syn::File, doc: &Value, replacements: &[(&str, &str)]) -> 
         ));
     }
     crate::codegen::add_to_module(file, "types", patches(doc)?, "a PATCH body")
-}
-
-fn all_schemas(doc: &Value) -> impl Iterator<Item = (String, &Value)> {
-    doc.get("components")
-        .and_then(|c| c.get("schemas"))
-        .and_then(Value::as_mapping)
-        .into_iter()
-        .flatten()
-        .map(|(name, schema)| (key(name), schema))
 }
 
 /// How dates are written.

@@ -42,23 +42,7 @@ fn wanted(doc: &Value) -> Result<bool, String> {
 /// Builder name -> the `SecretRule` its `exchange` applies.
 fn secret_rules(doc: &Value) -> Result<BTreeMap<String, TokenStream>, String> {
     let mut out = BTreeMap::new();
-    let Some(paths) = doc.get("paths").and_then(Value::as_mapping) else {
-        return Ok(out);
-    };
-    for op in paths
-        .values()
-        .filter_map(Value::as_mapping)
-        .flat_map(|item| item.values())
-    {
-        let Some(rule) = op.get(SECRET_SELECT) else {
-            continue;
-        };
-        let id = op
-            .get("operationId")
-            .and_then(Value::as_str)
-            .ok_or(format!(
-                "an operation with `{SECRET_SELECT}` has no operationId"
-            ))?;
+    for (id, _, rule) in crate::lint::operations_with(doc, SECRET_SELECT)? {
         let at = format!("{SECRET_SELECT} of `{id}`");
         let secrets: Vec<&str> = rule
             .get("secrets")
