@@ -108,7 +108,7 @@ impl<'a> ApiKeys<'a> {
     /// # }
     /// ```
     pub fn get_all(&self) -> ListRequest<'a> {
-        ListRequest::new(self.client, Scope::All)
+        ListRequest::new(self.client, KeyListing::All)
     }
 
     /// The calling user's named keys: looks up the caller's actor
@@ -133,7 +133,7 @@ impl<'a> ApiKeys<'a> {
     /// # }
     /// ```
     pub fn get_all_named_user_api_keys(&self) -> ListRequest<'a> {
-        ListRequest::new(self.client, Scope::NamedUser)
+        ListRequest::new(self.client, KeyListing::NamedUser)
     }
 
     /// The keys of an application (fleet), in practice its provisioning keys.
@@ -164,7 +164,7 @@ impl<'a> ApiKeys<'a> {
         &self,
         application: impl Into<ApplicationRef>,
     ) -> ListRequest<'a> {
-        ListRequest::new(self.client, Scope::Application(application.into()))
+        ListRequest::new(self.client, KeyListing::Application(application.into()))
     }
 
     /// The keys of a device. Looks up the device's actor first: by numeric id,
@@ -191,7 +191,7 @@ impl<'a> ApiKeys<'a> {
     /// # }
     /// ```
     pub fn get_device_api_keys_by_device(&self, device: impl Into<DeviceRef>) -> ListRequest<'a> {
-        ListRequest::new(self.client, Scope::Device(device.into()))
+        ListRequest::new(self.client, KeyListing::Device(device.into()))
     }
 
     /// Changes a key's name, description or expiry date (`PATCH /v7/api_key(<id>)`): only
@@ -300,11 +300,13 @@ pub const DEFAULT_PAGE_SIZE: u64 = 100;
 /// ```
 ///
 /// [`Expand`]: crate::odata::Expand
-pub type ListRequest<'a> = odata::ListRequest<'a, Client, Scope>;
+pub type ListRequest<'a> = odata::ListRequest<'a, Client, KeyListing>;
 
-/// Whose keys a listing is about.
+/// Whose keys one of the [`ApiKeys`] listings is about: what its [`ListRequest`] adds to
+/// your options (see [`ApiKeys::get_all`] and the methods after it).
 #[derive(Clone, Debug)]
-pub enum Scope {
+#[non_exhaustive]
+pub enum KeyListing {
     /// Every key the credential may read.
     All,
     /// The caller's named keys.
@@ -315,7 +317,7 @@ pub enum Scope {
     Device(DeviceRef),
 }
 
-impl Listing<Client> for Scope {
+impl Listing<Client> for KeyListing {
     type Row = ApiKey;
     const ORDER_KEY: &'static str = ApiKeyField::Id.as_str();
     const PAGE_SIZE: u64 = DEFAULT_PAGE_SIZE;
@@ -326,13 +328,15 @@ impl Listing<Client> for Scope {
         Box::pin(async move {
             let by_name = ODataOptions::new().orderby(ApiKeyField::Name, Order::Asc);
             let actor = match self {
-                Scope::All => return Ok(by_name),
-                Scope::NamedUser => client.get_actor_whoami().send().await?.id,
-                Scope::Application(application) => application_actor(client, application).await?,
-                Scope::Device(device) => device_actor(client, device).await?,
+                KeyListing::All => return Ok(by_name),
+                KeyListing::NamedUser => client.get_actor_whoami().send().await?.id,
+                KeyListing::Application(application) => {
+                    application_actor(client, application).await?
+                }
+                KeyListing::Device(device) => device_actor(client, device).await?,
             };
             let mut options = by_name.filter(Filter::eq(ApiKeyField::IsOfActor, actor));
-            if let Scope::NamedUser = self {
+            if let KeyListing::NamedUser = self {
                 // Legacy user keys have no name; the SDK leaves them out.
                 options = options.filter(Filter::not_null(ApiKeyField::Name));
             }

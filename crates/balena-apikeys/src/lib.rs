@@ -20,7 +20,8 @@ pub mod odata;
 mod generated;
 
 pub use api_keys::{
-    ApiKeys, Application, ApplicationRef, DEFAULT_PAGE_SIZE, Device, DeviceRef, ListRequest,
+    ApiKeys, Application, ApplicationRef, DEFAULT_PAGE_SIZE, Device, DeviceRef, KeyListing,
+    ListRequest,
 };
 pub use apikeys_common::reexport::*;
 pub use generated::*;
