@@ -164,7 +164,15 @@ fn exchange(function: &mut syn::ImplItemFn, rule: Option<TokenStream>) -> Result
         let Some(init) = local.init.as_mut().filter(|_| pat.ident == "url") else {
             continue;
         };
-        let base = &init.expr;
+        // The base goes in as `format_args!`: `wire_url` writes it into the one string it
+        // allocates for the whole URL.
+        let mut base = (*init.expr).clone();
+        match &mut base {
+            syn::Expr::Macro(m) if m.mac.path.is_ident("format") => {
+                m.mac.path = syn::parse_quote!(format_args);
+            }
+            _ => return Err("the URL is not a `format!(..)` (a new progenitor?)".into()),
+        }
         *init.expr = syn::parse_quote!(
             ::apikeys_common::odata::wire_url(#base, &[#(#pairs),*], #rule)
                 .map_err(Error::InvalidRequest)?
@@ -237,7 +245,7 @@ mod tests {
         );
         assert!(
             code.contains(
-                "let url = :: apikeys_common :: odata :: wire_url (format ! (\"{}/rows\" , \
+                "let url = :: apikeys_common :: odata :: wire_url (format_args ! (\"{}/rows\" , \
                  client . baseurl ,) , & [(\"$select\" , :: apikeys_common :: odata :: \
                  wire_value (& select)) , (\"$top\" , :: apikeys_common :: odata :: \
                  wire_value (& top))] , :: core :: option :: Option :: Some (:: \

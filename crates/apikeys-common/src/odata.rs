@@ -689,46 +689,64 @@ pub fn wire_value<T: WireValue>(value: &Option<T>) -> Option<Cow<'_, str>> {
     value.as_ref().map(T::wire_value)
 }
 
-/// `url` (no query yet) with `options`, the typed OData options of a generated call, appended
-/// as the query in OData's wire form, so that nothing is form-encoded and decoded again on
-/// the way: options in pine's order, escaped as the server's parser reads them, the rest of
-/// the encoding done by the URL parser that reads the string. With a `rule` (a listing of
-/// rows that hold secrets), a `$select` or `$expand` that names a secret column or `*` (also
-/// percent-encoded once more) is refused, and the default `$select` is added when they
-/// select nothing.
+/// The URL `base` (no query yet) with `options`, the typed OData options of a generated
+/// call, appended as the query in OData's wire form, so that nothing is form-encoded and
+/// decoded again on the way: options in pine's order, escaped as the server's parser reads
+/// them, the rest of the encoding done by the URL parser that reads the string. With a
+/// `rule` (a listing of rows that hold secrets), a `$select` or `$expand` that names a
+/// secret column or `*` (also percent-encoded once more) is refused, and the default
+/// `$select` is added when they select nothing.
 pub fn wire_url(
-    mut url: String,
+    base: fmt::Arguments<'_>,
     options: &[(&str, Option<Cow<'_, str>>)],
     rule: Option<SecretRule<'_>>,
 ) -> Result<String, String> {
-    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = options
-        .iter()
-        .filter_map(|(name, value)| Some((Cow::Borrowed(*name), Cow::Borrowed(value.as_deref()?))))
-        .collect();
-    let mut extra = None;
+    let set = || {
+        options
+            .iter()
+            .filter_map(|(name, value)| Some((*name, value.as_deref()?)))
+    };
+    let (mut default_select, mut blank_select) = (None, false);
     if let Some(rule) = rule {
-        let Selects { named, blank } = selects_without_secrets(pairs.iter(), rule.secret_fields)?;
-        if blank {
-            // A blank `$select` names no field: it goes.
-            pairs.retain(|(name, value)| name != "$select" || !value.trim().is_empty());
-        }
-        if named == 0 {
-            extra = Some(("$select", rule.default_select));
-        }
+        let Selects { named, blank } = selects_without_secrets(set(), rule.secret_fields)?;
+        // A blank `$select` names no field: it goes.
+        blank_select = blank;
+        default_select = (named == 0).then_some(rule.default_select);
     }
-    if pairs.is_empty() && extra.is_none() {
-        return Ok(url);
-    }
-    // One allocation for the whole query (escapes aside): growing the string pair by pair
-    // cost more than writing it.
-    let length: usize = pairs
-        .iter()
+    let sent = || {
+        set().filter(move |(name, value)| {
+            !(blank_select && *name == "$select" && value.trim().is_empty())
+        })
+    };
+    // One allocation for the URL and its query (escapes aside): the base is written into
+    // it, not formatted apart and grown.
+    let length: usize = sent()
         .map(|(name, value)| name.len() + value.len() + 2)
-        .chain(extra.map(|(name, value)| name.len() + value.len() + 2))
+        .chain(default_select.map(|fields| fields.len() + 9))
         .sum();
-    url.reserve(length.saturating_add(16));
-    url.push('?');
-    write_wire_query(&mut url, pairs, extra);
+    let mut url = String::with_capacity(length.saturating_add(64));
+    fmt::Write::write_fmt(&mut url, base).map_err(|e| format!("the URL: {e}"))?;
+    let mut separator = '?';
+    let mut write = |url: &mut String, name: &str, value: &str| {
+        url.push(separator);
+        separator = '&';
+        escape_into(url, name);
+        url.push('=');
+        escape_into(url, value);
+    };
+    // In pine's order of options, then any other as given (what a stable sort by that
+    // order sends).
+    for option in OPTION_ORDER {
+        for (name, value) in sent().filter(|(name, _)| *name == option) {
+            write(&mut url, name, value);
+        }
+        if let Some(fields) = default_select.filter(|_| option == "$select") {
+            write(&mut url, option, fields);
+        }
+    }
+    for (name, value) in sent().filter(|(name, _)| !OPTION_ORDER.contains(name)) {
+        write(&mut url, name, value);
+    }
     // The URL parser drops spaces and control characters at the end of the string, where
     // `set_query` would have encoded them (and dropped tabs and newlines, as both do
     // anywhere): encode them here, as it would.
@@ -872,6 +890,7 @@ fn wire_query_from<'u>(
 }
 
 /// Appends the pairs and `extra` to `query`, in pine's order of options, each escaped.
+#[cfg(any(test, feature = "testing"))]
 fn write_wire_query<'u>(
     query: &mut String,
     mut pairs: Vec<(Cow<'u, str>, Cow<'u, str>)>,
@@ -991,8 +1010,12 @@ mod tests {
     fn wire_url_writes_typed_options_in_wire_form() {
         let rule = SecretRule::new(SECRETS, "id,name");
         let sent = |options: &[(&str, Option<Cow<'_, str>>)], rule| {
-            wire_url("https://api.example.test/v7/api_key".into(), options, rule)
-                .map(|url| Url::parse(&url).unwrap().query().map(str::to_string))
+            wire_url(
+                format_args!("https://api.example.test/v7/api_key"),
+                options,
+                rule,
+            )
+            .map(|url| Url::parse(&url).unwrap().query().map(str::to_string))
         };
         let top = Some(7_i64);
         let options = [
@@ -1291,7 +1314,7 @@ mod tests {
             let default = MODEL.join(",");
             let rule = ruled.then(|| SecretRule::new(SECRETS, &default));
             let base = url("").to_string();
-            let now = wire_url(base, &options, rule)
+            let now = wire_url(format_args!("{base}"), &options, rule)
                 .map(|sent| Url::parse(&sent).unwrap().to_string());
             prop_assert_eq!(now, before);
         }

@@ -1939,7 +1939,7 @@ pub mod builder {
             let skip = skip.map_err(Error::InvalidRequest)?;
             let top = top.map_err(Error::InvalidRequest)?;
             let url = ::apikeys_common::odata::wire_url(
-                    format!("{}/v7/api_key", client.baseurl,),
+                    format_args!("{}/v7/api_key", client.baseurl,),
                     &[
                         ("$expand", ::apikeys_common::odata::wire_value(&expand)),
                         ("$filter", ::apikeys_common::odata::wire_value(&filter)),
@@ -2035,7 +2035,7 @@ pub mod builder {
             let Self { client, filter } = self;
             let filter = filter.map_err(Error::InvalidRequest)?;
             let url = ::apikeys_common::odata::wire_url(
-                    format!("{}/v7/api_key/$count", client.baseurl,),
+                    format_args!("{}/v7/api_key/$count", client.baseurl,),
                     &[("$filter", ::apikeys_common::odata::wire_value(&filter))],
                     ::core::option::Option::None,
                 )
@@ -2297,7 +2297,7 @@ pub mod builder {
             let id = id.map_err(Error::InvalidRequest)?;
             let select = select.map_err(Error::InvalidRequest)?;
             let url = ::apikeys_common::odata::wire_url(
-                    format!(
+                    format_args!(
                         "{}/v7/application({})", client.baseurl, encode_path(& id
                         .to_string()),
                     ),
@@ -2403,7 +2403,7 @@ pub mod builder {
             let filter = filter.map_err(Error::InvalidRequest)?;
             let select = select.map_err(Error::InvalidRequest)?;
             let url = ::apikeys_common::odata::wire_url(
-                    format!("{}/v7/application", client.baseurl,),
+                    format_args!("{}/v7/application", client.baseurl,),
                     &[
                         ("$filter", ::apikeys_common::odata::wire_value(&filter)),
                         ("$select", ::apikeys_common::odata::wire_value(&select)),
@@ -2505,7 +2505,7 @@ pub mod builder {
             let id = id.map_err(Error::InvalidRequest)?;
             let select = select.map_err(Error::InvalidRequest)?;
             let url = ::apikeys_common::odata::wire_url(
-                    format!(
+                    format_args!(
                         "{}/v7/device({})", client.baseurl, encode_path(& id
                         .to_string()),
                     ),
@@ -2610,7 +2610,7 @@ pub mod builder {
             let uuid = uuid.map_err(Error::InvalidRequest)?;
             let select = select.map_err(Error::InvalidRequest)?;
             let url = ::apikeys_common::odata::wire_url(
-                    format!(
+                    format_args!(
                         "{}/v7/device(uuid='{}')", client.baseurl, encode_path(& uuid
                         .to_string()),
                     ),

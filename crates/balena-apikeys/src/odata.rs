@@ -66,7 +66,7 @@ mod tests {
             .collect();
         let fields = ApiKeyField::ALL.map(ApiKeyField::as_str).join(",");
         let rule = odata::SecretRule::new(&["key"], &fields);
-        let sent = odata::wire_url(BASE.into(), &options, Some(rule)).map(|sent| {
+        let sent = odata::wire_url(format_args!("{BASE}"), &options, Some(rule)).map(|sent| {
             reqwest::Url::parse(&sent)
                 .unwrap()
                 .query()
