@@ -2761,11 +2761,6 @@ impl ::apikeys_common::Vendor for Client {
     ) -> ::apikeys_common::Result<::apikeys_common::Credential> {
         ::apikeys_common::Credential::header("authorization", "Bearer", key)
     }
-    fn prepare_request(
-        request: &mut ::apikeys_common::__private::reqwest::Request,
-    ) -> ::std::result::Result<(), ::std::string::String> {
-        crate::auth::prepare_request(request)
-    }
 }
 impl ::apikeys_common::JwtAuth for Client {
     fn jwt_credential(
