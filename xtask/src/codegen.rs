@@ -186,8 +186,10 @@ pub fn progenitor(vendor: &Vendor, facts: &Facts, doc: &Value) -> Result<TokenSt
 
 /// Runs progenitor on `doc`, turning a panic into an error carrying its message.
 fn progenitor_tokens(vendor: &Vendor, facts: &Facts, doc: &Value) -> Result<TokenStream, String> {
+    let mut plain = doc.clone();
+    crate::constraints::strip_patterns(&mut plain);
     let spec: openapiv3::OpenAPI =
-        serde_yaml::from_value(doc.clone()).map_err(|e| format!("not an OpenAPI document: {e}"))?;
+        serde_yaml::from_value(plain).map_err(|e| format!("not an OpenAPI document: {e}"))?;
     let settings = settings(vendor, facts, doc);
     let quiet = panic::take_hook();
     panic::set_hook(Box::new(|_| {}));

@@ -6,8 +6,9 @@
 //! hand-written replacement type keeps none. So every bound of every query parameter, path
 //! parameter, JSON body and top-level body property goes into the operation's row of the
 //! `generated_client!` table, and `apikeys_common::hooks::pre` checks them on the built
-//! request. A bound that cannot be checked there (a `pattern`, a bound nested inside a body
-//! property, a header) fails generation instead of being dropped.
+//! request. A bound that cannot be checked there (a bound nested inside a body property, a
+//! header, a `pattern` Rust's regex would read differently from ECMA-262) fails generation
+//! instead of being dropped.
 
 use std::collections::BTreeMap;
 
@@ -36,18 +37,10 @@ const KEYWORDS: &[(&str, bool)] = &[
 ];
 
 /// Keywords that bound a request but are not checked: refused, so none is silently dropped.
-const UNCHECKED: &[(&str, &str)] = &[
-    (
-        "pattern",
-        "no fragment needs one yet, and checking it would add a regex engine to every vendor \
-         crate; say it in the description, or teach xtask/src/constraints.rs and \
-         apikeys-common's constraints.rs to check it",
-    ),
-    (
-        "multipleOf",
-        "teach xtask/src/constraints.rs and apikeys-common's constraints.rs to check it",
-    ),
-];
+const UNCHECKED: &[(&str, &str)] = &[(
+    "multipleOf",
+    "teach xtask/src/constraints.rs and apikeys-common's constraints.rs to check it",
+)];
 
 /// One bound on one field, as `apikeys_common::hooks::Constraint` holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,11 +55,12 @@ pub struct Bound {
     pub value: Arg,
 }
 
-/// A rule's argument: a number or count, or `uniqueItems`' flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A rule's argument: a number or count, `uniqueItems`' flag, or a `pattern`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Arg {
     Int(i64),
     Flag(bool),
+    Text(String),
 }
 
 impl Bound {
@@ -79,12 +73,13 @@ impl Bound {
         let location = format_ident!("{}", self.location);
         let rule = format_ident!("{}", self.rule);
         let field = &self.field;
-        match self.value {
+        match &self.value {
             Arg::Int(n) => {
-                let n = Literal::i64_unsuffixed(n);
+                let n = Literal::i64_unsuffixed(*n);
                 quote!((#location, #field, #rule(#n)))
             }
             Arg::Flag(b) => quote!((#location, #field, #rule(#b))),
+            Arg::Text(text) => quote!((#location, #field, #rule(#text))),
         }
     }
 }
@@ -249,6 +244,7 @@ fn own(schema: &Value) -> impl Iterator<Item = &str> {
         .iter()
         .map(|(k, _)| *k)
         .chain(UNCHECKED.iter().map(|(k, _)| *k))
+        .chain(["pattern"])
         .filter(|k| !matches!(schema.get(*k), None | Some(Value::Bool(false))))
 }
 
@@ -305,6 +301,18 @@ fn bounds(
             ));
         }
     }
+    if let Some(value) = schema.get("pattern") {
+        match value.as_str().map(pattern) {
+            Some(Ok(text)) => found.push(Bound {
+                location,
+                field: field.to_string(),
+                rule: "Pattern",
+                value: Arg::Text(text.to_string()),
+            }),
+            Some(Err(why)) => problem(format!("{at}: `pattern: {}` {why}", show(value))),
+            None => problem(format!("{at}: `pattern: {}` is not a string", show(value))),
+        }
+    }
     for (keyword, numeric) in KEYWORDS {
         let Some(value) = schema.get(*keyword) else {
             continue;
@@ -358,6 +366,91 @@ fn bounds(
         if exclusive(schema, flag) && schema.get(bound).is_none() {
             problem(format!("{at}: `{flag}: true` without `{bound}`"));
         }
+    }
+}
+
+/// `text` when Rust's `regex` compiles it and reads it as ECMA-262 (the fragment's regex
+/// dialect) does. Only a plain subset is let through: literals, positive bracketed classes
+/// of literals and ranges, groups without flags, alternation, repetition, and `^`/`$`. The
+/// rest (`.`, `\d`, `\w`, `\s`, `\b`, negated classes, flags, `\p{…}`, characters beyond the
+/// BMP, which ECMA-262 reads as two code units) differs between the two or is missing from
+/// one of them, and is refused.
+fn pattern(text: &str) -> Result<&str, String> {
+    use regex_syntax::ast::{self, Ast, ClassSet, ClassSetItem, GroupKind, LiteralKind};
+
+    fn literal(lit: &ast::Literal) -> bool {
+        matches!(lit.kind, LiteralKind::Verbatim | LiteralKind::Meta) && u32::from(lit.c) < 0x1_0000
+    }
+    fn item(set: &ClassSetItem) -> bool {
+        match set {
+            ClassSetItem::Literal(lit) => literal(lit),
+            ClassSetItem::Range(range) => literal(&range.start) && literal(&range.end),
+            ClassSetItem::Union(union) => union.items.iter().all(item),
+            _ => false,
+        }
+    }
+    fn plain(node: &Ast) -> bool {
+        match node {
+            Ast::Empty(_) => true,
+            Ast::Literal(lit) => literal(lit),
+            Ast::Assertion(a) => matches!(
+                a.kind,
+                ast::AssertionKind::StartLine | ast::AssertionKind::EndLine
+            ),
+            Ast::ClassBracketed(class) => {
+                !class.negated && matches!(&class.kind, ClassSet::Item(i) if item(i))
+            }
+            Ast::Repetition(rep) => plain(&rep.ast),
+            Ast::Group(group) => {
+                let bare = match &group.kind {
+                    GroupKind::CaptureIndex(_) => true,
+                    GroupKind::NonCapturing(flags) => flags.items.is_empty(),
+                    GroupKind::CaptureName { .. } => false,
+                };
+                bare && plain(&group.ast)
+            }
+            Ast::Alternation(alt) => alt.asts.iter().all(plain),
+            Ast::Concat(concat) => concat.asts.iter().all(plain),
+            _ => false,
+        }
+    }
+    let ast = ast::parse::Parser::new()
+        .parse(text)
+        .map_err(|e| format!("does not compile: {e}"))?;
+    regex::Regex::new(text).map_err(|e| format!("does not compile: {e}"))?;
+    if plain(&ast) {
+        Ok(text)
+    } else {
+        Err(
+            "uses what Rust's regex reads differently from ECMA-262 or lacks (only literals, \
+             positive classes of literals and ranges, groups, `|`, repetitions, `^` and `$` \
+             are checked)"
+                .to_string(),
+        )
+    }
+}
+
+/// Removes every schema's `pattern` from the document handed to progenitor. Its types crate
+/// would turn a patterned string into a newtype checked with `regress` (one more dependency,
+/// an `unwrap` in the generated code, and a setter message that names neither the wire
+/// field nor the pattern); the operation's table checks the pattern before sending instead,
+/// with the same refusal as every other bound, and the field stays a `String`.
+pub fn strip_patterns(doc: &mut Value) {
+    match doc {
+        Value::Mapping(map) => {
+            // A property named `pattern` holds a schema, not a string: it stays.
+            if map.get("pattern").is_some_and(Value::is_string) {
+                map.remove("pattern");
+            }
+            for (key, value) in map.iter_mut() {
+                let key = key.as_str().unwrap_or_default();
+                if !matches!(key, "example" | "examples") && !key.starts_with("x-") {
+                    strip_patterns(value);
+                }
+            }
+        }
+        Value::Sequence(items) => items.iter_mut().for_each(strip_patterns),
+        _ => {}
     }
 }
 
@@ -434,9 +527,9 @@ fn describe(bound: &Bound) -> String {
         "Maximum" => "at most",
         _ => "less than",
     };
-    match bound.value {
+    match &bound.value {
         Arg::Int(n) => format!("{what} {n}"),
-        Arg::Flag(_) => what.to_string(),
+        Arg::Flag(_) | Arg::Text(_) => what.to_string(),
     }
 }
 
@@ -583,9 +676,9 @@ paths:
 
     #[test]
     fn bounds_that_cannot_be_checked_fail_generation() {
-        let why = refused("{type: object, properties: {name: {type: string, pattern: '^a+$'}}}");
+        let why = refused("{type: object, properties: {n: {type: integer, multipleOf: 2}}}");
         assert!(
-            why[0].contains("make_key") && why[0].contains("`pattern`"),
+            why[0].contains("make_key") && why[0].contains("`multipleOf`"),
             "{why:?}"
         );
         let why = refused(
@@ -608,6 +701,65 @@ paths:
         );
         let why = collect(&doc(&header)).unwrap_err();
         assert!(why[0].contains("`tag` (in header)"), "{why:?}");
+    }
+
+    #[test]
+    fn patterns_go_into_the_table_and_those_rust_reads_otherwise_fail_generation() {
+        let body = |pattern: &str| {
+            format!(
+                "{{type: object, properties: {{name: {{type: string, pattern: '{pattern}'}}}}}}"
+            )
+        };
+        let text = TOY.replace(
+            "{name: tag, in: query, schema: {type: string, minLength: 2}}",
+            "{name: tag, in: query, schema: {type: string, pattern: '^(a|[b-dX]{2,3}\\.)+$'}}",
+        );
+        let all = collect(&doc(&text)).unwrap();
+        let tag = all["get_key"].iter().find(|b| b.field == "tag").unwrap();
+        assert_eq!(
+            tag.tokens().to_string(),
+            r#"(Query , "tag" , Pattern ("^(a|[b-dX]{2,3}\\.)+$"))"#
+        );
+        for (pattern, why) in [
+            ("^(a$", "does not compile"),
+            // ECMA-262 has lookahead and backreferences; Rust's regex has neither.
+            ("^(?=a)", "does not compile"),
+            ("^(a)\\1$", "does not compile"),
+            // Unicode in Rust, ASCII in ECMA-262.
+            ("^\\d+$", "reads differently"),
+            ("^\\w$", "reads differently"),
+            ("a\\b", "reads differently"),
+            // ECMA-262's `.` does not match `\r`, nor its `[^a]` a character beyond the BMP.
+            ("^.$", "reads differently"),
+            ("^[^a]$", "reads differently"),
+            ("(?i)a", "reads differently"),
+            ("\\p{Greek}", "reads differently"),
+            ("[[:alpha:]]", "reads differently"),
+        ] {
+            let why_ = refused(&body(pattern));
+            assert!(
+                why_[0].contains("body property `name`") && why_[0].contains(why),
+                "{pattern}: {why_:?}"
+            );
+        }
+        let why = refused("{type: object, properties: {name: {type: string, pattern: 5}}}");
+        assert!(why[0].contains("is not a string"), "{why:?}");
+    }
+
+    #[test]
+    fn progenitor_sees_no_pattern_and_a_property_named_pattern_stays() {
+        let mut fragment = doc(
+            "{a: {type: string, pattern: '^a$'}, properties: {pattern: {type: string}}, \
+             example: {pattern: x}, items: [{pattern: '^b$'}]}",
+        );
+        strip_patterns(&mut fragment);
+        assert_eq!(
+            fragment,
+            doc(
+                "{a: {type: string}, properties: {pattern: {type: string}}, \
+                 example: {pattern: x}, items: [{}]}"
+            )
+        );
     }
 
     #[test]

@@ -323,7 +323,7 @@ pub const VENDORS: &[Vendor] = &[
         // PATCH of one key by id sets the given fields to given values: sending it twice
         // leaves what sending it once does.
         idempotency_overrides: &[("update_api_key", true)],
-        prepare_request: Some("crate::auth::prepare_request"),
+        prepare_request: None,
         display: "balena",
         platform: "balena cloud / openBalena",
         covers: "create, get all, named user keys, device keys, provisioning keys (with typed OData options, as streams), revoke, update",

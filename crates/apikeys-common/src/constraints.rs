@@ -5,14 +5,17 @@
 //! into types, and a hand-written replacement type keeps none.
 //!
 //! The checks read the wire (query pairs, path segments) and the body's fields without allocating
-//! when a value passes. A refusal names the operation and the field, and shows a number or a
-//! length, never a string's content, which may be a secret.
+//! when a value passes. A refusal names the operation and the field, and shows a number, a
+//! length or the broken pattern, never a string's content, which may be a secret.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{LazyLock, PoisonError, RwLock};
 
 use percent_encoding::percent_decode_str;
+use regex::Regex;
 use reqwest::Request;
 
 mod typed;
@@ -68,6 +71,10 @@ pub enum Rule {
     MaxProperties(usize),
     /// `uniqueItems`: with `true`, no two items of the array are equal
     UniqueItems(bool),
+    /// `pattern`: a string matches this regular expression (unanchored, as in JSON
+    /// Schema). `cargo xtask codegen` lets through only patterns that Rust's `regex` and
+    /// ECMA-262 read alike.
+    Pattern(&'static str),
 }
 
 /// Checks every constraint of `operation` on `request`; the error is the first one broken.
@@ -131,6 +138,10 @@ pub fn check_body<T: serde::Serialize + ?Sized>(
     };
     let measure = body.serialize(measurer).map_err(|typed::Stop(why)| why)?;
     for constraint in constraints.iter().filter(|c| c.location == Location::Body) {
+        if let Rule::Pattern(pattern) = constraint.rule {
+            typed::check_text_pattern(operation, constraint, pattern, body)
+                .map_err(|typed::Stop(why)| why)?;
+        }
         judge(operation, constraint, measure)?;
     }
     Ok(())
@@ -164,6 +175,9 @@ fn form_decode(raw: &str) -> Cow<'_, str> {
 
 /// A query or path value: a string on the wire, which a numeric bound reads as a number.
 fn check_text(operation: &str, constraint: &Constraint, value: &str) -> Result<(), String> {
+    if let Rule::Pattern(pattern) = constraint.rule {
+        return check_pattern(operation, constraint, pattern, value);
+    }
     let measure = if constraint.rule.is_numeric() {
         match parse_number(value) {
             Some(number) => Measure::Number(number),
@@ -178,6 +192,52 @@ fn check_text(operation: &str, constraint: &Constraint, value: &str) -> Result<(
         Measure::Text(value.chars().count())
     };
     judge(operation, constraint, measure)
+}
+
+/// Whether `value` matches `pattern`; the error names the field and the pattern, not the
+/// value.
+pub(crate) fn check_pattern(
+    operation: &str,
+    constraint: &Constraint,
+    pattern: &'static str,
+    value: &str,
+) -> Result<(), String> {
+    let field = match constraint.location {
+        Location::Body => "the request body".to_string(),
+        _ => format!("`{}`", constraint.field),
+    };
+    match matches(pattern, value) {
+        Some(true) => Ok(()),
+        Some(false) => Err(format!(
+            "{operation}: {field} must match the pattern `{pattern}`"
+        )),
+        // The generator compiles every pattern, so this is a table written by hand.
+        None => Err(format!(
+            "{operation}: {field} cannot be checked: its pattern `{pattern}` does not compile"
+        )),
+    }
+}
+
+/// `pattern` compiled once for the life of the process (the table's patterns are few and
+/// `'static`), then matched; `None` when it does not compile.
+fn matches(pattern: &'static str, value: &str) -> Option<bool> {
+    type Cache = RwLock<HashMap<&'static str, Option<Regex>>>;
+    static CACHE: LazyLock<Cache> = LazyLock::new(Cache::default);
+    let cached = CACHE
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(pattern)
+        .cloned();
+    let regex = match cached {
+        Some(regex) => regex,
+        None => CACHE
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(pattern)
+            .or_insert_with(|| Regex::new(pattern).ok())
+            .clone(),
+    };
+    regex.map(|regex| regex.is_match(value))
 }
 
 fn parse_number(text: &str) -> Option<Number> {
@@ -616,6 +676,59 @@ mod tests {
         assert_eq!(
             check(&body("ab", Some(1), vec![])),
             Err("op: the request body must have at most 3 properties, got 4".into())
+        );
+    }
+
+    #[test]
+    fn patterns_name_the_field_and_the_pattern_never_the_value() {
+        const HEX: &str = "^[0-9a-f]{4}$";
+        let uuid = [c(Location::Path, "uuid", Rule::Pattern(HEX))];
+        let at = |path: &str| {
+            run(
+                &uuid,
+                "/v7/device(uuid='{uuid}')",
+                &get(&format!("http://127.0.0.1/base{path}")),
+            )
+        };
+        let refused = Err(format!("op: `uuid` must match the pattern `{HEX}`"));
+        assert_eq!(at("/v7/device(uuid='ab12')"), Ok(()));
+        assert_eq!(at("/v7/device(uuid='ab1')"), refused);
+        assert_eq!(at("/v7/device(uuid='ab1'')"), refused);
+        // Decoded first: `%61` is `a`, and an invalid byte cannot slip through.
+        assert_eq!(at("/v7/device(uuid='%61b12')"), Ok(()));
+        assert_eq!(at("/v7/device(uuid='ab1%FF')"), refused);
+        let q = [c(Location::Query, "q", Rule::Pattern("b+"))];
+        let at = |query: &str| {
+            run(
+                &q,
+                "/keys",
+                &get(&format!("http://127.0.0.1/base/keys?{query}")),
+            )
+        };
+        assert_eq!(at("q=abba"), Ok(()), "unanchored, as in JSON Schema");
+        assert_eq!(
+            at("q=s3cret"),
+            Err("op: `q` must match the pattern `b+`".into())
+        );
+        let name = [c(Location::Property, "name", Rule::Pattern("^[a-z]+$"))];
+        let at = |body: &str| run(&name, "/keys", &post(body));
+        assert_eq!(at(r#"{"name":"abc","n":"ABC"}"#), Ok(()));
+        assert_eq!(at(r#"{"name":5}"#), Ok(()), "a number has no pattern");
+        assert_eq!(
+            at(r#"{"name":"s3cret"}"#),
+            Err("op: `name` must match the pattern `^[a-z]+$`".into())
+        );
+        let whole = [c(Location::Body, "", Rule::Pattern("^a$"))];
+        assert_eq!(check_body("op", &whole, "a"), Ok(()));
+        assert_eq!(
+            check_body("op", &whole, "b"),
+            Err("op: the request body must match the pattern `^a$`".into())
+        );
+        // A table written by hand with a broken pattern refuses instead of panicking.
+        let broken = [c(Location::Query, "q", Rule::Pattern("(a"))];
+        assert_eq!(
+            run(&broken, "/keys", &get("http://127.0.0.1/base/keys?q=a")),
+            Err("op: `q` cannot be checked: its pattern `(a` does not compile".into())
         );
     }
 

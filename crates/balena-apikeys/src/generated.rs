@@ -1643,7 +1643,7 @@ println!("{} device found", rows.len());
 Sends a `GET` request to `/v7/device(uuid='{uuid}')`
 
 Arguments:
-- `uuid`: The device's full uuid (32 or 62 hexadecimal characters).
+- `uuid`: The device's full uuid: 32 or 62 hexadecimal characters, the only uuids the SDK accepts (`balena-io/balena-sdk`, `src/models/device.ts`). Anything else, a short uuid or one holding a `'` that would end OData's quotes, is refused before sending.
 - `select`: Comma-separated field names; only those fields are returned.
 ```ignore
 let response = client.get_device_actor_by_uuid()
@@ -2723,7 +2723,8 @@ impl ::apikeys_common::ErrorBody for types::BalenaError {
     ("get_application_actor", "/v7/application({id})", true, [200u16], []),
     ("find_application_actor", "/v7/application", true, [200u16], []),
     ("get_device_actor", "/v7/device({id})", true, [200u16], []),
-    ("get_device_actor_by_uuid", "/v7/device(uuid='{uuid}')", true, [200u16], [])]
+    ("get_device_actor_by_uuid", "/v7/device(uuid='{uuid}')", true, [200u16], [(Path,
+    "uuid", Pattern("^([0-9a-fA-F]{32}|[0-9a-fA-F]{62})$"))])]
 );
 ///Where the balena API keys API is served: balenaCloud; openBalena serves the same API at the root of its own `api.` host.
 pub const BASE_URL: &str = "https://api.balena-cloud.com";
@@ -2759,11 +2760,6 @@ impl ::apikeys_common::Vendor for Client {
         key: ::apikeys_common::Secret,
     ) -> ::apikeys_common::Result<::apikeys_common::Credential> {
         ::apikeys_common::Credential::header("authorization", "Bearer", key)
-    }
-    fn prepare_request(
-        request: &mut ::apikeys_common::__private::reqwest::Request,
-    ) -> ::std::result::Result<(), ::std::string::String> {
-        crate::auth::prepare_request(request)
     }
 }
 impl ::apikeys_common::JwtAuth for Client {

@@ -7,7 +7,6 @@
 )]
 
 mod api_keys;
-mod auth;
 #[cfg(feature = "testing")]
 #[rustfmt::skip]
 pub mod examples;

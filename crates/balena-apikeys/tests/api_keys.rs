@@ -496,10 +496,14 @@ async fn an_unknown_device_is_not_found_and_no_keys_are_listed() {
 #[tokio::test]
 async fn a_device_uuid_that_is_not_full_is_refused_without_a_request() {
     let server = mock_server().await;
+    let long = "a".repeat(33);
     for uuid in [
         "7cf02a6",
         "../7cf02a69e4d34c9da573914963cf54",
         "7cf02a69e4d34c9da573914963cf54f'",
+        "7cf02a69e4d34c9da573914963cf54fd\n",
+        "ünïcødé-ünïcødé-ünïcødé-ü",
+        &long,
     ] {
         let err = client(&server)
             .api_key()
@@ -507,9 +511,39 @@ async fn a_device_uuid_that_is_not_full_is_refused_without_a_request() {
             .send()
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidRequest(_)), "{uuid}: {err:?}");
+        let Error::InvalidRequest(why) = &err else {
+            panic!("{uuid}: {err:?}");
+        };
+        assert_eq!(
+            why,
+            "get_device_actor_by_uuid: `uuid` must match the pattern \
+             `^([0-9a-fA-F]{32}|[0-9a-fA-F]{62})$`",
+            "{uuid}"
+        );
     }
     assert!(log(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn full_device_uuids_of_32_and_62_hexadecimal_characters_are_sent() {
+    let server = mock_server().await;
+    let long = "aB3".repeat(20) + "f0";
+    for uuid in ["7CF02A69e4d34c9da573914963cf54fd", long.as_str()] {
+        authenticated(Mock::given(method("GET")).and(path(format!("/v7/device(uuid='{uuid}')"))))
+            .and(exact_query("$select=actor"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"d": []})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .api_key()
+            .get_device_api_keys_by_device(uuid)
+            .send()
+            .await
+            .unwrap_err();
+        // Sent, and the device is not there.
+        assert!(err.is_not_found(), "{uuid}: {err:?}");
+    }
 }
 
 #[tokio::test]

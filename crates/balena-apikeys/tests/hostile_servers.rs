@@ -4,12 +4,9 @@
 //!
 //! Hostile ids: the one string path parameter is the device uuid of
 //! `get_device_actor_by_uuid` (`/v7/device(uuid='{uuid}')`); every other path id is an
-//! `i64`. `check_hostile_ids` cannot take it: the crate doubles a `'` inside the quoted key
-//! (OData's escaping), so `'single'` arrives as `''single''`, which balena reads
-//! back as `'single'` but which is not the id once merely percent-decoded. The 30 ids are
-//! run instead by `hostile_device_uuids_stay_inside_the_quoted_path_key` in hostile.rs, which
-//! reads the key as balena's parser does and also checks what `check_hostile_ids` would
-//! (path kept, one segment, query untouched, `\` refused unsent).
+//! `i64`. The fragment's `pattern` admits only full hexadecimal uuids, so none of the 30
+//! ids is sent: `hostile_device_uuids_are_refused_before_sending` in hostile.rs checks
+//! that, under several base paths, instead of `check_hostile_ids`.
 
 use apikeys_common::testing::{
     CANARY, Fault, FaultServer, MALFORMED_LIMIT, OperationCase, TraceCapture, check_faults,

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
-use super::{Constraint, Location, Measure, Number, Rule, judge};
+use super::{Constraint, Location, Measure, Number, Rule, check_pattern, judge};
 
 /// Stops the walk: a refusal, or a value serde cannot write (which `json` would refuse too).
 #[derive(Debug)]
@@ -110,9 +110,30 @@ impl<'c> Entries<'c> {
         }
         let measure = value.serialize(Measurer { unique, top: None })?;
         for constraint in rules() {
+            if let Rule::Pattern(pattern) = constraint.rule {
+                check_text_pattern(operation, constraint, pattern, value)?;
+            }
             judge(operation, constraint, measure).map_err(Stop)?;
         }
         Ok(())
+    }
+}
+
+/// Checks `pattern` on `value` when it is written as a JSON string (a `pattern` does not
+/// apply to other values). Only bounded fields with a pattern come here, so the copy to a
+/// JSON value is made for them alone.
+pub(super) fn check_text_pattern<T: Serialize + ?Sized>(
+    operation: &str,
+    constraint: &Constraint,
+    pattern: &'static str,
+    value: &T,
+) -> Result<(), Stop> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => {
+            check_pattern(operation, constraint, pattern, &text).map_err(Stop)
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(Stop(e.to_string())),
     }
 }
 
