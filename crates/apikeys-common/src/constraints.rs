@@ -33,6 +33,7 @@ pub struct Constraint {
 
 /// Where a constrained field is on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Location {
     /// A query parameter.
     Query,
@@ -48,6 +49,7 @@ pub enum Location {
 /// not hold (a length on a number) does not apply, as in JSON Schema, except that a
 /// parameter with a numeric bound must be a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Rule {
     /// `minimum`
     Minimum(i64),
