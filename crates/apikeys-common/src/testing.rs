@@ -94,8 +94,8 @@ pub fn with_header_canaries(template: ResponseTemplate) -> ResponseTemplate {
 #[track_caller]
 pub fn assert_shows_no_header(shown: &[String]) {
     for text in shown {
+        let lower = text.to_ascii_lowercase();
         for (name, value) in HEADER_CANARIES {
-            let lower = text.to_ascii_lowercase();
             assert!(
                 !text.contains(value) && !lower.contains(name),
                 "the response header `{name}` shows in: {text}"
