@@ -407,3 +407,90 @@ async fn the_binary_loads_its_faults_file_at_start() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Every vendor's lifecycle over the sandbox's seeded scope, without retries.
+fn lifecycles(sandbox: &Sandbox) -> Vec<(Vendor, Box<dyn KeyLifecycle>)> {
+    let scopes = sandbox.scopes();
+    let retry = RetryPolicy::disabled;
+    let key = |vendor| sandbox.credential(vendor);
+    let url = |vendor| sandbox.base_url(vendor);
+    vec![
+        (Vendor::ThingsBoard, Box::new(thingsboard(sandbox))),
+        (
+            Vendor::SensorBucket,
+            Box::new(sensorbucket_apikeys::KeyScope::new(
+                sensorbucket_apikeys::Client::builder(url(Vendor::SensorBucket))
+                    .api_key(key(Vendor::SensorBucket))
+                    .retry(retry())
+                    .build()
+                    .unwrap(),
+                scopes.sensorbucket.tenant_id,
+                vec![sensorbucket_apikeys::types::Permission::ReadDevices],
+            )),
+        ),
+        (
+            Vendor::Nuki,
+            Box::new(nuki_apikeys::KeyScope::new(
+                nuki_apikeys::Client::builder(url(Vendor::Nuki))
+                    .api_key(key(Vendor::Nuki))
+                    .retry(retry())
+                    .build()
+                    .unwrap(),
+            )),
+        ),
+        (
+            Vendor::Balena,
+            Box::new(balena_apikeys::KeyScope::new(
+                balena_apikeys::Client::builder(url(Vendor::Balena))
+                    .jwt(key(Vendor::Balena))
+                    .retry(retry())
+                    .build()
+                    .unwrap(),
+            )),
+        ),
+        (
+            Vendor::Automox,
+            Box::new(automox_apikeys::KeyScope::new(
+                automox_apikeys::Client::builder(url(Vendor::Automox))
+                    .api_key(key(Vendor::Automox))
+                    .retry(retry())
+                    .build()
+                    .unwrap(),
+                scopes.automox.org_id,
+                scopes.automox.user_id,
+            )),
+        ),
+    ]
+}
+
+fn is_injected(result: Result<impl std::fmt::Debug, Error>, status: u16) -> bool {
+    matches!(&result, Err(Error::Api(api)) if api.status.as_u16() == status)
+}
+
+// issue 22, "Sandbox faults": the verbs `list`, `create` and `revoke` hit, at every vendor,
+// the call its crate's lifecycle makes for them, and nothing else.
+#[tokio::test]
+async fn verbs_hit_every_vendors_lifecycle_calls() {
+    let sandbox = Sandbox::start().await.unwrap();
+    for (vendor, lifecycle) in lifecycles(&sandbox) {
+        let rule =
+            |verb: &str, status: u16| FaultRule::new(vendor, verb, Fault::status(status)).first(1);
+        sandbox.set_faults([rule("list", 502)]).unwrap();
+        let listed = lifecycle.list().try_collect::<Vec<_>>().await;
+        assert!(is_injected(listed, 502), "{vendor} list");
+        sandbox.set_faults([rule("create", 503)]).unwrap();
+        assert!(
+            is_injected(lifecycle.create(&NewKey::named("faulty")).await, 503),
+            "{vendor} create"
+        );
+        // The rule is spent: the next create and the listing work.
+        let created = lifecycle.create(&NewKey::named("fine")).await.unwrap();
+        sandbox.set_faults([rule("revoke", 500)]).unwrap();
+        assert!(
+            is_injected(lifecycle.revoke(&created.key.id).await, 500),
+            "{vendor} revoke"
+        );
+        assert_eq!(fired(&sandbox), [(1, 1)], "{vendor}");
+        lifecycle.revoke(&created.key.id).await.unwrap();
+    }
+}
