@@ -232,6 +232,11 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
             pub #name: #scope,
         }
     });
+    let fault_arms = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let name = ident(v.name);
+        quote!(Vendor::#variant => #name::fault_response(status, message),)
+    });
     let describe_arms = vendors.iter().map(|v| {
         let variant = ident(&v.variant());
         let name = ident(v.name);
@@ -327,6 +332,8 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
 
         use apikeys_common::Secret;
         use axum::Router;
+        use axum::http::StatusCode;
+        use axum::response::Response;
         use serde::Deserialize;
 
         use crate::seed::{SeedError, SeedKey};
@@ -364,6 +371,13 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
             pub fn base_path(self) -> &'static str {
                 match self {
                     #(#path_arms)*
+                }
+            }
+
+            /// A refusal with `status` in the vendor's error body, for a fault rule.
+            pub(crate) fn fault_response(self, status: StatusCode, message: &str) -> Response {
+                match self {
+                    #(#fault_arms)*
                 }
             }
         }

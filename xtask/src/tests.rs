@@ -93,6 +93,7 @@ const TOY: Vendor = Vendor {
         credential_doc: "a token",
         seeded_doc: "one key",
         examples: &[],
+        verbs: &[],
     },
     cli: crate::vendors::Cli {
         about: "Toy: the keys of one account (--account).",

@@ -35,8 +35,10 @@ pub struct Vendor {
 /// The vendor's emulator, `crates/apikeys-sandbox/src/<name>.rs`: a
 /// `pub(crate) fn build() -> (axum::Router, Secret, <Variant>Scope, Seeder)` (with
 /// `(base_url: &str)` when `build_takes_base_url`), the `pub struct <Variant>Scope` (with
-/// `Display`), and the `pub(crate) struct Seeder` with
-/// `fn seed(&self, Vec<SeedKey>) -> Result<Vec<String>, SeedError>`.
+/// `Display`), the `pub(crate) struct Seeder` with
+/// `fn seed(&self, Vec<SeedKey>) -> Result<Vec<String>, SeedError>`, and
+/// `pub(crate) fn fault_response(StatusCode, &str) -> Response`, the vendor's error body
+/// for an injected fault.
 #[derive(Clone)]
 pub struct Sandbox {
     /// The path of the vendor's base URL on the sandbox's server.
@@ -54,6 +56,10 @@ pub struct Sandbox {
     /// The fragment's schemas whose `example`s the emulator seeds its data from, written
     /// to `crates/apikeys-sandbox/src/examples.rs` as JSON text.
     pub examples: &'static [&'static str],
+    /// The lifecycle verbs (`list`, `get`, `create`, `update`, `revoke`) that the sandbox's
+    /// fault rules accept besides the fragment's `operationId`s, as (verb, operationId): the
+    /// operation the vendor crate's `KeyLifecycle` method mainly calls.
+    pub verbs: &'static [(&'static str, &'static str)],
 }
 
 /// The vendor's subcommand of the `apikeys` CLI.
@@ -175,6 +181,14 @@ pub const VENDORS: &[Vendor] = &[
             credential_doc: "API key `tb_…` (`X-Authorization: ApiKey …`)",
             seeded_doc: "tenant, user `tenant@thingsboard.org` / `tenant`, the keys of the `PageDataApiKeyInfo` example (the first is the credential, never expiring; one disabled)",
             examples: &["PageDataApiKeyInfo"],
+            verbs: &[
+                ("list", "get_user_api_keys"),
+                ("get", "get_user_api_keys"),
+                ("create", "save_api_key"),
+                ("update", "update_api_key_description"),
+                ("update", "enable_api_key"),
+                ("revoke", "delete_api_key"),
+            ],
         },
         cli: Cli {
             about: "ThingsBoard: the API keys of one user (--user-id).",
@@ -216,6 +230,12 @@ pub const VENDORS: &[Vendor] = &[
             credential_doc: "key token (`Authorization: Bearer …`)",
             seeded_doc: "tenant 19 with the name and the keys of the `ListApiKeys200Response` example (the first is the credential, never expiring), archived tenant 20",
             examples: &["ListApiKeys200Response"],
+            verbs: &[
+                ("list", "list_api_keys"),
+                ("get", "get_api_key"),
+                ("create", "create_api_key"),
+                ("revoke", "revoke_api_key"),
+            ],
         },
         cli: Cli {
             about: "SensorBucket: the API keys of one tenant (--tenant-id; --permission for new keys).",
@@ -294,6 +314,13 @@ pub const VENDORS: &[Vendor] = &[
             credential_doc: "access token of a key token with the `account` scope",
             seeded_doc: "account 987654321, key 1010101010 as in the `ApiKey` example, with the credential's token, the `ApiKeyToken` example's token and the `AdvancedApiKey` example's advanced key (its webhooks deactivated), and key 1010101011",
             examples: &["ApiKey", "AdvancedApiKey", "ApiKeyToken"],
+            verbs: &[
+                ("list", "list_api_keys"),
+                ("get", "list_api_keys"),
+                ("create", "create_api_key"),
+                ("update", "update_api_key"),
+                ("revoke", "delete_api_key"),
+            ],
         },
         cli: Cli {
             about: "Nuki Web: the API keys of the account the token belongs to.",
@@ -338,6 +365,13 @@ pub const VENDORS: &[Vendor] = &[
             credential_doc: "a user session token (JWT)",
             seeded_doc: "user 42 (actor 1111) named as in the `ActorWhoami` example, with the `ApiKeyCollection` example's named keys and a legacy unnamed key, fleet 123 `sandbox/fleet` with a provisioning key, device 456 with a device key; `scopes().balena.api_key` is the last of those named keys (never expiring), which may only read, `provisioning_key` and `device_key` the fleet's and the device's keys",
             examples: &["ApiKeyCollection", "ActorWhoami"],
+            verbs: &[
+                ("list", "get_api_keys"),
+                ("get", "get_api_keys"),
+                ("create", "create_named_user_api_key"),
+                ("update", "update_api_key"),
+                ("revoke", "revoke_api_key"),
+            ],
         },
         cli: Cli {
             about: "balena: the named API keys of the user the key belongs to.",
@@ -376,6 +410,13 @@ pub const VENDORS: &[Vendor] = &[
             credential_doc: "key secret (`Authorization: Bearer …`)",
             seeded_doc: "organization 1234, user 98765 as in the `ApiKeyPage` example, with its keys (the first is the credential, never expiring; one disabled), user 98766 with 1",
             examples: &["ApiKeyPage"],
+            verbs: &[
+                ("list", "get_user_api_keys"),
+                ("get", "get_user_api_key"),
+                ("create", "create_user_api_key"),
+                ("update", "update_user_api_key"),
+                ("revoke", "delete_user_api_key"),
+            ],
         },
         cli: Cli {
             about: "Automox: the API keys of one user in one organization (--org, --user-id).",

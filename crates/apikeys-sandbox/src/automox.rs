@@ -337,6 +337,11 @@ fn error(status: StatusCode, message: &str) -> Response {
     json(status, &ErrorBody { errors: [message] })
 }
 
+/// A refusal injected by a fault rule.
+pub(crate) fn fault_response(status: StatusCode, message: &str) -> Response {
+    error(status, message)
+}
+
 fn bad_request(message: &str) -> Response {
     error(StatusCode::BAD_REQUEST, message)
 }

@@ -406,6 +406,11 @@ fn text_error(status: StatusCode, message: &str) -> Response {
     json(status, &message)
 }
 
+/// A refusal injected by a fault rule.
+pub(crate) fn fault_response(status: StatusCode, message: &str) -> Response {
+    text_error(status, message)
+}
+
 fn unauthorized() -> Response {
     empty(StatusCode::UNAUTHORIZED)
 }

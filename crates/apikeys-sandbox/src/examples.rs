@@ -2,7 +2,8 @@
 // Do not edit by hand: change the fragments' `example`s, then run `cargo xtask codegen`.
 
 //! The fragments' `example`s the emulators seed their keys, users and tenants from,
-//! as JSON text, checked against their schemas by `cargo xtask codegen`.
+//! as JSON text, checked against their schemas by `cargo xtask codegen`; and their
+//! operations, which the fault rules name.
 /// From `openapi/thingsboard.yaml`.
 pub(crate) mod thingsboard {
     /// The example of `PageDataApiKeyInfo`.
@@ -51,6 +52,45 @@ pub(crate) mod thingsboard {
   "totalElements": 3,
   "totalPages": 2
 }"#;
+    /// The fragment's operations, for the sandbox's fault rules.
+    pub(crate) const OPERATIONS: &[crate::faults::Operation] = &[
+        crate::faults::Operation {
+            method: "POST",
+            path: "/api/auth/login",
+            id: "login",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "POST",
+            path: "/api/apiKey",
+            id: "save_api_key",
+            verbs: &["create"],
+        },
+        crate::faults::Operation {
+            method: "DELETE",
+            path: "/api/apiKey/{id}",
+            id: "delete_api_key",
+            verbs: &["revoke"],
+        },
+        crate::faults::Operation {
+            method: "PUT",
+            path: "/api/apiKey/{id}/description",
+            id: "update_api_key_description",
+            verbs: &["update"],
+        },
+        crate::faults::Operation {
+            method: "PUT",
+            path: "/api/apiKey/{id}/enabled/{enabledValue}",
+            id: "enable_api_key",
+            verbs: &["update"],
+        },
+        crate::faults::Operation {
+            method: "GET",
+            path: "/api/apiKeys/{userId}",
+            id: "get_user_api_keys",
+            verbs: &["list", "get"],
+        },
+    ];
 }
 /// From `openapi/sensorbucket.yaml`.
 pub(crate) mod sensorbucket {
@@ -90,6 +130,33 @@ pub(crate) mod sensorbucket {
   "page_size": 2,
   "total_count": 0
 }"#;
+    /// The fragment's operations, for the sandbox's fault rules.
+    pub(crate) const OPERATIONS: &[crate::faults::Operation] = &[
+        crate::faults::Operation {
+            method: "GET",
+            path: "/api-keys",
+            id: "list_api_keys",
+            verbs: &["list"],
+        },
+        crate::faults::Operation {
+            method: "POST",
+            path: "/api-keys",
+            id: "create_api_key",
+            verbs: &["create"],
+        },
+        crate::faults::Operation {
+            method: "GET",
+            path: "/api-keys/{api_key_id}",
+            id: "get_api_key",
+            verbs: &["get"],
+        },
+        crate::faults::Operation {
+            method: "DELETE",
+            path: "/api-keys/{api_key_id}",
+            id: "revoke_api_key",
+            verbs: &["revoke"],
+        },
+    ];
 }
 /// From `openapi/nuki.yaml`.
 pub(crate) mod nuki {
@@ -137,6 +204,87 @@ pub(crate) mod nuki {
     "smartlock.log"
   ]
 }"#;
+    /// The fragment's operations, for the sandbox's fault rules.
+    pub(crate) const OPERATIONS: &[crate::faults::Operation] = &[
+        crate::faults::Operation {
+            method: "GET",
+            path: "/api/key",
+            id: "list_api_keys",
+            verbs: &["list", "get"],
+        },
+        crate::faults::Operation {
+            method: "PUT",
+            path: "/api/key",
+            id: "create_api_key",
+            verbs: &["create"],
+        },
+        crate::faults::Operation {
+            method: "POST",
+            path: "/api/key/{apiKeyId}",
+            id: "update_api_key",
+            verbs: &["update"],
+        },
+        crate::faults::Operation {
+            method: "DELETE",
+            path: "/api/key/{apiKeyId}",
+            id: "delete_api_key",
+            verbs: &["revoke"],
+        },
+        crate::faults::Operation {
+            method: "GET",
+            path: "/api/key/{apiKeyId}/advanced",
+            id: "get_advanced_api_key",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "PUT",
+            path: "/api/key/{apiKeyId}/advanced",
+            id: "create_advanced_api_key",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "POST",
+            path: "/api/key/{apiKeyId}/advanced",
+            id: "update_advanced_api_key",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "DELETE",
+            path: "/api/key/{apiKeyId}/advanced",
+            id: "delete_advanced_api_key",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "POST",
+            path: "/api/key/{apiKeyId}/advanced/reactivate",
+            id: "reactivate_advanced_api_key",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "GET",
+            path: "/api/key/{apiKeyId}/token",
+            id: "list_api_key_tokens",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "PUT",
+            path: "/api/key/{apiKeyId}/token",
+            id: "create_api_key_token",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "POST",
+            path: "/api/key/{apiKeyId}/token/{id}",
+            id: "update_api_key_token",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "DELETE",
+            path: "/api/key/{apiKeyId}/token/{id}",
+            id: "delete_api_key_token",
+            verbs: &[],
+        },
+    ];
 }
 /// From `openapi/balena.yaml`.
 pub(crate) mod balena {
@@ -173,6 +321,69 @@ pub(crate) mod balena {
   "id": 1111,
   "username": "jdoe"
 }"#;
+    /// The fragment's operations, for the sandbox's fault rules.
+    pub(crate) const OPERATIONS: &[crate::faults::Operation] = &[
+        crate::faults::Operation {
+            method: "POST",
+            path: "/api-key/user/full",
+            id: "create_named_user_api_key",
+            verbs: &["create"],
+        },
+        crate::faults::Operation {
+            method: "GET",
+            path: "/actor/v1/whoami",
+            id: "get_actor_whoami",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "GET",
+            path: "/v7/api_key",
+            id: "get_api_keys",
+            verbs: &["list", "get"],
+        },
+        crate::faults::Operation {
+            method: "GET",
+            path: "/v7/api_key/$count",
+            id: "count_api_keys",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "PATCH",
+            path: "/v7/api_key({id})",
+            id: "update_api_key",
+            verbs: &["update"],
+        },
+        crate::faults::Operation {
+            method: "DELETE",
+            path: "/v7/api_key({id})",
+            id: "revoke_api_key",
+            verbs: &["revoke"],
+        },
+        crate::faults::Operation {
+            method: "GET",
+            path: "/v7/application({id})",
+            id: "get_application_actor",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "GET",
+            path: "/v7/application",
+            id: "find_application_actor",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "GET",
+            path: "/v7/device({id})",
+            id: "get_device_actor",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "GET",
+            path: "/v7/device(uuid='{uuid}')",
+            id: "get_device_actor_by_uuid",
+            verbs: &[],
+        },
+    ];
 }
 /// From `openapi/automox.yaml`.
 pub(crate) mod automox {
@@ -208,4 +419,59 @@ pub(crate) mod automox {
   ],
   "size": 2
 }"#;
+    /// The fragment's operations, for the sandbox's fault rules.
+    pub(crate) const OPERATIONS: &[crate::faults::Operation] = &[
+        crate::faults::Operation {
+            method: "GET",
+            path: "/orgs/{id}/api_keys",
+            id: "get_organization_api_keys",
+            verbs: &[],
+        },
+        crate::faults::Operation {
+            method: "GET",
+            path: "/users/{userId}/api_keys",
+            id: "get_user_api_keys",
+            verbs: &["list"],
+        },
+        crate::faults::Operation {
+            method: "POST",
+            path: "/users/{userId}/api_keys",
+            id: "create_user_api_key",
+            verbs: &["create"],
+        },
+        crate::faults::Operation {
+            method: "GET",
+            path: "/users/{userId}/api_keys/{id}",
+            id: "get_user_api_key",
+            verbs: &["get"],
+        },
+        crate::faults::Operation {
+            method: "PUT",
+            path: "/users/{userId}/api_keys/{id}",
+            id: "update_user_api_key",
+            verbs: &["update"],
+        },
+        crate::faults::Operation {
+            method: "DELETE",
+            path: "/users/{userId}/api_keys/{id}",
+            id: "delete_user_api_key",
+            verbs: &["revoke"],
+        },
+        crate::faults::Operation {
+            method: "POST",
+            path: "/users/{userId}/api_keys/{id}/decrypt",
+            id: "decrypt_user_api_key",
+            verbs: &[],
+        },
+    ];
+}
+/// The operations of `vendor`'s fragment, with the lifecycle verbs that name them.
+pub(crate) fn operations(vendor: crate::Vendor) -> &'static [crate::faults::Operation] {
+    match vendor {
+        crate::Vendor::ThingsBoard => thingsboard::OPERATIONS,
+        crate::Vendor::SensorBucket => sensorbucket::OPERATIONS,
+        crate::Vendor::Nuki => nuki::OPERATIONS,
+        crate::Vendor::Balena => balena::OPERATIONS,
+        crate::Vendor::Automox => automox::OPERATIONS,
+    }
 }

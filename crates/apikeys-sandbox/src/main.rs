@@ -1,4 +1,4 @@
-//! `apikeys-sandbox [--port N] [--host ADDR] [--seed FILE]`: serves every vendor's emulated
+//! `apikeys-sandbox [--port N] [--host ADDR] [--seed FILE] [--faults FILE]`: serves every vendor's emulated
 //! API-key endpoints until Ctrl-C, after printing each one's base URL, credential and scope.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use apikeys_sandbox::{Sandbox, Vendor};
 
-const USAGE: &str = "usage: apikeys-sandbox [--port N] [--host ADDR] [--seed FILE]
+const USAGE: &str = "usage: apikeys-sandbox [--port N] [--host ADDR] [--seed FILE] [--faults FILE]
 
 Serves an in-memory emulation of the API-key endpoints of every vendor of the apikeys
 workspace on one HTTP port, and prints each vendor's base URL, a valid credential and
@@ -24,17 +24,26 @@ has which):
     created_at = \"2019-01-01T00:00:00Z\"
 
 Keys can also be seeded while it runs: POST /_sandbox/seed/<vendor> with a JSON array of
-such keys answers 201 and their ids.";
+such keys answers 201 and their ids.
+
+--faults FILE sets fault rules at start from a JSON array, as POST /_sandbox/faults
+takes them (GET lists them with their counts, DELETE clears them): chosen calls of a
+vendor's operation answer a status, wait, or lose their connection:
+
+    [{\"vendor\": \"thingsboard\", \"operation\": \"create\", \"fault\": \"status\",
+      \"status\": 503, \"retry_after\": \"2\", \"times\": 1}]";
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq)]
 struct Options {
     addr: SocketAddr,
     seed: Option<PathBuf>,
+    faults: Option<PathBuf>,
 }
 
 fn parse(args: &[String]) -> Result<Option<Options>, String> {
     let mut seed = None;
+    let mut faults = None;
     let mut port: u16 = 0;
     let mut host = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let mut args = args.iter();
@@ -64,19 +73,21 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
                     .map_err(|_| format!("`{text}` is not an IP address"))?;
             }
             "--seed" => seed = Some(PathBuf::from(value("--seed")?)),
+            "--faults" => faults = Some(PathBuf::from(value("--faults")?)),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
     Ok(Some(Options {
         addr: SocketAddr::new(host, port),
         seed,
+        faults,
     }))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Options { addr, seed } = match parse(&args) {
+    let Options { addr, seed, faults } = match parse(&args) {
         Ok(Some(options)) => options,
         Ok(None) => {
             println!("{USAGE}");
@@ -96,6 +107,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let faults = match faults.map(|path| std::fs::read_to_string(&path).map(|text| (path, text))) {
+        None => None,
+        Some(Ok(file)) => Some(file),
+        Some(Err(e)) => {
+            eprintln!("apikeys-sandbox: cannot read the faults file: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let sandbox = match Sandbox::start_on(addr).await {
         Ok(sandbox) => sandbox,
         Err(e) => {
@@ -107,6 +126,17 @@ async fn main() -> ExitCode {
     if let Some((path, text)) = seed {
         match sandbox.seed_toml(&text) {
             Ok(ids) => seeded = ids,
+            Err(e) => {
+                eprintln!("apikeys-sandbox: {}: {e}", path.display());
+                sandbox.shutdown().await;
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let mut rules = None;
+    if let Some((path, text)) = faults {
+        match sandbox.set_faults_json(&text) {
+            Ok(count) => rules = Some(count),
             Err(e) => {
                 eprintln!("apikeys-sandbox: {}: {e}", path.display());
                 sandbox.shutdown().await;
@@ -129,6 +159,9 @@ async fn main() -> ExitCode {
         if let Some((_, ids)) = seeded.iter().find(|(v, _)| *v == vendor) {
             println!("  seeded:     {} keys from the seed file", ids.len());
         }
+    }
+    if let Some(count) = rules {
+        println!("\nfault rules: {count} from the faults file (GET /_sandbox/faults)");
     }
     println!("\nPress Ctrl-C to stop.");
     if let Err(e) = tokio::signal::ctrl_c().await {
@@ -174,5 +207,17 @@ mod tests {
         );
         assert_eq!(seed(&["--seed=a b.toml"]), Some(PathBuf::from("a b.toml")));
         assert!(parse(&args(&["--seed"])).is_err());
+    }
+
+    #[test]
+    fn the_faults_file_is_read_in_both_spellings() {
+        let faults = |list: &[&str]| parse(&args(list)).unwrap().and_then(|o| o.faults);
+        assert_eq!(faults(&[]), None);
+        assert_eq!(
+            faults(&["--faults", "f.json"]),
+            Some(PathBuf::from("f.json"))
+        );
+        assert_eq!(faults(&["--faults=g.json"]), Some(PathBuf::from("g.json")));
+        assert!(parse(&args(&["--faults"])).is_err());
     }
 }

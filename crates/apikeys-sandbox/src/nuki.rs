@@ -516,6 +516,12 @@ fn error(status: StatusCode, description: &str, detail: Option<String>) -> Respo
     json(status, &body)
 }
 
+/// A refusal injected by a fault rule.
+pub(crate) fn fault_response(status: StatusCode, message: &str) -> Response {
+    let description = status.canonical_reason().unwrap_or("Error");
+    error(status, description, Some(message.into()))
+}
+
 fn bad_request(detail: impl Into<String>) -> Response {
     error(
         StatusCode::BAD_REQUEST,

@@ -366,6 +366,11 @@ fn internal() -> Response {
     )
 }
 
+/// A refusal injected by a fault rule.
+pub(crate) fn fault_response(status: StatusCode, text: &str) -> Response {
+    message(status, text, None)
+}
+
 async fn not_found() -> Response {
     message(StatusCode::NOT_FOUND, "Not Found", None)
 }

@@ -36,6 +36,9 @@ const JWT_EXPIRED: i32 = 11;
 const INVALID_ARGUMENTS: i32 = 30;
 const BAD_REQUEST_PARAMS: i32 = 31;
 const ITEM_NOT_FOUND: i32 = 32;
+const PERMISSION_DENIED: i32 = 20;
+const TOO_MANY_REQUESTS: i32 = 33;
+const GENERAL: i32 = 2;
 
 /// How long a JWT from `login` lasts (the server's default, 9000 s).
 const JWT_LIFETIME_MS: i64 = 9_000_000;
@@ -296,6 +299,19 @@ fn error(status: StatusCode, code: i32, message: impl Into<String>) -> Response 
 
 fn unauthorized(message: &str) -> Response {
     error(StatusCode::UNAUTHORIZED, AUTHENTICATION, message)
+}
+
+/// A refusal injected by a fault rule, with the error code the server gives that status.
+pub(crate) fn fault_response(status: StatusCode, message: &str) -> Response {
+    let code = match status.as_u16() {
+        400 => BAD_REQUEST_PARAMS,
+        401 => AUTHENTICATION,
+        403 => PERMISSION_DENIED,
+        404 => ITEM_NOT_FOUND,
+        429 => TOO_MANY_REQUESTS,
+        _ => GENERAL,
+    };
+    error(status, code, message)
 }
 
 fn item_not_found() -> Response {

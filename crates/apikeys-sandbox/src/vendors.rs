@@ -15,6 +15,8 @@ use crate::seed::{SeedError, SeedKey};
 use apikeys_common::Secret;
 pub use automox::AutomoxScope;
 use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Response;
 pub use balena::BalenaScope;
 pub use nuki::NukiScope;
 pub use sensorbucket::SensorBucketScope;
@@ -75,6 +77,16 @@ impl Vendor {
             Vendor::Nuki => "/nuki",
             Vendor::Balena => "",
             Vendor::Automox => "/automox/api",
+        }
+    }
+    /// A refusal with `status` in the vendor's error body, for a fault rule.
+    pub(crate) fn fault_response(self, status: StatusCode, message: &str) -> Response {
+        match self {
+            Vendor::ThingsBoard => thingsboard::fault_response(status, message),
+            Vendor::SensorBucket => sensorbucket::fault_response(status, message),
+            Vendor::Nuki => nuki::fault_response(status, message),
+            Vendor::Balena => balena::fault_response(status, message),
+            Vendor::Automox => automox::fault_response(status, message),
         }
     }
 }
