@@ -7,6 +7,7 @@
 pub mod command;
 pub mod engine;
 pub mod journal;
+pub mod secret_cmd;
 pub mod sink;
 
 use crate::exit::Failure;
