@@ -55,7 +55,9 @@ impl Sink {
                 Ok(path.display().to_string())
             }
             Sink::Command { command, timeout } => {
-                super::secret_cmd::run_command(command, *timeout, to, created).await?;
+                super::secret_cmd::SecretCmd::new(command, *timeout)
+                    .run(to, created)
+                    .await?;
                 Ok("secret-cmd".into())
             }
         }
