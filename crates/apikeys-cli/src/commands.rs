@@ -49,8 +49,8 @@ pub async fn run(invocation: Invocation, json: bool) -> Result<(), Failure> {
             let new = NewKey::named(args.name).expires_at(args.expires_at);
             match keys.create(&new).await {
                 Ok(created) => {
-                    let shown = created_text(vendor, "created", &created, &destination, json)?;
-                    keep(keys, vendor, &created, &mut opened, &shown).await?;
+                    let shown = created_text(vendor, "created", &created, &destination, json);
+                    let shown = keep(keys, vendor, &created, &mut opened, shown).await?;
                     print_unshown(&destination, &shown)
                 }
                 Err(error) => {
@@ -127,8 +127,8 @@ async fn rotate(
                 // The key may exist although the server could not find it again: its
                 // secret is kept, so that it can be used or revoked.
                 RotationError::Confirm { created, .. } => {
-                    let shown = created_text(vendor, STOPPED, created, destination, json)?;
-                    keep(keys, vendor, created, &mut opened, &shown)
+                    let shown = created_text(vendor, STOPPED, created, destination, json);
+                    let shown = keep(keys, vendor, created, &mut opened, shown)
                         .await
                         .map_err(|failure| failure.context(&rotation_failure(&error).message))?;
                     print_unshown(destination, &shown)?;
@@ -184,17 +184,22 @@ fn replacing_text(
     ))
 }
 
-/// Delivers a new key's secret (`shown` is what stdout gets with `--show-secret`); a key
-/// whose secret reached no one is revoked, as nobody could use it: an orphan.
+/// Delivers a new key's secret (`shown` is what stdout gets with `--show-secret`) and
+/// returns `shown`; a key whose secret reached no one is revoked, as nobody could use it.
 async fn keep(
     keys: &dyn KeyLifecycle,
     vendor: &str,
     created: &CreatedKey,
     opened: &mut Opened,
-    shown: &str,
-) -> Result<(), Failure> {
-    match opened.deliver(&created.secret, Some(shown)) {
-        Ok(()) => Ok(()),
+    shown: Result<String, Failure>,
+) -> Result<String, Failure> {
+    let delivered = shown.and_then(|shown| {
+        opened
+            .deliver(&created.secret, Some(&shown))
+            .map(|()| shown)
+    });
+    match delivered {
+        Ok(shown) => Ok(shown),
         Err(failure) => Err(revoke_undelivered(keys, vendor, &created.key.id, failure).await),
     }
 }
@@ -281,7 +286,7 @@ async fn report_partial(
     let shown = if json {
         json_text(&serde_json::json!({
             "incomplete": { "id": partial.id, "secret": secret.filter(|_| destination.show) }
-        }))?
+        }))
     } else {
         let mut text = format!("{vendor} created key {id} before the failure below");
         match (secret, &destination.file) {
@@ -293,20 +298,21 @@ async fn report_partial(
             }
             _ => text.push_str("; its secret was not received"),
         }
-        text
+        Ok(text)
     };
     let Some(secret) = &partial.secret else {
-        return output::print(&shown);
+        return output::print(&shown?);
     };
-    if let Err(failure) = opened.deliver(secret, Some(&shown)) {
-        return Err(match &partial.id {
+    let delivered = shown.and_then(|shown| opened.deliver(secret, Some(&shown)).map(|()| shown));
+    match delivered {
+        Ok(shown) => print_unshown(destination, &shown),
+        Err(failure) => Err(match &partial.id {
             Some(id) => revoke_undelivered(keys, vendor, id, failure).await,
             None => failure.context(&format!(
                 "{vendor} created a key whose id it did not say, and its secret reached no one"
             )),
-        });
+        }),
     }
-    print_unshown(destination, &shown)
 }
 
 /// Every key of the scope, counted on `spinner` as the pages come in.
