@@ -232,14 +232,15 @@ pub struct CreateArgs {
     #[arg(long, value_name = "TIME")]
     pub expires_at: Option<DateTime<Utc>>,
     /// Print the new key's secret to stdout, alone on its line (a field with --json).
-    /// The vendor shows it only once.
+    /// The vendor shows it only once: if it cannot be printed, the key is revoked.
     #[arg(long)]
     pub show_secret: bool,
-    /// Write the new key's secret to this file (created with mode 0600; an existing file
-    /// is refused unless --force).
+    /// Write the new key's secret to this file (created with mode 0600 before the key is;
+    /// an existing path is refused unless --force).
     #[arg(long, value_name = "PATH")]
     pub secret_file: Option<PathBuf>,
-    /// Replace the --secret-file if it exists.
+    /// Replace the --secret-file if it exists: a new file is renamed over it (a link, a
+    /// device or a fifo is refused).
     #[arg(long, requires = "secret_file")]
     pub force: bool,
 }
@@ -278,14 +279,16 @@ pub struct RotateArgs {
     /// When the new key stops working (RFC 3339); never by default.
     #[arg(long, value_name = "TIME")]
     pub expires_at: Option<DateTime<Utc>>,
-    /// Print the new key's secret to stdout, alone on its line (a field with --json).
+    /// Print the new key's secret to stdout, alone on its line (a field with --json),
+    /// before the old key is revoked: if it cannot be printed, the new key is revoked.
     #[arg(long)]
     pub show_secret: bool,
-    /// Write the new key's secret to this file (created with mode 0600; an existing file
-    /// is refused unless --force).
+    /// Write the new key's secret to this file (created with mode 0600 before the key is;
+    /// an existing path is refused unless --force).
     #[arg(long, value_name = "PATH")]
     pub secret_file: Option<PathBuf>,
-    /// Replace the --secret-file if it exists.
+    /// Replace the --secret-file if it exists: a new file is renamed over it (a link, a
+    /// device or a fifo is refused).
     #[arg(long, requires = "secret_file")]
     pub force: bool,
 }

@@ -12,7 +12,7 @@ use crate::cli::Action;
 use crate::connect::Invocation;
 use crate::exit::{Failure, exit_code};
 use crate::output;
-use crate::secrets::Destination;
+use crate::secrets::{Destination, Opened};
 
 /// Runs one vendor command; what went wrong comes back as a [`Failure`].
 pub async fn run(invocation: Invocation, json: bool) -> Result<(), Failure> {
@@ -45,15 +45,18 @@ pub async fn run(invocation: Invocation, json: bool) -> Result<(), Failure> {
         }
         Action::Create(args) => {
             let destination = destination_of_create(&args);
+            let mut opened = destination.open()?;
             let new = NewKey::named(args.name).expires_at(args.expires_at);
             match keys.create(&new).await {
                 Ok(created) => {
-                    store(vendor, &created, &destination, "")?;
-                    print_created(vendor, "created", &created, &destination, json)
+                    let shown = created_text(vendor, "created", &created, &destination, json);
+                    let shown = keep(keys, vendor, &created, &mut opened, shown).await?;
+                    print_unshown(&destination, &shown)
                 }
                 Err(error) => {
                     if let Some(partial) = error.created_key() {
-                        report_partial(vendor, partial, &destination, json)?;
+                        report_partial(keys, vendor, partial, &mut opened, &destination, json)
+                            .await?;
                     }
                     Err(Failure::from_error(&error))
                 }
@@ -92,9 +95,9 @@ pub async fn run(invocation: Invocation, json: bool) -> Result<(), Failure> {
 }
 
 /// The rotation of `apikeys_common::rotate_with` (check, create, confirm, deliver, revoke),
-/// the new secret written and synced to its destination as the deliver step, before the
-/// old key is revoked. A secret that cannot be written makes the new key useless:
-/// `rotate_with` revokes it and the old key stays.
+/// the new secret written and synced to its file, and printed and flushed to stdout, as the
+/// deliver step, before the old key is revoked. A secret that reached no one makes the new
+/// key useless: `rotate_with` revokes it and the old key stays.
 async fn rotate(
     keys: &dyn KeyLifecycle,
     vendor: &str,
@@ -103,11 +106,12 @@ async fn rotate(
     destination: &Destination,
     json: bool,
 ) -> Result<(), Failure> {
+    let mut opened = destination.open()?;
     let rotated = rotate_with(keys, old, new, |created| {
-        let stored = destination
-            .store(&created.secret)
+        let delivered = replacing_text(vendor, old, created, json)
+            .and_then(|shown| opened.deliver(&created.secret, Some(&shown)))
             .map_err(|failure| Error::delivery(failure.message));
-        Box::pin(futures::future::ready(stored))
+        Box::pin(futures::future::ready(delivered))
     })
     .await;
     let created = match rotated {
@@ -116,29 +120,38 @@ async fn rotate(
             match &error {
                 RotationError::Create(create) => {
                     if let Some(partial) = create.created_key() {
-                        report_partial(vendor, partial, destination, json)?;
+                        report_partial(keys, vendor, partial, &mut opened, destination, json)
+                            .await?;
                     }
                 }
                 // The key may exist although the server could not find it again: its
                 // secret is kept, so that it can be used or revoked.
                 RotationError::Confirm { created, .. } => {
-                    store(vendor, created, destination, "; the old key still works")?;
-                    print_created(vendor, STOPPED, created, destination, json)?;
+                    let shown = created_text(vendor, STOPPED, created, destination, json);
+                    let shown = keep(keys, vendor, created, &mut opened, shown)
+                        .await
+                        .map_err(|failure| failure.context(&rotation_failure(&error).message))?;
+                    print_unshown(destination, &shown)?;
                 }
                 // The secret is where it was to go, and both keys work.
                 RotationError::Revoke { created, .. } => {
-                    print_created(vendor, STOPPED, created, destination, json)?;
+                    let shown = created_text(vendor, STOPPED, created, destination, json)?;
+                    print_unshown(destination, &shown)?;
                 }
                 _ => {}
             }
             return Err(rotation_failure(&error));
         }
     };
+    if destination.show {
+        // Shown, as the delivery, before the old key went.
+        return Ok(());
+    }
     if json {
         return output::print_json(&RotatedJson {
             old,
             new: &created.key,
-            secret: destination.show.then(|| created.secret.expose_secret()),
+            secret: None,
         });
     }
     let what = format!(
@@ -146,6 +159,76 @@ async fn rotate(
         output::sanitize(old)
     );
     print_created(vendor, &what, &created, destination, json)
+}
+
+/// What `rotate --show-secret` prints as its delivery, before the old key is revoked: the
+/// new key, and its secret alone on the last line (`--json`: `{"old", "new", "secret"}`).
+fn replacing_text(
+    vendor: &str,
+    old: &str,
+    created: &CreatedKey,
+    json: bool,
+) -> Result<String, Failure> {
+    if json {
+        return json_text(&RotatedJson {
+            old,
+            new: &created.key,
+            secret: Some(created.secret.expose_secret()),
+        });
+    }
+    Ok(format!(
+        "{vendor} key {} replaces {} (revoked next); its secret:\n{}",
+        output::sanitize(&created.key.id),
+        output::sanitize(old),
+        created.secret.expose_secret()
+    ))
+}
+
+/// Delivers a new key's secret (`shown` is what stdout gets with `--show-secret`) and
+/// returns `shown`; a key whose secret reached no one is revoked, as nobody could use it.
+async fn keep(
+    keys: &dyn KeyLifecycle,
+    vendor: &str,
+    created: &CreatedKey,
+    opened: &mut Opened,
+    shown: Result<String, Failure>,
+) -> Result<String, Failure> {
+    let delivered = shown.and_then(|shown| {
+        opened
+            .deliver(&created.secret, Some(&shown))
+            .map(|()| shown)
+    });
+    match delivered {
+        Ok(shown) => Ok(shown),
+        Err(failure) => Err(revoke_undelivered(keys, vendor, &created.key.id, failure).await),
+    }
+}
+
+/// Revokes the key `id`, whose secret could not be delivered (`failure`), and says so; if
+/// that fails too, the failure names the key to revoke.
+async fn revoke_undelivered(
+    keys: &dyn KeyLifecycle,
+    vendor: &str,
+    id: &str,
+    mut failure: Failure,
+) -> Failure {
+    let id_text = output::sanitize(id);
+    match keys.revoke(id).await {
+        Ok(()) => {
+            failure.message = format!(
+                "{}; the new {vendor} key {id_text} was revoked, as its secret reached no one",
+                failure.message
+            );
+        }
+        Err(error) => {
+            failure.message = format!(
+                "{}; revoke the new {vendor} key {id_text}: its secret reached no one, and \
+                 it could not be revoked ({error})",
+                failure.message
+            );
+        }
+    }
+    failure
 }
 
 /// What a rotation that stopped after creating its new key says of that key.
@@ -176,22 +259,6 @@ fn destination_of_rotate(args: &crate::cli::RotateArgs) -> Destination {
     }
 }
 
-/// Writes the new secret to its file; should that fail, the error names the new key, so
-/// that it can be revoked (its secret is then lost, as the file could not take it).
-fn store(
-    vendor: &str,
-    created: &CreatedKey,
-    destination: &Destination,
-    after: &str,
-) -> Result<(), Failure> {
-    destination.store(&created.secret).map_err(|failure| {
-        failure.context(&format!(
-            "{vendor} created key {} (revoke it){after}",
-            output::sanitize(&created.key.id)
-        ))
-    })
-}
-
 /// What `create` and `rotate` check before sending anything.
 fn check_new(name: &str, destination: &Destination) -> Result<(), Failure> {
     if name.trim().is_empty() {
@@ -201,39 +268,51 @@ fn check_new(name: &str, destination: &Destination) -> Result<(), Failure> {
 }
 
 /// A key the server created before a later step failed: its id and secret go where the
-/// user asked, so that it can be used or revoked.
-fn report_partial(
+/// user asked, so that it can be used or revoked (revoked at once if the secret cannot
+/// go there).
+async fn report_partial(
+    keys: &dyn KeyLifecycle,
     vendor: &str,
     partial: &PartialKey,
+    opened: &mut Opened,
     destination: &Destination,
     json: bool,
 ) -> Result<(), Failure> {
-    if let Some(secret) = &partial.secret {
-        destination.store(secret)?;
-    }
-    let secret = partial
-        .secret
-        .as_ref()
-        .filter(|_| destination.show)
-        .map(|s| s.expose_secret());
-    if json {
-        return output::print_json(&serde_json::json!({
-            "incomplete": { "id": partial.id, "secret": secret }
-        }));
-    }
     let id = partial
         .id
         .as_deref()
         .map_or_else(|| "(id unknown)".to_string(), output::sanitize);
-    let mut text = format!("{vendor} created key {id} before the failure below");
-    match (secret, &destination.file, &partial.secret) {
-        (Some(secret), _, _) => text.push_str(&format!("; its secret:\n{secret}")),
-        (None, Some(path), Some(_)) => {
-            text.push_str(&format!("; its secret is in {}", path.display()))
+    let secret = partial.secret.as_ref().map(|s| s.expose_secret());
+    let shown = if json {
+        json_text(&serde_json::json!({
+            "incomplete": { "id": partial.id, "secret": secret.filter(|_| destination.show) }
+        }))
+    } else {
+        let mut text = format!("{vendor} created key {id} before the failure below");
+        match (secret, &destination.file) {
+            (Some(secret), _) if destination.show => {
+                text.push_str(&format!("; its secret:\n{secret}"))
+            }
+            (Some(_), Some(path)) => {
+                text.push_str(&format!("; its secret is in {}", path.display()))
+            }
+            _ => text.push_str("; its secret was not received"),
         }
-        _ => text.push_str("; its secret was not received"),
+        Ok(text)
+    };
+    let Some(secret) = &partial.secret else {
+        return output::print(&shown?);
+    };
+    let delivered = shown.and_then(|shown| opened.deliver(secret, Some(&shown)).map(|()| shown));
+    match delivered {
+        Ok(shown) => print_unshown(destination, &shown),
+        Err(failure) => Err(match &partial.id {
+            Some(id) => revoke_undelivered(keys, vendor, id, failure).await,
+            None => failure.context(&format!(
+                "{vendor} created a key whose id it did not say, and its secret reached no one"
+            )),
+        }),
     }
-    output::print(&text)
 }
 
 /// Every key of the scope, counted on `spinner` as the pages come in.
@@ -289,22 +368,46 @@ fn print_created(
     destination: &Destination,
     json: bool,
 ) -> Result<(), Failure> {
+    output::print(&created_text(vendor, what, created, destination, json)?)
+}
+
+/// What [`print_created`] prints.
+fn created_text(
+    vendor: &str,
+    what: &str,
+    created: &CreatedKey,
+    destination: &Destination,
+    json: bool,
+) -> Result<String, Failure> {
     let secret = destination.show.then(|| created.secret.expose_secret());
     if json {
-        return output::print_json(&CreatedJson {
+        return json_text(&CreatedJson {
             key: &created.key,
             secret,
         });
     }
     let id = output::sanitize(&created.key.id);
-    match (secret, &destination.file) {
-        (Some(secret), _) => {
-            output::print(&format!("{what} {vendor} key {id}; its secret:\n{secret}"))
-        }
-        (None, Some(path)) => output::print(&format!(
+    Ok(match (secret, &destination.file) {
+        (Some(secret), _) => format!("{what} {vendor} key {id}; its secret:\n{secret}"),
+        (None, Some(path)) => format!(
             "{what} {vendor} key {id}; its secret is in {}",
             path.display()
-        )),
-        (None, None) => output::print(&format!("{what} {vendor} key {id}")),
+        ),
+        (None, None) => format!("{what} {vendor} key {id}"),
+    })
+}
+
+/// Prints `text` unless it went to stdout already, as the delivery of `--show-secret`.
+fn print_unshown(destination: &Destination, text: &str) -> Result<(), Failure> {
+    if destination.show {
+        Ok(())
+    } else {
+        output::print(text)
     }
+}
+
+/// `value` as pretty JSON.
+fn json_text(value: &impl Serialize) -> Result<String, Failure> {
+    serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::other(format!("could not write JSON: {e}")))
 }

@@ -784,7 +784,7 @@ fn automox_says_plainly_that_a_user_holds_at_most_10_active_keys() {
 }
 
 #[test]
-fn a_secret_file_that_cannot_be_written_keeps_the_old_key_and_revokes_the_new_one() {
+fn a_secret_file_that_cannot_be_created_is_refused_before_any_key_is() {
     let fixture = Fixture::start();
     let out = fixture
         .run(
@@ -811,14 +811,13 @@ fn a_secret_file_that_cannot_be_written_keeps_the_old_key_and_revokes_the_new_on
             ],
         )
         .assert()
-        .code(1);
+        .code(2);
     let stderr = text(&out.get_output().stderr);
     assert!(
-        stderr.contains("at the deliver step")
-            && stderr.contains("so it was revoked; the old key still works"),
+        stderr.contains("could not create the --secret-file"),
         "{stderr}"
     );
-    // The new key, whose secret was lost, is gone: nothing is orphaned.
+    // The file is opened before the key is created: no key was.
     let listed = fixture.list(Vendor::Nuki);
     assert_eq!(listed.len(), before, "{listed:?}");
     fixture.run(Vendor::Nuki, &["get", &old]).assert().success();

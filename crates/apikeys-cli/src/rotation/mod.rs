@@ -8,6 +8,7 @@ pub mod command;
 pub mod engine;
 pub mod journal;
 pub mod protocol;
+pub mod secret_cmd;
 pub mod sink;
 
 use crate::exit::Failure;
