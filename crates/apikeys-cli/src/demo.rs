@@ -64,11 +64,7 @@ pub async fn run(json: bool, timeout: Duration) -> Exit {
     } else {
         output::print(&text(&reports))
     };
-    if let Err(failure) = printed {
-        eprintln!("{}", failure.line("demo", &[]));
-        return failure.exit;
-    }
-    if ok == reports.len() {
+    let outcome = if ok == reports.len() {
         Exit::Ok
     } else {
         let failure = Failure::other(format!(
@@ -78,7 +74,8 @@ pub async fn run(json: bool, timeout: Duration) -> Exit {
         ));
         eprintln!("{}", failure.line("demo", &[]));
         failure.exit
-    }
+    };
+    outcome.after_output(printed, "demo", json)
 }
 
 /// The whole lifecycle at one vendor; every step is recorded, the first failure ends it
