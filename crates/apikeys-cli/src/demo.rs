@@ -39,7 +39,7 @@ pub async fn run(json: bool, timeout: Duration) -> Exit {
         Ok(sandbox) => sandbox,
         Err(error) => {
             let failure = Failure::other(format!("could not start the sandbox: {error}"));
-            eprintln!("{}", failure.line("demo", &[]));
+            output::eprint(&failure.line("demo", &[]));
             return failure.exit;
         }
     };
@@ -72,7 +72,7 @@ pub async fn run(json: bool, timeout: Duration) -> Exit {
             reports.len() - ok,
             reports.len()
         ));
-        eprintln!("{}", failure.line("demo", &[]));
+        output::eprint(&failure.line("demo", &[]));
         failure.exit
     };
     outcome.after_output(printed, "demo", json)

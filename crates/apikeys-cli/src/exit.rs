@@ -161,7 +161,7 @@ impl Failure {
         } else {
             self.line(vendor, secrets)
         };
-        eprintln!("{text}");
+        crate::output::eprint(&text);
         self.exit
     }
 

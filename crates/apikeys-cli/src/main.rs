@@ -59,7 +59,9 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("apikeys: could not start the async runtime: {error}");
+            output::eprint(&format!(
+                "apikeys: could not start the async runtime: {error}"
+            ));
             return Exit::Other.into();
         }
     };

@@ -26,6 +26,13 @@ pub fn print(text: &str) -> Result<(), Failure> {
     written.map_err(|e| Failure::output(&e))
 }
 
+/// Writes `line` and a newline to stderr. A failed write is ignored (nothing is left to
+/// tell it to), where `eprintln!` would panic and turn the exit code into 101: under
+/// `2>&1 | head -1`, stderr is the same closed pipe that made stdout fail.
+pub fn eprint(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// Whether `c` can deceive a reader of server or config text: a control character (C0,
 /// DEL, C1: an escape sequence's ESC, a carriage return), a bidi override, embedding or
 /// isolate (which reorders what follows), or a zero-width or line-breaking character.

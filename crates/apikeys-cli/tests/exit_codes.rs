@@ -63,6 +63,24 @@ fn an_audit_with_findings_exits_7_whatever_became_of_stdout() {
     }
 }
 
+// issue 22, case 9: under `2>&1 | head -1` stderr is the same closed pipe: telling of the
+// failed write must not panic (exit 101) either.
+#[test]
+fn an_audit_whose_stdout_and_stderr_are_closed_still_exits_7() {
+    for format in [None, Some("--json"), Some("--csv")] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("apikeys"))
+            .args(["audit", "--sandbox"])
+            .args(format)
+            .stdout(writer.try_clone().unwrap())
+            .stderr(writer)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(7), "{format:?}");
+    }
+}
+
 // issue 22, case 9: `rotate --due --apply | true` whose rotations failed exited 0.
 #[test]
 fn a_failed_rotation_exits_9_whatever_became_of_stdout() {

@@ -100,9 +100,9 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
             message: format!("{who} could not be audited: {}", failure.message),
         };
         if json {
-            eprintln!("{}", failure.json(account.vendor(), &[]));
+            output::eprint(&failure.json(account.vendor(), &[]));
         } else {
-            eprintln!("{}", failure.line("audit", &[]));
+            output::eprint(&failure.line("audit", &[]));
         }
     }
     let outcome = if report.summary.accounts_failed > 0 {
@@ -115,15 +115,15 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
     let printed = match format {
         Format::Table => output::print(&report.tables(args.all)),
         Format::Json => output::print_json(&report.records(args.all)).and_then(|()| {
-            eprintln!(
-                "{}",
-                output::json(&serde_json::json!({ "summary": report.summary }), false)?
-            );
+            output::eprint(&output::json(
+                &serde_json::json!({ "summary": report.summary }),
+                false,
+            )?);
             Ok(())
         }),
         Format::Csv => report.csv(args.all).and_then(|text| {
             output::print(&text)?;
-            eprintln!("{}", report.summary.line());
+            output::eprint(&report.summary.line());
             Ok(())
         }),
     };
