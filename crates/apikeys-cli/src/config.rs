@@ -168,7 +168,7 @@ impl Account {
 
     /// Where the account's credential comes from, for messages: `account `tb-prod`'s
     /// credential (variable TB_KEY, config line 7)`.
-    pub fn credential_source(&self) -> String {
+    fn credential_source(&self) -> String {
         let line = if self.line == 0 {
             String::new()
         } else {

@@ -122,8 +122,9 @@ impl Failure {
         }
     }
 
-    /// The same failure, a refused credential's message naming `source` (`the variable
-    /// TB_KEY of account `tb-prod``) instead of `--api-key` and the vendor's variable.
+    /// The same failure, a refused credential's message naming `source` (``account
+    /// `tb-prod`'s credential (variable TB_KEY, config line 7)``, `--api-key-file PATH`)
+    /// instead of `--api-key` and the vendor's variable.
     pub fn credential_from(mut self, source: &str) -> Self {
         self.message = self.message.replace(CREDENTIAL_SOURCE, source);
         self
