@@ -29,6 +29,9 @@ Exit codes:
      or listed (its keys are not planned; the others' are)
   9  rotate --due --apply: a key's rotation failed (the report says at which
      step and which key still works); 9 wins over 8
+  10 stdout could not be written (its reader closed it, as `| head -1` does, or
+     the disk is full) when the command otherwise succeeded; a failing command
+     keeps its own code, so `audit | head -1` still exits 7 or 8
 
 Each vendor reads its base URL and API key from --base-url and --api-key, or from
 APIKEYS_<VENDOR>_BASE_URL and APIKEYS_<VENDOR>_API_KEY (prefer the variable or

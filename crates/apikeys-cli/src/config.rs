@@ -13,9 +13,10 @@
 //! credential = { env = "TB_PROD_API_KEY" }  # or { file = "..." } or { command = "..." }
 //! ```
 //!
-//! Every mistake is reported as `<file>:<line>: <what>` before any request, in messages
-//! built here from toml's message and span: toml's own `Display` quotes the source line,
-//! which could hold a secret. A secret written in the file itself is refused.
+//! Every mistake is reported as `<file>:<line>: <field>: <what>` before any request, in
+//! messages built here from toml's message and span: toml's own `Display` quotes the source
+//! line, and serde's messages the value, either of which could be a secret written in the
+//! wrong field; no message quotes a value. A secret written in the file itself is refused.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -134,13 +135,7 @@ impl Account {
             .await
             .map_err(|e| Failure::other(format!("reading the credential stopped: {e}")))??;
         let secret = target.api_key.clone();
-        let scrub = |error: &apikeys_common::Error| {
-            let failure = Failure::from_error(error);
-            Failure {
-                exit: failure.exit,
-                message: failure.clean(&[secret.expose_secret()]),
-            }
-        };
+        let scrub = |error: &apikeys_common::Error| self.failure(error, &secret);
         let keys = target.lifecycle().map_err(|e| scrub(&e))?;
         let mut listed = Vec::new();
         let mut stream = keys.list();
@@ -156,13 +151,34 @@ impl Account {
     /// `rotate --resume`, which lists nothing).
     pub fn lifecycle(&self, reach: Reach) -> Result<Box<dyn KeyLifecycle>, Failure> {
         let target = self.target(reach)?;
-        target.lifecycle().map_err(|error| {
-            let failure = Failure::from_error(&error);
-            Failure {
-                exit: failure.exit,
-                message: failure.clean(&[target.api_key.expose_secret()]),
-            }
-        })
+        target
+            .lifecycle()
+            .map_err(|error| self.failure(&error, &target.api_key))
+    }
+
+    /// A client's error as the account's failure: without `secret`, and a refused
+    /// credential's source named as this file gives it (not `--api-key`).
+    fn failure(&self, error: &apikeys_common::Error, secret: &Secret) -> Failure {
+        let failure = Failure::from_error(error).credential_from(&self.credential_source());
+        Failure {
+            exit: failure.exit,
+            message: failure.clean(&[secret.expose_secret()]),
+        }
+    }
+
+    /// Where the account's credential comes from, for messages: `account `tb-prod`'s
+    /// credential (variable TB_KEY, config line 7)`.
+    fn credential_source(&self) -> String {
+        let line = if self.line == 0 {
+            String::new()
+        } else {
+            format!(", config line {}", self.line)
+        };
+        format!(
+            "account `{}`'s credential ({}{line})",
+            self.name,
+            self.credential.describe()
+        )
     }
 }
 
@@ -250,7 +266,7 @@ impl Credential {
             Credential::Env(name) => format!("variable {name}"),
             Credential::File(path) => format!("file {}", path.display()),
             Credential::Command(_) => "command".to_string(),
-            Credential::Given(_) => "given".to_string(),
+            Credential::Given(_) => "built in".to_string(),
         }
     }
 }
@@ -313,7 +329,15 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Failure> {
             format!("{file}:{line}: {message}")
         })
     };
-    let raw: RawFile = toml::from_str(text).map_err(|e| at(e.span(), e.message()))?;
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let message = without_value(e.message());
+        match e.span().and_then(|span| field_at(text, span)) {
+            Some(field) if !message.contains(&format!("`{field}`")) => {
+                at(e.span(), &format!("{field}: {message}"))
+            }
+            _ => at(e.span(), &message),
+        }
+    })?;
     let mut policy = PolicyArgs::default();
     if let Some(raw) = raw.policy {
         let duration = |field: Option<Spanned<String>>, key: &str| {
@@ -350,7 +374,10 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Failure> {
         if let Some(first) = accounts.iter().find(|account| account.name == name) {
             return Err(at(
                 Some(raw.name.span()),
-                &format!("duplicate {this} (first on line {})", first.line),
+                &format!(
+                    "name: duplicate account name (first on line {})",
+                    first.line
+                ),
             ));
         }
         if let Some(literal) = [&raw.api_key, &raw.token, &raw.secret, &raw.password]
@@ -365,12 +392,16 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Failure> {
             None => (None, toml::Table::new()),
         };
         let scope = Scope::from_config(raw.vendor.get_ref(), table).map_err(|e| {
-            let span = if e.starts_with("unknown vendor") {
-                Some(raw.vendor.span())
-            } else {
-                scope_span.clone().or(Some(start.clone()))
-            };
-            at(span, &format!("{this}: scope: {e}"))
+            // The message of vendors.rs quotes an unknown vendor, and serde's the value.
+            if let Some(("", vendors)) = e.split_once("unknown vendor ") {
+                let known = vendors.split_once("; ").map_or("", |(_, known)| known);
+                return at(
+                    Some(raw.vendor.span()),
+                    &format!("{this}: vendor: unknown vendor; {known}"),
+                );
+            }
+            let span = scope_span.clone().or(Some(start.clone()));
+            at(span, &format!("{this}: scope: {}", without_value(&e)))
         })?;
         let base_url = match raw.base_url {
             Some(url) => {
@@ -378,7 +409,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Failure> {
                 if !(value.starts_with("https://") || value.starts_with("http://")) {
                     return Err(at(
                         Some(url.span()),
-                        &format!("{this}: base-url must be an http:// or https:// URL"),
+                        &format!("{this}: base-url: must be an http:// or https:// URL"),
                     ));
                 }
                 value.to_string()
@@ -450,6 +481,44 @@ fn credential(value: &toml::Value) -> Result<Credential, String> {
         Ok([source]) => Ok(source),
         Err(_) => Err("credential needs exactly one of env, file or command".to_string()),
     }
+}
+
+/// serde's message without the value it quotes (`invalid type: string "s3cr3t", expected a
+/// boolean` becomes `invalid type, expected a boolean`).
+fn without_value(message: &str) -> String {
+    for prefix in [
+        "invalid type",
+        "invalid value",
+        "unknown variant",
+        "invalid length",
+    ] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            // The value may hold ", expected" itself: serde's own is the last.
+            let expected = rest.rfind(", expected ").map_or("", |at| &rest[at..]);
+            return format!("{prefix}{expected}");
+        }
+    }
+    message.to_string()
+}
+
+/// The key whose value (or which key) the error at `span` is about, when that is on one
+/// line: `require-expiry` for `require-expiry = "x"`, `env` for `credential = { env = 1 }`.
+fn field_at(text: &str, span: std::ops::Range<usize>) -> Option<&str> {
+    let before = text.get(..span.start)?;
+    let line = &before[before.rfind('\n').map_or(0, |at| at + 1)..];
+    let key = match line.rfind('=') {
+        // The span is the value right after `key =`.
+        Some(at) if line[at + 1..].trim().is_empty() => line[..at].trim_end(),
+        Some(_) => return None,
+        // The span is a key (`duplicate key`), never a value on a line of its own.
+        None => {
+            let after = text.get(span.end..)?.trim_start_matches([' ', '\t']);
+            after.starts_with('=').then(|| text.get(span))??.trim()
+        }
+    };
+    let bare = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let key = &key[key.rfind(|c: char| !bare(c)).map_or(0, |at| at + 1)..];
+    (!key.is_empty()).then_some(key)
 }
 
 /// The 1-based line of byte `offset` in `text`.

@@ -39,7 +39,7 @@ pub async fn run(json: bool, timeout: Duration) -> Exit {
         Ok(sandbox) => sandbox,
         Err(error) => {
             let failure = Failure::other(format!("could not start the sandbox: {error}"));
-            eprintln!("{}", failure.line("demo", &[]));
+            output::eprint(&failure.line("demo", &[]));
             return failure.exit;
         }
     };
@@ -64,11 +64,7 @@ pub async fn run(json: bool, timeout: Duration) -> Exit {
     } else {
         output::print(&text(&reports))
     };
-    if let Err(failure) = printed {
-        eprintln!("{}", failure.line("demo", &[]));
-        return failure.exit;
-    }
-    if ok == reports.len() {
+    let outcome = if ok == reports.len() {
         Exit::Ok
     } else {
         let failure = Failure::other(format!(
@@ -76,9 +72,10 @@ pub async fn run(json: bool, timeout: Duration) -> Exit {
             reports.len() - ok,
             reports.len()
         ));
-        eprintln!("{}", failure.line("demo", &[]));
+        output::eprint(&failure.line("demo", &[]));
         failure.exit
-    }
+    };
+    outcome.after_output(printed, "demo", json)
 }
 
 /// The whole lifecycle at one vendor; every step is recorded, the first failure ends it

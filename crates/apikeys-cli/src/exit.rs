@@ -31,6 +31,26 @@ pub enum Exit {
     /// `rotate --due --apply`: a key's rotation failed (this wins over
     /// [`Exit::Incomplete`]).
     RotationFailed = 9,
+    /// Stdout could not be written (its reader went away, as under `| head -1`, or the
+    /// disk is full) and the outcome was otherwise a success; a non-zero outcome keeps
+    /// its own code (see [`Exit::after_output`]).
+    Output = 10,
+}
+
+impl Exit {
+    /// The exit of a command whose outcome is `self` and whose output was `printed`. A
+    /// failed write is reported on stderr and never turns a failure into success: a
+    /// non-zero outcome keeps its code (audit and rotate are CI gates, and `| head -1`
+    /// must not hide their findings under `pipefail`), a success becomes the write's code.
+    pub fn after_output(self, printed: Result<(), Failure>, vendor: &str, json: bool) -> Exit {
+        match printed {
+            Ok(()) => self,
+            Err(failure) => {
+                let exit = failure.report(vendor, &[], json);
+                if self == Exit::Ok { exit } else { self }
+            }
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -78,7 +98,7 @@ impl Failure {
         }
     }
 
-    /// Any other failure of the tool itself (writing to stdout, starting the runtime).
+    /// Any other failure of the tool itself (starting the runtime, a sink).
     pub fn other(message: impl Into<String>) -> Self {
         Failure {
             exit: Exit::Other,
@@ -92,6 +112,22 @@ impl Failure {
             exit: exit_code(error),
             message: describe(error),
         }
+    }
+
+    /// Stdout could not be written ([`Exit::Output`]).
+    pub fn output(error: &std::io::Error) -> Self {
+        Failure {
+            exit: Exit::Output,
+            message: format!("could not write to stdout: {error}"),
+        }
+    }
+
+    /// The same failure, a refused credential's message naming `source` (``account
+    /// `tb-prod`'s credential (variable TB_KEY, config line 7)``, `--api-key-file PATH`)
+    /// instead of `--api-key` and the vendor's variable.
+    pub fn credential_from(mut self, source: &str) -> Self {
+        self.message = self.message.replace(CREDENTIAL_SOURCE, source);
+        self
     }
 
     /// The same failure, its message prefixed by `context` (`"rotation failed ..."`).
@@ -108,14 +144,15 @@ impl Failure {
 
     /// The failure as `--json` shows it on stderr: `{"error": {vendor, exit_code, message}}`.
     pub fn json(&self, vendor: &str, secrets: &[&str]) -> String {
-        serde_json::json!({
+        let value = serde_json::json!({
             "error": {
                 "vendor": vendor,
                 "exit_code": self.exit as u8,
                 "message": self.message_for(vendor, secrets),
             }
-        })
-        .to_string()
+        });
+        // A `Value` always serializes; the fallback is never taken.
+        crate::output::json(&value, false).unwrap_or_else(|_| value.to_string())
     }
 
     /// Prints the failure to stderr (JSON with `json`) and returns how to exit.
@@ -125,23 +162,25 @@ impl Failure {
         } else {
             self.line(vendor, secrets)
         };
-        eprintln!("{text}");
+        crate::output::eprint(&text);
         self.exit
     }
 
-    /// The cleaned message, the credential variable named for `vendor`.
+    /// The cleaned message, a refused credential's source named as a vendor command
+    /// takes it (a config account's was named by [`Failure::credential_from`]).
     fn message_for(&self, vendor: &str, secrets: &[&str]) -> String {
-        self.clean(secrets)
-            .replace(VENDOR_VARIABLE, &crate::credential::variable(vendor))
+        let flags = format!(
+            "--api-key or the {} variable",
+            crate::credential::variable(vendor)
+        );
+        self.clean(secrets).replace(CREDENTIAL_SOURCE, &flags)
     }
 
-    /// The message on one line, with every occurrence of each of `secrets` masked.
+    /// The message on one line, with every occurrence of each of `secrets` masked and
+    /// every other control, bidi or invisible character shown as an escape.
     pub fn clean(&self, secrets: &[&str]) -> String {
-        let message: String = redact(&self.message, secrets)
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        message.trim().to_string()
+        let message = redact(&self.message, secrets).replace(['\n', '\r', '\t'], " ");
+        crate::output::sanitize(message.trim())
     }
 }
 
@@ -151,10 +190,7 @@ fn describe(error: &Error) -> String {
         Exit::Auth if error.is_forbidden() => {
             format!("the credential lacks the permission for this ({error})")
         }
-        Exit::Auth => format!(
-            "the credential was refused; check --api-key or the {VENDOR_VARIABLE} variable \
-             ({error})"
-        ),
+        Exit::Auth => format!("the credential was refused; check {CREDENTIAL_SOURCE} ({error})"),
         Exit::NotFound if matches!(error, Error::NotFound(_)) => error.to_string(),
         Exit::NotFound => format!("not found ({error})"),
         Exit::RateLimited => format!("rate limited, try again later ({error})"),
@@ -169,8 +205,9 @@ fn describe(error: &Error) -> String {
     }
 }
 
-/// Stands for the vendor's credential variable until [`Failure::line`] knows the vendor.
-const VENDOR_VARIABLE: &str = "APIKEYS_<VENDOR>_API_KEY";
+/// Stands for where the credential came from until the caller says
+/// ([`Failure::credential_from`]) or [`Failure::line`] knows the vendor.
+const CREDENTIAL_SOURCE: &str = "<the credential's source>";
 
 /// A client's refusal in the words of the command line: its flags, not the library's
 /// builder methods or generated type names.

@@ -44,10 +44,13 @@ fn main() -> ExitCode {
         }
     };
     if let Command::Completions { shell } = cli.command {
-        // Needs no runtime and no network.
+        // Needs no runtime and no network. Generated into memory: clap_complete panics when
+        // its writer fails, `output::print` reports it.
         let mut command = Cli::command();
-        clap_complete::generate(shell, &mut command, "apikeys", &mut std::io::stdout());
-        return ExitCode::SUCCESS;
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut command, "apikeys", &mut script);
+        let printed = output::print(&String::from_utf8_lossy(&script));
+        return Exit::Ok.after_output(printed, "completions", false).into();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -56,7 +59,9 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("apikeys: could not start the async runtime: {error}");
+            output::eprint(&format!(
+                "apikeys: could not start the async runtime: {error}"
+            ));
             return Exit::Other.into();
         }
     };
@@ -87,6 +92,14 @@ async fn run(cli: Cli) -> Exit {
     let api_key = invocation.target.api_key.clone();
     match commands::run(invocation, cli.json).await {
         Ok(()) => Exit::Ok,
-        Err(failure) => failure.report(vendor, &[api_key.expose_secret()], cli.json),
+        Err(failure) => {
+            let failure = match &reach.api_key_file {
+                Some(path) => {
+                    failure.credential_from(&format!("--api-key-file {}", path.display()))
+                }
+                None => failure,
+            };
+            failure.report(vendor, &[api_key.expose_secret()], cli.json)
+        }
     }
 }

@@ -12,9 +12,10 @@ use serde::Serialize;
 
 use crate::exit::Failure;
 
-/// Writes `text` to stdout, adding a final newline when it lacks one. When the reader has
-/// gone (`apikeys ... | head -1`) the tool exits at once, quietly and successfully, as
-/// command line tools do: nobody is left to read the rest.
+/// Writes `text` to stdout, adding a final newline when it lacks one. A failed write (the
+/// reader gone, as under `| head -1`: Rust ignores SIGPIPE, so the write gets EPIPE; or a
+/// full disk) is an [`crate::exit::Exit::Output`] failure, which
+/// [`crate::exit::Exit::after_output`] weighs against the command's own outcome.
 pub fn print(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     let newline = if text.ends_with('\n') { "" } else { "\n" };
@@ -22,19 +23,67 @@ pub fn print(text: &str) -> Result<(), Failure> {
         .write_all(text.as_bytes())
         .and_then(|()| stdout.write_all(newline.as_bytes()))
         .and_then(|()| stdout.flush());
-    match written {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-        Err(e) => Err(Failure::other(format!("could not write to stdout: {e}"))),
-    }
+    written.map_err(|e| Failure::output(&e))
 }
 
-/// Server text made safe for a terminal: every control character (an escape sequence's
-/// ESC, a carriage return, a newline) becomes `?`.
+/// Writes `line` and a newline to stderr. A failed write is ignored (nothing is left to
+/// tell it to), where `eprintln!` would panic and turn the exit code into 101: under
+/// `2>&1 | head -1`, stderr is the same closed pipe that made stdout fail.
+pub fn eprint(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Whether `c` can deceive a reader of server or config text: a control character (C0,
+/// DEL, C1: an escape sequence's ESC, a carriage return), a bidi override, embedding or
+/// isolate (which reorders what follows), or a zero-width or line-breaking character.
+fn hostile(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{061c}'
+                | '\u{feff}'
+        )
+}
+
+/// Server and config text made safe for a terminal, a table or a CSV cell: every
+/// [`hostile`] character is shown as its escape (`\u{202e}`), so it is seen, not obeyed.
 pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    let mut safe = String::with_capacity(text.len());
+    for c in text.chars() {
+        if hostile(c) {
+            safe.extend(c.escape_unicode());
+        } else {
+            safe.push(c);
+        }
+    }
+    safe
+}
+
+/// `value` as JSON (indented when `pretty`), every [`hostile`] character escaped as
+/// `\uXXXX`: serde_json escapes C0 but writes DEL, C1, bidi and zero-width characters raw.
+/// The one way the tool writes JSON. Escaping after serde_json is exact: outside strings
+/// its output is ASCII punctuation, digits, letters and whitespace (C0, left alone), so
+/// any other hostile character is inside a string, where `\uXXXX` means the same.
+pub fn json(value: &impl Serialize, pretty: bool) -> Result<String, Failure> {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    }
+    .map_err(|e| Failure::other(format!("could not write JSON: {e}")))?;
+    let mut safe = String::with_capacity(text.len());
+    for c in text.chars() {
+        if hostile(c) && c >= ' ' {
+            // Every hostile character is in the Basic Multilingual Plane: one `\uXXXX`.
+            safe += &format!("\\u{:04x}", u32::from(c));
+        } else {
+            safe.push(c);
+        }
+    }
+    Ok(safe)
 }
 
 /// The widest a table gets, on a terminal or not (a pipe, a log).
@@ -42,9 +91,7 @@ const TABLE_WIDTH: u16 = 100;
 
 /// Writes `value` to stdout as pretty JSON.
 pub fn print_json(value: &impl Serialize) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Failure::other(format!("could not write JSON: {e}")))?;
-    print(&text)
+    print(&json(value, true)?)
 }
 
 /// A new table with the house style: box drawing on a terminal, plain ASCII otherwise.
@@ -116,4 +163,40 @@ pub fn spinner(what: &str) -> ProgressBar {
     bar.set_message(what.to_string());
     bar.enable_steady_tick(Duration::from_millis(100));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // issue 22, case 11: the one function every table, CSV cell and message goes through.
+    #[test]
+    fn hostile_characters_are_shown_not_obeyed() {
+        assert_eq!(sanitize("ci\u{1b}[31m"), "ci\\u{1b}[31m");
+        assert_eq!(sanitize("a\u{85}b\u{7f}"), "a\\u{85}b\\u{7f}");
+        assert_eq!(sanitize("abc\u{202e}fdp.exe"), "abc\\u{202e}fdp.exe");
+        for c in [
+            '\u{2066}', '\u{2069}', '\u{200b}', '\u{200f}', '\u{2060}', '\u{feff}',
+        ] {
+            assert_eq!(sanitize(&c.to_string()), c.escape_unicode().to_string());
+        }
+        assert_eq!(sanitize("ci-deploy ключ ☃"), "ci-deploy ключ ☃");
+    }
+
+    // issue 22, case 11: serde_json alone writes C1, bidi and zero-width characters raw.
+    #[test]
+    fn json_escapes_what_serde_json_writes_raw() {
+        let name = "a\u{9b}b\u{202e}c\u{200b}d\u{feff}\u{7f}\n\"é";
+        for pretty in [false, true] {
+            let text = json(&serde_json::json!({ "name": name, "n": [1, 2] }), pretty).unwrap();
+            assert!(text.is_ascii() || text.contains('é'), "{text}");
+            assert!(!text.chars().any(|c| hostile(c) && c != '\n'), "{text}");
+            assert!(
+                text.contains("\\u009b") && text.contains("\\u202e"),
+                "{text}"
+            );
+            let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back["name"], name, "the same text, only escaped");
+        }
+    }
 }

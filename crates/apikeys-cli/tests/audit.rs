@@ -403,7 +403,7 @@ fn config_errors_name_the_line_and_exit_2_before_any_request() {
         ),
         (
             good.replace("vendor = \"automox\"", "vendor = \"automoxx\""),
-            ":3: account `a`: scope: unknown vendor `automoxx`; the vendors are thingsboard, sensorbucket, nuki, balena, automox",
+            ":3: account `a`: vendor: unknown vendor; the vendors are thingsboard, sensorbucket, nuki, balena, automox",
         ),
         (
             good.replace(", user-id = ", ", nope = "),
@@ -415,7 +415,7 @@ fn config_errors_name_the_line_and_exit_2_before_any_request() {
         ),
         (
             format!("{good}{good}"),
-            ":9: duplicate account `a` (first on line 1)",
+            ":9: name: duplicate account name (first on line 1)",
         ),
         (
             format!("{good}[policy]\nmax-age = \"90 days\"\n"),

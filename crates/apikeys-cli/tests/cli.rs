@@ -501,12 +501,15 @@ fn a_name_with_an_escape_sequence_never_reaches_the_terminal() {
             !stdout.contains(&0x1b) && !stdout.contains(&0x07),
             "{vendor}"
         );
-        assert!(text(stdout).contains("red"), "{vendor}");
+        // Shown, as an escape (issue 22, case 11), rather than dropped.
+        assert!(text(stdout).contains("evil\\u{1b}]0;"), "{vendor}");
     }
 }
 
+// issue 22, case 9: a closed stdout is reported and never exits 0 (10 when the command
+// otherwise succeeded; tests/exit_codes.rs shows a failure keeping its own code).
 #[test]
-fn a_closed_pipe_ends_quietly() {
+fn a_closed_pipe_is_reported_and_exits_10() {
     use std::process::Stdio;
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("apikeys"))
         .arg("demo")
@@ -518,8 +521,12 @@ fn a_closed_pipe_ends_quietly() {
     // differs only in how much fits the pipe first).
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{:?}", out.status);
-    assert_eq!(text(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(10), "{:?}", out.status);
+    assert!(
+        text(&out.stderr).contains("apikeys: demo: could not write to stdout"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

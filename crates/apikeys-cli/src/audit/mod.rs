@@ -100,32 +100,34 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
             message: format!("{who} could not be audited: {}", failure.message),
         };
         if json {
-            eprintln!("{}", failure.json(account.vendor(), &[]));
+            output::eprint(&failure.json(account.vendor(), &[]));
         } else {
-            eprintln!("{}", failure.line("audit", &[]));
+            output::eprint(&failure.line("audit", &[]));
         }
     }
-    let printed = match format {
-        Format::Table => output::print(&report.tables(args.all)),
-        Format::Json => output::print_json(&report.records(args.all)).map(|()| {
-            eprintln!("{}", serde_json::json!({ "summary": report.summary }));
-        }),
-        Format::Csv => report.csv(args.all).and_then(|text| {
-            output::print(&text)?;
-            eprintln!("{}", report.summary.line());
-            Ok(())
-        }),
-    };
-    if let Err(failure) = printed {
-        return failure.report("audit", &[], json);
-    }
-    if report.summary.accounts_failed > 0 {
+    let outcome = if report.summary.accounts_failed > 0 {
         Exit::Incomplete
     } else if report.summary.keys_with_findings > 0 {
         Exit::Findings
     } else {
         Exit::Ok
-    }
+    };
+    let printed = match format {
+        Format::Table => output::print(&report.tables(args.all)),
+        Format::Json => output::print_json(&report.records(args.all)).and_then(|()| {
+            output::eprint(&output::json(
+                &serde_json::json!({ "summary": report.summary }),
+                false,
+            )?);
+            Ok(())
+        }),
+        Format::Csv => report.csv(args.all).and_then(|text| {
+            output::print(&text)?;
+            output::eprint(&report.summary.line());
+            Ok(())
+        }),
+    };
+    outcome.after_output(printed, "audit", json)
 }
 
 enum Format {
@@ -370,19 +372,24 @@ impl<'a> Report<'a> {
     }
 }
 
-/// A time as the audit table shows it: its UTC date (the records keep the time).
-/// A CSV cell of text a server or the config chose: control characters shown as `?`, and
-/// a leading `=`, `+`, `-` or `@` quoted with `'`, so that a spreadsheet opening the file
-/// shows a key named `=HYPERLINK(…)` as text instead of running it as a formula.
+/// A CSV cell of text a server or the config chose: hostile characters shown as escapes
+/// ([`output::sanitize`]), and a cell whose first character after any whitespace is `=`,
+/// `+`, `-` or `@` (or their fullwidth forms, which spreadsheets read alike) quoted with `'`,
+/// so that a spreadsheet opening the file shows a key named `=HYPERLINK(…)` as text
+/// instead of running it as a formula.
 fn cell(text: &str) -> String {
     let text = output::sanitize(text);
-    if text.starts_with(['=', '+', '-', '@']) {
+    let formula = [
+        '=', '+', '-', '@', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}',
+    ];
+    if text.trim_start().starts_with(formula) {
         format!("'{text}")
     } else {
         text
     }
 }
 
+/// A time as the audit table shows it: its UTC date (the records keep the time).
 fn day(time: Option<DateTime<Utc>>) -> String {
     time.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d").to_string())
 }
@@ -401,7 +408,23 @@ mod tests {
         for risky in ["+1", "-1", "@SUM(A1)"] {
             assert_eq!(cell(risky), format!("'{risky}"));
         }
+        // issue 22, case 11: leading whitespace and fullwidth signs do not escape the guard.
+        for risky in [
+            " =1+1",
+            "\u{3000}+1",
+            "\u{ff1d}SUM(A1)",
+            "  \u{ff20}x",
+            "\u{ff0b}1",
+            "\u{ff0d}1",
+        ] {
+            assert_eq!(cell(risky), format!("'{risky}"));
+        }
+        assert_eq!(
+            cell("\t=1"),
+            "\\u{9}=1",
+            "a tab is shown, so it starts no formula"
+        );
         assert_eq!(cell("ci-deploy"), "ci-deploy");
-        assert_eq!(cell("a\nb"), "a?b");
+        assert_eq!(cell("a\nb\u{202e}"), "a\\u{a}b\\u{202e}");
     }
 }

@@ -44,15 +44,31 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
         };
         let (journal, entries) = Journal::open(&path).map_err(journal_failure)?;
         if engine::unfinished_count(&entries) == 0 {
-            crate::output::print("the journal has no unfinished rotation: nothing to resume")?;
-            return Ok(Exit::Ok);
+            let printed =
+                crate::output::print("the journal has no unfinished rotation: nothing to resume");
+            return Ok(Exit::Ok.after_output(printed, "rotate", json));
+        }
+        for (account, why) in &unreachable {
+            let failure = Failure::other(format!(
+                "account `{}` could not be reached, its rotations cannot be resumed: {why}",
+                crate::output::sanitize(account)
+            ));
+            let _ = failure.report("rotate", &[], json);
         }
         let engine =
             Engine::new(&accounts, &sink, &journal).concurrency(usize::from(args.concurrency));
-        let outcomes = engine::resume(&engine, &entries)
+        let mut outcomes = engine::resume(&engine, &entries)
             .await
             .map_err(|abort| Failure::other(abort.to_string()))?;
-        return finish(&outcomes, &journal, json, unreachable.is_empty());
+        // The engine only knows the account is missing; the report says why.
+        for outcome in &mut outcomes {
+            if let Some(why) = unreachable.get(&outcome.account)
+                && outcome.failed_step.as_deref() == Some("check")
+            {
+                outcome.message = Some(format!("the account could not be reached: {why}"));
+            }
+        }
+        return Ok(finish(&outcomes, &journal, json, unreachable.is_empty()));
     }
 
     let now = Utc::now();
@@ -99,12 +115,12 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
         let _ = failure.report("rotate", &[], json);
     }
     if !apply {
-        super::print_plan(&plan, json)?;
-        return Ok(if unreachable.is_empty() {
+        let outcome = if unreachable.is_empty() {
             Exit::Ok
         } else {
             Exit::Incomplete
-        });
+        };
+        return Ok(outcome.after_output(super::print_plan(&plan, json), "rotate", json));
     }
     let (Some(sink), Some(path)) = (sink, journal_path) else {
         return Err(Failure::invalid(
@@ -125,7 +141,7 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
     let outcomes = engine::run(&engine, plan)
         .await
         .map_err(|abort| Failure::other(abort.to_string()))?;
-    finish(&outcomes, &journal, json, unreachable.is_empty())
+    Ok(finish(&outcomes, &journal, json, unreachable.is_empty()))
 }
 
 /// The lifetime of a key replacing one that never expired: none, unless the policy
@@ -145,21 +161,18 @@ fn new_lifetime(policy: &Policy, planned: &PlannedRotation) -> Result<Option<Tim
     })
 }
 
-/// Prints the report; exit 9 when a rotation failed, 8 when an account was not reached.
-fn finish(
-    outcomes: &[Outcome],
-    journal: &Journal,
-    json: bool,
-    every_account: bool,
-) -> Result<Exit, Failure> {
-    super::print_report(outcomes, journal.path(), json)?;
-    Ok(if outcomes.iter().any(|o| !o.rotated()) {
+/// Prints the report; exit 9 when a rotation failed, 8 when an account was not reached,
+/// whether or not the report could be written.
+fn finish(outcomes: &[Outcome], journal: &Journal, json: bool, every_account: bool) -> Exit {
+    let outcome = if outcomes.iter().any(|o| !o.rotated()) {
         Exit::RotationFailed
     } else if !every_account {
         Exit::Incomplete
     } else {
         Exit::Ok
-    })
+    };
+    let printed = super::print_report(outcomes, journal.path(), json);
+    outcome.after_output(printed, "rotate", json)
 }
 
 /// The sink the flags name; with `--apply`, exactly one is required.
@@ -217,16 +230,17 @@ fn journal_failure(error: JournalError) -> Failure {
 }
 
 /// Every account's lifecycle (credentials read off the async threads: a `command`
-/// credential runs a process), and the accounts that could not be set up, with why.
+/// credential runs a process), and the accounts that could not be set up, each with why
+/// (`the credential variable AMX_KEY is not set`), by name.
 async fn connect(
     config: &Config,
     reach: Reach,
 ) -> (
     HashMap<String, Box<dyn KeyLifecycle>>,
-    Vec<(String, String)>,
+    HashMap<String, String>,
 ) {
     let mut accounts = HashMap::new();
-    let mut failed = Vec::new();
+    let mut failed = HashMap::new();
     for account in &config.accounts {
         let owned: Account = account.clone();
         let built = tokio::task::spawn_blocking(move || owned.lifecycle(reach)).await;
@@ -234,8 +248,12 @@ async fn connect(
             Ok(Ok(keys)) => {
                 accounts.insert(account.name.clone(), keys);
             }
-            Ok(Err(failure)) => failed.push((account.name.clone(), failure.message)),
-            Err(error) => failed.push((account.name.clone(), error.to_string())),
+            Ok(Err(failure)) => {
+                failed.insert(account.name.clone(), failure.message);
+            }
+            Err(error) => {
+                failed.insert(account.name.clone(), error.to_string());
+            }
         }
     }
     (accounts, failed)
