@@ -217,6 +217,15 @@ pub struct RotateDueArgs {
     /// required with --secret-cmd].
     #[arg(long, value_name = "PATH")]
     pub journal: Option<PathBuf>,
+    /// Keep each old key working this long after its replacement is delivered (e.g. `7d`),
+    /// so consumers can move to the new secret; a later `rotate --due --apply` (or
+    /// `--resume`) retires it once due. Default 0: revoked at once, as a leaked key needs.
+    #[arg(long, value_name = "DURATION", value_parser = crate::policy::parse_duration)]
+    pub overlap: Option<chrono::TimeDelta>,
+    /// After the overlap, keep the old key disabled this long before revoking it, where the
+    /// vendor can disable keys (ThingsBoard, Automox); elsewhere it is revoked.
+    #[arg(long, value_name = "DURATION", value_parser = crate::policy::parse_duration, requires = "overlap")]
+    pub disabled_for: Option<chrono::TimeDelta>,
     /// The accounts.
     #[command(flatten)]
     pub config: ConfigArgs,

@@ -144,7 +144,8 @@ impl Account {
             on_key();
         }
         drop(stream);
-        Ok(Listed { keys, listed })
+        drop(keys);
+        Ok(Listed { listed })
     }
 
     /// The account's key lifecycle: its credential read and its client built (for
@@ -182,10 +183,8 @@ impl Account {
     }
 }
 
-/// An account's key lifecycle, and every key it listed.
+/// Every key an account listed.
 pub struct Listed {
-    /// The lifecycle, to act on the keys.
-    pub keys: Box<dyn KeyLifecycle>,
     /// The account's keys.
     pub listed: Vec<KeyInfo>,
 }

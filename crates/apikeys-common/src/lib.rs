@@ -33,8 +33,8 @@ pub use client::{
 };
 pub use error::{ApiError, Error, ErrorBody, Result, retry_after};
 pub use lifecycle::{
-    CreatedKey, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, PartialKey, RotationError, numeric_id,
-    one_off_marker, rotate_with,
+    CreatedKey, KeyAbilities, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, PartialKey, RotationError,
+    numeric_id, one_off_marker, rotate_with,
 };
 pub use paging::{MAX_PAGES, Page, paginate};
 pub use retry::RetryPolicy;

@@ -216,6 +216,45 @@ impl KeyUpdate {
     }
 }
 
+/// What a vendor lets a caller do with a key beyond list, create and revoke, so that code
+/// written over [`KeyLifecycle`] can plan (a rotation that disables the old key first, or
+/// names the new one within the vendor's limit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyAbilities {
+    /// The most characters a key's name may have, where the vendor limits it.
+    pub name_chars: Option<usize>,
+    /// Whether a key can be disabled (and enabled) through [`KeyLifecycle::update`].
+    pub disable: bool,
+    /// Whether a key can be renamed through [`KeyLifecycle::update`].
+    pub rename: bool,
+}
+
+impl KeyAbilities {
+    /// Nothing beyond list, create and revoke.
+    pub fn new() -> Self {
+        KeyAbilities::default()
+    }
+
+    /// Names of at most `chars` characters.
+    pub fn name_chars(mut self, chars: usize) -> Self {
+        self.name_chars = Some(chars);
+        self
+    }
+
+    /// Keys can be disabled.
+    pub fn disable(mut self) -> Self {
+        self.disable = true;
+        self
+    }
+
+    /// Keys can be renamed.
+    pub fn rename(mut self) -> Self {
+        self.rename = true;
+        self
+    }
+}
+
 /// The lifecycle of API keys at one vendor, within one scope.
 ///
 /// Methods return boxed futures and streams so that `dyn KeyLifecycle` works: a tool can
@@ -235,6 +274,12 @@ pub trait KeyLifecycle: Send + Sync {
 
     /// Revokes (deletes) a key.
     fn revoke<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// What [`KeyLifecycle::update`] can change, and the vendor's name limit. By default:
+    /// nothing, and no limit.
+    fn abilities(&self) -> KeyAbilities {
+        KeyAbilities::new()
+    }
 
     /// One key. By default it is looked for in [`KeyLifecycle::list`]; a missing one is
     /// [`Error::NotFound`].

@@ -181,6 +181,11 @@ impl KeyLifecycle for KeyScope {
         })
     }
 
+    fn abilities(&self) -> apikeys_common::KeyAbilities {
+        // `is_enabled` can be set; the name cannot.
+        apikeys_common::KeyAbilities::new().disable()
+    }
+
     fn revoke<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let key_id: i64 = numeric_id(VENDOR, id)?;

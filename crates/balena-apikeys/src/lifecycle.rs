@@ -165,6 +165,11 @@ impl KeyLifecycle for KeyScope {
         })
     }
 
+    fn abilities(&self) -> apikeys_common::KeyAbilities {
+        // The server refuses names over 50 characters.
+        apikeys_common::KeyAbilities::new().rename().name_chars(50)
+    }
+
     fn revoke<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let key_id: i64 = numeric_id(VENDOR, id)?;

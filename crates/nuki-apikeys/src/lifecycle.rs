@@ -134,6 +134,11 @@ impl KeyLifecycle for KeyScope {
         })
     }
 
+    fn abilities(&self) -> apikeys_common::KeyAbilities {
+        // The name is the description, which `update_api_key` sets.
+        apikeys_common::KeyAbilities::new().rename()
+    }
+
     fn revoke<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let key_id: i32 = numeric_id(VENDOR, id)?;

@@ -188,6 +188,11 @@ impl KeyLifecycle for KeyScope {
         })
     }
 
+    fn abilities(&self) -> apikeys_common::KeyAbilities {
+        // `enable_api_key` and `update_api_key_description`.
+        apikeys_common::KeyAbilities::new().disable().rename()
+    }
+
     fn revoke<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let uuid = key_id(id)?;

@@ -5,15 +5,16 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use apikeys_common::KeyLifecycle;
 use chrono::{TimeDelta, Utc};
 use futures::StreamExt;
 
-use super::engine::{self, Engine, Outcome, PlannedRotation};
-use super::journal::{Journal, JournalError};
+use super::engine::{self, Abort, Engine, Outcome, PlannedRotation};
+use super::journal::{Journal, JournalError, Line, Seal};
+use super::protocol::Overlap;
+use super::secret_cmd::SecretCmd;
 use super::sink::Sink;
 use crate::cli::RotateDueArgs;
-use crate::config::{self, Account, Config, Listed, Reach};
+use crate::config::{self, Account, Config, Credential, Listed, Reach};
 use crate::exit::{Exit, Failure};
 use crate::policy::Policy;
 
@@ -30,45 +31,51 @@ pub async fn run(args: RotateDueArgs, reach: Reach, json: bool) -> Exit {
 
 async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Exit, Failure> {
     let apply = args.apply || args.resume;
-    let sink = sink(&args, apply)?;
+    let mut sink = sink(&args, apply)?;
     let journal_path = journal_path(&args, apply)?;
     let config = args.config.load()?;
+    if let Some(Sink::Command(command)) = &mut sink {
+        // The delivery command sees no account's credential.
+        command.scrub = config
+            .accounts
+            .iter()
+            .filter_map(|account| match &account.credential {
+                Credential::Env(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+    }
     let policy = args.policy.over(&config.policy);
+    let overlap = Overlap {
+        overlap: args.overlap.unwrap_or_default(),
+        disabled_for: args.disabled_for.unwrap_or_default(),
+    };
 
     if args.resume {
-        let (accounts, unreachable) = connect(&config, reach).await;
         let (Some(sink), Some(path)) = (sink, journal_path) else {
             return Err(Failure::invalid(
                 "--resume needs --secret-dir or --secret-cmd",
             ));
         };
-        let (journal, entries) = Journal::open(&path).map_err(journal_failure)?;
-        if engine::unfinished_count(&entries) == 0 {
+        let (accounts, unreachable) = connect(&config, reach).await;
+        let (journal, lines) = Journal::open(&path).map_err(journal_failure)?;
+        let (open, foreign) = engine::open_rotations(&lines, &accounts);
+        let skipped = report_unusable(&lines, &foreign, &unreachable, json);
+        if open.is_empty() && skipped.is_empty() {
             let printed =
                 crate::output::print("the journal has no unfinished rotation: nothing to resume");
             return Ok(Exit::Ok.after_output(printed, "rotate", json));
         }
-        for (account, why) in &unreachable {
-            let failure = Failure::other(format!(
-                "account `{}` could not be reached, its rotations cannot be resumed: {why}",
-                crate::output::sanitize(account)
-            ));
-            let _ = failure.report("rotate", &[], json);
-        }
-        let engine =
-            Engine::new(&accounts, &sink, &journal).concurrency(usize::from(args.concurrency));
-        let mut outcomes = engine::resume(&engine, &entries)
-            .await
-            .map_err(|abort| Failure::other(abort.to_string()))?;
-        // The engine only knows the account is missing; the report says why.
-        for outcome in &mut outcomes {
-            if let Some(why) = unreachable.get(&outcome.account)
-                && outcome.failed_step.as_deref() == Some("check")
-            {
-                outcome.message = Some(format!("the account could not be reached: {why}"));
-            }
-        }
-        return Ok(finish(&outcomes, &journal, json, unreachable.is_empty()));
+        let engine = Engine::new(&accounts, &unreachable, &sink, &journal)
+            .concurrency(usize::from(args.concurrency));
+        let outcomes = engine.resume(open).await;
+        return Ok(finish(
+            outcomes,
+            skipped,
+            &journal,
+            json,
+            unreachable.is_empty(),
+        ));
     }
 
     let now = Utc::now();
@@ -77,15 +84,14 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
         .collect()
         .await;
     listed.sort_by_key(|(index, _)| *index);
-    let mut accounts = HashMap::new();
-    let mut unreachable = Vec::new();
+    let mut unlisted = Vec::new();
     let mut plan = Vec::new();
     // In the file's order, whichever account answered first.
     for (account, (_, listed)) in config.accounts.iter().zip(listed) {
-        let Listed { keys, listed } = match listed {
+        let Listed { listed, .. } = match listed {
             Ok(listed) => listed,
             Err(failure) => {
-                unreachable.push((account.name.clone(), failure.message));
+                unlisted.push((account.name.clone(), failure.message));
                 continue;
             }
         };
@@ -105,9 +111,8 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
                 plan.push(planned);
             }
         }
-        accounts.insert(account.name.clone(), keys);
     }
-    for (account, why) in &unreachable {
+    for (account, why) in &unlisted {
         let failure = Failure::other(format!(
             "account `{}` could not be listed, none of its keys is planned: {why}",
             crate::output::sanitize(account)
@@ -115,7 +120,7 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
         let _ = failure.report("rotate", &[], json);
     }
     if !apply {
-        let outcome = if unreachable.is_empty() {
+        let outcome = if unlisted.is_empty() {
             Exit::Ok
         } else {
             Exit::Incomplete
@@ -127,21 +132,84 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
             "--apply needs --secret-dir or --secret-cmd",
         ));
     };
-    let (journal, entries) = Journal::open(&path).map_err(journal_failure)?;
-    let doubtful = engine::in_doubt(&entries);
-    if !doubtful.is_empty() {
-        return Err(Failure::invalid(format!(
-            "the journal {} has {} rotation(s) that a killed run left unfinished: run \
-             `apikeys rotate --resume` with the same sink first",
-            path.display(),
-            doubtful.len()
-        )));
+    let (accounts, unreachable) = connect(&config, reach).await;
+    let (journal, lines) = Journal::open(&path).map_err(journal_failure)?;
+    let (open, foreign) = engine::open_rotations(&lines, &accounts);
+    let skipped = report_unusable(&lines, &foreign, &unreachable, json);
+    // What earlier runs left open (a crash, an overlap still running) is finished first,
+    // and its keys are not planned again.
+    let busy: Vec<(String, String)> = open
+        .iter()
+        .flat_map(|(account, rotation)| {
+            let new = rotation
+                .new_key()
+                .map(|new| (account.clone(), new.to_string()));
+            std::iter::once((account.clone(), rotation.plan().old.clone())).chain(new)
+        })
+        .collect();
+    plan.retain(|p| {
+        !busy.contains(&(p.account.clone(), p.key.id.clone())) && accounts.contains_key(&p.account)
+    });
+    let engine = Engine::new(&accounts, &unreachable, &sink, &journal)
+        .concurrency(usize::from(args.concurrency))
+        .overlap(overlap);
+    let mut outcomes = match engine.resume(open).await {
+        Ok(outcomes) => outcomes,
+        Err(abort) => return Ok(finish(Err(abort), skipped, &journal, json, false)),
+    };
+    let planned = engine.run(plan).await;
+    let every_account = unlisted.is_empty() && unreachable.is_empty();
+    let result = match planned {
+        Ok(more) => {
+            outcomes.extend(more);
+            Ok(outcomes)
+        }
+        Err(mut abort) => {
+            outcomes.append(&mut abort.outcomes);
+            abort.outcomes = outcomes;
+            Err(abort)
+        }
+    };
+    Ok(finish(result, skipped, &journal, json, every_account))
+}
+
+/// Says which journal lines cannot be used (another configuration's, edited, or of an
+/// account that cannot be reached now) and returns an outcome per account left so.
+fn report_unusable(
+    lines: &[Line],
+    foreign: &[usize],
+    unreachable: &HashMap<String, String>,
+    json: bool,
+) -> Vec<Outcome> {
+    let mut skipped = Vec::new();
+    for account in engine::accounts_named(lines) {
+        if let Some(why) = unreachable.get(&account) {
+            let failure = Failure::other(format!(
+                "account `{}` could not be reached, its rotations in the journal cannot be \
+                 resumed: {why}",
+                crate::output::sanitize(&account)
+            ));
+            let _ = failure.report("rotate", &[], json);
+            skipped.push(engine::unreachable_outcome(&account, why));
+        }
     }
-    let engine = Engine::new(&accounts, &sink, &journal).concurrency(usize::from(args.concurrency));
-    let outcomes = engine::run(&engine, plan)
-        .await
-        .map_err(|abort| Failure::other(abort.to_string()))?;
-    Ok(finish(&outcomes, &journal, json, unreachable.is_empty()))
+    let forged: Vec<String> = lines
+        .iter()
+        .filter(|line| foreign.contains(&line.number))
+        .filter(|line| !unreachable.contains_key(&line.entry.account))
+        .map(|line| line.number.to_string())
+        .collect();
+    if !forged.is_empty() {
+        let failure = Failure::other(format!(
+            "journal line(s) {} were not written by a run of this configuration (edited, \
+             another user's, or another configuration's account of the same name): they are \
+             ignored, and no key they name is touched",
+            forged.join(", ")
+        ));
+        let _ = failure.report("rotate", &[], json);
+        skipped.push(engine::foreign_outcome(&forged));
+    }
+    skipped
 }
 
 /// The lifetime of a key replacing one that never expired: none, unless the policy
@@ -161,17 +229,36 @@ fn new_lifetime(policy: &Policy, planned: &PlannedRotation) -> Result<Option<Tim
     })
 }
 
-/// Prints the report; exit 9 when a rotation failed, 8 when an account was not reached,
+/// Prints the report (also when the journal failed: what was done until then); exit 9
+/// when a rotation failed or was left unfinished, 8 when an account was not reached,
 /// whether or not the report could be written.
-fn finish(outcomes: &[Outcome], journal: &Journal, json: bool, every_account: bool) -> Exit {
-    let outcome = if outcomes.iter().any(|o| !o.rotated()) {
+fn finish(
+    result: Result<Vec<Outcome>, Abort>,
+    skipped: Vec<Outcome>,
+    journal: &Journal,
+    json: bool,
+    every_account: bool,
+) -> Exit {
+    let (mut outcomes, abort) = match result {
+        Ok(outcomes) => (outcomes, None),
+        Err(abort) => (abort.outcomes, Some(abort.error)),
+    };
+    outcomes.extend(skipped);
+    let outcome = if abort.is_some() || outcomes.iter().any(|o| !o.rotated()) {
         Exit::RotationFailed
     } else if !every_account {
         Exit::Incomplete
     } else {
         Exit::Ok
     };
-    let printed = super::print_report(outcomes, journal.path(), json);
+    let printed = super::print_report(&outcomes, journal.path(), json);
+    if let Some(error) = abort {
+        let failure = Failure::other(format!(
+            "{error}: the run stopped; the rotations above are what it did, run again with \
+             --resume to finish the rest"
+        ));
+        let _ = failure.report("rotate", &[], json);
+    }
     outcome.after_output(printed, "rotate", json)
 }
 
@@ -187,10 +274,10 @@ fn sink(args: &RotateDueArgs, apply: bool) -> Result<Option<Sink>, Failure> {
             }
             Some(Sink::Dir(dir.clone()))
         }
-        (None, Some(command)) => Some(Sink::Command {
-            command: command.clone(),
-            timeout: Duration::from_secs(args.secret_cmd_timeout),
-        }),
+        (None, Some(command)) => Some(Sink::Command(SecretCmd::new(
+            command,
+            Duration::from_secs(args.secret_cmd_timeout),
+        ))),
         (None, None) => None,
         (Some(_), Some(_)) => {
             return Err(Failure::invalid(
@@ -229,24 +316,35 @@ fn journal_failure(error: JournalError) -> Failure {
     }
 }
 
-/// Every account's lifecycle (credentials read off the async threads: a `command`
-/// credential runs a process), and the accounts that could not be set up, each with why
-/// (`the credential variable AMX_KEY is not set`), by name.
+/// Every account's lifecycle and journal seal (credentials read off the async threads: a
+/// `command` credential runs a process), and the accounts that could not be set up, each
+/// with why (`the credential variable AMX_KEY is not set`), by name.
 async fn connect(
     config: &Config,
     reach: Reach,
-) -> (
-    HashMap<String, Box<dyn KeyLifecycle>>,
-    HashMap<String, String>,
-) {
+) -> (HashMap<String, engine::Account>, HashMap<String, String>) {
     let mut accounts = HashMap::new();
     let mut failed = HashMap::new();
     for account in &config.accounts {
         let owned: Account = account.clone();
-        let built = tokio::task::spawn_blocking(move || owned.lifecycle(reach)).await;
+        let built = tokio::task::spawn_blocking(move || {
+            let target = owned.target(reach)?;
+            // The account's identity: a line sealed for another vendor, base URL or
+            // scope under the same name does not verify.
+            let identity = format!(
+                "{}\0{}\0{:?}",
+                owned.vendor(),
+                target.base_url,
+                target.scope
+            );
+            let seal = Seal::new(target.api_key.expose_secret(), &identity);
+            let keys = owned.lifecycle(reach)?;
+            Ok::<_, Failure>(engine::Account { keys, seal })
+        })
+        .await;
         match built {
-            Ok(Ok(keys)) => {
-                accounts.insert(account.name.clone(), keys);
+            Ok(Ok(connected)) => {
+                accounts.insert(account.name.clone(), connected);
             }
             Ok(Err(failure)) => {
                 failed.insert(account.name.clone(), failure.message);

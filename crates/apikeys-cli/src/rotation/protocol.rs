@@ -107,7 +107,10 @@ pub enum Record {
     /// It is revoked (or was already gone).
     Discarded { new: String },
     /// The rotation cannot go on; once its discards are done it fails with this.
-    GiveUp { failed_step: String, message: String },
+    GiveUp {
+        failed_step: String,
+        message: String,
+    },
     /// The old key is disabled.
     Disabled,
     /// The old key is revoked (or was already gone).
@@ -206,8 +209,11 @@ pub struct Rotation {
     checked: bool,
     /// Creates announced so far.
     attempts: u32,
-    /// The marker of a create announced and not answered.
-    searching: Option<String>,
+    /// A create announced (its marker and name) and not answered.
+    creating: Option<(String, String)>,
+    /// This process did not make the announced create (it was restarted): whether the key
+    /// exists is found by its marker. Never journaled.
+    restarted: bool,
     new: Option<New>,
     /// New keys to revoke, in the order they became useless.
     discard: Vec<String>,
@@ -228,8 +234,9 @@ pub struct Rotation {
 pub(crate) enum Mutant {
     #[default]
     None,
-    /// A restarted run keeps a new key whose secret it lost instead of discarding it.
-    KeepUndelivered,
+    /// A restarted run takes an announced create for one that made nothing, without
+    /// asking the server.
+    SkipFind,
     /// The old key is revoked as soon as the new one exists, before its delivery.
     RevokeEarly,
 }
@@ -247,7 +254,8 @@ impl Rotation {
             plan,
             checked: false,
             attempts: 0,
-            searching: None,
+            creating: None,
+            restarted: false,
             new: None,
             discard: Vec::new(),
             giving_up: None,
@@ -270,20 +278,9 @@ impl Rotation {
         self.closed
     }
 
-    /// Whether a key this rotation created may be alive and unaccounted for, or the old
-    /// key is mid-retirement: a fresh run must not plan the key again until it is finished.
-    pub fn open(&self) -> bool {
-        !self.closed
-    }
-
     /// The new key, once created and not discarded.
     pub fn new_key(&self) -> Option<&str> {
         self.new.as_ref().map(|new| new.id.as_str())
-    }
-
-    /// When the old key retires, once that is decided.
-    pub fn retires(&self) -> Option<(Option<DateTime<Utc>>, DateTime<Utc>)> {
-        self.retire
     }
 
     /// The marker of attempt `attempt`.
@@ -304,12 +301,14 @@ impl Rotation {
                 }
             }
             Record::Checked => self.checked = true,
-            Record::Create { marker, .. } => {
+            Record::Create { marker, name } => {
                 self.attempts = self.attempts.saturating_add(1);
-                self.searching = Some(marker.clone());
+                self.creating = Some((marker.clone(), name.clone()));
+                // Announced by this process, which makes it next.
+                self.restarted = false;
             }
             Record::Created { new } => {
-                self.searching = None;
+                self.creating = None;
                 self.new = Some(New {
                     id: new.clone(),
                     staged: None,
@@ -319,7 +318,7 @@ impl Rotation {
                 });
             }
             Record::Found { keys } => {
-                self.searching = None;
+                self.creating = None;
                 for key in keys {
                     self.push_discard(key);
                 }
@@ -377,13 +376,11 @@ impl Rotation {
         }
     }
 
-    /// After a restart: a new key whose delivery was neither proven nor staged lost its
-    /// secret with the killed process, so it is discarded. Returns the records to write.
-    pub fn resumed(&self) -> Vec<Record> {
-        #[cfg(test)]
-        if self.mutant == Mutant::KeepUndelivered {
-            return Vec::new();
-        }
+    /// After a restart: a create announced by the killed process is looked for by its
+    /// marker, and a new key whose delivery was neither proven nor staged lost its secret
+    /// with that process, so it is discarded. Returns the records to write.
+    pub fn resumed(&mut self) -> Vec<Record> {
+        self.restarted = true;
         match &self.new {
             Some(new) if new.delivered.is_none() && new.staged.is_none() && !self.closed => {
                 vec![Record::Discard {
@@ -422,9 +419,19 @@ impl Rotation {
         if let Some(id) = self.discard.first() {
             return Action::Call(Call::Revoke { id: id.clone() });
         }
-        if let Some(marker) = &self.searching {
-            return Action::Call(Call::Find {
-                marker: marker.clone(),
+        #[cfg(test)]
+        if self.mutant == Mutant::SkipFind && self.restarted && self.creating.is_some() {
+            return Action::Record(Record::Found { keys: Vec::new() });
+        }
+        if let Some((marker, name)) = &self.creating {
+            // Made by this process, unless it restarted or the create failed: then whether
+            // the key exists is asked of the server, by the marker.
+            return Action::Call(if self.restarted || self.giving_up.is_some() {
+                Call::Find {
+                    marker: marker.clone(),
+                }
+            } else {
+                Call::Create { name: name.clone() }
             });
         }
         if let Some((step, message)) = &self.giving_up {
@@ -522,10 +529,18 @@ impl Rotation {
     /// id and the times it is disabled and revoked (seconds since 1970, base 36), for a
     /// later run without the journal. `None` where the vendor cannot rename keys, or the
     /// old id would not survive the trip (only letters, digits and `-` do), or it does not fit.
-    fn tagged_name(&self, disable_at: Option<DateTime<Utc>>, revoke_at: DateTime<Utc>) -> Option<String> {
+    fn tagged_name(
+        &self,
+        disable_at: Option<DateTime<Utc>>,
+        revoke_at: DateTime<Utc>,
+    ) -> Option<String> {
         if !self.plan.abilities.rename
             || self.plan.old.is_empty()
-            || !self.plan.old.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            || !self
+                .plan
+                .old
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
             return None;
         }
@@ -542,7 +557,11 @@ impl Rotation {
         }
         let human = self.plan.name.as_deref().map_or("", strip_marker).trim();
         Some(fit(
-            if human.is_empty() { "rotated key" } else { human },
+            if human.is_empty() {
+                "rotated key"
+            } else {
+                human
+            },
             &tail,
             limit,
         ))
@@ -645,61 +664,16 @@ pub fn marker_in(name: &str) -> Option<&str> {
     rest.get(..end)
 }
 
-/// What the name of a tagged key says: its marker, the key it replaces, and when that key
-/// is disabled and revoked.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tag {
-    /// The marker.
-    pub marker: String,
-    /// The old key.
-    pub old: String,
-    /// When the old key is disabled, if it is.
-    pub disable_at: Option<DateTime<Utc>>,
-    /// When it is revoked.
-    pub revoke_at: DateTime<Utc>,
-}
-
-/// Reads the tag of a key's name (see [`Rotation::next`]'s `Tag` call); `None` for any
-/// name that is not exactly one.
-pub fn tag_in(name: &str) -> Option<Tag> {
-    let at = name.find(MARKER_TAG)?;
-    let rest = name.get(at..)?;
-    let mut parts = rest.split('.');
-    let (_ak, nonce, old, disable, revoke) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    if parts.next().is_some()
-        || old.is_empty()
-        || !old.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    {
-        return None;
-    }
-    let time = |text: &str| {
-        let seconds = i64::from_str_radix(text, 36).ok()?;
-        DateTime::<Utc>::from_timestamp(seconds, 0)
-    };
-    Some(Tag {
-        marker: format!("{MARKER_TAG}{nonce}"),
-        old: old.to_string(),
-        disable_at: if disable.is_empty() {
-            None
-        } else {
-            Some(time(disable)?)
-        },
-        revoke_at: time(revoke)?,
-    })
-}
-
 /// `human`, cut so that `human` + `tail` has at most `limit` characters (`tail` is never
 /// cut; a limit it does not fit leaves only the tail).
 fn fit(human: &str, tail: &str, limit: Option<usize>) -> String {
-    let room = limit.map_or(usize::MAX, |limit| limit.saturating_sub(tail.chars().count()));
+    let room = limit.map_or(usize::MAX, |limit| {
+        limit.saturating_sub(tail.chars().count())
+    });
     let kept: String = human.chars().take(room).collect();
-    format!("{}{tail}", kept.trim_end()).trim_start().to_string()
+    format!("{}{tail}", kept.trim_end())
+        .trim_start()
+        .to_string()
 }
 
 fn base36(value: i64) -> String {

@@ -134,6 +134,7 @@ impl Drop for Group {
 
 #[cfg(test)]
 mod tests {
+    use super::super::protocol::Reply;
     use super::super::sink::{COMMAND_TIMEOUT, Sink};
     use super::*;
     use apikeys_common::{KeyInfo, Secret};
@@ -152,16 +153,16 @@ mod tests {
     async fn the_command_gets_the_secret_on_stdin_and_the_ids_in_its_environment() {
         let dir = crate::rotation::tests::tempdir();
         let out = dir.join("out");
-        let sink = Sink::Command {
-            command: format!(
+        let sink = Sink::Command(SecretCmd::new(
+            &format!(
                 "{{ cat; echo \"$APIKEYS_ACCOUNT $APIKEYS_VENDOR $APIKEYS_KEY_ID $APIKEYS_OLD_KEY_ID\"; }} > '{}'",
                 out.display()
             ),
-            timeout: COMMAND_TIMEOUT,
-        };
+            COMMAND_TIMEOUT,
+        ));
         assert_eq!(
-            sink.deliver(TO, &created("k2")).await.unwrap(),
-            "secret-cmd"
+            sink.deliver(TO, &created("k2")).await,
+            Reply::Delivered("secret-cmd".into())
         );
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),
@@ -171,17 +172,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_or_slow_command_is_not_a_delivery() {
-        let fail = Sink::Command {
-            command: "cat >/dev/null; exit 1".into(),
-            timeout: COMMAND_TIMEOUT,
+        let fail = Sink::Command(SecretCmd::new("cat >/dev/null; exit 1", COMMAND_TIMEOUT));
+        let Reply::Failed(why) = fail.deliver(TO, &created("k2")).await else {
+            panic!("a failing command delivered");
         };
-        let why = fail.deliver(TO, &created("k2")).await.unwrap_err();
         assert!(why.contains("failed") && !why.contains("s3cret"), "{why}");
-        let slow = Sink::Command {
-            command: "sleep 30".into(),
-            timeout: Duration::from_millis(200),
+        let slow = Sink::Command(SecretCmd::new("sleep 30", Duration::from_millis(200)));
+        let Reply::Failed(why) = slow.deliver(TO, &created("k2")).await else {
+            panic!("a slow command delivered");
         };
-        let why = slow.deliver(TO, &created("k2")).await.unwrap_err();
         assert!(why.contains("killed"), "{why}");
     }
 

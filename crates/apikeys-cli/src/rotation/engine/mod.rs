@@ -1,29 +1,21 @@
-//! The rotation engine: replaces each planned key by a new one, step by step, each step
-//! announced in the [`Journal`] before it is taken and recorded after, so that a run killed
-//! anywhere can be resumed ([`resume`]) without losing a secret or orphaning a key.
+//! The rotation driver: performs what the [`protocol`](super::protocol) asks for (list,
+//! create, deliver, confirm, rename, disable, revoke) and feeds the results back, each
+//! record journaled and synced before it is applied. A run and a resumed run are the same
+//! loop: resuming folds the journal's records into each rotation first.
 //!
-//! One key's steps: check the old key → `create` (under a name unique to the run and
-//! attempt, so that a create whose answer was lost can be found again by listing) →
-//! `deliver` the secret to the sink → `confirm` the new key exists → `revoke` the old key.
-//! The secret is delivered right after the create, so that it lives in memory only between
-//! two journal lines.
-//!
-//! The rule that makes resuming safe: a new key whose secret was not delivered is useless,
-//! so it is revoked (`discard`; it is in the journal, so never orphaned) and the rotation
-//! redone. A `create` without its `created` line: the account's keys are listed and any
-//! key with the recorded name discarded. With `--secret-dir`, the new key's file under its
-//! final name means its secret was delivered. Revoking a key the server no longer knows
-//! (404) counts as revoked.
+//! Journal lines are sealed per account (see [`super::journal`]): `--resume` uses only the
+//! lines its configuration wrote, for the accounts it can reach.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use apikeys_common::{Error, KeyInfo, KeyLifecycle, NewKey};
+use apikeys_common::{CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
-use super::journal::{Entry, Journal, JournalError, Step};
+use super::journal::{Entry, Journal, JournalError, Line, Seal};
+use super::protocol::{self, Abilities, Action, Call, Overlap, Plan, Record, Reply, Rotation};
 use super::sink::{Delivery, Sink};
 
 #[cfg(test)]
@@ -31,6 +23,10 @@ mod tests;
 
 /// How many accounts rotate at once unless told (keys of one account go one after another).
 pub const CONCURRENT_ACCOUNTS: usize = 4;
+
+/// The variable that makes the binary kill itself (SIGKILL) right after writing that many
+/// journal lines: the process-level crash tests' hook. Nothing else reads it.
+pub const KILL_AFTER_LINES: &str = "APIKEYS_TEST_KILL_AFTER_JOURNAL_LINES";
 
 /// A key the policy says is due, in the account it belongs to.
 #[derive(Clone, Debug)]
@@ -65,7 +61,15 @@ impl PlannedRotation {
     }
 }
 
-/// How one key's rotation ended.
+/// One account a run can act on: its lifecycle, and the seal of its journal lines.
+pub struct Account {
+    /// The vendor's key lifecycle in the account's scope.
+    pub keys: Box<dyn KeyLifecycle>,
+    /// The account's journal seal.
+    pub seal: Seal,
+}
+
+/// How one key's rotation ended (or stands).
 #[derive(Clone, Debug, Serialize)]
 pub struct Outcome {
     /// The account.
@@ -74,7 +78,8 @@ pub struct Outcome {
     pub old: String,
     /// Its name.
     pub name: Option<String>,
-    /// `rotated` or `failed`.
+    /// `rotated`, `retiring` (the old key still works until its overlap ends), `failed`,
+    /// or `unfinished` (the run could not go on: `--resume` continues it).
     pub status: &'static str,
     /// The new key, when there is one that works.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,6 +87,9 @@ pub struct Outcome {
     /// Where the new key's secret went (a path or `secret-cmd`), never the secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_at: Option<String>,
+    /// When the old key's next retirement step is due, while it is `retiring`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retires_at: Option<DateTime<Utc>>,
     /// The step that failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_step: Option<String>,
@@ -94,186 +102,98 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// Whether the key was rotated.
+    /// Whether the key was rotated (or is, with its old key retiring on schedule).
     pub fn rotated(&self) -> bool {
-        self.status == "rotated"
+        matches!(self.status, "rotated" | "retiring")
     }
 }
 
-/// Why a run stopped before every key was dealt with.
+/// Why a run stopped before every key was dealt with, and what it did until then.
 #[derive(Debug)]
-pub enum Abort {
+pub struct Abort {
     /// The journal could not be written: no further step may be taken.
-    Journal(JournalError),
-    /// A test's kill.
-    #[cfg(test)]
-    Killed,
+    pub error: JournalError,
+    /// The rotations that ended before it.
+    pub outcomes: Vec<Outcome>,
 }
 
 impl std::fmt::Display for Abort {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Abort::Journal(error) => write!(f, "{error}; run again with --resume"),
-            #[cfg(test)]
-            Abort::Killed => f.write_str("killed"),
-        }
+        write!(f, "{}; run again with --resume", self.error)
     }
-}
-
-/// Where a test kills a run: at a step, after its journal line and before its call
-/// (`Before`), or after its call and before its outcome line (`After`).
-#[cfg(test)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StopAt(pub &'static str, pub When);
-
-/// See [`StopAt`].
-#[cfg(test)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum When {
-    Before,
-    After,
 }
 
 /// One run: its id, the accounts, the sink and the journal.
 pub struct Engine<'a> {
     run: String,
-    accounts: &'a HashMap<String, Box<dyn KeyLifecycle>>,
+    accounts: &'a HashMap<String, Account>,
+    /// Accounts of the configuration that could not be set up, with why.
+    unreachable: &'a HashMap<String, String>,
     sink: &'a Sink,
     journal: &'a Journal,
-    /// How many accounts rotate at once.
     concurrency: usize,
-    /// Set when the run must stop (the journal failed, or a test killed it): every key
-    /// stops at its next step.
+    overlap: Overlap,
+    /// Set when the journal failed: every rotation stops at its next record.
     stopped: AtomicBool,
-    #[cfg(test)]
-    stop: Option<StopAt>,
+    lines: AtomicUsize,
+    kill_after: Option<usize>,
 }
 
-/// What the journal says of one key: its plan and how far its rotation got.
-#[derive(Clone, Debug, Default)]
-struct State {
-    /// Creates announced so far (the next name's attempt number).
-    attempts: u32,
-    /// A create announced without its `created` line: the name to look for.
-    lost_create: Option<String>,
-    /// The new key, created and not discarded.
-    new: Option<String>,
-    /// Where its secret went, once delivered.
-    delivered: Option<String>,
-    /// Whether the server confirmed it.
-    confirmed: bool,
-    /// New keys whose discard was announced and not recorded.
-    discarding: Vec<String>,
-    /// Whether the rotation is done.
-    done: bool,
+/// A rotation the journal leaves open, from its sealed lines.
+struct Open {
+    account: String,
+    rotation: Rotation,
 }
 
-impl State {
-    fn apply(&mut self, step: &Step) {
-        match step {
-            Step::Plan { .. } => *self = State::default(),
-            Step::Create { name } => {
-                self.attempts = self.attempts.saturating_add(1);
-                self.lost_create = Some(name.clone());
-            }
-            Step::Created { new } => {
-                self.lost_create = None;
-                self.new = Some(new.clone());
-                self.delivered = None;
-                self.confirmed = false;
-            }
-            Step::Delivered { to, .. } => self.delivered = Some(to.clone()),
-            Step::Confirmed { .. } => self.confirmed = true,
-            Step::Discard { new, .. } => {
-                if !self.discarding.contains(new) {
-                    self.discarding.push(new.clone());
-                }
-                if self.new.as_ref() == Some(new) {
-                    self.new = None;
-                    self.delivered = None;
-                    self.confirmed = false;
-                }
-            }
-            Step::Discarded { new } => self.discarding.retain(|id| id != new),
-            Step::Done { .. } => self.done = true,
-            Step::Deliver { .. }
-            | Step::Confirm { .. }
-            | Step::Revoke
-            | Step::Revoked
-            | Step::Failed { .. } => {}
+/// The open rotations of `lines`: those sealed by their account's seal and not closed,
+/// in the order they were planned. Lines of accounts not in `accounts`, or not sealed by
+/// them, are returned apart (by line number) and never used.
+pub fn open_rotations(
+    lines: &[Line],
+    accounts: &HashMap<String, Account>,
+) -> (Vec<(String, Rotation)>, Vec<usize>) {
+    let mut rotations: BTreeMap<(String, String), (usize, Rotation)> = BTreeMap::new();
+    let mut foreign = Vec::new();
+    for line in lines {
+        let entry = &line.entry;
+        let sealed = accounts
+            .get(&entry.account)
+            .is_some_and(|account| line.sealed_by(&account.seal));
+        if !sealed {
+            foreign.push(line.number);
+            continue;
         }
-    }
-
-    /// Whether nothing the journal's runs created is alive or in doubt: a new run may
-    /// start this key afresh.
-    fn settled(&self) -> bool {
-        self.done
-            || (self.new.is_none() && self.lost_create.is_none() && self.discarding.is_empty())
-    }
-}
-
-/// One key to drive: its plan and its state.
-#[derive(Clone, Debug)]
-struct Record {
-    plan: PlannedRotation,
-    expires_at: Option<DateTime<Utc>>,
-    state: State,
-}
-
-/// The keys the journal's lines leave unfinished (no `done` line after their last `plan`),
-/// in the order they were planned.
-fn unfinished(entries: &[Entry]) -> Vec<Record> {
-    let mut records: BTreeMap<(String, String), (usize, Record)> = BTreeMap::new();
-    for (index, entry) in entries.iter().enumerate() {
         let key = (entry.account.clone(), entry.old.clone());
-        if let Step::Plan {
-            vendor,
-            name,
-            why,
-            expires_at,
-        } = &entry.step
-        {
-            let mut info = KeyInfo::new(entry.old.clone());
-            info.name = name.clone();
-            let plan = PlannedRotation {
-                account: entry.account.clone(),
-                vendor: vendor.clone(),
-                key: info,
-                why: why.clone(),
-                // The new key's expiry was journaled with the plan.
-                lifetime: None,
-            };
-            let record = Record {
-                plan,
-                expires_at: *expires_at,
-                state: State::default(),
-            };
-            records.insert(key, (index, record));
-        } else if let Some((_, record)) = records.get_mut(&key) {
-            record.state.apply(&entry.step);
+        match &entry.record {
+            Record::Plan(plan) if plan.old == entry.old => {
+                rotations.insert(key, (line.number, Rotation::new(plan.clone())));
+            }
+            record => match rotations.get_mut(&key) {
+                Some((_, rotation)) => rotation.apply(record),
+                None => foreign.push(line.number),
+            },
         }
     }
-    let mut open: Vec<(usize, Record)> = records
-        .into_values()
-        .filter(|(_, record)| !record.state.done)
-        .collect();
-    open.sort_by_key(|(index, _)| *index);
-    open.into_iter().map(|(_, record)| record).collect()
-}
-
-/// The keys of `entries` whose rotation is unfinished and not settled: a fresh run must
-/// not start while a key created by an earlier run may be alive (`--resume` finishes it).
-pub fn in_doubt(entries: &[Entry]) -> Vec<(String, String)> {
-    unfinished(entries)
+    let mut open: Vec<_> = rotations
         .into_iter()
-        .filter(|record| !record.state.settled())
-        .map(|record| (record.plan.account, record.plan.key.id))
-        .collect()
+        .filter(|(_, (_, rotation))| !rotation.closed())
+        .map(|((account, _), (number, rotation))| (number, account, rotation))
+        .collect();
+    open.sort_by_key(|(number, _, _)| *number);
+    let open = open
+        .into_iter()
+        .map(|(_, account, rotation)| (account, rotation))
+        .collect();
+    (open, foreign)
 }
 
-/// How many keys of the journal are unfinished (for `--resume` to say there is nothing).
-pub fn unfinished_count(entries: &[Entry]) -> usize {
-    unfinished(entries).len()
+/// The accounts whose names the journal's lines use (sealed or not): a fresh run refuses
+/// to start while any of their rotations is open, so that `--resume` finishes it first.
+pub fn accounts_named(lines: &[Line]) -> Vec<String> {
+    let mut names: Vec<String> = lines.iter().map(|l| l.entry.account.clone()).collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// A fresh id for a run: eight hex digits.
@@ -286,61 +206,38 @@ pub fn run_id() -> String {
         .collect()
 }
 
-/// Rotates every key of `plan`: its plan lines are journaled first, then each key goes
-/// through its steps. Keys of one account go one after another, accounts concurrently.
-pub async fn run(engine: &Engine<'_>, plan: Vec<PlannedRotation>) -> Result<Vec<Outcome>, Abort> {
-    let now = Utc::now();
-    let records: Vec<Record> = plan
-        .into_iter()
-        .map(|plan| Record {
-            expires_at: plan.new_expiry(now),
-            plan,
-            state: State::default(),
-        })
-        .collect();
-    let lines: Vec<Entry> = records
-        .iter()
-        .map(|record| {
-            engine.entry(
-                &record.plan,
-                Step::Plan {
-                    vendor: record.plan.vendor.clone(),
-                    name: record.plan.key.name.clone(),
-                    why: record.plan.why.clone(),
-                    expires_at: record.expires_at,
-                },
-            )
-        })
-        .collect();
-    engine.journal.append(&lines).map_err(Abort::Journal)?;
-    engine.drive_all(records).await
+/// What a lifecycle lets a rotation do.
+fn abilities(keys: &dyn KeyLifecycle) -> Abilities {
+    let can = keys.abilities();
+    Abilities {
+        name_chars: can.name_chars,
+        disable: can.disable,
+        rename: can.rename,
+    }
 }
-
-/// Finishes every key the journal's `entries` leave unfinished, each from its last
-/// recorded step.
-pub async fn resume(engine: &Engine<'_>, entries: &[Entry]) -> Result<Vec<Outcome>, Abort> {
-    engine.drive_all(unfinished(entries)).await
-}
-
-/// A step's outcome for one key: go on, or stop with this outcome.
-type Flow<T> = Result<std::result::Result<T, Outcome>, Abort>;
 
 impl<'a> Engine<'a> {
     /// A run with a fresh id.
     pub fn new(
-        accounts: &'a HashMap<String, Box<dyn KeyLifecycle>>,
+        accounts: &'a HashMap<String, Account>,
+        unreachable: &'a HashMap<String, String>,
         sink: &'a Sink,
         journal: &'a Journal,
     ) -> Engine<'a> {
+        let kill_after = std::env::var(KILL_AFTER_LINES)
+            .ok()
+            .and_then(|n| n.parse().ok());
         Engine {
             run: run_id(),
             accounts,
+            unreachable,
             sink,
             journal,
             concurrency: CONCURRENT_ACCOUNTS,
+            overlap: Overlap::default(),
             stopped: AtomicBool::new(false),
-            #[cfg(test)]
-            stop: None,
+            lines: AtomicUsize::new(0),
+            kill_after,
         }
     }
 
@@ -350,382 +247,378 @@ impl<'a> Engine<'a> {
         self
     }
 
-    async fn drive_all(&self, records: Vec<Record>) -> Result<Vec<Outcome>, Abort> {
-        let mut by_account: Vec<(String, Vec<Record>)> = Vec::new();
-        for record in records {
-            match by_account
-                .iter_mut()
-                .find(|(account, _)| *account == record.plan.account)
-            {
-                Some((_, list)) => list.push(record),
-                None => by_account.push((record.plan.account.clone(), vec![record])),
+    /// Keeps each old key working for `overlap` after its replacement is delivered.
+    pub fn overlap(mut self, overlap: Overlap) -> Self {
+        self.overlap = overlap;
+        self
+    }
+
+    /// Rotates every key of `plan`: each gets its `Plan` record, then goes through its
+    /// steps. Keys of one account go one after another, accounts concurrently.
+    pub async fn run(&self, plan: Vec<PlannedRotation>) -> Result<Vec<Outcome>, Abort> {
+        let now = Utc::now();
+        let mut open = Vec::new();
+        let mut plans: HashMap<&str, Vec<Entry>> = HashMap::new();
+        for planned in plan {
+            let Some(account) = self.accounts.get(&planned.account) else {
+                continue;
+            };
+            let plan = Plan {
+                old: planned.key.id.clone(),
+                name: planned.key.name.clone(),
+                why: planned.why.clone(),
+                expires_at: planned.new_expiry(now),
+                nonce: protocol::nonce(),
+                abilities: abilities(account.keys.as_ref()),
+                overlap: self.overlap,
+            };
+            let entry = self.entry(&planned.account, &plan.old, Record::Plan(plan.clone()));
+            let (name, _) = self
+                .accounts
+                .get_key_value(&planned.account)
+                .ok_or_else(|| Abort {
+                    error: self.failed(),
+                    outcomes: Vec::new(),
+                })?;
+            plans.entry(name.as_str()).or_default().push(entry);
+            open.push(Open {
+                account: planned.account,
+                rotation: Rotation::new(plan),
+            });
+        }
+        // Every plan line of an account in one write: a kill plans all or none of them.
+        for (name, entries) in plans {
+            self.append(name, &entries).map_err(|error| Abort {
+                error,
+                outcomes: Vec::new(),
+            })?;
+        }
+        self.drive_all(open, false).await
+    }
+
+    /// Finishes every rotation the journal's `lines` leave open, each from its last
+    /// record.
+    pub async fn resume(&self, open: Vec<(String, Rotation)>) -> Result<Vec<Outcome>, Abort> {
+        let open = open
+            .into_iter()
+            .map(|(account, rotation)| Open { account, rotation })
+            .collect();
+        self.drive_all(open, true).await
+    }
+
+    async fn drive_all(&self, open: Vec<Open>, resumed: bool) -> Result<Vec<Outcome>, Abort> {
+        let mut by_account: Vec<(String, Vec<Open>)> = Vec::new();
+        for one in open {
+            match by_account.iter_mut().find(|(name, _)| *name == one.account) {
+                Some((_, list)) => list.push(one),
+                None => by_account.push((one.account.clone(), vec![one])),
             }
         }
-        let results: Vec<Result<Vec<Outcome>, Abort>> = futures::stream::iter(by_account)
-            .map(|(_, records)| async move {
+        let results: Vec<(Vec<Outcome>, Option<JournalError>)> = futures::stream::iter(by_account)
+            .map(|(_, list)| async move {
                 let mut outcomes = Vec::new();
-                for record in records {
-                    outcomes.push(self.drive(record).await?);
+                for one in list {
+                    match self.drive(one, resumed).await {
+                        Ok(outcome) => outcomes.push(outcome),
+                        Err(error) => return (outcomes, Some(error)),
+                    }
                 }
-                Ok(outcomes)
+                (outcomes, None)
             })
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
         let mut outcomes = Vec::new();
-        for result in results {
-            outcomes.extend(result?);
+        let mut failure = None;
+        for (done, error) in results {
+            outcomes.extend(done);
+            failure = failure.or(error);
         }
-        Ok(outcomes)
+        match failure {
+            Some(error) => Err(Abort { error, outcomes }),
+            None => Ok(outcomes),
+        }
     }
 
-    fn entry(&self, plan: &PlannedRotation, step: Step) -> Entry {
+    fn failed(&self) -> JournalError {
+        JournalError::Io(
+            self.journal.path().to_path_buf(),
+            std::io::Error::other("an earlier write failed"),
+        )
+    }
+
+    fn entry(&self, account: &str, old: &str, record: Record) -> Entry {
         Entry {
             at: Utc::now(),
             run: self.run.clone(),
-            account: plan.account.clone(),
-            old: plan.key.id.clone(),
-            step,
+            account: account.to_string(),
+            old: old.to_string(),
+            record,
         }
     }
 
-    /// Writes a line (and syncs it) unless the run has stopped.
-    fn log(&self, record: &mut Record, step: Step) -> Result<(), Abort> {
+    /// Journals `record` for `rotation` (synced), then applies it.
+    fn write(
+        &self,
+        account: &str,
+        rotation: &mut Rotation,
+        record: Record,
+    ) -> Result<(), JournalError> {
+        let entry = self.entry(account, &rotation.plan().old, record);
+        self.append(account, std::slice::from_ref(&entry))?;
+        rotation.apply(&entry.record);
+        Ok(())
+    }
+
+    /// Appends `entries`, sealed by `account`'s seal, unless the run has stopped.
+    fn append(&self, account: &str, entries: &[Entry]) -> Result<(), JournalError> {
         if self.stopped.load(Ordering::SeqCst) {
-            return Err(self.abort());
+            return Err(self.failed());
         }
-        let entry = self.entry(&record.plan, step);
-        if let Err(error) = self.journal.append(std::slice::from_ref(&entry)) {
+        let seal = &self
+            .accounts
+            .get(account)
+            .ok_or_else(|| self.failed())?
+            .seal;
+        if let Err(error) = self.journal.append(seal, entries) {
             self.stopped.store(true, Ordering::SeqCst);
-            return Err(Abort::Journal(error));
+            return Err(error);
         }
-        record.state.apply(&entry.step);
-        Ok(())
-    }
-
-    /// What a stopped run returns at its next step.
-    fn abort(&self) -> Abort {
-        #[cfg(test)]
-        {
-            Abort::Killed
-        }
-        #[cfg(not(test))]
-        {
-            Abort::Journal(JournalError::Io(
-                self.journal.path().to_path_buf(),
-                std::io::Error::other("an earlier write failed"),
-            ))
-        }
-    }
-
-    /// A test's kill point: stops the whole run, as a kill would, without another line.
-    #[cfg_attr(not(test), allow(clippy::unused_self))]
-    fn point(&self, _step: &'static str, _after: bool) -> Result<(), Abort> {
-        #[cfg(test)]
-        if let Some(StopAt(step, when)) = self.stop
-            && step == _step
-            && (when == When::After) == _after
-            && !self.stopped.swap(true, Ordering::SeqCst)
-        {
-            return Err(Abort::Killed);
-        }
-        Ok(())
-    }
-
-    /// Closes a key's record with a failure.
-    fn failed(
-        &self,
-        record: &mut Record,
-        step: &str,
-        message: String,
-        works: String,
-    ) -> Result<Outcome, Abort> {
-        self.log(
-            record,
-            Step::Failed {
-                failed_step: step.into(),
-                message: message.clone(),
-                works: works.clone(),
-            },
-        )?;
-        Ok(Outcome {
-            account: record.plan.account.clone(),
-            old: record.plan.key.id.clone(),
-            name: record.plan.key.name.clone(),
-            status: "failed",
-            new: None,
-            secret_at: None,
-            failed_step: Some(step.into()),
-            message: Some(message),
-            works: Some(works),
-        })
-    }
-
-    /// One key, from wherever its record says it is to `done` or `failed`.
-    async fn drive(&self, mut record: Record) -> Result<Outcome, Abort> {
-        match self.drive_steps(&mut record).await? {
-            Ok(outcome) | Err(outcome) => Ok(outcome),
-        }
-    }
-
-    async fn drive_steps(&self, record: &mut Record) -> Flow<Outcome> {
-        let old = record.plan.key.id.clone();
-        let old_works = format!("the old key {old} still works");
-        let Some(keys) = self.accounts.get(&record.plan.account) else {
-            let message = format!("no account `{}` in the configuration", record.plan.account);
-            return self.failed(record, "check", message, old_works).map(Err);
-        };
-        let keys = keys.as_ref();
-
-        // Finish what a killed run left half-done.
-        for new in record.state.discarding.clone() {
-            if let Err(outcome) = self.discard(record, keys, &new, None).await? {
-                return Ok(Err(outcome));
-            }
-        }
-        if let Some(name) = record.state.lost_create.clone()
-            && let Err(outcome) = self.find_lost(record, keys, &name).await?
-        {
-            return Ok(Err(outcome));
-        }
-        if let Some(new) = record.state.new.clone()
-            && record.state.delivered.is_none()
-        {
-            if let Some(to) = self.sink.was_delivered(&record.plan.account, &new) {
-                // A kill between the link and the removal of the temporary file.
-                self.sink.clean_up(&record.plan.account, &new);
-                self.log(record, Step::Delivered { new, to })?;
-            } else {
-                let why = "its secret was not delivered";
-                if let Err(outcome) = self.discard(record, keys, &new, Some(why)).await? {
-                    return Ok(Err(outcome));
-                }
-            }
-        }
-
-        // A new key, delivered.
-        if record.state.new.is_none() {
-            if let Err(error) = keys.get(&old).await {
-                let message = format!("could not check the old key: {}", describe(&error));
-                return self
-                    .failed(record, "check", message, none_if_gone(&error, &old_works))
-                    .map(Err);
-            }
-            let name = unique_name(
-                &record.plan,
-                &self.run,
-                record.state.attempts.saturating_add(1),
+        let before = self.lines.fetch_add(entries.len(), Ordering::SeqCst);
+        let written = before.saturating_add(entries.len());
+        if self.kill_after.is_some_and(|n| before < n && n <= written) {
+            // The crash tests' kill, right after a synced line: the process in the binary,
+            // the run (nothing more is done or written) in unit tests.
+            #[cfg(not(test))]
+            let _ = rustix::process::kill_process(
+                rustix::process::getpid(),
+                rustix::process::Signal::KILL,
             );
-            self.log(record, Step::Create { name: name.clone() })?;
-            self.point("create", false)?;
-            let created = keys
-                .create(&NewKey::named(name.clone()).expires_at(record.expires_at))
-                .await;
-            self.point("create", true)?;
-            let created = match created {
-                Ok(created) => created,
-                Err(error) => {
-                    // The server may have created it all the same: find it by its name.
-                    if let Err(outcome) = self.find_lost(record, keys, &name).await? {
-                        return Ok(Err(outcome));
-                    }
-                    let message = format!("could not create the new key: {}", describe(&error));
-                    return self.failed(record, "create", message, old_works).map(Err);
-                }
-            };
-            let new = created.key.id.clone();
-            self.log(record, Step::Created { new: new.clone() })?;
-            self.log(record, Step::Deliver { new: new.clone() })?;
-            self.point("deliver", false)?;
-            let to = Delivery {
-                account: &record.plan.account,
-                vendor: &record.plan.vendor,
-                old: &old,
-            };
-            let delivered = self.sink.deliver(to, &created).await;
-            drop(created);
-            self.point("deliver", true)?;
-            match delivered {
-                Ok(to) => self.log(record, Step::Delivered { new, to })?,
-                Err(why) => {
-                    if let Err(outcome) = self.discard(record, keys, &new, Some(&why)).await? {
-                        return Ok(Err(outcome));
-                    }
-                    let message = format!("could not deliver the new secret: {why}");
-                    let works = format!("{old_works}; the new key {new} was revoked");
-                    return self.failed(record, "deliver", message, works).map(Err);
-                }
-            }
+            self.stopped.store(true, Ordering::SeqCst);
+            return Err(JournalError::Io(
+                self.journal.path().to_path_buf(),
+                std::io::Error::other("killed"),
+            ));
         }
-        let (Some(new), Some(to)) = (record.state.new.clone(), record.state.delivered.clone())
-        else {
-            let message = "the journal lost track of the new key".to_string();
-            return self.failed(record, "deliver", message, old_works).map(Err);
+        Ok(())
+    }
+
+    /// One rotation, from wherever its records leave it to done, failed, retiring or
+    /// unfinished.
+    async fn drive(&self, one: Open, resumed: bool) -> Result<Outcome, JournalError> {
+        let Open {
+            account: name,
+            mut rotation,
+        } = one;
+        let Some(account) = self.accounts.get(&name) else {
+            let why = self.unreachable.get(&name).map_or_else(
+                || format!("no account `{name}` in the configuration"),
+                |why| format!("the account could not be reached: {why}"),
+            );
+            return Ok(outcome(&name, &rotation, "unfinished", None, Some(why)));
         };
-
-        // The server knows the new key.
-        if !record.state.confirmed {
-            self.log(record, Step::Confirm { new: new.clone() })?;
-            self.point("confirm", false)?;
-            let confirmed = keys.get(&new).await;
-            self.point("confirm", true)?;
-            match confirmed {
-                Ok(_) => self.log(record, Step::Confirmed { new: new.clone() })?,
-                Err(error) if error.is_not_found() => {
-                    let why = "the server does not know it";
-                    if let Err(outcome) = self.discard(record, keys, &new, Some(why)).await? {
-                        return Ok(Err(outcome));
+        let keys = account.keys.as_ref();
+        if resumed {
+            for record in rotation.resumed() {
+                self.write(&name, &mut rotation, record)?;
+            }
+        }
+        let mut secret: Option<CreatedKey> = None;
+        let mut closing = None;
+        loop {
+            match rotation.next(Utc::now()) {
+                Action::Record(record) => {
+                    if matches!(record, Record::Done { .. } | Record::Failed { .. }) {
+                        closing = Some(record.clone());
                     }
-                    let message = format!("the new key {new} could not be found again");
-                    return self.failed(record, "confirm", message, old_works).map(Err);
+                    self.write(&name, &mut rotation, record)?;
                 }
-                Err(error) => {
-                    let message = format!("could not confirm the new key: {}", describe(&error));
-                    let works = format!("{old_works}; the new key {new} (secret at {to}) may too");
-                    return self.failed(record, "confirm", message, works).map(Err);
+                Action::Call(call) => {
+                    let reply = self.call(&name, keys, &rotation, &call, &mut secret).await;
+                    let why = match &reply {
+                        Reply::Failed(why) => why.clone(),
+                        _ => "the server's answer leaves this step in doubt".into(),
+                    };
+                    let records = rotation.decide(&call, reply);
+                    if records.is_empty() {
+                        rotation.stick(why);
+                    }
+                    for record in records {
+                        self.write(&name, &mut rotation, record)?;
+                    }
+                }
+                Action::Wait(until) => {
+                    let mut o = outcome(&name, &rotation, "retiring", None, None);
+                    o.retires_at = Some(until);
+                    return Ok(o);
+                }
+                Action::Stuck(why) => {
+                    let works = format!(
+                        "the old key {} still works; run again with --resume",
+                        rotation.plan().old
+                    );
+                    let mut o = outcome(&name, &rotation, "unfinished", None, Some(why));
+                    o.works = Some(works);
+                    return Ok(o);
+                }
+                Action::Finished => {
+                    return Ok(match closing {
+                        Some(Record::Done { new, to }) => {
+                            let mut o = outcome(&name, &rotation, "rotated", Some(new), None);
+                            o.secret_at = Some(to);
+                            o
+                        }
+                        Some(Record::Failed {
+                            failed_step,
+                            message,
+                            works,
+                        }) => {
+                            let mut o = outcome(&name, &rotation, "failed", None, Some(message));
+                            o.failed_step = Some(failed_step);
+                            o.works = Some(works);
+                            o
+                        }
+                        _ => outcome(&name, &rotation, "rotated", None, None),
+                    });
                 }
             }
         }
-
-        // The old key goes.
-        self.log(record, Step::Revoke)?;
-        self.point("revoke", false)?;
-        let revoked = keys.revoke(&old).await;
-        self.point("revoke", true)?;
-        match revoked {
-            Ok(()) => {}
-            Err(error) if error.is_not_found() => {}
-            Err(error) => {
-                let message = format!("could not revoke the old key: {}", describe(&error));
-                let works =
-                    format!("both: the new key {new} (secret at {to}) and the old key {old}");
-                return self.failed(record, "revoke", message, works).map(Err);
-            }
-        }
-        self.log(record, Step::Revoked)?;
-        self.log(
-            record,
-            Step::Done {
-                new: new.clone(),
-                to: to.clone(),
-            },
-        )?;
-        Ok(Ok(Outcome {
-            account: record.plan.account.clone(),
-            old,
-            name: record.plan.key.name.clone(),
-            status: "rotated",
-            new: Some(new),
-            secret_at: Some(to),
-            failed_step: None,
-            message: None,
-            works: None,
-        }))
     }
 
-    /// Revokes a new key that cannot be used (announced first, so that a kill cannot
-    /// orphan it; a key already gone counts as revoked).
-    async fn discard(
+    /// Makes one call and says how it went.
+    async fn call(
         &self,
-        record: &mut Record,
+        account: &str,
         keys: &dyn KeyLifecycle,
-        new: &str,
-        why: Option<&str>,
-    ) -> Flow<()> {
-        if let Some(why) = why {
-            let step = Step::Discard {
-                new: new.into(),
-                why: why.into(),
-            };
-            self.log(record, step)?;
-        }
-        self.point("discard", false)?;
-        self.sink.clean_up(&record.plan.account, new);
-        let revoked = keys.revoke(new).await;
-        self.point("discard", true)?;
-        match revoked {
-            Ok(()) => {}
-            Err(error) if error.is_not_found() => {}
-            Err(error) => {
-                let message = format!(
-                    "could not revoke the unusable new key {new}: {}; run again with --resume",
-                    describe(&error)
-                );
-                let works = format!("the old key {} still works", record.plan.key.id);
-                return self.failed(record, "discard", message, works).map(Err);
-            }
-        }
-        self.log(record, Step::Discarded { new: new.into() })?;
-        Ok(Ok(()))
-    }
-
-    /// A create whose answer was lost: every key of the account named `name` is one the
-    /// run created and never delivered, so it is discarded.
-    async fn find_lost(
-        &self,
-        record: &mut Record,
-        keys: &dyn KeyLifecycle,
-        name: &str,
-    ) -> Flow<()> {
-        let listed: Result<Vec<KeyInfo>, Error> = keys.list().try_collect().await;
-        let listed = match listed {
-            Ok(listed) => listed,
-            Err(error) => {
-                let message = format!(
-                    "could not list the keys to find `{name}`, which a create may have left: {}; \
-                     run again with --resume",
-                    describe(&error)
-                );
-                let works = format!("the old key {} still works", record.plan.key.id);
-                return self.failed(record, "create", message, works).map(Err);
-            }
+        rotation: &Rotation,
+        call: &Call,
+        secret: &mut Option<CreatedKey>,
+    ) -> Reply {
+        let answer = |result: Result<(), Error>| match result {
+            Ok(()) => Reply::Ok,
+            Err(error) if error.is_not_found() => Reply::Gone,
+            Err(error) => Reply::Failed(error.to_string()),
         };
-        for key in listed
-            .iter()
-            .filter(|key| key.name.as_deref() == Some(name))
-        {
-            let why = "created by a run that did not record its id";
-            if let Err(outcome) = self.discard(record, keys, &key.id, Some(why)).await? {
-                return Ok(Err(outcome));
+        match call {
+            Call::Check { old } => answer(keys.get(old).await.map(drop)),
+            Call::Create { name } => {
+                let new = NewKey::named(name.clone()).expires_at(rotation.plan().expires_at);
+                match keys.create(&new).await {
+                    Ok(created) => {
+                        let id = created.key.id.clone();
+                        *secret = Some(created);
+                        Reply::Created(id)
+                    }
+                    Err(error) => Reply::Failed(error.to_string()),
+                }
+            }
+            Call::Find { marker } => {
+                let listed: Result<Vec<KeyInfo>, Error> = keys.list().try_collect().await;
+                match listed {
+                    Ok(listed) => Reply::Found(
+                        listed
+                            .into_iter()
+                            .filter(|key| {
+                                key.name.as_deref().and_then(protocol::marker_in)
+                                    == Some(marker.as_str())
+                            })
+                            .map(|key| key.id)
+                            .collect(),
+                    ),
+                    Err(error) => Reply::Failed(format!(
+                        "could not list the keys to find what a lost create left: {error}"
+                    )),
+                }
+            }
+            Call::Deliver { new } => {
+                // Taken: the secret leaves memory with this call, whatever its outcome.
+                let Some(created) = secret.take().filter(|c| c.key.id == *new) else {
+                    return Reply::Failed("the secret is not held by this run".into());
+                };
+                let to = Delivery {
+                    account,
+                    vendor: keys.vendor(),
+                    old: &rotation.plan().old,
+                };
+                self.sink.deliver(to, &created).await
+            }
+            Call::Publish { staged, .. } => self.sink.publish(staged).await,
+            Call::Confirm { new } => answer(keys.get(new).await.map(drop)),
+            Call::Tag { new, name } => answer(
+                keys.update(new, &KeyUpdate::new().name(name.clone()))
+                    .await
+                    .map(drop),
+            ),
+            Call::Disable { old } => answer(
+                keys.update(old, &KeyUpdate::new().enabled(false))
+                    .await
+                    .map(drop),
+            ),
+            Call::Revoke { id } => {
+                let reply = answer(keys.revoke(id).await);
+                if matches!(reply, Reply::Ok | Reply::Gone) && *id != rotation.plan().old {
+                    // A discarded key's staged file holds a revoked secret only.
+                    self.sink.clean_up(account, id);
+                }
+                reply
             }
         }
-        record.state.lost_create = None;
-        Ok(Ok(()))
     }
 }
 
-/// An error as the report shows it (never a secret: errors hold none).
-fn describe(error: &Error) -> String {
-    error.to_string()
-}
-
-/// `works`, unless the old key is gone.
-fn none_if_gone(error: &Error, works: &str) -> String {
-    if error.is_not_found() {
-        "the old key is not found with this credential; nothing was created".into()
-    } else {
-        works.into()
+/// The outcome of an account's journaled rotations that cannot be resumed: the account
+/// could not be reached (`why`).
+pub fn unreachable_outcome(account: &str, why: &str) -> Outcome {
+    Outcome {
+        account: account.to_string(),
+        old: String::new(),
+        name: None,
+        status: "unfinished",
+        new: None,
+        secret_at: None,
+        retires_at: None,
+        failed_step: Some("check".into()),
+        message: Some(format!("the account could not be reached: {why}")),
+        works: None,
     }
 }
 
-/// The most characters of the old name a new name keeps (balena takes 50 in all).
-const NAME_CHARS: usize = 28;
+/// The outcome that reports journal lines this configuration did not write.
+pub fn foreign_outcome(lines: &[String]) -> Outcome {
+    Outcome {
+        account: String::new(),
+        old: String::new(),
+        name: None,
+        status: "failed",
+        new: None,
+        secret_at: None,
+        retires_at: None,
+        failed_step: Some("journal".into()),
+        message: Some(format!(
+            "journal line(s) {} were not written by this configuration: ignored",
+            lines.join(", ")
+        )),
+        works: None,
+    }
+}
 
-/// The new key's name: the old one's (without an earlier rotation's suffix), then the run
-/// and attempt, e.g. `ci (rotated 3f9a01b2-1)`: unique, so a lost create can be found.
-fn unique_name(plan: &PlannedRotation, run: &str, attempt: u32) -> String {
-    let base = match plan.key.name.as_deref() {
-        Some(name) if !name.trim().is_empty() => {
-            let name = match name.rfind(" (rotated ") {
-                Some(at) if name.ends_with(')') => name.get(..at).unwrap_or(name),
-                _ => name,
-            };
-            name.chars().take(NAME_CHARS).collect::<String>()
-        }
-        _ => format!("key {}", plan.key.id)
-            .chars()
-            .take(NAME_CHARS)
-            .collect(),
-    };
-    format!("{} (rotated {run}-{attempt})", base.trim_end())
+fn outcome(
+    account: &str,
+    rotation: &Rotation,
+    status: &'static str,
+    new: Option<String>,
+    message: Option<String>,
+) -> Outcome {
+    Outcome {
+        account: account.to_string(),
+        old: rotation.plan().old.clone(),
+        name: rotation.plan().name.clone(),
+        status,
+        new: new.or_else(|| rotation.new_key().map(str::to_string)),
+        secret_at: None,
+        retires_at: None,
+        failed_step: None,
+        message,
+        works: None,
+    }
 }

@@ -1,6 +1,7 @@
-//! Kill-and-resume: a run stopped between any two steps, then resumed by a fresh engine
-//! from the journal, ends with every key rotated exactly once, every new secret delivered,
-//! no key orphaned and no secret in the journal.
+//! Kill-and-resume against the sandbox: a run stopped right after any one of its journal
+//! lines, then resumed by a fresh engine from the journal, ends with every key rotated
+//! exactly once, every new secret delivered (it authenticates), no key orphaned and no
+//! secret in the journal.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,24 +13,12 @@ use futures::TryStreamExt;
 use super::*;
 use crate::connect::{Scope, Target};
 use crate::rotation::journal::Journal;
+use crate::rotation::secret_cmd::SecretCmd;
 use crate::rotation::sink::{COMMAND_TIMEOUT, Sink};
 use crate::rotation::tests::tempdir;
 
 /// Two vendors whose ids differ in shape: UUIDs and numbers.
 const VENDORS: [Vendor; 2] = [Vendor::ThingsBoard, Vendor::Automox];
-
-/// Every place a run can die: after a step's journal line and before its call, or after
-/// the call and before the line that records it.
-const STOPS: [StopAt; 8] = [
-    StopAt("create", When::Before),
-    StopAt("create", When::After),
-    StopAt("deliver", When::Before),
-    StopAt("deliver", When::After),
-    StopAt("confirm", When::Before),
-    StopAt("confirm", When::After),
-    StopAt("revoke", When::Before),
-    StopAt("revoke", When::After),
-];
 
 fn target(sandbox: &Sandbox, vendor: Vendor, api_key: Secret) -> Target {
     Target {
@@ -41,10 +30,14 @@ fn target(sandbox: &Sandbox, vendor: Vendor, api_key: Secret) -> Target {
     }
 }
 
-fn lifecycle(sandbox: &Sandbox, vendor: Vendor) -> Box<dyn KeyLifecycle> {
-    target(sandbox, vendor, sandbox.credential(vendor))
-        .lifecycle()
-        .unwrap()
+fn account(sandbox: &Sandbox, vendor: Vendor) -> Account {
+    let credential = sandbox.credential(vendor);
+    Account {
+        keys: target(sandbox, vendor, credential.clone())
+            .lifecycle()
+            .unwrap(),
+        seal: Seal::new(credential.expose_secret(), vendor.name()),
+    }
 }
 
 async fn ids(keys: &dyn KeyLifecycle) -> Vec<String> {
@@ -57,7 +50,7 @@ async fn ids(keys: &dyn KeyLifecycle) -> Vec<String> {
 struct World {
     sandbox: Sandbox,
     vendor: Vendor,
-    accounts: HashMap<String, Box<dyn KeyLifecycle>>,
+    accounts: HashMap<String, Account>,
     /// The keys that were there before the due ones were made.
     seeded: Vec<String>,
     plan: Vec<PlannedRotation>,
@@ -65,13 +58,14 @@ struct World {
 }
 
 impl World {
-    async fn new(vendor: Vendor) -> World {
+    /// Two due keys named `names`.
+    async fn new(vendor: Vendor, names: [&str; 2]) -> World {
         let sandbox = Sandbox::start().await.unwrap();
-        let keys = lifecycle(&sandbox, vendor);
-        let seeded = ids(keys.as_ref()).await;
+        let account = account(&sandbox, vendor);
+        let seeded = ids(account.keys.as_ref()).await;
         let mut plan = Vec::new();
-        for name in ["deploy", "backup"] {
-            let created = keys.create(&NewKey::named(name)).await.unwrap();
+        for name in names {
+            let created = account.keys.create(&NewKey::named(name)).await.unwrap();
             plan.push(PlannedRotation {
                 account: "acct".into(),
                 vendor: vendor.name().into(),
@@ -81,7 +75,7 @@ impl World {
             });
         }
         let mut accounts = HashMap::new();
-        accounts.insert("acct".to_string(), keys);
+        accounts.insert("acct".to_string(), account);
         World {
             sandbox,
             vendor,
@@ -93,40 +87,49 @@ impl World {
     }
 
     fn keys(&self) -> &dyn KeyLifecycle {
-        self.accounts["acct"].as_ref()
+        self.accounts["acct"].keys.as_ref()
     }
 
     fn journal_path(&self) -> std::path::PathBuf {
         self.dir.join("apikeys-rotate.journal")
     }
 
-    /// A run of the whole plan, stopped at `stop` (if any).
-    async fn run(&self, sink: &Sink, stop: Option<StopAt>) -> Result<Vec<Outcome>, Abort> {
-        let (journal, entries) = Journal::open(&self.journal_path()).unwrap();
-        assert!(in_doubt(&entries).is_empty());
-        let mut engine = Engine::new(&self.accounts, sink, &journal);
-        engine.stop = stop;
-        run(&engine, self.plan.clone()).await
+    /// A run of the whole plan, killed after `kill` journal lines (if any).
+    async fn run(&self, sink: &Sink, kill: Option<usize>) -> Result<Vec<Outcome>, Abort> {
+        let (journal, _) = Journal::open(&self.journal_path()).unwrap();
+        let none = HashMap::new();
+        let mut engine = Engine::new(&self.accounts, &none, sink, &journal);
+        engine.kill_after = kill;
+        engine.run(self.plan.clone()).await
     }
 
-    /// A fresh engine resuming from the journal, stopped at `stop` (if any).
-    async fn resume(&self, sink: &Sink, stop: Option<StopAt>) -> Result<Vec<Outcome>, Abort> {
-        let (journal, entries) = Journal::open(&self.journal_path()).unwrap();
-        let mut engine = Engine::new(&self.accounts, sink, &journal);
-        engine.stop = stop;
-        resume(&engine, &entries).await
+    /// A fresh engine resuming from the journal.
+    async fn resume(&self, sink: &Sink) -> Vec<Outcome> {
+        let (journal, lines) = Journal::open(&self.journal_path()).unwrap();
+        let (open, foreign) = open_rotations(&lines, &self.accounts);
+        assert!(foreign.is_empty(), "{foreign:?}");
+        let none = HashMap::new();
+        let engine = Engine::new(&self.accounts, &none, sink, &journal);
+        engine.resume(open).await.unwrap()
     }
 
     /// Every planned key rotated exactly once: the account holds the seeded keys and one
     /// new key per planned key, each of which authenticates with the secret `delivered`
     /// says it got; the journal holds no secret.
-    async fn assert_rotated_once(&self, outcomes: &[Outcome], delivered: &HashMap<String, String>) {
-        assert_eq!(outcomes.len(), self.plan.len(), "{outcomes:?}");
+    async fn assert_rotated_once(&self, delivered: &HashMap<String, String>) {
+        let (_, lines) = Journal::open(&self.journal_path()).unwrap();
+        let (open, _) = open_rotations(&lines, &self.accounts);
+        assert!(open.is_empty(), "every rotation is closed: {open:?}");
         let mut expected = self.seeded.clone();
-        for outcome in outcomes {
-            assert!(outcome.rotated(), "{outcome:?}");
-            expected.push(outcome.new.clone().unwrap());
-        }
+        let done: Vec<String> = lines
+            .iter()
+            .filter_map(|line| match &line.entry.record {
+                Record::Done { new, .. } => Some(new.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(done.len(), self.plan.len(), "one done per key");
+        expected.extend(done.iter().cloned());
         expected.sort();
         assert_eq!(
             ids(self.keys()).await,
@@ -134,8 +137,7 @@ impl World {
             "no old key left, no key orphaned"
         );
         let journal = std::fs::read_to_string(self.journal_path()).unwrap();
-        for outcome in outcomes {
-            let new = outcome.new.as_deref().unwrap();
+        for new in &done {
             let secret = delivered
                 .get(new)
                 .unwrap_or_else(|| panic!("the secret of {new} was not delivered: {delivered:?}"));
@@ -154,24 +156,12 @@ impl World {
             );
         }
     }
-}
 
-impl World {
-    /// What the resume did, from the journal: the steps of the second run (for the
-    /// matrix in the README; `cargo test -- --nocapture` prints it).
-    fn resumed_by(&self) -> String {
-        let journal = std::fs::read_to_string(self.journal_path()).unwrap();
-        let lines: Vec<serde_json::Value> = journal
+    fn lines(&self) -> usize {
+        std::fs::read_to_string(self.journal_path())
+            .unwrap()
             .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        let first = lines[0]["run"].clone();
-        let steps: Vec<&str> = lines
-            .iter()
-            .filter(|l| l["run"] != first && l["old"] == lines[0]["old"])
-            .map(|l| l["step"].as_str().unwrap())
-            .collect();
-        steps.join(" ")
+            .count()
     }
 }
 
@@ -193,13 +183,13 @@ fn secrets_in_dir(dir: &std::path::Path) -> HashMap<String, String> {
 
 /// A `--secret-cmd` that records `<key id> <secret>` lines in `record`.
 fn recording_command(record: &std::path::Path) -> Sink {
-    Sink::Command {
-        command: format!(
+    Sink::Command(SecretCmd::new(
+        &format!(
             "read -r secret; echo \"$APIKEYS_KEY_ID $secret\" >> '{}'",
             record.display()
         ),
-        timeout: COMMAND_TIMEOUT,
-    }
+        COMMAND_TIMEOUT,
+    ))
 }
 
 fn recorded(record: &std::path::Path) -> HashMap<String, String> {
@@ -216,231 +206,168 @@ fn recorded(record: &std::path::Path) -> HashMap<String, String> {
 #[tokio::test]
 async fn an_uninterrupted_run_rotates_every_key_once() {
     for vendor in VENDORS {
-        let world = World::new(vendor).await;
+        let world = World::new(vendor, ["deploy", "backup"]).await;
         let sink = Sink::Dir(world.dir.clone());
         let outcomes = world.run(&sink, None).await.unwrap();
-        world
-            .assert_rotated_once(&outcomes, &secrets_in_dir(&world.dir))
-            .await;
-        let journal = std::fs::read_to_string(world.journal_path()).unwrap();
-        let steps: Vec<String> = journal
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect();
-        assert_eq!(
-            steps[2..11],
-            [
-                "create",
-                "created",
-                "deliver",
-                "delivered",
-                "confirm",
-                "confirmed",
-                "revoke",
-                "revoked",
-                "done"
-            ],
-            "{journal}"
-        );
+        assert!(outcomes.iter().all(Outcome::rotated), "{outcomes:?}");
+        world.assert_rotated_once(&secrets_in_dir(&world.dir)).await;
     }
 }
 
+// issue 22, case 1: two due keys with equal names (or names equal in their first 28
+// characters) are two rotations, each with its own marker: neither touches the other's key.
 #[tokio::test]
-async fn a_run_killed_anywhere_resumes_to_one_rotation_per_key_with_a_secret_dir() {
+async fn keys_with_equal_names_rotate_each_once() {
+    let long = "a name that is longer than twenty-eight characters";
+    for names in [["ci", "ci"], [long, long]] {
+        let world = World::new(Vendor::ThingsBoard, names).await;
+        let sink = Sink::Dir(world.dir.clone());
+        let outcomes = world.run(&sink, None).await.unwrap();
+        assert!(outcomes.iter().all(Outcome::rotated), "{outcomes:?}");
+        world.assert_rotated_once(&secrets_in_dir(&world.dir)).await;
+        // Killed after the second create's line, then resumed: still one each.
+        let world = World::new(Vendor::ThingsBoard, names).await;
+        let kill = 12;
+        assert!(world.run(&sink_of(&world), Some(kill)).await.is_err());
+        world.resume(&sink_of(&world)).await;
+        world.assert_rotated_once(&secrets_in_dir(&world.dir)).await;
+    }
+}
+
+fn sink_of(world: &World) -> Sink {
+    Sink::Dir(world.dir.clone())
+}
+
+/// The kill matrix: a run killed right after each of its journal lines in turn, for each
+/// sink, then resumed.
+#[tokio::test]
+async fn a_run_killed_after_any_journal_line_resumes_to_one_rotation_per_key() {
     for vendor in VENDORS {
-        for stop in STOPS {
-            let world = World::new(vendor).await;
-            let sink = Sink::Dir(world.dir.clone());
-            let killed = world.run(&sink, Some(stop)).await;
-            assert!(
-                matches!(killed, Err(Abort::Killed)),
-                "{vendor} {stop:?}: {killed:?}"
+        for command in [false, true] {
+            let sink_for = |world: &World| {
+                if command {
+                    recording_command(&world.dir.join("delivered"))
+                } else {
+                    sink_of(world)
+                }
+            };
+            let clean = World::new(vendor, ["deploy", "backup"]).await;
+            clean.run(&sink_for(&clean), None).await.unwrap();
+            let lines = clean.lines();
+            for kill in 1..lines {
+                let world = World::new(vendor, ["deploy", "backup"]).await;
+                let sink = sink_for(&world);
+                let killed = world.run(&sink, Some(kill)).await;
+                assert!(killed.is_err(), "{vendor:?} kill after line {kill}");
+                world.resume(&sink).await;
+                let delivered = if command {
+                    recorded(&world.dir.join("delivered"))
+                } else {
+                    secrets_in_dir(&world.dir)
+                };
+                world.assert_rotated_once(&delivered).await;
+            }
+            eprintln!(
+                "{vendor:?}, {}: killed after each of {} lines, resumed",
+                if command {
+                    "--secret-cmd"
+                } else {
+                    "--secret-dir"
+                },
+                lines - 1
             );
-            let outcomes = world.resume(&sink, None).await.unwrap();
-            world
-                .assert_rotated_once(&outcomes, &secrets_in_dir(&world.dir))
-                .await;
-            eprintln!("secret-dir {vendor} {stop:?}: {}", world.resumed_by());
-            // The secret files of discarded keys are gone with them; none is half-written.
-            let files: Vec<String> = std::fs::read_dir(&world.dir)
-                .unwrap()
-                .map(|e| e.unwrap().file_name().into_string().unwrap())
-                .filter(|name| name.ends_with(".secret") || name.ends_with(".partial"))
-                .collect();
-            assert_eq!(files.len(), 2, "{vendor} {stop:?}: {files:?}");
         }
     }
 }
 
+// issue 22, case 6: a line sealed for another credential (another user's, another
+// configuration's account of the same name) is ignored: the key it names is untouched.
 #[tokio::test]
-async fn a_run_killed_anywhere_resumes_to_one_rotation_per_key_with_a_secret_cmd() {
-    for vendor in VENDORS {
-        for stop in STOPS {
-            let world = World::new(vendor).await;
-            let record = world.dir.join("record");
-            let sink = recording_command(&record);
-            let killed = world.run(&sink, Some(stop)).await;
-            assert!(
-                matches!(killed, Err(Abort::Killed)),
-                "{vendor} {stop:?}: {killed:?}"
-            );
-            let outcomes = world.resume(&sink, None).await.unwrap();
-            world
-                .assert_rotated_once(&outcomes, &recorded(&record))
-                .await;
-            eprintln!("secret-cmd {vendor} {stop:?}: {}", world.resumed_by());
-        }
-    }
-}
-
-#[tokio::test]
-async fn a_resume_killed_while_discarding_resumes_again() {
-    for vendor in VENDORS {
-        for (first, second) in [
-            (
-                StopAt("deliver", When::Before),
-                StopAt("discard", When::Before),
-            ),
-            (
-                StopAt("deliver", When::Before),
-                StopAt("discard", When::After),
-            ),
-            (
-                StopAt("create", When::After),
-                StopAt("discard", When::After),
-            ),
-            (StopAt("create", When::After), StopAt("create", When::After)),
-        ] {
-            let world = World::new(vendor).await;
-            let record = world.dir.join("record");
-            let sink = recording_command(&record);
-            assert!(world.run(&sink, Some(first)).await.is_err());
-            let again = world.resume(&sink, Some(second)).await;
-            assert!(
-                matches!(again, Err(Abort::Killed)),
-                "{vendor} {first:?} {second:?}"
-            );
-            let outcomes = world.resume(&sink, None).await.unwrap();
-            world
-                .assert_rotated_once(&outcomes, &recorded(&record))
-                .await;
-        }
-    }
-}
-
-#[tokio::test]
-async fn a_failing_sink_leaves_the_old_key_and_revokes_the_new_one() {
-    let world = World::new(Vendor::Automox).await;
-    let sink = Sink::Command {
-        command: "cat >/dev/null; exit 1".into(),
-        timeout: COMMAND_TIMEOUT,
-    };
-    let before = ids(world.keys()).await;
-    let outcomes = world.run(&sink, None).await.unwrap();
-    for outcome in &outcomes {
-        assert_eq!(
-            outcome.failed_step.as_deref(),
-            Some("deliver"),
-            "{outcome:?}"
-        );
-        assert!(outcome.works.as_deref().unwrap().contains("still works"));
-        assert!(
-            world.keys().get(&outcome.old).await.is_ok(),
-            "the old key works"
-        );
-    }
-    assert_eq!(ids(world.keys()).await, before, "the new keys are revoked");
-    let journal = std::fs::read_to_string(world.journal_path()).unwrap();
-    assert_eq!(
-        journal.matches(r#""step":"discarded""#).count(),
-        2,
-        "{journal}"
-    );
-    // Settled: a new run may start; a resume with a working sink finishes the rotation.
-    let (_, entries) = Journal::open(&world.journal_path()).unwrap();
-    assert!(in_doubt(&entries).is_empty());
-    let record = world.dir.join("record");
-    let outcomes = world
-        .resume(&recording_command(&record), None)
-        .await
-        .unwrap();
-    world
-        .assert_rotated_once(&outcomes, &recorded(&record))
-        .await;
-}
-
-#[tokio::test]
-async fn accounts_rotate_concurrently_and_a_kill_in_one_stops_all() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let mut accounts = HashMap::new();
-    let mut plan = Vec::new();
-    let mut seeded = HashMap::new();
-    for vendor in VENDORS {
-        let keys = lifecycle(&sandbox, vendor);
-        seeded.insert(vendor.name(), ids(keys.as_ref()).await);
-        for name in ["a", "b"] {
-            let created = keys.create(&NewKey::named(name)).await.unwrap();
-            plan.push(PlannedRotation {
-                account: vendor.name().into(),
-                vendor: vendor.name().into(),
-                key: KeyInfo::new(created.key.id).name(name),
-                why: vec!["due".into()],
-                lifetime: None,
-            });
-        }
-        accounts.insert(vendor.name().to_string(), keys);
-    }
-    let dir = tempdir();
-    let path = dir.join("journal");
-    let sink = Sink::Dir(dir.clone());
+async fn forged_journal_lines_touch_no_key() {
+    let world = World::new(Vendor::ThingsBoard, ["deploy", "backup"]).await;
+    let victim = world.plan[0].key.id.clone();
     {
-        let (journal, _) = Journal::open(&path).unwrap();
-        let mut engine = Engine::new(&accounts, &sink, &journal);
-        engine.stop = Some(StopAt("confirm", When::After));
-        assert!(matches!(
-            run(&engine, plan.clone()).await,
-            Err(Abort::Killed)
-        ));
+        let (journal, _) = Journal::open(&world.journal_path()).unwrap();
+        let forger = Seal::new("not-the-credential", Vendor::ThingsBoard.name());
+        let entry = |record| Entry {
+            at: Utc::now(),
+            run: "forged".into(),
+            account: "acct".into(),
+            old: victim.clone(),
+            record,
+        };
+        let plan = Plan {
+            old: victim.clone(),
+            name: None,
+            why: vec![],
+            expires_at: None,
+            nonce: "forgedaaaa".into(),
+            abilities: Abilities {
+                name_chars: None,
+                disable: false,
+                rename: false,
+            },
+            overlap: Overlap::default(),
+        };
+        journal
+            .append(
+                &forger,
+                &[
+                    entry(Record::Plan(plan)),
+                    entry(Record::Checked),
+                    entry(Record::Created {
+                        new: victim.clone(),
+                    }),
+                ],
+            )
+            .unwrap();
     }
-    let (journal, entries) = Journal::open(&path).unwrap();
+    let (_, lines) = Journal::open(&world.journal_path()).unwrap();
+    let (open, foreign) = open_rotations(&lines, &world.accounts);
+    assert!(open.is_empty());
+    assert_eq!(foreign, vec![1, 2, 3]);
     assert!(
-        !in_doubt(&entries).is_empty(),
-        "a fresh run must wait for the resume"
+        ids(world.keys()).await.contains(&victim),
+        "the victim is untouched"
     );
-    let engine = Engine::new(&accounts, &sink, &journal);
-    let outcomes = resume(&engine, &entries).await.unwrap();
-    assert_eq!(outcomes.len(), 4);
-    for vendor in VENDORS {
-        let keys = accounts[vendor.name()].as_ref();
-        let mut expected = seeded[vendor.name()].clone();
-        expected.extend(
-            outcomes
-                .iter()
-                .filter(|o| o.account == vendor.name())
-                .map(|o| o.new.clone().unwrap()),
-        );
-        expected.sort();
-        assert_eq!(ids(keys).await, expected, "{vendor}");
-    }
 }
 
-#[test]
-fn new_names_are_unique_short_and_do_not_grow() {
-    let mut plan = PlannedRotation {
-        account: "a".into(),
-        vendor: "v".into(),
-        key: KeyInfo::new("7").name("ci (rotated 0badf00d-1)"),
-        why: vec![],
-        lifetime: None,
-    };
-    assert_eq!(unique_name(&plan, "3f9a01b2", 2), "ci (rotated 3f9a01b2-2)");
-    plan.key.name = Some("x".repeat(80));
-    assert!(unique_name(&plan, "3f9a01b2", 1).chars().count() <= 50);
-    plan.key.name = None;
-    assert_eq!(unique_name(&plan, "r", 1), "key 7 (rotated r-1)");
+/// With an overlap, the old key keeps working until it is due; a later run retires it.
+#[tokio::test]
+async fn an_overlap_keeps_the_old_key_until_a_later_run() {
+    let world = World::new(Vendor::ThingsBoard, ["deploy", "backup"]).await;
+    let sink = sink_of(&world);
+    let (journal, _) = Journal::open(&world.journal_path()).unwrap();
+    let none = HashMap::new();
+    let engine = Engine::new(&world.accounts, &none, &sink, &journal).overlap(Overlap {
+        overlap: TimeDelta::milliseconds(300),
+        disabled_for: TimeDelta::milliseconds(300),
+    });
+    let outcomes = engine.run(world.plan.clone()).await.unwrap();
+    assert!(
+        outcomes.iter().all(|o| o.status == "retiring"),
+        "{outcomes:?}"
+    );
+    for planned in &world.plan {
+        let old = world.keys().get(&planned.key.id).await.unwrap();
+        assert_eq!(old.enabled, Some(true), "working during the overlap");
+    }
+    drop(journal);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let outcomes = world.resume(&sink).await;
+    assert!(
+        outcomes.iter().all(|o| o.status == "retiring"),
+        "{outcomes:?}"
+    );
+    for planned in &world.plan {
+        let old = world.keys().get(&planned.key.id).await.unwrap();
+        assert_eq!(old.enabled, Some(false), "disabled after the overlap");
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let outcomes = world.resume(&sink).await;
+    assert!(
+        outcomes.iter().all(|o| o.status == "rotated"),
+        "{outcomes:?}"
+    );
+    world.assert_rotated_once(&secrets_in_dir(&world.dir)).await;
 }

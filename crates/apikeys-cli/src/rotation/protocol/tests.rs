@@ -56,10 +56,11 @@ fn names_keep_the_marker_whole_and_cut_the_human_part() {
 fn equal_names_get_different_markers() {
     let a = Rotation::new(plan("1", &nonce(), ANY, Overlap::default()));
     let b = Rotation::new(plan("2", &nonce(), ANY, Overlap::default()));
-    let (Action::Record(Record::Create { marker: ma, .. }), Action::Record(Record::Create { marker: mb, .. })) = (
-        checked(a).next(start()),
-        checked(b).next(start()),
-    ) else {
+    let (
+        Action::Record(Record::Create { marker: ma, .. }),
+        Action::Record(Record::Create { marker: mb, .. }),
+    ) = (checked(a).next(start()), checked(b).next(start()))
+    else {
         panic!("both create next");
     };
     assert_ne!(ma, mb);
@@ -71,38 +72,13 @@ fn checked(mut rotation: Rotation) -> Rotation {
 }
 
 #[test]
-fn tags_round_trip_and_foreign_text_is_no_tag() {
-    let at = start();
-    let tag = Tag {
-        marker: "~ak1.abcdefghij-1".into(),
-        old: "4870231".into(),
-        disable_at: Some(at),
-        revoke_at: at + TimeDelta::hours(1),
-    };
-    let name = format!(
-        "ci {}.4870231.{}.{}",
-        tag.marker,
-        base36(at.timestamp()),
-        base36((at + TimeDelta::hours(1)).timestamp())
-    );
-    assert_eq!(tag_in(&name), Some(tag));
-    for foreign in [
-        "ci",
-        "ci ~ak1.x-1",
-        "ci ~ak1.x-1.7..",
-        "ci ~ak1.x-1.7.zz.zzzzzzzzzzzzzzzzzzzz",
-        "ci ~ak1.x-1.../etc.1.1",
-        "ci ~ak1.x-1.7.1.1.1",
-    ] {
-        assert_eq!(tag_in(foreign), None, "{foreign}");
-    }
-}
-
-#[test]
 fn nonces_are_ten_base32_characters_and_differ() {
     let a = nonce();
     assert_eq!(a.len(), NONCE_CHARS);
-    assert!(a.chars().all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c)));
+    assert!(
+        a.chars()
+            .all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c))
+    );
     assert_ne!(a, nonce());
 }
 
@@ -161,7 +137,6 @@ struct State {
     crashes: u8,
     faults: u8,
     ticks: u8,
-    planted: bool,
     /// A key the tool must not touch was touched.
     trespass: Option<String>,
 }
@@ -186,8 +161,6 @@ enum Step {
     Crash,
     /// An hour passes.
     Tick,
-    /// Someone plants a file at the name the next new key's secret would be published under.
-    Plant,
 }
 
 const OLD: [&str; 2] = ["o1", "o2"];
@@ -287,7 +260,9 @@ impl World {
                     Some(FileAt::Ours(id)) if id == new && ours => {}
                     Some(_) => return failed(),
                     None if ours && state.partials.contains(new) => {
-                        state.files.insert(staged.to.clone(), FileAt::Ours(new.clone()));
+                        state
+                            .files
+                            .insert(staged.to.clone(), FileAt::Ours(new.clone()));
                     }
                     None => return failed(),
                 }
@@ -383,7 +358,7 @@ impl Model for World {
             journal.push((i, Record::Plan(plan)));
             machines.push(machine);
         }
-        vec![State {
+        let state = State {
             journal,
             machines,
             restarting: vec![false; OLD.len()],
@@ -395,9 +370,15 @@ impl Model for World {
             crashes: self.crashes,
             faults: self.faults,
             ticks: self.ticks,
-            planted: false,
             trespass: None,
-        }]
+        };
+        // Someone may have planted a file where the first new key's secret is published.
+        let mut planted = state.clone();
+        planted.files.insert("file-n1".into(), FileAt::Planted);
+        match self.sink {
+            SinkKind::Dir => vec![state, planted],
+            SinkKind::Command => vec![state],
+        }
     }
 
     fn actions(&self, state: &State, actions: &mut Vec<Step>) {
@@ -412,8 +393,8 @@ impl Model for World {
         });
         if let Some(i) = active {
             actions.push(Step::Go(i));
-            let is_call = !state.restarting[i]
-                && matches!(state.machines[i].next(now), Action::Call(_));
+            let is_call =
+                !state.restarting[i] && matches!(state.machines[i].next(now), Action::Call(_));
             if is_call && state.faults > 0 {
                 actions.push(Step::Fail(i, Fault::Refused));
                 actions.push(Step::Fail(i, Fault::Lost));
@@ -431,9 +412,6 @@ impl Model for World {
         // The clock moves while the process waits for an overlap to pass.
         if state.ticks > 0 && active.is_none() {
             actions.push(Step::Tick);
-        }
-        if self.sink == SinkKind::Dir && !state.planted {
-            actions.push(Step::Plant);
         }
     }
 
@@ -493,11 +471,6 @@ impl Model for World {
                 state.restarting = vec![true; state.machines.len()];
             }
             Step::Tick => state.ticks -= 1,
-            Step::Plant => {
-                state.planted = true;
-                let next = format!("file-n{}", state.next_id + 1);
-                state.files.entry(next).or_insert(FileAt::Planted);
-            }
         }
         Some(state)
     }
@@ -508,7 +481,9 @@ impl Model for World {
             Property::always("a working key whose secret the user has", |_, s: &State| {
                 (0..OLD.len()).all(|i| {
                     let old = s.server.get(OLD[i]).is_some_and(|k| k.enabled && k.held);
-                    old || World::created_by(s, i).iter().any(|(_, k)| k.enabled && k.held)
+                    old || World::created_by(s, i)
+                        .iter()
+                        .any(|(_, k)| k.enabled && k.held)
                 })
             }),
             // 2. A created key carries a marker the journal recorded before it existed...
@@ -523,22 +498,24 @@ impl Model for World {
             }),
             // ...and once a rotation is over, its keys are the one kept or none.
             // 4. At most one new key per rotation survives.
-            Property::always("a finished rotation leaves one new key or none", |_, s: &State| {
-                (0..OLD.len()).all(|i| {
-                    let machine = &s.machines[i];
-                    let alive = World::created_by(s, i);
-                    if !machine.closed() {
-                        return true;
-                    }
-                    match machine.new_key() {
-                        Some(new) => {
-                            alive.len() == 1
-                                && alive.iter().all(|(id, k)| *id == new && k.held)
+            Property::always(
+                "a finished rotation leaves one new key or none",
+                |_, s: &State| {
+                    (0..OLD.len()).all(|i| {
+                        let machine = &s.machines[i];
+                        let alive = World::created_by(s, i);
+                        if !machine.closed() {
+                            return true;
                         }
-                        None => alive.is_empty(),
-                    }
-                })
-            }),
+                        match machine.new_key() {
+                            Some(new) => {
+                                alive.len() == 1 && alive.iter().all(|(id, k)| *id == new && k.held)
+                            }
+                            None => alive.is_empty(),
+                        }
+                    })
+                },
+            ),
             // 3. Only the planned old key or a key with a recorded marker is touched.
             Property::always("no other key is touched", |_, s: &State| {
                 s.trespass.is_none() && s.server.contains_key("foreign")
@@ -548,18 +525,25 @@ impl Model for World {
                 !format!("{:?}", s.journal).contains("secret-of")
             }),
             // The vendor's name limit holds, the marker whole.
-            Property::always("names fit the vendor's limit", |model: &World, s: &State| {
-                s.journal.iter().all(|(_, r)| match r {
-                    Record::Create { marker, name } => {
-                        name.contains(marker.as_str())
-                            && model.abilities.name_chars.is_none_or(|n| name.chars().count() <= n)
-                    }
-                    Record::Tagged { name, .. } => {
-                        model.abilities.name_chars.is_none_or(|n| name.chars().count() <= n)
-                    }
-                    _ => true,
-                })
-            }),
+            Property::always(
+                "names fit the vendor's limit",
+                |model: &World, s: &State| {
+                    s.journal.iter().all(|(_, r)| match r {
+                        Record::Create { marker, name } => {
+                            name.contains(marker.as_str())
+                                && model
+                                    .abilities
+                                    .name_chars
+                                    .is_none_or(|n| name.chars().count() <= n)
+                        }
+                        Record::Tagged { name, .. } => model
+                            .abilities
+                            .name_chars
+                            .is_none_or(|n| name.chars().count() <= n),
+                        _ => true,
+                    })
+                },
+            ),
             Property::sometimes("both rotations done", |_, s: &State| {
                 s.journal
                     .iter()
@@ -578,7 +562,7 @@ fn world(sink: SinkKind, abilities: Abilities, overlap: Overlap) -> World {
         overlap,
         crashes: 1,
         faults: 1,
-        ticks: 3,
+        ticks: 2,
         mutant: Mutant::None,
     }
 }
@@ -602,9 +586,18 @@ fn worlds() -> Vec<(String, World)> {
     };
     let mut worlds = Vec::new();
     for sink in [SinkKind::Dir, SinkKind::Command] {
-        worlds.push((format!("{sink:?}, no overlap, 50 chars"), world(sink, tight, Overlap::default())));
-        worlds.push((format!("{sink:?}, overlap, revoke only, 50 chars"), world(sink, tight, overlap)));
-        worlds.push((format!("{sink:?}, overlap, disable then revoke"), world(sink, disabling, overlap)));
+        worlds.push((
+            format!("{sink:?}, no overlap, 50 chars"),
+            world(sink, tight, Overlap::default()),
+        ));
+        worlds.push((
+            format!("{sink:?}, overlap, revoke only, 50 chars"),
+            world(sink, tight, overlap),
+        ));
+        worlds.push((
+            format!("{sink:?}, overlap, disable then revoke"),
+            world(sink, disabling, overlap),
+        ));
     }
     worlds
 }
@@ -613,7 +606,7 @@ fn worlds() -> Vec<(String, World)> {
 fn the_model_checker_finds_no_reachable_state_that_breaks_an_invariant() {
     let mut total = 0;
     for (name, world) in worlds() {
-        let checker = world.checker().spawn_bfs().join();
+        let checker = world.checker().threads(2).spawn_bfs().join();
         checker.assert_properties();
         let states = checker.unique_state_count();
         eprintln!("model `{name}`: {states} states, all invariants hold");
@@ -624,10 +617,10 @@ fn the_model_checker_finds_no_reachable_state_that_breaks_an_invariant() {
 
 #[test]
 fn the_model_checker_finds_a_broken_transition() {
-    for mutant in [Mutant::KeepUndelivered, Mutant::RevokeEarly] {
+    for mutant in [Mutant::SkipFind, Mutant::RevokeEarly] {
         let mut world = world(SinkKind::Dir, ANY, Overlap::default());
         world.mutant = mutant;
-        let checker = world.checker().spawn_bfs().join();
+        let checker = world.checker().threads(2).spawn_bfs().join();
         let broken: Vec<_> = checker
             .discoveries()
             .into_keys()
