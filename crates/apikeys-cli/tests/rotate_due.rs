@@ -250,30 +250,20 @@ fn a_run_killed_with_sigkill_mid_rotation_resumes_to_one_rotation_per_key() {
         .arg(sleeper.trim())
         .status();
 
-    // A fresh run may not start while a key of the killed one may be alive.
+    // A fresh run finishes what the killed one left open before it plans anything, and
+    // plans none of those keys again (issue 22: later runs finish what is due).
+    let keep = format!("cat > '{}'/\"$APIKEYS_KEY_ID\".secret", secrets.display());
     let mut again = vec![
         "--due",
         "--apply",
         "--secret-cmd",
-        "cat > /dev/null",
+        &keep,
         "--journal",
         &journal,
+        "--json",
     ];
     again.extend(POLICY);
-    fixture.rotate(&again).assert().code(2);
-
-    let keep = format!("cat > '{}'/\"$APIKEYS_KEY_ID\".secret", secrets.display());
-    let out = fixture
-        .rotate(&[
-            "--resume",
-            "--secret-cmd",
-            &keep,
-            "--journal",
-            &journal,
-            "--json",
-        ])
-        .assert()
-        .success();
+    let out = fixture.rotate(&again).assert().success();
     let report: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     let rotations = report["rotations"].as_array().unwrap();
     assert_eq!(rotations.len(), 2, "{report}");
@@ -308,5 +298,12 @@ fn a_run_killed_with_sigkill_mid_rotation_resumes_to_one_rotation_per_key() {
     assert!(
         journal_text.contains(r#""step":"discarded""#),
         "{journal_text}"
+    );
+    let mut resume = vec!["--resume", "--secret-cmd", &keep, "--journal", &journal];
+    resume.extend(POLICY);
+    let out = fixture.rotate(&resume).assert().success();
+    assert!(
+        String::from_utf8_lossy(&out.get_output().stdout).contains("nothing to resume"),
+        "the fresh run finished everything"
     );
 }
