@@ -173,7 +173,7 @@ pub struct AuditArgs {
 pub struct RotateDueArgs {
     /// Rotate the keys the policy finds something about (expired, expiring, no-expiry,
     /// too-old, disabled).
-    #[arg(long, required_unless_present = "resume")]
+    #[arg(long, required_unless_present_any = ["resume", "pending"])]
     pub due: bool,
     /// Rotate them (without it, the plan is printed and nothing changes).
     #[arg(long)]
@@ -182,6 +182,11 @@ pub struct RotateDueArgs {
     /// step (implies --apply; the policy is not looked at again).
     #[arg(long)]
     pub resume: bool,
+    /// List the rotations still under way (old keys retiring after an overlap, runs that
+    /// stopped), from the journal (with --journal or --secret-dir) and from the tags that
+    /// delivered keys carry at the vendor; nothing changes.
+    #[arg(long, conflicts_with_all = ["apply", "resume"])]
+    pub pending: bool,
     /// Write each new secret to its own file in this directory,
     /// ACCOUNT.NEW-KEY-ID.secret, mode 0600, never overwritten.
     #[arg(long, value_name = "DIR", conflicts_with = "secret_cmd")]

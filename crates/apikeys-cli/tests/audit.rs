@@ -149,7 +149,9 @@ fn a_clean_audit_of_every_vendor_exits_0_in_every_format() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("account,vendor,id,name,enabled,created_at,expires_at,age_days,findings")
+        Some(
+            "account,vendor,id,name,enabled,created_at,expires_at,age_days,findings,retiring_until"
+        )
     );
     assert_eq!(lines.count(), records.len());
     assert!(text(&out.get_output().stderr).starts_with("audit: "));

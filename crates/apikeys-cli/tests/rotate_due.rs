@@ -307,3 +307,127 @@ fn a_run_killed_with_sigkill_mid_rotation_resumes_to_one_rotation_per_key() {
         "the fresh run finished everything"
     );
 }
+
+impl Fixture {
+    /// The account's keys by id: (enabled, name).
+    fn keys(&self) -> std::collections::BTreeMap<String, (Option<bool>, String)> {
+        let out = self.vendor(&["list", "--json"]).assert().success();
+        let keys: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                let id = k["id"].as_str().unwrap().to_string();
+                let name = k["name"].as_str().unwrap_or_default().to_string();
+                (id, (k["enabled"].as_bool(), name))
+            })
+            .collect()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(POLICY);
+        all.push("--json");
+        let out = self.rotate(&all).assert().success();
+        serde_json::from_slice(&out.get_output().stdout).unwrap()
+    }
+}
+
+// issue 22, overlap windows: the old key keeps working during the overlap, then a later
+// run on another machine (no journal of the first: a fresh secret dir) finds the pending
+// stage from the vendor's own data (the new key's tag), disables the old key, and a run
+// after that revokes it. `audit` reports the old key as retiring, not as due.
+#[test]
+fn an_overlap_keeps_the_old_key_then_later_runs_anywhere_retire_it() {
+    let fixture = Fixture::start();
+    let first = fixture.dir.join("secrets");
+    let report = fixture.json(&[
+        "--due",
+        "--apply",
+        "--secret-dir",
+        first.to_str().unwrap(),
+        "--overlap",
+        "3s",
+        "--disabled-for",
+        "3s",
+        "--lifetime",
+        "30d",
+    ]);
+    let rotations = report["rotations"].as_array().unwrap();
+    assert_eq!(rotations.len(), 2, "{report}");
+    let mut new_keys = Vec::new();
+    for rotation in rotations {
+        assert_eq!(rotation["status"], "retiring", "{report}");
+        let new = rotation["new"].as_str().unwrap().to_string();
+        let secret = std::fs::read_to_string(first.join(format!("tb.{new}.secret"))).unwrap();
+        fixture
+            .vendor_with(secret.trim(), &["get", &new])
+            .assert()
+            .success();
+        new_keys.push(new);
+    }
+    let keys = fixture.keys();
+    for old in &fixture.due {
+        assert_eq!(
+            keys[old].0,
+            Some(true),
+            "the old key works during the overlap"
+        );
+        fixture.vendor(&["get", old]).assert().success();
+    }
+    for new in &new_keys {
+        assert!(keys[new].1.contains("~ak1."), "tagged: {:?}", keys[new]);
+    }
+
+    // Pending, from the journal and from the tags; audit says retiring.
+    let pending = fixture.json(&["--pending", "--secret-dir", first.to_str().unwrap()]);
+    assert_eq!(pending["pending"].as_array().unwrap().len(), 2, "{pending}");
+    let out = apikeys()
+        .args(["audit", "--expiring-within", "7d", "--json", "--config"])
+        .arg(&fixture.config)
+        .env("TEST_TB_KEY", fixture.credential())
+        .assert()
+        .success();
+    let audit: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let text = audit.to_string();
+    for old in &fixture.due {
+        let record = audit
+            .as_array()
+            .unwrap_or_else(|| panic!("{text}"))
+            .iter()
+            .find(|r| r["id"] == old.as_str())
+            .unwrap_or_else(|| panic!("{old} in {text}"));
+        assert!(record["retiring_until"].is_string(), "{record}");
+        assert_eq!(record["findings"], serde_json::json!([]), "{record}");
+    }
+
+    // Another machine: a fresh secret dir, so no journal of the first run.
+    let second = fixture.dir.join("elsewhere");
+    std::fs::create_dir_all(&second).unwrap();
+    std::thread::sleep(Duration::from_millis(3500));
+    let report = fixture.json(&["--due", "--apply", "--secret-dir", second.to_str().unwrap()]);
+    let rotations = report["rotations"].as_array().unwrap();
+    assert_eq!(rotations.len(), 2, "nothing new planned: {report}");
+    let keys = fixture.keys();
+    for old in &fixture.due {
+        assert_eq!(
+            keys[old].0,
+            Some(false),
+            "disabled after the overlap: {report}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(3500));
+    let report = fixture.json(&["--due", "--apply", "--secret-dir", second.to_str().unwrap()]);
+    for rotation in report["rotations"].as_array().unwrap() {
+        assert_eq!(rotation["status"], "rotated", "{report}");
+    }
+    let keys = fixture.keys();
+    for old in &fixture.due {
+        assert!(!keys.contains_key(old), "revoked at the end: {report}");
+    }
+    for new in &new_keys {
+        assert_eq!(keys[new].0, Some(true), "the new key works");
+    }
+    let pending = fixture.json(&["--pending", "--secret-dir", second.to_str().unwrap()]);
+    assert_eq!(pending["pending"], serde_json::json!([]), "{pending}");
+}

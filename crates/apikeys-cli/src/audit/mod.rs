@@ -167,6 +167,9 @@ struct Record<'a> {
     expires_at: Option<DateTime<Utc>>,
     age_days: Option<i64>,
     findings: Vec<Finding>,
+    /// When a key in a rotation's overlap is revoked (it is not judged by the policy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retiring_until: Option<DateTime<Utc>>,
 }
 
 /// The counts the summary line gives.
@@ -176,6 +179,8 @@ struct Summary {
     accounts_failed: usize,
     keys: usize,
     keys_with_findings: usize,
+    /// Old keys in a rotation's overlap: replaced, working until they are retired.
+    keys_retiring: usize,
     /// Keys with no creation time: never `too-old`, whatever their age.
     keys_without_created_at: usize,
     findings: BTreeMap<&'static str, usize>,
@@ -208,6 +213,9 @@ impl Summary {
                 counts(&self.by_vendor, &vendors)
             );
         }
+        if self.keys_retiring > 0 {
+            line += &format!("; {} retiring after a rotation", self.keys_retiring);
+        }
         if self.keys_without_created_at > 0 {
             line += &format!(
                 "; {} keys have no creation time and were not judged for age",
@@ -218,8 +226,13 @@ impl Summary {
     }
 }
 
-/// A key, its findings and its age in days.
-type Judged<'a> = (&'a KeyInfo, Vec<Finding>, Option<i64>);
+/// A key, its findings, its age in days, and when it is revoked if it is retiring.
+type Judged<'a> = (
+    &'a KeyInfo,
+    Vec<Finding>,
+    Option<i64>,
+    Option<DateTime<Utc>>,
+);
 
 /// Every audited key with its findings, in the config file's order (`None`: the account
 /// could not be audited).
@@ -241,10 +254,22 @@ impl<'a> Report<'a> {
                     summary.accounts_failed += 1;
                     return (&a.account, None);
                 };
+                // Old keys a delivered replacement's tag names: in their overlap, on schedule.
+                let retiring = crate::rotation::engine::found_in(&a.account.name, keys);
                 let judged = keys
                     .iter()
                     .map(|key| {
-                        let findings = policy.findings(key, now);
+                        let retires = retiring
+                            .iter()
+                            .find(|found| found.tag.old == key.id)
+                            .map(|found| found.tag.revoke_at);
+                        let findings = match retires {
+                            Some(_) => {
+                                summary.keys_retiring += 1;
+                                Vec::new()
+                            }
+                            None => policy.findings(key, now),
+                        };
                         summary.keys += 1;
                         if key.created_at.is_none() {
                             summary.keys_without_created_at += 1;
@@ -256,7 +281,7 @@ impl<'a> Report<'a> {
                         for finding in &findings {
                             *summary.findings.entry(finding.name()).or_default() += 1;
                         }
-                        (key, findings, age_days(key, now))
+                        (key, findings, age_days(key, now), retires)
                     })
                     .collect();
                 (&a.account, Some(judged))
@@ -271,8 +296,10 @@ impl<'a> Report<'a> {
             .filter_map(|(account, keys)| keys.as_ref().map(|keys| (account, keys)))
             .flat_map(|(account, keys)| {
                 keys.iter()
-                    .filter(move |(_, findings, _)| all || !findings.is_empty())
-                    .map(move |(key, findings, age)| Record {
+                    .filter(move |(_, findings, _, retires)| {
+                        all || !findings.is_empty() || retires.is_some()
+                    })
+                    .map(move |(key, findings, age, retires)| Record {
                         account: &account.name,
                         vendor: account.vendor(),
                         id: &key.id,
@@ -282,6 +309,7 @@ impl<'a> Report<'a> {
                         expires_at: key.expires_at,
                         age_days: *age,
                         findings: findings.clone(),
+                        retiring_until: *retires,
                     })
             })
             .collect()
@@ -302,6 +330,7 @@ impl<'a> Report<'a> {
                 "expires_at",
                 "age_days",
                 "findings",
+                "retiring_until",
             ])
             .map_err(failed)?;
         for r in self.records(all) {
@@ -317,6 +346,7 @@ impl<'a> Report<'a> {
                     r.expires_at.map(rfc3339).unwrap_or_default(),
                     r.age_days.map(|d| d.to_string()).unwrap_or_default(),
                     findings.join(";"),
+                    r.retiring_until.map(rfc3339).unwrap_or_default(),
                 ])
                 .map_err(failed)?;
         }
@@ -337,22 +367,24 @@ impl<'a> Report<'a> {
             };
             let shown: Vec<_> = keys
                 .iter()
-                .filter(|(_, findings, _)| all || !findings.is_empty())
+                .filter(|(_, findings, _, retires)| {
+                    all || !findings.is_empty() || retires.is_some()
+                })
                 .collect();
-            let with = keys.iter().filter(|(_, f, _)| !f.is_empty()).count();
+            let with = keys.iter().filter(|(_, f, _, _)| !f.is_empty()).count();
             text += &format!("{heading}: {} keys, {with} with findings\n", keys.len());
             if shown.is_empty() {
                 text += "\n";
                 continue;
             }
             let mut table = output::table(&["finding", "id", "name", "created", "expires", "age"]);
-            for (key, findings, age) in shown {
+            for (key, findings, age, retires) in shown {
                 let findings: Vec<&str> = findings.iter().map(|f| f.name()).collect();
                 table.add_row(vec![
-                    if findings.is_empty() {
-                        "-".to_string()
-                    } else {
-                        findings.join(", ")
+                    match retires {
+                        Some(at) => format!("retiring (revoked {})", day(Some(*at))),
+                        None if findings.is_empty() => "-".to_string(),
+                        None => findings.join(", "),
                     },
                     output::sanitize(&key.id),
                     key.name

@@ -86,6 +86,7 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
     listed.sort_by_key(|(index, _)| *index);
     let mut unlisted = Vec::new();
     let mut plan = Vec::new();
+    let mut found = Vec::new();
     // In the file's order, whichever account answered first.
     for (account, (_, listed)) in config.accounts.iter().zip(listed) {
         let Listed { listed, .. } = match listed {
@@ -95,6 +96,7 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
                 continue;
             }
         };
+        found.extend(engine::found_in(&account.name, &listed));
         for key in listed {
             let findings = policy.findings(&key, now);
             if !findings.is_empty() {
@@ -119,6 +121,30 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
         ));
         let _ = failure.report("rotate", &[], json);
     }
+    if args.pending {
+        let (accounts, unreachable) = connect(&config, reach).await;
+        let mut open = Vec::new();
+        if let Some(path) = &journal_path
+            && std::fs::symlink_metadata(path).is_ok()
+        {
+            let (_, lines) = Journal::open(path).map_err(journal_failure)?;
+            let (from_journal, foreign) = engine::open_rotations(&lines, &accounts);
+            report_unusable(&lines, &foreign, &unreachable, json);
+            open = from_journal;
+        }
+        found.retain(|f| {
+            !open.iter().any(|(account, rotation)| {
+                *account == f.account && rotation.plan().old == f.tag.old
+            })
+        });
+        let printed = super::print_pending(&open, &found, now, json);
+        let outcome = if unlisted.is_empty() && unreachable.is_empty() {
+            Exit::Ok
+        } else {
+            Exit::Incomplete
+        };
+        return Ok(outcome.after_output(printed, "rotate", json));
+    }
     if !apply {
         let outcome = if unlisted.is_empty() {
             Exit::Ok
@@ -134,8 +160,27 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
     };
     let (accounts, unreachable) = connect(&config, reach).await;
     let (journal, lines) = Journal::open(&path).map_err(journal_failure)?;
-    let (open, foreign) = engine::open_rotations(&lines, &accounts);
+    let (mut open, foreign) = engine::open_rotations(&lines, &accounts);
     let skipped = report_unusable(&lines, &foreign, &unreachable, json);
+    let engine = Engine::new(&accounts, &unreachable, &sink, &journal)
+        .concurrency(usize::from(args.concurrency))
+        .overlap(overlap);
+    // Retirements an earlier run (elsewhere, without this journal) tagged on the vendor.
+    found.retain(|f| {
+        !open
+            .iter()
+            .any(|(account, rotation)| *account == f.account && rotation.plan().old == f.tag.old)
+    });
+    match engine.adopt(found) {
+        Ok(adopted) => open.extend(adopted),
+        Err(error) => {
+            let abort = Abort {
+                error,
+                outcomes: Vec::new(),
+            };
+            return Ok(finish(Err(abort), skipped, &journal, json, false));
+        }
+    }
     // What earlier runs left open (a crash, an overlap still running) is finished first,
     // and its keys are not planned again.
     let busy: Vec<(String, String)> = open
@@ -150,9 +195,6 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
     plan.retain(|p| {
         !busy.contains(&(p.account.clone(), p.key.id.clone())) && accounts.contains_key(&p.account)
     });
-    let engine = Engine::new(&accounts, &unreachable, &sink, &journal)
-        .concurrency(usize::from(args.concurrency))
-        .overlap(overlap);
     let mut outcomes = match engine.resume(open).await {
         Ok(outcomes) => outcomes,
         Err(abort) => return Ok(finish(Err(abort), skipped, &journal, json, false)),

@@ -51,6 +51,76 @@ pub fn print_plan(plan: &[PlannedRotation], json: bool) -> Result<(), Failure> {
     ))
 }
 
+/// Prints the rotations under way: the journal's open ones and the retirements tagged at
+/// the vendors, each with its stage and when its next step is due.
+pub fn print_pending(
+    open: &[(String, protocol::Rotation)],
+    found: &[engine::Found],
+    now: chrono::DateTime<chrono::Utc>,
+    json: bool,
+) -> Result<(), Failure> {
+    let mut rows: Vec<(
+        String,
+        String,
+        String,
+        &str,
+        Option<chrono::DateTime<chrono::Utc>>,
+    )> = Vec::new();
+    for (account, rotation) in open {
+        let (stage, due) = match rotation.next(now) {
+            protocol::Action::Wait(at) => ("retiring", Some(at)),
+            _ => ("unfinished", None),
+        };
+        let new = rotation.new_key().unwrap_or_default().to_string();
+        rows.push((
+            account.clone(),
+            rotation.plan().old.clone(),
+            new,
+            stage,
+            due,
+        ));
+    }
+    for f in found {
+        let due = f
+            .tag
+            .disable_at
+            .filter(|at| *at > now)
+            .unwrap_or(f.tag.revoke_at);
+        rows.push((
+            f.account.clone(),
+            f.tag.old.clone(),
+            f.new.clone(),
+            "retiring",
+            Some(due),
+        ));
+    }
+    if json {
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|(account, old, new, stage, due)| {
+                serde_json::json!({
+                    "account": account, "old": old, "new": new, "stage": stage, "due": due,
+                })
+            })
+            .collect();
+        return output::print_json(&serde_json::json!({ "pending": rows }));
+    }
+    if rows.is_empty() {
+        return output::print("no rotation is under way");
+    }
+    let mut table = output::table(&["account", "old key", "new key", "stage", "next step due"]);
+    for (account, old, new, stage, due) in &rows {
+        table.add_row(vec![
+            output::sanitize(account),
+            output::sanitize(old),
+            output::sanitize(new),
+            (*stage).to_string(),
+            due.map_or_else(|| "now (--resume)".into(), |at| at.to_rfc3339()),
+        ]);
+    }
+    output::print(&format!("{table}\n{} rotation(s) under way", rows.len()))
+}
+
 /// Prints what a run did: per key, rotated (new id, where its secret went) or failed (the
 /// step, why, and which key still works). Never a secret.
 pub fn print_report(
@@ -67,13 +137,24 @@ pub fn print_report(
     let mut table = output::table(&["account", "old key", "status", "new key", "detail"]);
     for o in outcomes {
         let detail = match (&o.secret_at, &o.failed_step) {
-            (Some(at), _) => format!("secret in {at}"),
+            (Some(at), _) => match o.retires_at {
+                Some(when) => format!(
+                    "secret in {at}; the old key keeps working until {}, then a later \
+                     `rotate --due --apply` retires it",
+                    when.to_rfc3339()
+                ),
+                None => format!("secret in {at}"),
+            },
             (None, Some(step)) => format!(
                 "failed at {step}: {}; {}",
                 o.message.as_deref().unwrap_or(""),
                 o.works.as_deref().unwrap_or("")
             ),
-            (None, None) => String::new(),
+            (None, None) => [o.message.as_deref(), o.works.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("; "),
         };
         table.add_row(vec![
             output::sanitize(&o.account),

@@ -278,6 +278,11 @@ impl Rotation {
         self.closed
     }
 
+    /// Where the new key's secret was delivered, once it was.
+    pub fn delivered_to(&self) -> Option<&str> {
+        self.new.as_ref()?.delivered.as_deref()
+    }
+
     /// The new key, once created and not discarded.
     pub fn new_key(&self) -> Option<&str> {
         self.new.as_ref().map(|new| new.id.as_str())
@@ -662,6 +667,92 @@ pub fn marker_in(name: &str) -> Option<&str> {
         .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '-'))
         .map_or(rest.len(), |(i, _)| i);
     rest.get(..end)
+}
+
+/// What the name of a tagged key says: its marker, the key it replaces, and when that key
+/// is disabled and revoked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tag {
+    /// The marker (`~ak1.<nonce>-<attempt>`).
+    pub marker: String,
+    /// The old key.
+    pub old: String,
+    /// When the old key is disabled, if it is.
+    pub disable_at: Option<DateTime<Utc>>,
+    /// When it is revoked.
+    pub revoke_at: DateTime<Utc>,
+}
+
+/// Reads the tag a delivered key's name carries during an overlap (see
+/// [`Rotation::next`]'s `Tag` call); `None` for any name that is not exactly one.
+pub fn tag_in(name: &str) -> Option<Tag> {
+    let marker = marker_in(name)?;
+    let rest = name.get(name.find(marker)?.checked_add(marker.len())?..)?;
+    let mut parts = rest.strip_prefix('.')?.split('.');
+    let (old, disable, revoke) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some()
+        || old.is_empty()
+        || !old.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return None;
+    }
+    let time = |text: &str| {
+        let seconds = i64::from_str_radix(text, 36).ok()?;
+        DateTime::<Utc>::from_timestamp(seconds, 0)
+    };
+    let disable_at = match disable {
+        "" => None,
+        text => Some(time(text)?),
+    };
+    Some(Tag {
+        marker: marker.to_string(),
+        old: old.to_string(),
+        disable_at,
+        revoke_at: time(revoke)?,
+    })
+}
+
+/// The records that take over the retirement a tag describes, found on the vendor by a
+/// run without the journal that started it (a CI runner, a container): the tagged key
+/// `new` was delivered (it is tagged only once its delivery was proven) and confirmed,
+/// and the old key retires as the tag says.
+pub fn adopt(tag: &Tag, new: &str, old_name: Option<String>, abilities: Abilities) -> Vec<Record> {
+    let nonce = tag
+        .marker
+        .strip_prefix(MARKER_TAG)
+        .and_then(|rest| rest.rsplit_once('-'))
+        .map_or_else(String::new, |(nonce, _)| nonce.to_string());
+    let plan = Plan {
+        old: tag.old.clone(),
+        name: old_name,
+        why: vec!["retiring: its replacement was delivered by an earlier run".into()],
+        expires_at: None,
+        nonce,
+        abilities,
+        overlap: Overlap::default(),
+    };
+    vec![
+        Record::Plan(plan),
+        Record::Checked,
+        Record::Create {
+            marker: tag.marker.clone(),
+            name: String::new(),
+        },
+        Record::Created { new: new.into() },
+        Record::Delivered {
+            new: new.into(),
+            to: "(delivered by an earlier run)".into(),
+        },
+        Record::Confirmed { new: new.into() },
+        Record::Retire {
+            disable_at: tag.disable_at,
+            revoke_at: tag.revoke_at,
+        },
+        Record::Tagged {
+            new: new.into(),
+            name: String::new(),
+        },
+    ]
 }
 
 /// `human`, cut so that `human` + `tail` has at most `limit` characters (`tail` is never

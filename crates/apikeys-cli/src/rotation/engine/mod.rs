@@ -61,6 +61,40 @@ impl PlannedRotation {
     }
 }
 
+/// A key whose name carries a retirement tag (see [`protocol::tag_in`]), found in an
+/// account's listing while the key it names is still there.
+#[derive(Clone, Debug)]
+pub struct Found {
+    /// The account.
+    pub account: String,
+    /// The tag.
+    pub tag: protocol::Tag,
+    /// The tagged (new) key.
+    pub new: String,
+    /// The old key's name.
+    pub old_name: Option<String>,
+}
+
+/// The retirements `keys` (one account's listing) describe: tagged keys that still work
+/// whose old key is still listed.
+pub fn found_in(account: &str, keys: &[KeyInfo]) -> Vec<Found> {
+    keys.iter()
+        .filter(|key| key.enabled != Some(false))
+        .filter_map(|key| {
+            let tag = protocol::tag_in(key.name.as_deref()?)?;
+            let old = keys
+                .iter()
+                .find(|old| old.id == tag.old && old.id != key.id)?;
+            Some(Found {
+                account: account.to_string(),
+                old_name: old.name.clone(),
+                tag,
+                new: key.id.clone(),
+            })
+        })
+        .collect()
+}
+
 /// One account a run can act on: its lifecycle, and the seal of its journal lines.
 pub struct Account {
     /// The vendor's key lifecycle in the account's scope.
@@ -296,6 +330,46 @@ impl<'a> Engine<'a> {
         self.drive_all(open, false).await
     }
 
+    /// Takes over the retirements that tagged keys describe (see [`protocol::adopt`]):
+    /// journals each one's records, and returns them to drive with [`Engine::resume`].
+    pub fn adopt(&self, found: Vec<Found>) -> Result<Vec<(String, Rotation)>, JournalError> {
+        let mut adopted = Vec::new();
+        for found in found {
+            let Some(account) = self.accounts.get(&found.account) else {
+                continue;
+            };
+            let records = protocol::adopt(
+                &found.tag,
+                &found.new,
+                found.old_name,
+                abilities(account.keys.as_ref()),
+            );
+            let entries: Vec<Entry> = records
+                .into_iter()
+                .map(|record| self.entry(&found.account, &found.tag.old, record))
+                .collect();
+            self.append(&found.account, &entries)?;
+            let mut rotation = Rotation::new(Plan {
+                old: found.tag.old.clone(),
+                name: None,
+                why: Vec::new(),
+                expires_at: None,
+                nonce: String::new(),
+                abilities: Abilities {
+                    name_chars: None,
+                    disable: false,
+                    rename: false,
+                },
+                overlap: Overlap::default(),
+            });
+            for entry in &entries {
+                rotation.apply(&entry.record);
+            }
+            adopted.push((found.account, rotation));
+        }
+        Ok(adopted)
+    }
+
     /// Finishes every rotation the journal's `lines` leave open, each from its last
     /// record.
     pub async fn resume(&self, open: Vec<(String, Rotation)>) -> Result<Vec<Outcome>, Abort> {
@@ -450,6 +524,7 @@ impl<'a> Engine<'a> {
                 Action::Wait(until) => {
                     let mut o = outcome(&name, &rotation, "retiring", None, None);
                     o.retires_at = Some(until);
+                    o.secret_at = rotation.delivered_to().map(str::to_string);
                     return Ok(o);
                 }
                 Action::Stuck(why) => {

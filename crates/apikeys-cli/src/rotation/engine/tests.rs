@@ -332,42 +332,61 @@ async fn forged_journal_lines_touch_no_key() {
     );
 }
 
-/// With an overlap, the old key keeps working until it is due; a later run retires it.
+/// With an overlap, the old key keeps working until it is due; a later run retires it:
+/// disabled, then revoked where the vendor can disable keys (ThingsBoard, Automox), revoked
+/// where it cannot (balena, whose 50-character names also carry the tag).
 #[tokio::test]
 async fn an_overlap_keeps_the_old_key_until_a_later_run() {
-    let world = World::new(Vendor::ThingsBoard, ["deploy", "backup"]).await;
-    let sink = sink_of(&world);
-    let (journal, _) = Journal::open(&world.journal_path()).unwrap();
-    let none = HashMap::new();
-    let engine = Engine::new(&world.accounts, &none, &sink, &journal).overlap(Overlap {
-        overlap: TimeDelta::milliseconds(300),
-        disabled_for: TimeDelta::milliseconds(300),
-    });
-    let outcomes = engine.run(world.plan.clone()).await.unwrap();
-    assert!(
-        outcomes.iter().all(|o| o.status == "retiring"),
-        "{outcomes:?}"
-    );
-    for planned in &world.plan {
-        let old = world.keys().get(&planned.key.id).await.unwrap();
-        assert_eq!(old.enabled, Some(true), "working during the overlap");
+    for vendor in [Vendor::ThingsBoard, Vendor::Automox, Vendor::Balena] {
+        let world = World::new(vendor, ["deploy", "backup"]).await;
+        let disables = world.keys().abilities().disable;
+        let sink = sink_of(&world);
+        let (journal, _) = Journal::open(&world.journal_path()).unwrap();
+        let none = HashMap::new();
+        let engine = Engine::new(&world.accounts, &none, &sink, &journal).overlap(Overlap {
+            overlap: TimeDelta::milliseconds(300),
+            disabled_for: TimeDelta::milliseconds(300),
+        });
+        let outcomes = engine.run(world.plan.clone()).await.unwrap();
+        assert!(
+            outcomes.iter().all(|o| o.status == "retiring"),
+            "{outcomes:?}"
+        );
+        for planned in &world.plan {
+            let old = world.keys().get(&planned.key.id).await;
+            assert!(
+                old.unwrap().enabled != Some(false),
+                "{vendor:?}: working during the overlap"
+            );
+        }
+        drop(journal);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let outcomes = world.resume(&sink).await;
+        if disables {
+            assert!(
+                outcomes.iter().all(|o| o.status == "retiring"),
+                "{outcomes:?}"
+            );
+            for planned in &world.plan {
+                let old = world.keys().get(&planned.key.id).await.unwrap();
+                assert_eq!(
+                    old.enabled,
+                    Some(false),
+                    "{vendor:?}: disabled after the overlap"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let outcomes = world.resume(&sink).await;
+            assert!(
+                outcomes.iter().all(|o| o.status == "rotated"),
+                "{outcomes:?}"
+            );
+        } else {
+            assert!(
+                outcomes.iter().all(|o| o.status == "rotated"),
+                "{vendor:?}: {outcomes:?}"
+            );
+        }
+        world.assert_rotated_once(&secrets_in_dir(&world.dir)).await;
     }
-    drop(journal);
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let outcomes = world.resume(&sink).await;
-    assert!(
-        outcomes.iter().all(|o| o.status == "retiring"),
-        "{outcomes:?}"
-    );
-    for planned in &world.plan {
-        let old = world.keys().get(&planned.key.id).await.unwrap();
-        assert_eq!(old.enabled, Some(false), "disabled after the overlap");
-    }
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let outcomes = world.resume(&sink).await;
-    assert!(
-        outcomes.iter().all(|o| o.status == "rotated"),
-        "{outcomes:?}"
-    );
-    world.assert_rotated_once(&secrets_in_dir(&world.dir)).await;
 }

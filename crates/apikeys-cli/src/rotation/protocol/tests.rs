@@ -72,6 +72,68 @@ fn checked(mut rotation: Rotation) -> Rotation {
 }
 
 #[test]
+fn tags_round_trip_and_foreign_text_is_no_tag() {
+    let at = start();
+    let mut abilities = ANY;
+    abilities.rename = true;
+    abilities.disable = true;
+    let overlap = Overlap {
+        overlap: TimeDelta::hours(1),
+        disabled_for: TimeDelta::hours(2),
+    };
+    let mut rotation = checked(Rotation::new(plan(
+        "4870231",
+        "abcdefghij",
+        abilities,
+        overlap,
+    )));
+    let Action::Record(create) = rotation.next(at) else {
+        panic!("create next");
+    };
+    rotation.apply(&create);
+    rotation.apply(&Record::Created { new: "9".into() });
+    rotation.apply(&Record::Delivered {
+        new: "9".into(),
+        to: "f".into(),
+    });
+    rotation.apply(&Record::Confirmed { new: "9".into() });
+    let Action::Record(retire) = rotation.next(at) else {
+        panic!("retire next");
+    };
+    rotation.apply(&retire);
+    let Action::Call(Call::Tag { name, .. }) = rotation.next(at) else {
+        panic!("tag next");
+    };
+    let tag = tag_in(&name).unwrap();
+    assert_eq!(tag.old, "4870231");
+    assert_eq!(tag.marker, "~ak1.abcdefghij-1");
+    assert_eq!(tag.disable_at, Some(at + TimeDelta::hours(1)));
+    assert_eq!(tag.revoke_at, at + TimeDelta::hours(3));
+    // Adopted by a run without the journal, the rotation goes on from the retirement.
+    let mut adopted = Rotation::new(plan("x", "y", abilities, Overlap::default()));
+    for record in adopt(&tag, "9", None, abilities) {
+        adopted.apply(&record);
+    }
+    assert_eq!(adopted.next(at), Action::Wait(at + TimeDelta::hours(1)));
+    assert_eq!(
+        adopted.next(at + TimeDelta::hours(1)),
+        Action::Call(Call::Disable {
+            old: "4870231".into()
+        })
+    );
+    for foreign in [
+        "ci",
+        "ci ~ak1.x-1",
+        "ci ~ak1.x-1.7..",
+        "ci ~ak1.x-1.7.zz.zzzzzzzzzzzzzzzzzzzz",
+        "ci ~ak1.x-1.../etc.1",
+        "ci ~ak1.x-1.7.1.1.1",
+    ] {
+        assert_eq!(tag_in(foreign), None, "{foreign}");
+    }
+}
+
+#[test]
 fn nonces_are_ten_base32_characters_and_differ() {
     let a = nonce();
     assert_eq!(a.len(), NONCE_CHARS);
