@@ -51,6 +51,18 @@ pub fn print_plan(plan: &[PlannedRotation], json: bool) -> Result<(), Failure> {
     ))
 }
 
+/// One rotation under way, as `rotate --pending` shows it.
+#[derive(serde::Serialize)]
+struct Pending {
+    account: String,
+    old: String,
+    new: String,
+    /// `retiring` (waiting for its overlap) or `unfinished` (a run stopped: `--resume`).
+    stage: &'static str,
+    /// When its next step is due; `None`: now.
+    due: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Prints the rotations under way: the journal's open ones and the retirements tagged at
 /// the vendors, each with its stage and when its next step is due.
 pub fn print_pending(
@@ -59,26 +71,19 @@ pub fn print_pending(
     now: chrono::DateTime<chrono::Utc>,
     json: bool,
 ) -> Result<(), Failure> {
-    let mut rows: Vec<(
-        String,
-        String,
-        String,
-        &str,
-        Option<chrono::DateTime<chrono::Utc>>,
-    )> = Vec::new();
+    let mut rows = Vec::new();
     for (account, rotation) in open {
         let (stage, due) = match rotation.next(now) {
             protocol::Action::Wait(at) => ("retiring", Some(at)),
             _ => ("unfinished", None),
         };
-        let new = rotation.new_key().unwrap_or_default().to_string();
-        rows.push((
-            account.clone(),
-            rotation.plan().old.clone(),
-            new,
+        rows.push(Pending {
+            account: account.clone(),
+            old: rotation.plan().old.clone(),
+            new: rotation.new_key().unwrap_or_default().to_string(),
             stage,
             due,
-        ));
+        });
     }
     for f in found {
         let due = f
@@ -86,36 +91,29 @@ pub fn print_pending(
             .disable_at
             .filter(|at| *at > now)
             .unwrap_or(f.tag.revoke_at);
-        rows.push((
-            f.account.clone(),
-            f.tag.old.clone(),
-            f.new.clone(),
-            "retiring",
-            Some(due),
-        ));
+        rows.push(Pending {
+            account: f.account.clone(),
+            old: f.tag.old.clone(),
+            new: f.new.clone(),
+            stage: "retiring",
+            due: Some(due),
+        });
     }
     if json {
-        let rows: Vec<_> = rows
-            .iter()
-            .map(|(account, old, new, stage, due)| {
-                serde_json::json!({
-                    "account": account, "old": old, "new": new, "stage": stage, "due": due,
-                })
-            })
-            .collect();
         return output::print_json(&serde_json::json!({ "pending": rows }));
     }
     if rows.is_empty() {
         return output::print("no rotation is under way");
     }
     let mut table = output::table(&["account", "old key", "new key", "stage", "next step due"]);
-    for (account, old, new, stage, due) in &rows {
+    for row in &rows {
         table.add_row(vec![
-            output::sanitize(account),
-            output::sanitize(old),
-            output::sanitize(new),
-            (*stage).to_string(),
-            due.map_or_else(|| "now (--resume)".into(), |at| at.to_rfc3339()),
+            output::sanitize(&row.account),
+            output::sanitize(&row.old),
+            output::sanitize(&row.new),
+            row.stage.to_string(),
+            row.due
+                .map_or_else(|| "now (--resume)".into(), |at| at.to_rfc3339()),
         ]);
     }
     output::print(&format!("{table}\n{} rotation(s) under way", rows.len()))
