@@ -151,6 +151,9 @@ fn a_secret_cmd_sees_no_apikeys_credential() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let env = std::fs::read_to_string(&env).unwrap();
     assert!(!env.contains("leak-canary"), "{env}");
+    // issue 22, case 12: nor the configuration's own credential variable.
+    assert!(!env.contains("TEST_TB_KEY"), "{env}");
+    assert!(!env.contains(&fixture.credential()), "{env}");
     assert!(env.lines().any(|l| l == "APIKEYS_ACCOUNT=tb"), "{env}");
     assert!(env.lines().any(|l| l.starts_with("PATH=")), "{env}");
 }

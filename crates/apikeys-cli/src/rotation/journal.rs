@@ -429,6 +429,22 @@ mod tests {
         ));
     }
 
+    // issue 22, case 5: a journal pre-created by another user is refused.
+    #[cfg(unix)]
+    #[test]
+    fn a_journal_of_another_user_is_refused() {
+        let dir = crate::rotation::tests::tempdir();
+        let path = dir.join("journal");
+        std::fs::write(&path, "").unwrap();
+        if rustix::process::geteuid().is_root() {
+            std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+            let refused = Journal::open(&path).unwrap_err();
+            assert!(refused.to_string().contains("another user"), "{refused}");
+        } else {
+            eprintln!("skipped: only root can make a file another user's");
+        }
+    }
+
     #[test]
     fn a_second_run_is_refused_while_the_first_holds_the_journal() {
         let dir = crate::rotation::tests::tempdir();

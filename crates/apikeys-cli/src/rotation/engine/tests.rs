@@ -280,6 +280,20 @@ async fn a_run_killed_after_any_journal_line_resumes_to_one_rotation_per_key() {
     }
 }
 
+// issue 22, case 10: a run whose journal fails stops, and still returns what it did.
+#[tokio::test]
+async fn a_journal_failure_keeps_the_report_of_what_was_done() {
+    let clean = World::new(Vendor::ThingsBoard, ["deploy", "backup"]).await;
+    clean.run(&sink_of(&clean), None).await.unwrap();
+    let last = clean.lines();
+    let world = World::new(Vendor::ThingsBoard, ["deploy", "backup"]).await;
+    // The write of the second rotation's last line fails.
+    let abort = world.run(&sink_of(&world), Some(last - 1)).await.unwrap_err();
+    assert_eq!(abort.outcomes.len(), 1, "{abort:?}");
+    assert!(abort.outcomes[0].rotated(), "{abort:?}");
+    assert!(abort.to_string().contains("--resume"), "{abort}");
+}
+
 // issue 22, case 6: a line sealed for another credential (another user's, another
 // configuration's account of the same name) is ignored: the key it names is untouched.
 #[tokio::test]
