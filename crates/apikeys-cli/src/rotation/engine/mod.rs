@@ -630,7 +630,16 @@ impl<'a> Engine<'a> {
                     .map(drop),
             ),
             Call::Revoke { id } => {
-                let reply = answer(keys.revoke(id).await);
+                let mut reply = answer(keys.revoke(id).await);
+                if reply == Reply::Gone {
+                    // A 404 from a lagging replica must not count as revoked: ask again.
+                    reply = match answer(keys.get(id).await.map(drop)) {
+                        Reply::Ok => Reply::Failed(format!(
+                            "the server answered 404 to revoking {id} but still has it"
+                        )),
+                        other => other,
+                    };
+                }
                 if matches!(reply, Reply::Ok | Reply::Gone) && *id != rotation.plan().old {
                     // A discarded key's staged file holds a revoked secret only.
                     self.sink.clean_up(account, id);

@@ -288,7 +288,10 @@ async fn a_journal_failure_keeps_the_report_of_what_was_done() {
     let last = clean.lines();
     let world = World::new(Vendor::ThingsBoard, ["deploy", "backup"]).await;
     // The write of the second rotation's last line fails.
-    let abort = world.run(&sink_of(&world), Some(last - 1)).await.unwrap_err();
+    let abort = world
+        .run(&sink_of(&world), Some(last - 1))
+        .await
+        .unwrap_err();
     assert_eq!(abort.outcomes.len(), 1, "{abort:?}");
     assert!(abort.outcomes[0].rotated(), "{abort:?}");
     assert!(abort.to_string().contains("--resume"), "{abort}");

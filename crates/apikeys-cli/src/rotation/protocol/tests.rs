@@ -166,6 +166,10 @@ struct World {
     faults: u8,
     ticks: u8,
     mutant: Mutant,
+    /// The driver takes a 404 on revoke at its word (the broken driver of a test).
+    trust_404: bool,
+    /// The driver replays journal lines without checking their seals (likewise).
+    trust_forged: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -201,6 +205,8 @@ struct State {
     ticks: u8,
     /// A key the tool must not touch was touched.
     trespass: Option<String>,
+    /// Journal lines not sealed by the account (forged), by rotation.
+    forged: Vec<(usize, Record)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -211,6 +217,8 @@ enum Fault {
     Lost,
     /// The sink fails.
     Sink,
+    /// The server answers 404 for a key it still has (a lagging replica).
+    Gone,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -223,6 +231,9 @@ enum Step {
     Crash,
     /// An hour passes.
     Tick,
+    /// Someone appends a line to the journal, not sealed by the account, saying that
+    /// rotation `i` created the bystander's key.
+    Forge(usize),
 }
 
 const OLD: [&str; 2] = ["o1", "o2"];
@@ -369,6 +380,13 @@ impl World {
                 if refused {
                     return failed();
                 }
+                if matches!(fault, Some(Fault::Gone)) {
+                    // What `Engine::call` does with a 404: asks again; the key is there.
+                    return match (self.trust_404, state.server.contains_key(id)) {
+                        (false, true) => failed(),
+                        _ => Reply::Gone,
+                    };
+                }
                 match state.server.remove(id) {
                     Some(_) if lost => failed(),
                     Some(_) => Reply::Ok,
@@ -433,6 +451,7 @@ impl Model for World {
             faults: self.faults,
             ticks: self.ticks,
             trespass: None,
+            forged: Vec::new(),
         };
         // Someone may have planted a file where the first new key's secret is published.
         let mut planted = state.clone();
@@ -460,6 +479,7 @@ impl Model for World {
             if is_call && state.faults > 0 {
                 actions.push(Step::Fail(i, Fault::Refused));
                 actions.push(Step::Fail(i, Fault::Lost));
+                actions.push(Step::Fail(i, Fault::Gone));
                 if matches!(
                     state.machines[i].next(now),
                     Action::Call(Call::Deliver { .. } | Call::Publish { .. })
@@ -470,6 +490,9 @@ impl Model for World {
         }
         if state.crashes > 0 {
             actions.push(Step::Crash);
+        }
+        if state.forged.is_empty() {
+            actions.push(Step::Forge(0));
         }
         // The clock moves while the process waits for an overlap to pass.
         if state.ticks > 0 && active.is_none() {
@@ -525,7 +548,9 @@ impl Model for World {
                 for (i, machine) in state.machines.iter_mut().enumerate() {
                     let mut fresh = Rotation::new(machine.plan().clone());
                     fresh.mutant = self.mutant;
-                    for (_, record) in state.journal.iter().filter(|(j, _)| *j == i) {
+                    // What `open_rotations` does: only the account's sealed lines count.
+                    let forged = state.forged.iter().filter(|_| self.trust_forged);
+                    for (_, record) in state.journal.iter().chain(forged).filter(|(j, _)| *j == i) {
                         fresh.apply(record);
                     }
                     *machine = fresh;
@@ -533,6 +558,12 @@ impl Model for World {
                 state.restarting = vec![true; state.machines.len()];
             }
             Step::Tick => state.ticks -= 1,
+            Step::Forge(i) => state.forged.push((
+                i,
+                Record::Created {
+                    new: "foreign".into(),
+                },
+            )),
         }
         Some(state)
     }
@@ -622,10 +653,12 @@ fn world(sink: SinkKind, abilities: Abilities, overlap: Overlap) -> World {
         sink,
         abilities,
         overlap,
-        crashes: 1,
+        crashes: 2,
         faults: 1,
         ticks: 2,
         mutant: Mutant::None,
+        trust_404: false,
+        trust_forged: false,
     }
 }
 
@@ -675,6 +708,27 @@ fn the_model_checker_finds_no_reachable_state_that_breaks_an_invariant() {
         total += states;
     }
     eprintln!("model: {total} states in all");
+}
+
+#[test]
+fn the_model_checker_finds_a_broken_driver() {
+    let broken = |trust_404: bool| {
+        let mut world = world(SinkKind::Command, ANY, Overlap::default());
+        world.trust_404 = trust_404;
+        world.trust_forged = !trust_404;
+        let checker = world.checker().threads(2).spawn_bfs().join();
+        checker
+            .discoveries()
+            .into_keys()
+            .filter(|name| *name != "both rotations done")
+            .collect::<Vec<_>>()
+    };
+    let found = broken(true);
+    assert!(!found.is_empty(), "trusting a 404 went unnoticed");
+    eprintln!("a driver that trusts a 404 on revoke breaks: {found:?}");
+    let found = broken(false);
+    assert!(!found.is_empty(), "trusting forged lines went unnoticed");
+    eprintln!("a driver that replays unsealed lines breaks: {found:?}");
 }
 
 #[test]
