@@ -112,8 +112,10 @@ pub fn print_pending(
             output::sanitize(&row.old),
             output::sanitize(&row.new),
             row.stage.to_string(),
-            row.due
-                .map_or_else(|| "now (--resume)".into(), |at| at.to_rfc3339()),
+            row.due.map_or_else(
+                || "now (--resume)".into(),
+                |at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
         ]);
     }
     output::print(&format!("{table}\n{} rotation(s) under way", rows.len()))
@@ -132,16 +134,20 @@ pub fn print_report(
             "journal": journal.display().to_string(),
         }));
     }
+    if outcomes.is_empty() {
+        return output::print(&format!(
+            "no key was due and no rotation was under way; journal: {}",
+            journal.display()
+        ));
+    }
     let mut table = output::table(&["account", "old key", "status", "new key", "detail"]);
     for o in outcomes {
         let detail = match (&o.secret_at, &o.failed_step) {
-            (Some(at), _) => match o.retires_at {
-                Some(when) => format!(
-                    "secret in {at}; the old key keeps working until {}, then a later \
-                     `rotate --due --apply` retires it",
-                    when.to_rfc3339()
-                ),
-                None => format!("secret in {at}"),
+            (Some(at), _) => match (o.retires_at, &o.message) {
+                (Some(_), Some(stage)) => {
+                    format!("secret in {at}; {stage}: a later `rotate --due --apply` goes on then")
+                }
+                _ => format!("secret in {at}"),
             },
             (None, Some(step)) => format!(
                 "failed at {step}: {}; {}",

@@ -278,6 +278,11 @@ impl Rotation {
         self.closed
     }
 
+    /// Whether the old key is disabled (and waits to be revoked).
+    pub fn old_disabled(&self) -> bool {
+        self.old == Old::Disabled
+    }
+
     /// Where the new key's secret was delivered, once it was.
     pub fn delivered_to(&self) -> Option<&str> {
         self.new.as_ref()?.delivered.as_deref()
@@ -741,7 +746,7 @@ pub fn adopt(tag: &Tag, new: &str, old_name: Option<String>, abilities: Abilitie
         Record::Created { new: new.into() },
         Record::Delivered {
             new: new.into(),
-            to: "(delivered by an earlier run)".into(),
+            to: "an earlier run's sink".into(),
         },
         Record::Confirmed { new: new.into() },
         Record::Retire {

@@ -522,7 +522,18 @@ impl<'a> Engine<'a> {
                     }
                 }
                 Action::Wait(until) => {
-                    let mut o = outcome(&name, &rotation, "retiring", None, None);
+                    let stage = if rotation.old_disabled() {
+                        format!(
+                            "the old key is disabled, and is revoked from {}",
+                            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        )
+                    } else {
+                        format!(
+                            "the old key keeps working until {}",
+                            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        )
+                    };
+                    let mut o = outcome(&name, &rotation, "retiring", None, Some(stage));
                     o.retires_at = Some(until);
                     o.secret_at = rotation.delivered_to().map(str::to_string);
                     return Ok(o);
