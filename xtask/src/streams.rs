@@ -5,8 +5,9 @@
 //!
 //! ```yaml
 //! x-apikeys-pagination:
-//!   style: page            # numbered pages from 0, or `cursor`
+//!   style: page            # numbered pages, or `cursor`
 //!   page: page             # (page) the page-number parameter
+//!   start: 1               # (page, optional) the first page's number: 0 (the default) or 1
 //!   cursor: cursor         # (cursor) the cursor parameter
 //!   size: pageSize         # the page-size parameter
 //!   default-size: 1000     # asked for when the caller sets no size
@@ -107,6 +108,20 @@ fn stream(id: &str, paging: &Value, item: TokenStream) -> Result<TokenStream, St
         .ok_or("`default-size` is missing")?;
     let items = field(text(paging, "items")?);
     let style = text(paging, "style")?;
+    let first_page = match paging.get("start") {
+        None => 0u32,
+        Some(_) if style != "page" => return Err("`start` is for `style: page` only".into()),
+        Some(start) => match start.as_u64() {
+            Some(0) => 0,
+            Some(1) => 1,
+            _ => return Err("`start` is the first page's number: 0 or 1".into()),
+        },
+    };
+    // The totals count pages from 0: a page's index is its number less the first's.
+    let index = match first_page {
+        0 => quote!(page),
+        first => quote!(page.saturating_sub(#first)),
+    };
     let (first, fetch, start) = match style {
         "page" => {
             let page = format_ident!("{}", text(paging, "page")?.to_snake_case());
@@ -127,7 +142,7 @@ fn stream(id: &str, paging: &Value, item: TokenStream) -> Result<TokenStream, St
                     let total = ::apikeys_common::paging::Count::count(&body #total);
                     let made = #made;
                     match total {
-                        Some(total) => made.with_total_pages(page, total),
+                        Some(total) => made.with_total_pages(#index, total),
                         None => made,
                     }
                 }};
@@ -136,11 +151,11 @@ fn stream(id: &str, paging: &Value, item: TokenStream) -> Result<TokenStream, St
                 let total = field(total);
                 made = quote! {{
                     let total = ::apikeys_common::paging::Count::count(&body #total);
-                    (#made).with_total_items(page, size, total)
+                    (#made).with_total_items(#index, size, total)
                 }};
             }
             (
-                quote!(0u32),
+                quote!(#first_page),
                 quote! {
                     move |page: u32| {
                         let request = request.clone().#page(page);
@@ -205,4 +220,50 @@ fn stream(id: &str, paging: &Value, item: TokenStream) -> Result<TokenStream, St
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generated(paging: &str) -> Result<String, String> {
+        let paging: Value = serde_yaml::from_str(paging).unwrap();
+        stream("list_keys", &paging, quote!(super::types::Key)).map(|t| t.to_string())
+    }
+
+    // issue 23, part 2: numbered pages that start at 1.
+    #[test]
+    fn pages_may_be_numbered_from_one() {
+        let base = "{style: page, page: page, size: size, default-size: 50, items: data, \
+                    total-pages: pages, total-items: count";
+        let from_zero = generated(&format!("{base}}}")).unwrap();
+        assert!(from_zero.contains("paginate (0u32"), "{from_zero}");
+        assert!(from_zero.contains("with_total_pages (page , total)"));
+        let from_one = generated(&format!("{base}, start: 1}}")).unwrap();
+        assert!(from_one.contains("paginate (1u32"), "{from_one}");
+        assert!(from_one.contains("with_total_pages (page . saturating_sub (1u32) , total)"));
+        assert!(from_one.contains("with_total_items (page . saturating_sub (1u32) , size"));
+        assert_eq!(generated(&format!("{base}, start: 0}}")), Ok(from_zero));
+    }
+
+    #[test]
+    fn a_start_other_than_zero_or_one_or_on_cursors_is_refused() {
+        for (paging, why) in [
+            (
+                "{style: page, page: p, size: s, default-size: 5, items: d, start: 2}",
+                "`start` is the first page's number: 0 or 1",
+            ),
+            (
+                "{style: page, page: p, size: s, default-size: 5, items: d, start: one}",
+                "`start` is the first page's number: 0 or 1",
+            ),
+            (
+                "{style: cursor, cursor: c, size: s, default-size: 5, items: d, \
+                 next-link: next, start: 1}",
+                "`start` is for `style: page` only",
+            ),
+        ] {
+            assert_eq!(generated(paging), Err(why.to_string()), "{paging}");
+        }
+    }
 }

@@ -4,8 +4,9 @@
 //!
 //! The fragment says how a credential is sent in `components.securitySchemes`: `apiKey` for
 //! API keys and, for vendors whose users also sign in, `jwt`. Each is either
-//! `type: http, scheme: bearer` (`Authorization: Bearer <secret>`) or `type: apiKey,
-//! in: header, name: <header>` with an optional `x-apikeys-prefix: <scheme>`
+//! `type: http, scheme: bearer` (`Authorization: Bearer <secret>`), `type: http, scheme:
+//! basic` (`Authorization: Basic base64(<secret>)`, the secret given as `user:password`) or
+//! `type: apiKey, in: header, name: <header>` with an optional `x-apikeys-prefix: <scheme>`
 //! (`<header>: <scheme> <secret>`). progenitor ignores security schemes; this reads them.
 
 use proc_macro2::TokenStream;
@@ -14,11 +15,13 @@ use serde_yaml::Value;
 
 use crate::vendors::Vendor;
 
-/// How one credential is sent: a header name and the scheme before the secret ("" for none).
+/// How one credential is sent: a header name and the scheme before the secret ("" for none),
+/// or HTTP basic authentication (`header` is `authorization`, `prefix` is `Basic`).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Scheme {
     pub header: String,
     pub prefix: String,
+    pub basic: bool,
 }
 
 /// Reads `components.securitySchemes.<name>`; `Ok(None)` when the fragment has none.
@@ -37,6 +40,14 @@ pub fn scheme(doc: &Value, name: &str) -> Result<Option<Scheme>, String> {
             Ok(Some(Scheme {
                 header: "authorization".into(),
                 prefix: "Bearer".into(),
+                basic: false,
+            }))
+        }
+        (Some("http"), Some(basic), _, _) if basic.eq_ignore_ascii_case("basic") => {
+            Ok(Some(Scheme {
+                header: "authorization".into(),
+                prefix: "Basic".into(),
+                basic: true,
             }))
         }
         (Some("apiKey"), _, Some("header"), Some(header)) => {
@@ -51,11 +62,12 @@ pub fn scheme(doc: &Value, name: &str) -> Result<Option<Scheme>, String> {
             Ok(Some(Scheme {
                 header: header.to_ascii_lowercase(),
                 prefix,
+                basic: false,
             }))
         }
         _ => problem(
-            "only `type: http` with `scheme: bearer`, or `type: apiKey` with `in: header`, \
-             can be generated",
+            "only `type: http` with `scheme: bearer` or `scheme: basic`, or `type: apiKey` \
+             with `in: header`, can be generated",
         ),
     }
 }
@@ -181,9 +193,16 @@ pub fn surface(vendor: &Vendor, doc: &Value) -> Result<TokenStream, String> {
     })
 }
 
-/// `Credential::header(<header>, <prefix>, <secret>)`.
+/// `Credential::header(<header>, <prefix>, <secret>)`, or `Credential::basic(<secret>)`.
 fn credential(scheme: &Scheme, secret: TokenStream) -> TokenStream {
-    let Scheme { header, prefix } = scheme;
+    let Scheme {
+        header,
+        prefix,
+        basic,
+    } = scheme;
+    if *basic {
+        return quote!(::apikeys_common::Credential::basic(#secret));
+    }
     quote!(::apikeys_common::Credential::header(#header, #prefix, #secret))
 }
 
@@ -207,17 +226,31 @@ components:
             scheme(&fragment, "apiKey").unwrap(),
             Some(Scheme {
                 header: "x-authorization".into(),
-                prefix: "ApiKey".into()
+                prefix: "ApiKey".into(),
+                basic: false,
             })
         );
         assert_eq!(
             scheme(&fragment, "jwt").unwrap(),
             Some(Scheme {
                 header: "authorization".into(),
-                prefix: "Bearer".into()
+                prefix: "Bearer".into(),
+                basic: false,
             })
         );
         assert_eq!(scheme(&fragment, "other").unwrap(), None);
+    }
+
+    // issue 23, part 2: HTTP basic auth is generated as `Credential::basic`.
+    #[test]
+    fn a_basic_scheme_sends_user_and_password() {
+        let fragment = doc("components: {securitySchemes: {apiKey: {type: http, scheme: Basic}}}");
+        let basic = scheme(&fragment, "apiKey").unwrap().unwrap();
+        assert!(basic.basic, "{basic:?}");
+        assert_eq!(
+            credential(&basic, quote!(key)).to_string(),
+            quote!(::apikeys_common::Credential::basic(key)).to_string()
+        );
     }
 
     #[test]
@@ -225,7 +258,8 @@ components:
         for bad in [
             "{type: apiKey, in: query, name: token}",
             "{type: apiKey, in: header, name: 'X Api Key'}",
-            "{type: http, scheme: basic}",
+            "{type: http, scheme: digest}",
+            "{type: http}",
             "{type: oauth2}",
         ] {
             let fragment = doc(&format!(

@@ -405,3 +405,110 @@ fn every_generated_type_and_field_is_documented() {
         bare.join("\n")
     );
 }
+
+/// The lines a new vendor needs outside its crate, and the crate's features and examples
+/// module, each named with the vendor when missing (CONTRIBUTING.md's recipe).
+#[test]
+fn every_vendor_is_wired_into_the_workspace() {
+    let root = workspace_root();
+    let workspace = manifest(&root.join("Cargo.toml"));
+    let cli = manifest(&root.join("crates/apikeys-cli/Cargo.toml"));
+    let sandbox = manifest(&root.join("crates/apikeys-sandbox/Cargo.toml"));
+    let mut problems = Vec::new();
+    for vendor in VENDORS {
+        problems.extend(wiring_problems(
+            vendor.name,
+            &workspace,
+            &cli,
+            &sandbox,
+            &root.join(format!("crates/{}-apikeys", vendor.name)),
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn wiring_problems(
+    name: &str,
+    workspace: &Table,
+    cli: &Table,
+    sandbox: &Table,
+    dir: &Path,
+) -> Vec<String> {
+    let package = format!("{name}-apikeys");
+    let mut problems = Vec::new();
+    let mut need = |ok: bool, what: String| {
+        if !ok {
+            problems.push(format!("{name}: {what}"));
+        }
+    };
+    let line = workspace
+        .get("workspace")
+        .and_then(|w| w.get("dependencies"))
+        .and_then(|d| d.get(&package));
+    need(
+        line.and_then(|l| l.get("default-features"))
+            .and_then(|f| f.as_bool())
+            == Some(false),
+        format!(
+            "Cargo.toml [workspace.dependencies] needs `{package} = {{ path = \"crates/{package}\", version = \"..\", default-features = false }}`"
+        ),
+    );
+    need(
+        cli.get("dependencies")
+            .and_then(|d| d.get(&package))
+            .is_some(),
+        format!("crates/apikeys-cli/Cargo.toml [dependencies] needs `{package}.workspace = true`"),
+    );
+    let testing = sandbox
+        .get("dev-dependencies")
+        .and_then(|d| d.get(&package))
+        .and_then(|d| d.get("features"))
+        .and_then(|f| f.as_array())
+        .is_some_and(|f| f.iter().any(|f| f.as_str() == Some("testing")));
+    need(
+        testing,
+        format!(
+            "crates/apikeys-sandbox/Cargo.toml [dev-dependencies] needs `{package} = {{ workspace = true, features = [\"testing\"] }}`"
+        ),
+    );
+    let own = fs::read_to_string(dir.join("Cargo.toml"))
+        .ok()
+        .and_then(|t| t.parse::<Table>().ok());
+    let features = own.as_ref().and_then(|m| m.get("features"));
+    for feature in ["default", "rustls", "rustls-ring", "native-tls", "testing"] {
+        need(
+            features.and_then(|f| f.get(feature)).is_some(),
+            format!("crates/{package}/Cargo.toml has no feature `{feature}`"),
+        );
+    }
+    let lib: String = fs::read_to_string(dir.join("src/lib.rs"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    need(
+        lib.contains("#[cfg(feature=\"testing\")]#[rustfmt::skip]pubmodexamples;"),
+        format!(
+            "crates/{package}/src/lib.rs lacks `#[cfg(feature = \"testing\")] #[rustfmt::skip] pub mod examples;`"
+        ),
+    );
+    problems
+}
+
+/// A vendor wired in by half is named with each missing piece.
+#[test]
+fn a_half_wired_vendor_is_named_with_what_it_lacks() {
+    let empty = Table::new();
+    let problems = wiring_problems("acme", &empty, &empty, &empty, Path::new("/nonexistent"));
+    for piece in [
+        "acme: Cargo.toml [workspace.dependencies] needs `acme-apikeys = ",
+        "acme: crates/apikeys-cli/Cargo.toml [dependencies] needs",
+        "acme: crates/apikeys-sandbox/Cargo.toml [dev-dependencies] needs",
+        "acme: crates/acme-apikeys/Cargo.toml has no feature `testing`",
+        "acme: crates/acme-apikeys/src/lib.rs lacks `#[cfg(feature = \"testing\")]",
+    ] {
+        assert!(
+            problems.iter().any(|p| p.starts_with(piece)),
+            "{piece}\n{problems:?}"
+        );
+    }
+}

@@ -57,6 +57,22 @@ impl Credential {
         Credential::header("authorization", "Bearer", secret)
     }
 
+    /// HTTP basic authentication: `Authorization: Basic base64(<user>:<password>)`, the
+    /// secret given as `user:password`.
+    ///
+    /// Fails when the secret has no `:` (the error does not contain the secret).
+    pub fn basic(secret: Secret) -> Result<Self> {
+        if !secret.expose_secret().contains(':') {
+            return Err(Error::InvalidRequest(
+                "a basic-auth credential is `user:password`: the one given has no `:`".into(),
+            ));
+        }
+        let encoded = base64(secret.expose_secret().as_bytes());
+        let mut credential = Credential::header("authorization", "Basic", Secret::from(encoded))?;
+        credential.secret = secret;
+        Ok(credential)
+    }
+
     /// The header this credential is sent in.
     pub fn header_name(&self) -> &HeaderName {
         &self.name
@@ -69,6 +85,25 @@ impl Credential {
     pub(crate) fn secret(&self) -> &Secret {
         &self.secret
     }
+}
+
+/// Standard base64 with padding (RFC 4648), for [`Credential::basic`].
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
+        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let index = usize::try_from((n >> (18 - 6 * i)) & 63).unwrap_or(0);
+                out.push(char::from(ALPHABET.get(index).copied().unwrap_or(b'A')));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 impl std::fmt::Debug for Credential {
@@ -484,6 +519,30 @@ fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // issue 23, part 2: HTTP basic auth, a shape the generator now covers.
+    #[test]
+    fn basic_auth_sends_user_and_password_in_base64() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        let credential = Credential::basic(Secret::from("Aladdin:open sesame")).unwrap();
+        assert_eq!(credential.header_name().as_str(), "authorization");
+        assert_eq!(
+            credential.header_value().to_str().unwrap(),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+        assert!(credential.header_value().is_sensitive());
+        assert_eq!(credential.secret().expose_secret(), "Aladdin:open sesame");
+        assert!(!format!("{credential:?}").contains("QWxh"));
+        let refused = Credential::basic(Secret::from("no-colon-canary"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(refused.contains("user:password"), "{refused}");
+        assert!(!refused.contains("canary"), "{refused}");
+    }
 
     #[test]
     fn trailing_slashes_are_dropped_and_prefixes_kept() {

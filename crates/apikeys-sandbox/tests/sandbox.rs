@@ -25,20 +25,22 @@ async fn base_urls_credentials_and_scopes() {
     let sandbox = Sandbox::start().await.unwrap();
     let root = format!("http://{}", sandbox.addr());
     assert!(sandbox.addr().ip().is_loopback());
-    let paths: Vec<String> = Vendor::ALL
-        .iter()
-        .map(|v| sandbox.base_url(*v).replace(&root, ""))
-        .collect();
-    assert_eq!(
-        paths,
-        [
-            "/thingsboard",
-            "/sensorbucket/api",
-            "/nuki",
-            "",
-            "/automox/api"
-        ]
-    );
+    // issue 23, part 2: every vendor of the table, however many, at its own mount.
+    let mut paths = std::collections::HashSet::new();
+    for &vendor in Vendor::ALL {
+        let path = vendor.base_path();
+        assert_eq!(
+            sandbox.base_url(vendor),
+            format!("{root}{path}"),
+            "{vendor}"
+        );
+        assert!(
+            paths.insert(path),
+            "{vendor}: {path} is another vendor's mount"
+        );
+    }
+    assert_eq!(Vendor::Balena.base_path(), "");
+    assert_eq!(Vendor::SensorBucket.base_path(), "/sensorbucket/api");
     for &vendor in Vendor::ALL {
         assert!(!sandbox.credential(vendor).expose_secret().is_empty());
         assert!(!format!("{sandbox:?}").contains(sandbox.credential(vendor).expose_secret()));
@@ -1464,27 +1466,24 @@ mod wire {
         serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
     }
 
-    fn list_paths(sandbox: &Sandbox) -> [(Vendor, String); 5] {
+    /// Each vendor's key listing (a page of it) on the wire, for every vendor of the table.
+    fn list_paths(sandbox: &Sandbox) -> Vec<(Vendor, String)> {
         let s = sandbox.scopes();
-        [
-            (
-                Vendor::ThingsBoard,
-                format!("/api/apiKeys/{}?pageSize=10&page=0", s.thingsboard.user_id),
+        let path = |vendor: Vendor| match vendor {
+            Vendor::ThingsBoard => {
+                format!("/api/apiKeys/{}?pageSize=10&page=0", s.thingsboard.user_id)
+            }
+            Vendor::SensorBucket => "/api-keys".into(),
+            Vendor::Nuki => format!("/api/key/{}/token", s.nuki.api_key_id),
+            Vendor::Balena => "/v7/api_key".into(),
+            Vendor::Automox => format!(
+                "/users/{}/api_keys?o={}",
+                s.automox.user_id, s.automox.org_id
             ),
-            (Vendor::SensorBucket, "/api-keys".into()),
-            (
-                Vendor::Nuki,
-                format!("/api/key/{}/token", s.nuki.api_key_id),
-            ),
-            (Vendor::Balena, "/v7/api_key".into()),
-            (
-                Vendor::Automox,
-                format!(
-                    "/users/{}/api_keys?o={}",
-                    s.automox.user_id, s.automox.org_id
-                ),
-            ),
-        ]
+            other => panic!("{other}: no list path in tests/sandbox.rs `list_paths`: add its arm"),
+        };
+        // issue 23, part 2: derived from the table, so a new vendor is never skipped.
+        Vendor::ALL.iter().map(|&v| (v, path(v))).collect()
     }
 
     #[tokio::test]
