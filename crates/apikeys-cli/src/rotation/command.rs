@@ -60,7 +60,7 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
         let (accounts, unreachable) = connect(&config, reach).await;
         let (journal, lines) = Journal::open(&path).map_err(journal_failure)?;
         let (open, foreign) = engine::open_rotations(&lines, &accounts);
-        let skipped = report_unusable(&lines, &foreign, &unreachable, json);
+        let skipped = report_unusable(&lines, &foreign, &accounts, &unreachable, json);
         if open.is_empty() && skipped.is_empty() {
             let printed =
                 crate::output::print("the journal has no unfinished rotation: nothing to resume");
@@ -129,7 +129,7 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
         {
             let (_, lines) = Journal::open(path).map_err(journal_failure)?;
             let (from_journal, foreign) = engine::open_rotations(&lines, &accounts);
-            report_unusable(&lines, &foreign, &unreachable, json);
+            report_unusable(&lines, &foreign, &accounts, &unreachable, json);
             open = from_journal;
         }
         found.retain(|f| {
@@ -161,7 +161,7 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
     let (accounts, unreachable) = connect(&config, reach).await;
     let (journal, lines) = Journal::open(&path).map_err(journal_failure)?;
     let (mut open, foreign) = engine::open_rotations(&lines, &accounts);
-    let skipped = report_unusable(&lines, &foreign, &unreachable, json);
+    let skipped = report_unusable(&lines, &foreign, &accounts, &unreachable, json);
     let engine = Engine::new(&accounts, &unreachable, &sink, &journal)
         .concurrency(usize::from(args.concurrency))
         .overlap(overlap);
@@ -220,6 +220,7 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
 fn report_unusable(
     lines: &[Line],
     foreign: &[usize],
+    accounts: &HashMap<String, engine::Account>,
     unreachable: &HashMap<String, String>,
     json: bool,
 ) -> Vec<Outcome> {
@@ -239,12 +240,14 @@ fn report_unusable(
         .iter()
         .filter(|line| foreign.contains(&line.number))
         .filter(|line| !unreachable.contains_key(&line.entry.account))
-        .map(|line| line.number.to_string())
+        .map(|line| match accounts.get(&line.entry.account) {
+            Some(account) => format!("{} ({})", line.number, account.seal.mismatch(line)),
+            None => format!("{} (no such account in the configuration)", line.number),
+        })
         .collect();
     if !forged.is_empty() {
         let failure = Failure::other(format!(
-            "journal line(s) {} were not written by a run of this configuration (edited, \
-             another user's, or another configuration's account of the same name): they are \
+            "journal line(s) {} were not written by a run of this configuration: they are \
              ignored, and no key they name is touched",
             forged.join(", ")
         ));

@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::protocol::Record;
+use super::protocol::{AccountId, Record};
 
 /// One journal line: when, which run, which key (its account and old id), and the record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +60,7 @@ impl Line {
 /// An account's journal key: derived from its credential and identity, never written.
 pub struct Seal {
     key: ring::hmac::Key,
+    account: AccountId,
 }
 
 impl std::fmt::Debug for Seal {
@@ -74,8 +75,32 @@ impl Seal {
     pub fn new(credential: &str, identity: &str) -> Seal {
         let root = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, credential.as_bytes());
         let derived = ring::hmac::sign(&root, format!("apikeys journal v1\0{identity}").as_bytes());
+        let fingerprint = ring::hmac::sign(&root, b"apikeys fingerprint v1");
         Seal {
             key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref()),
+            account: AccountId {
+                identity: identity.to_string(),
+                fingerprint: hex(fingerprint.as_ref().get(..8).unwrap_or_default()),
+            },
+        }
+    }
+
+    /// The account this seal belongs to, as plan records carry it.
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+
+    /// Why `line`, which this seal does not verify, is not this account's, as far as its
+    /// (unverified) plan says.
+    pub fn mismatch(&self, line: &Line) -> &'static str {
+        match &line.entry.record {
+            Record::Plan(plan) if plan.account.identity != self.account.identity => {
+                "planned for another vendor, base URL or scope under this account's name"
+            }
+            Record::Plan(plan) if plan.account.fingerprint != self.account.fingerprint => {
+                "written with another credential"
+            }
+            _ => "edited, or not written by this configuration",
         }
     }
 
@@ -399,6 +424,40 @@ mod tests {
         assert!(!lines[1].sealed_by(&seal()), "another credential");
         assert!(!lines[1].sealed_by(&moved));
         assert!(lines[1].sealed_by(&other));
+    }
+
+    // issue 22, case 6: a plan line of another configuration says what differs.
+    #[test]
+    fn a_foreign_plan_says_whether_the_account_or_its_credential_changed() {
+        let dir = crate::rotation::tests::tempdir();
+        let path = dir.join("journal");
+        let (journal, _) = Journal::open(&path).unwrap();
+        let plan = |seal: &Seal| {
+            entry(Record::Plan(crate::rotation::protocol::Plan {
+                account: seal.account().clone(),
+                old: "7".into(),
+                name: None,
+                why: Vec::new(),
+                expires_at: None,
+                nonce: "abcdefghij".into(),
+                abilities: crate::rotation::protocol::Abilities {
+                    name_chars: None,
+                    disable: false,
+                    rename: false,
+                },
+                overlap: Default::default(),
+            }))
+        };
+        let moved = Seal::new("tb-credential", "thingsboard https://other.example user");
+        let rekeyed = Seal::new("new-credential", "thingsboard http://127.0.0.1 user");
+        journal.append(&moved, &[plan(&moved)]).unwrap();
+        journal.append(&rekeyed, &[plan(&rekeyed)]).unwrap();
+        drop(journal);
+        let (_, lines) = Journal::open(&path).unwrap();
+        assert!(seal().mismatch(&lines[0]).contains("base URL"));
+        assert!(seal().mismatch(&lines[1]).contains("another credential"));
+        assert_ne!(seal().account().fingerprint, rekeyed.account().fingerprint);
+        assert!(!format!("{:?}", seal().account()).contains("tb-credential"));
     }
 
     // issue 22, case 5: a symlink, a foreign-writable or a non-regular journal is refused,

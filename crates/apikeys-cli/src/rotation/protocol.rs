@@ -44,9 +44,22 @@ pub struct Overlap {
     pub disabled_for: TimeDelta,
 }
 
+/// Whose rotation it is: the account's vendor, base URL and scope, and a fingerprint of its
+/// credential (a keyed hash: it cannot reveal the credential). A journal line whose seal
+/// does not verify says, through this, what changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AccountId {
+    /// Vendor, base URL and scope.
+    pub identity: String,
+    /// The credential's fingerprint.
+    pub fingerprint: String,
+}
+
 /// The first record of a rotation: everything it needs, decided once.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Plan {
+    /// The account, as it was when the rotation was planned.
+    pub account: AccountId,
     /// The key to replace.
     pub old: String,
     /// Its name, if it has one.
@@ -721,13 +734,20 @@ pub fn tag_in(name: &str) -> Option<Tag> {
 /// run without the journal that started it (a CI runner, a container): the tagged key
 /// `new` was delivered (it is tagged only once its delivery was proven) and confirmed,
 /// and the old key retires as the tag says.
-pub fn adopt(tag: &Tag, new: &str, old_name: Option<String>, abilities: Abilities) -> Vec<Record> {
+pub fn adopt(
+    tag: &Tag,
+    new: &str,
+    old_name: Option<String>,
+    abilities: Abilities,
+    account: AccountId,
+) -> Vec<Record> {
     let nonce = tag
         .marker
         .strip_prefix(MARKER_TAG)
         .and_then(|rest| rest.rsplit_once('-'))
         .map_or_else(String::new, |(nonce, _)| nonce.to_string());
     let plan = Plan {
+        account,
         old: tag.old.clone(),
         name: old_name,
         why: vec!["retiring: its replacement was delivered by an earlier run".into()],

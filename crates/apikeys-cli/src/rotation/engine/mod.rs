@@ -15,7 +15,9 @@ use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::journal::{Entry, Journal, JournalError, Line, Seal};
-use super::protocol::{self, Abilities, Action, Call, Overlap, Plan, Record, Reply, Rotation};
+use super::protocol::{
+    self, Abilities, AccountId, Action, Call, Overlap, Plan, Record, Reply, Rotation,
+};
 use super::sink::{Delivery, Sink};
 
 #[cfg(test)]
@@ -298,6 +300,7 @@ impl<'a> Engine<'a> {
                 continue;
             };
             let plan = Plan {
+                account: account.seal.account().clone(),
                 old: planned.key.id.clone(),
                 name: planned.key.name.clone(),
                 why: planned.why.clone(),
@@ -343,6 +346,7 @@ impl<'a> Engine<'a> {
                 &found.new,
                 found.old_name,
                 abilities(account.keys.as_ref()),
+                account.seal.account().clone(),
             );
             let entries: Vec<Entry> = records
                 .into_iter()
@@ -350,6 +354,7 @@ impl<'a> Engine<'a> {
                 .collect();
             self.append(&found.account, &entries)?;
             let mut rotation = Rotation::new(Plan {
+                account: AccountId::default(),
                 old: found.tag.old.clone(),
                 name: None,
                 why: Vec::new(),

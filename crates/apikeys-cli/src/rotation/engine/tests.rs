@@ -327,6 +327,7 @@ async fn forged_journal_lines_touch_no_key() {
             record,
         };
         let plan = Plan {
+            account: AccountId::default(),
             old: victim.clone(),
             name: None,
             why: vec![],

@@ -19,6 +19,7 @@ fn start() -> DateTime<Utc> {
 
 fn plan(old: &str, nonce: &str, abilities: Abilities, overlap: Overlap) -> Plan {
     Plan {
+        account: AccountId::default(),
         old: old.into(),
         name: Some("production deploy key for the ci".into()),
         why: vec!["expired".into()],
@@ -111,7 +112,7 @@ fn tags_round_trip_and_foreign_text_is_no_tag() {
     assert_eq!(tag.revoke_at, at + TimeDelta::hours(3));
     // Adopted by a run without the journal, the rotation goes on from the retirement.
     let mut adopted = Rotation::new(plan("x", "y", abilities, Overlap::default()));
-    for record in adopt(&tag, "9", None, abilities) {
+    for record in adopt(&tag, "9", None, abilities, AccountId::default()) {
         adopted.apply(&record);
     }
     assert_eq!(adopted.next(at), Action::Wait(at + TimeDelta::hours(1)));
