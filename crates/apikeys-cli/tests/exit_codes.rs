@@ -94,16 +94,7 @@ fn a_failed_rotation_exits_9_whatever_became_of_stdout() {
         .unwrap();
     let dir = tempdir();
     let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[account]]\nname = \"tb\"\nvendor = \"thingsboard\"\nbase-url = \"{}\"\n\
-             scope = {{ user-id = \"{}\" }}\ncredential = {{ env = \"TEST_TB_KEY\" }}\n",
-            sandbox.base_url(Vendor::ThingsBoard),
-            sandbox.scopes().thingsboard.user_id
-        ),
-    )
-    .unwrap();
+    common::thingsboard_config(&sandbox, &config, "TEST_TB_KEY");
     let credential = sandbox.credential(Vendor::ThingsBoard);
     for (n, stdout) in [closed_pipe as fn() -> Stdio, full_disk]
         .into_iter()

@@ -39,16 +39,7 @@ fn seeded(names: &[&str]) -> (Running, PathBuf) {
         )
         .unwrap();
     let config = tempdir().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[account]]\nname = \"tb\"\nvendor = \"thingsboard\"\nbase-url = \"{}\"\n\
-             scope = {{ user-id = \"{}\" }}\ncredential = {{ env = \"TB_KEY\" }}\n",
-            sandbox.base_url(Vendor::ThingsBoard),
-            sandbox.scopes().thingsboard.user_id
-        ),
-    )
-    .unwrap();
+    common::thingsboard_config(&sandbox, &config, "TB_KEY");
     (sandbox, config)
 }
 

@@ -12,16 +12,7 @@ use predicates::prelude::*;
 /// A config file with one ThingsBoard account `tb` of `sandbox`, its credential in `TB_PROD_KEY`.
 fn config(sandbox: &Running, dir: &Path) -> PathBuf {
     let path = dir.join("config.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[[account]]\nname = \"tb\"\nvendor = \"thingsboard\"\nbase-url = \"{}\"\n\
-             scope = {{ user-id = \"{}\" }}\ncredential = {{ env = \"TB_PROD_KEY\" }}\n",
-            sandbox.base_url(Vendor::ThingsBoard),
-            sandbox.scopes().thingsboard.user_id
-        ),
-    )
-    .unwrap();
+    common::thingsboard_config(sandbox, &path, "TB_PROD_KEY");
     path
 }
 

@@ -29,16 +29,7 @@ impl Fixture {
         let dir = tempdir();
         std::fs::create_dir_all(dir.join("secrets")).unwrap();
         let config = dir.join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[[account]]\nname = \"tb\"\nvendor = \"thingsboard\"\nbase-url = \"{}\"\n\
-                 scope = {{ user-id = \"{}\" }}\ncredential = {{ env = \"TEST_TB_KEY\" }}\n",
-                sandbox.base_url(Vendor::ThingsBoard),
-                sandbox.scopes().thingsboard.user_id
-            ),
-        )
-        .unwrap();
+        common::thingsboard_config(&sandbox, &config, "TEST_TB_KEY");
         let mut fixture = Fixture {
             sandbox,
             dir,

@@ -24,16 +24,7 @@ impl Fixture {
         let sandbox = Running::start();
         let dir = tempdir();
         let config = dir.join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[[account]]\nname = \"tb\"\nvendor = \"thingsboard\"\nbase-url = \"{}\"\n\
-                 scope = {{ user-id = \"{}\" }}\ncredential = {{ env = \"TEST_TB_KEY\" }}\n",
-                sandbox.base_url(Vendor::ThingsBoard),
-                sandbox.scopes().thingsboard.user_id
-            ),
-        )
-        .unwrap();
+        common::thingsboard_config(&sandbox, &config, "TEST_TB_KEY");
         let fixture = Fixture {
             sandbox,
             dir,

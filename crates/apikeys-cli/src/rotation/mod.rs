@@ -178,6 +178,21 @@ pub fn print_report(
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::sink::Delivery;
+    use apikeys_common::{CreatedKey, KeyInfo, Secret};
+
+    /// A key `id` just created, its secret `tb_s3cret_value`.
+    pub fn created(id: &str) -> CreatedKey {
+        CreatedKey::new(KeyInfo::new(id), Secret::from("tb_s3cret_value"))
+    }
+
+    /// A delivery of a ThingsBoard key of the account `prod/tb`.
+    pub const TO: Delivery<'static> = Delivery {
+        account: "prod/tb",
+        vendor: "thingsboard",
+        old: "old-1",
+    };
+
     /// A fresh directory under the system's temporary directory.
     pub fn tempdir() -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!(

@@ -624,7 +624,13 @@ impl Rotation {
                     to,
                 }]
             }
-            (Call::Deliver { new } | Call::Publish { new, .. }, Reply::Failed(why)) => vec![
+            // A staged secret that cannot be published (a resumed run found something else
+            // at its name): its key is discarded and the rotation redone with a new one.
+            (Call::Publish { new, .. }, Reply::Failed(why)) => vec![Record::Discard {
+                new: new.clone(),
+                why: format!("its secret could not be published: {why}"),
+            }],
+            (Call::Deliver { new }, Reply::Failed(why)) => vec![
                 Record::Discard {
                     new: new.clone(),
                     why: format!("its secret was not delivered: {why}"),

@@ -137,17 +137,7 @@ mod tests {
     use super::super::protocol::Reply;
     use super::super::sink::{COMMAND_TIMEOUT, Sink};
     use super::*;
-    use apikeys_common::{KeyInfo, Secret};
-
-    fn created(id: &str) -> CreatedKey {
-        CreatedKey::new(KeyInfo::new(id), Secret::from("tb_s3cret_value"))
-    }
-
-    const TO: Delivery<'static> = Delivery {
-        account: "prod/tb",
-        vendor: "thingsboard",
-        old: "old-1",
-    };
+    use crate::rotation::tests::{TO, created};
 
     #[tokio::test]
     async fn the_command_gets_the_secret_on_stdin_and_the_ids_in_its_environment() {

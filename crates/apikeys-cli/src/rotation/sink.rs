@@ -209,17 +209,7 @@ fn publish(staged: &Staged) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use apikeys_common::{KeyInfo, Secret};
-
-    fn created(id: &str) -> CreatedKey {
-        CreatedKey::new(KeyInfo::new(id), Secret::from("tb_s3cret_value"))
-    }
-
-    const TO: Delivery<'static> = Delivery {
-        account: "prod/tb",
-        vendor: "thingsboard",
-        old: "old-1",
-    };
+    use crate::rotation::tests::{TO, created};
 
     async fn staged(sink: &Sink, id: &str) -> Staged {
         match sink.deliver(TO, &created(id)).await {

@@ -67,3 +67,19 @@ pub fn tempdir() -> PathBuf {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// Writes at `path` a config whose one account, `tb`, is `sandbox`'s ThingsBoard user, its
+/// credential read from the variable `variable`.
+pub fn thingsboard_config(sandbox: &Running, path: &std::path::Path, variable: &str) {
+    let vendor = apikeys_sandbox::Vendor::ThingsBoard;
+    std::fs::write(
+        path,
+        format!(
+            "[[account]]\nname = \"tb\"\nvendor = \"thingsboard\"\nbase-url = \"{}\"\n\
+             scope = {{ user-id = \"{}\" }}\ncredential = {{ env = \"{variable}\" }}\n",
+            sandbox.base_url(vendor),
+            sandbox.scopes().thingsboard.user_id
+        ),
+    )
+    .unwrap();
+}
