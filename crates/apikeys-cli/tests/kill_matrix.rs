@@ -444,34 +444,43 @@ impl World {
 
 /// Runs `scenario` on fresh worlds, one per kill line (none: the clean run), and returns
 /// each world's outcome.
-fn play(
-    scenario: Scenario,
-    kills: &[Option<usize>],
-) -> Vec<(Option<usize>, World, Result<(), String>)> {
-    let mut worlds: Vec<(Option<usize>, World, Result<(), String>)> = kills
-        .iter()
-        .map(|kill| {
-            let mut world = World::start(*kill, true);
-            world.apply_and_settle(scenario);
-            let result = world.check(scenario.overlap);
-            let result = world.after_kill.clone().and(result);
-            (*kill, world, result)
-        })
-        .collect();
-    if scenario.overlap {
-        // One wait for every world: then a later run retires the old keys.
-        std::thread::sleep(RETIRED_AFTER);
-        for (_, world, result) in &mut worlds {
-            world.apply_and_settle(scenario);
-            if result.is_ok() {
-                *result = world.check(false);
-            }
-            if result.is_ok() {
-                *result = world.after_kill.clone();
-            }
-        }
+type Played = (Option<usize>, World, Result<(), String>);
+
+/// Runs `f` on each item, in two threads: most of a world's time is spent waiting on its
+/// processes and the sandbox.
+fn in_two<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let half = items.len().div_ceil(2);
+    let mut items = items;
+    let second = items.split_off(half);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let other = scope.spawn(move || second.into_iter().map(f).collect::<Vec<R>>());
+        let mut done: Vec<R> = items.into_iter().map(f).collect();
+        done.extend(other.join().unwrap());
+        done
+    })
+}
+
+fn play(scenario: Scenario, kills: &[Option<usize>]) -> Vec<Played> {
+    let worlds = in_two(kills.to_vec(), |kill| {
+        let mut world = World::start(kill, true);
+        world.apply_and_settle(scenario);
+        let result = world.check(scenario.overlap);
+        let result = world.after_kill.clone().and(result);
+        (kill, world, result)
+    });
+    if !scenario.overlap {
+        return worlds;
     }
-    worlds
+    // One wait for every world: then a later run retires the old keys.
+    std::thread::sleep(RETIRED_AFTER);
+    in_two(worlds, |(kill, mut world, result)| {
+        world.apply_and_settle(scenario);
+        let result = result
+            .and_then(|()| world.check(false))
+            .and_then(|()| world.after_kill.clone());
+        (kill, world, result)
+    })
 }
 
 fn scenario(scenario: Scenario) {
