@@ -1,4 +1,4 @@
-//! The rotation driver: performs what the [`protocol`](super::protocol) asks for (list,
+//! The rotation driver: performs what the [`super::protocol`] asks for (list,
 //! create, deliver, confirm, rename, disable, revoke) and feeds the results back, each
 //! record journaled and synced before it is applied. A run and a resumed run are the same
 //! loop: resuming folds the journal's records into each rotation first.
