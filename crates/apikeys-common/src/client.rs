@@ -1,7 +1,9 @@
 //! Building a vendor client: base URL, credential, timeouts and user agent, checked once.
 
+use std::future::Future;
 use std::marker::PhantomData;
 use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
@@ -124,6 +126,9 @@ pub struct ClientState {
     pub(crate) credential: Option<Credential>,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_response_bytes: usize,
+    /// Who the credential belongs to, once asked; clones share it, as they share the
+    /// credential (which never changes after the build).
+    pub(crate) caller: Arc<OnceLock<i64>>,
 }
 
 impl Default for ClientState {
@@ -132,7 +137,25 @@ impl Default for ClientState {
             credential: None,
             retry: RetryPolicy::default(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            caller: Arc::default(),
         }
+    }
+}
+
+impl ClientState {
+    /// The caller's numeric id (e.g. balena's actor, from `whoami`): `ask`ed the first
+    /// time, then remembered for this client and its clones, as the vendors' own SDKs
+    /// remember it per client. A failed ask is not remembered; two first calls at once may
+    /// both ask.
+    pub async fn caller_id<F>(&self, ask: impl FnOnce() -> F) -> Result<i64>
+    where
+        F: Future<Output = Result<i64>>,
+    {
+        if let Some(id) = self.caller.get() {
+            return Ok(*id);
+        }
+        let id = ask().await?;
+        Ok(*self.caller.get_or_init(|| id))
     }
 }
 
@@ -424,6 +447,7 @@ impl<V: Vendor> ClientBuilder<V> {
             credential: self.credential.transpose()?,
             retry: self.retry,
             max_response_bytes: self.max_response_bytes,
+            caller: Arc::default(),
         };
         Ok(V::from_parts(&base_url, http, state, Checked(())))
     }

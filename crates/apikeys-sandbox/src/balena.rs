@@ -7,7 +7,8 @@
 //! key gets 401, as on openBalena). What each credential may read follows openBalena's roles
 //! (open-balena-api `src/lib/auth.ts`): a user (session or named key) reads only the keys of
 //! its own actor, so its fleets' and devices' keys are not listed to it; a device key reads
-//! its device and fleet but no keys; a provisioning key reads nothing (401). PATCH and
+//! its device and fleet but no keys; a provisioning key reads no keys or devices (401) and
+//! finds no fleet, not even its own (200, no rows, as openBalena v49 answers). PATCH and
 //! DELETE of a key the caller cannot see change nothing and answer 200.
 //!
 //! A key listing without `$select` sends every column, the secret `key` and `modified_at`
@@ -594,8 +595,9 @@ impl Balena {
     }
 
     /// The applications the caller may read: a user's own, or a device's fleet. A
-    /// provisioning key may only create devices, not read its fleet (`None`: 401).
-    fn visible_applications(&self, caller: &Caller) -> Option<Vec<Application>> {
+    /// provisioning key reads none, not even its own fleet: openBalena (v49) answers its
+    /// look-up 200 with no rows.
+    fn visible_applications(&self, caller: &Caller) -> Vec<Application> {
         let readable = |a: &Application| match caller.role {
             Role::User => self.user_of(caller.actor).is_some_and(|u| u.id == a.owner),
             Role::Device => self
@@ -604,20 +606,21 @@ impl Balena {
                 .any(|d| d.actor == caller.actor && d.application == a.id),
             Role::Fleet => false,
         };
-        (caller.role != Role::Fleet).then(|| {
-            self.applications
-                .iter()
-                .filter(|a| readable(a))
-                .cloned()
-                .collect()
-        })
+        self.applications
+            .iter()
+            .filter(|a| readable(a))
+            .cloned()
+            .collect()
     }
 
     /// The devices the caller may read: those of a user's fleets, or a device itself
     /// (`None` for a provisioning key: 401).
     fn visible_devices(&self, caller: &Caller) -> Option<Vec<Device>> {
+        if caller.role == Role::Fleet {
+            return None;
+        }
         let fleets: Vec<i64> = self
-            .visible_applications(caller)?
+            .visible_applications(caller)
             .iter()
             .map(|a| a.id)
             .collect();
@@ -855,10 +858,8 @@ impl Balena {
         pairs: &[(String, String)],
     ) -> Result<Response, String> {
         let options = options(pairs, APPLICATION_FIELDS, &[])?;
-        let Some(readable) = self.visible_applications(caller) else {
-            return Ok(unauthorized());
-        };
-        let visible: Vec<Application> = readable
+        let visible: Vec<Application> = self
+            .visible_applications(caller)
             .into_iter()
             .filter(|a| id.is_none_or(|id| a.id == id))
             .collect();

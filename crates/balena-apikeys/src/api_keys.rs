@@ -112,8 +112,9 @@ impl<'a> ApiKeys<'a> {
     }
 
     /// The calling user's named keys: looks up the caller's actor
-    /// (`GET /actor/v1/whoami`), then lists the keys of that actor that have a name
-    /// (legacy user keys have none).
+    /// (`GET /actor/v1/whoami`, once per client and its clones, as both official SDKs do;
+    /// a failed look-up is asked again next time), then lists the keys of that actor that
+    /// have a name (legacy user keys have none).
     ///
     /// ```no_run
     /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
@@ -145,9 +146,10 @@ impl<'a> ApiKeys<'a> {
     /// may read only the keys of its own actor (open-balena-api's `api_key` read permission
     /// in `src/lib/auth.ts` is `is_of__actor eq @__ACTOR_ID`). For a user's token this
     /// therefore returns an empty list even when the fleet has provisioning keys: that is
-    /// the server's answer, not an error. A provisioning key may not read its own fleet, so
-    /// the look-up fails with 401 ([`Error::is_unauthorized`]). balenaCloud grants more: its
-    /// SDK's integration tests list a fleet's provisioning keys as the fleet's owner.
+    /// the server's answer, not an error. A provisioning key finds no fleet, not even its
+    /// own: openBalena (v49) answers its look-up 200 with no rows, so this is a not-found
+    /// error ([`Error::is_not_found`]) for it. balenaCloud grants more: its SDK's
+    /// integration tests list a fleet's provisioning keys as the fleet's owner.
     ///
     /// ```no_run
     /// # async fn demo(client: balena_apikeys::Client) -> balena_apikeys::Result<()> {
@@ -197,8 +199,8 @@ impl<'a> ApiKeys<'a> {
     /// Changes a key's name, description or expiry date (`PATCH /v7/api_key(<id>)`): only
     /// the fields set in `changes` are sent, as the JS SDK does; the others stay as they are.
     ///
-    /// An update that changes nothing, or sets an empty name, is refused before anything is
-    /// sent. The server answers 200 even for an id the caller cannot see (nothing changes).
+    /// An update that changes nothing, sets an empty name or one longer than 50 characters,
+    /// or a description longer than 150, is refused before anything is sent. The server answers 200 even for an id the caller cannot see (nothing changes).
     /// API keys cannot update keys (401): use a session token.
     ///
     /// ```no_run
@@ -213,8 +215,8 @@ impl<'a> ApiKeys<'a> {
     /// # }
     /// ```
     pub async fn update(&self, id: i64, changes: ApiKeyUpdate) -> Result<()> {
-        // The fragment's `minProperties: 1` and the name's `minLength: 1` are checked on the
-        // typed body before it is sent, like every generated request's bounds.
+        // The fragment's `minProperties: 1` and the name's and description's lengths are
+        // checked on the typed body before it is sent, like every generated request's bounds.
         self.client
             .update_api_key()
             .id(id)
@@ -329,7 +331,7 @@ impl Listing<Client> for KeyListing {
             let by_name = ODataOptions::new().orderby(ApiKeyField::Name, Order::Asc);
             let actor = match self {
                 KeyListing::All => return Ok(by_name),
-                KeyListing::NamedUser => client.get_actor_whoami().send().await?.id,
+                KeyListing::NamedUser => client.caller_actor().await?,
                 KeyListing::Application(application) => {
                     application_actor(client, application).await?
                 }
@@ -347,6 +349,15 @@ impl Listing<Client> for KeyListing {
     /// `GET /v7/api_key` with `options`, the envelope unwrapped.
     fn fetch(client: &Client, options: ODataOptions) -> BoxFuture<'_, Result<Vec<ApiKey>>> {
         Box::pin(async move { Ok(client.get_api_keys().odata(&options).send().await?.d) })
+    }
+}
+
+impl Client {
+    /// The caller's actor: asked of `whoami` once per client (and its clones), as both
+    /// official SDKs do; a failed ask is asked again next time.
+    pub(crate) async fn caller_actor(&self) -> Result<i64> {
+        let ask = async || Ok(self.get_actor_whoami().send().await?.id);
+        self.inner.caller_id(ask).await
     }
 }
 

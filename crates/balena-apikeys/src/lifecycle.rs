@@ -27,9 +27,9 @@ const VENDOR: &str = "balena";
 /// | `update` | a name: `update`, then `get` for the key as it now is |
 /// | `revoke` | `get` (balena answers success for an id it does not have), then `revoke` |
 ///
-/// The caller's actor is asked of `whoami` once per scope (and its clones), as both
-/// official SDKs ask it once per client. Ids are the keys'
-/// numeric ids in decimal. balena keys have no enabled flag, so `update` refuses `enabled`
+/// The caller's actor is asked of `whoami` once per client, as both official SDKs ask
+/// it (a scope made from a client that already asked does not ask again). Ids are the
+/// keys' numeric ids in decimal. balena keys have no enabled flag, so `update` refuses `enabled`
 /// before anything is sent; [`KeyInfo::enabled`] is `None`. Creating, updating and revoking
 /// need a user's session token (`.jwt(..)`), not an API key.
 ///
@@ -74,7 +74,7 @@ impl KeyScope {
     /// The caller's actor, from `whoami` the first time only (two first calls at once ask
     /// once; a failed ask is asked again next time).
     async fn actor(&self) -> Result<i64> {
-        let ask = async || Ok::<_, Error>(self.client.get_actor_whoami().send().await?.id);
+        let ask = async || self.client.caller_actor().await;
         self.actor.get_or_try_init(ask).await.copied()
     }
 

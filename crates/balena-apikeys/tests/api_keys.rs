@@ -366,6 +366,50 @@ async fn named_user_keys_look_up_the_caller_actor_then_filter_on_it() {
     );
 }
 
+// issue 23, part 4: the caller's actor is asked once per client, as the official SDKs do.
+#[tokio::test]
+async fn named_user_keys_ask_whoami_once_per_client_and_again_after_a_failure() {
+    let server = mock_server().await;
+    // The first look-up fails; a failure is not remembered.
+    authenticated(Mock::given(method("GET")).and(path("/actor/v1/whoami")))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_whoami(&server).await;
+    authenticated(Mock::given(method("GET")).and(path("/v7/api_key")))
+        .respond_with(named_user_keys())
+        .expect(3)
+        .mount(&server)
+        .await;
+
+    let client = client(&server);
+    let error = client
+        .api_key()
+        .get_all_named_user_api_keys()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(500), "{error:?}");
+    for client in [&client, &client, &client.clone()] {
+        let keys = client
+            .api_key()
+            .get_all_named_user_api_keys()
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(keys.len(), 2);
+    }
+    let whoami = log(&server)
+        .await
+        .into_iter()
+        .filter(|r| r == "GET /actor/v1/whoami")
+        .count();
+    assert_eq!(whoami, 2, "one failed ask, then one for every later call");
+}
+
 #[tokio::test]
 async fn named_user_keys_merge_the_callers_options_as_the_sdk_does() {
     let server = mock_server().await;

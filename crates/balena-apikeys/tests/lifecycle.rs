@@ -318,7 +318,7 @@ async fn list_streams_the_caller_s_named_keys_100_at_a_time() {
 #[tokio::test]
 async fn get_asks_for_the_one_key_and_a_missing_one_is_not_found() {
     let server = mock_server().await;
-    // The actor is asked once per scope, as both official SDKs ask once per client.
+    // The actor is asked once per client, as both official SDKs ask it.
     mount_whoami(&server, 1).await;
     mount_by_id(&server, OLD, json!([row(OLD, "ci-deploy")])).await;
     mount_by_id(&server, NEW, json!([])).await;
