@@ -556,3 +556,39 @@ components:
         }
     }
 }
+
+/// Issue 23, part 2: the binary finds the workspace from where it runs, not where it was built.
+#[test]
+fn the_workspace_root_is_found_from_a_nested_directory_at_run_time() {
+    let here = workspace_root();
+    let nested = here.join("crates/nuki-apikeys/src");
+    assert_eq!(find_workspace_root(&nested), Ok(here.clone()));
+    assert_eq!(find_workspace_root(&here), Ok(here));
+
+    // Another clone: its member's own Cargo.toml (no `[workspace]`) is passed over.
+    let clone = std::env::temp_dir().join(format!("apikeys-clone-{}", std::process::id()));
+    let member = clone.join("crates/one/src");
+    std::fs::create_dir_all(&member).unwrap();
+    std::fs::write(
+        clone.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"crates/*\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        clone.join("crates/one/Cargo.toml"),
+        "[package]\nname = \"one\"\n",
+    )
+    .unwrap();
+    let found = find_workspace_root(&member);
+    std::fs::remove_dir_all(&clone).unwrap();
+    assert_eq!(found, Ok(clone));
+}
+
+#[test]
+fn outside_any_workspace_the_root_finder_says_so() {
+    let message = find_workspace_root(Path::new("/")).unwrap_err();
+    assert!(
+        message.contains("no Cargo.toml with a [workspace] table in /"),
+        "{message}"
+    );
+}
