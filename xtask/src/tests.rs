@@ -523,7 +523,7 @@ fn an_example_must_fit_one_member_of_a_one_of() {
 fn a_sixth_vendor_is_generated_and_the_cross_vendor_tests_cover_it() {
     const SIXTH: Vendor = Vendor {
         name: "sixth",
-        operations: &["list_keys"],
+        operations: &["list_keys", "list_tokens"],
         ..TOY
     };
     let fragment = r##"
@@ -544,6 +544,16 @@ paths:
       responses:
         '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/KeyPage'}}}}
         4XX: {description: e, content: {application/json: {schema: {$ref: '#/components/schemas/Problem'}}}}
+  /tokens:
+    get:
+      operationId: list_tokens
+      summary: List tokens
+      description: Every token, in one unpaged array.
+      x-rust-example: "client.list_tokens().send().await?;"
+      x-apikeys-pagination: {style: none, find-by: id}
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Key'}}}}}
+        4XX: {description: e, content: {application/json: {schema: {$ref: '#/components/schemas/Problem'}}}}
 components:
   securitySchemes:
     apiKey: {type: http, scheme: basic, description: "`user:password`."}
@@ -558,11 +568,12 @@ components:
       description: A key.
       type: object
       required: [id]
-      x-apikeys-key-info: {id: id, name: name}
+      x-apikeys-key-info: {id: id, name: name, enabled: {not: revoked}}
       properties:
         id: {description: The id., type: integer, format: int64}
         name: {description: The name., type: string}
-      example: {id: 1, name: ci}
+        revoked: {description: Whether it is revoked., type: boolean}
+      example: {id: 1, name: ci, revoked: false}
     Problem:
       description: An error.
       type: object
@@ -581,6 +592,8 @@ components:
     for wanted in [
         "::apikeys_common::Credential::basic(key)",
         "::apikeys_common::paginate(1u32,",
+        "info.enabled=key.revoked.map(|flag|!flag);",
+        "pubasyncfnfind(self,id:i64,)",
     ] {
         assert!(compact.contains(wanted), "{wanted}\n{code}");
     }
