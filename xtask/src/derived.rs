@@ -18,6 +18,11 @@ const HEADER: &str =
 pub const SANDBOX: &str = "crates/apikeys-sandbox/src/vendors.rs";
 /// The CLI's vendor subcommands, relative to the workspace root.
 pub const CLI: &str = "crates/apikeys-cli/src/vendors.rs";
+/// What the sandbox's cross-vendor tests build for each vendor: its crate's lifecycle and
+/// the example its listing is compared with.
+pub const SANDBOX_TESTS: &str = "crates/apikeys-sandbox/tests/vendors/mod.rs";
+/// What the CLI's cross-vendor tests pass for each vendor: its scope flags.
+pub const CLI_TESTS: &str = "crates/apikeys-cli/tests/common/vendors.rs";
 /// Markdown files with a `<!-- vendors:start -->`…`<!-- vendors:end -->` table.
 type Table = fn(&[Vendor]) -> String;
 const TABLES: &[(&str, Table)] = &[
@@ -33,6 +38,14 @@ pub fn all(root: &Path) -> Result<Vec<(String, String)>, String> {
     let mut files = vec![
         (SANDBOX.to_string(), rust(root, SANDBOX, sandbox(VENDORS))?),
         (CLI.to_string(), rust(root, CLI, cli(VENDORS))?),
+        (
+            SANDBOX_TESTS.to_string(),
+            rust(root, SANDBOX_TESTS, sandbox_tests(VENDORS)?)?,
+        ),
+        (
+            CLI_TESTS.to_string(),
+            rust(root, CLI_TESTS, cli_tests(VENDORS))?,
+        ),
     ];
     for (path, table) in TABLES {
         let text = std::fs::read_to_string(root.join(path))
@@ -319,6 +332,53 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
         let name = ident(v.name);
         quote!((Vendor::#variant, self.#name),)
     });
+    let auth_arms = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let (header, prefix) = v.sandbox.auth_header;
+        quote!(Vendor::#variant => (#header, format!("{}{key}", #prefix)),)
+    });
+    let list_path_arms = vendors
+        .iter()
+        .map(|v| {
+            let variant = ident(&v.variant());
+            let path = scope_template(v.name, v.sandbox.list_path)?;
+            Ok(quote!(Vendor::#variant => #path,))
+        })
+        .collect::<Result<Vec<_>, String>>();
+    let list_path_arms = match list_path_arms {
+        Ok(arms) => arms,
+        Err(why) => return quote!(compile_error!(#why);),
+    };
+    let list_keys_arms = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let keys = v.sandbox.list_keys;
+        quote!(Vendor::#variant => #keys,)
+    });
+    let unauthorized_arms = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let body = v.sandbox.unauthorized;
+        quote!(Vendor::#variant => #body,)
+    });
+    let unknown_id_arms = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let id = v.sandbox.unknown_id;
+        quote!(Vendor::#variant => #id,)
+    });
+    let key_fields_arms = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let (expires, disables, precision_ns) = (
+            v.sandbox.expires,
+            v.sandbox.disables,
+            v.sandbox.precision_ns,
+        );
+        quote! {
+            Vendor::#variant => KeyFields {
+                expires: #expires,
+                disables: #disables,
+                precision_ns: #precision_ns,
+            },
+        }
+    });
     // The root is unused when no emulator links to itself.
     let unused_root =
         (!vendors.iter().any(|v| v.sandbox.build_takes_base_url)).then(|| quote!(let _ = root;));
@@ -374,12 +434,69 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
                 }
             }
 
+            /// The header a request sends `key` in, as the vendor expects it.
+            pub fn auth_header(self, key: &str) -> (&'static str, String) {
+                match self {
+                    #(#auth_arms)*
+                }
+            }
+
+            /// The path of the vendor's key listing in the seeded scope, under
+            /// [`Sandbox::base_url`](crate::Sandbox::base_url).
+            pub fn list_path(self, scopes: &Scopes) -> String {
+                match self {
+                    #(#list_path_arms)*
+                }
+            }
+
+            /// Where the keys are in the listing's JSON: a JSON pointer, `""` when the
+            /// listing is a bare array.
+            pub fn list_keys(self) -> &'static str {
+                match self {
+                    #(#list_keys_arms)*
+                }
+            }
+
+            /// JSON whose fields the vendor's 401 body has (some of them); `""` when the
+            /// body is empty.
+            pub fn unauthorized(self) -> &'static str {
+                match self {
+                    #(#unauthorized_arms)*
+                }
+            }
+
+            /// A well-formed key id that no seeded key has.
+            pub fn unknown_id(self) -> &'static str {
+                match self {
+                    #(#unknown_id_arms)*
+                }
+            }
+
+            /// What the vendor's keys can hold, and its clock's tick.
+            pub fn key_fields(self) -> KeyFields {
+                match self {
+                    #(#key_fields_arms)*
+                }
+            }
+
             /// A refusal with `status` in the vendor's error body, for a fault rule.
             pub(crate) fn fault_response(self, status: StatusCode, message: &str) -> Response {
                 match self {
                     #(#fault_arms)*
                 }
             }
+        }
+
+        /// What a vendor's keys can hold, and to what precision it keeps times.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub struct KeyFields {
+            /// A key may have an expiry.
+            pub expires: bool,
+            /// A key may be disabled.
+            pub disables: bool,
+            /// The tick of the vendor's clock, in nanoseconds: times are cut to it.
+            pub precision_ns: i64,
         }
 
         impl fmt::Display for Vendor {
@@ -459,6 +576,175 @@ pub fn sandbox(vendors: &[Vendor]) -> TokenStream {
                 Scopes { #(#scopes)* },
                 Seeders { #(#seeders)* },
             )
+        }
+    }
+}
+
+/// `template` with each `{field.path}` replaced by that field of `scopes`, as a `format!`;
+/// the first part of the path must be the vendor's own scope (`name`).
+fn scope_template(name: &str, template: &str) -> Result<TokenStream, String> {
+    let mut format = String::new();
+    let mut args = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').map(|at| open + at).ok_or(format!(
+            "{name}: `list_path` has a `{{` without its `}}`: {template}"
+        ))?;
+        format.push_str(&rest[..open]);
+        format.push_str("{}");
+        let field = &rest[open + 1..close];
+        if field.split('.').next() != Some(name) {
+            return Err(format!(
+                "{name}: `list_path` may only name fields of its own scope, `{{{name}.…}}`: {template}"
+            ));
+        }
+        let parts = field.split('.').map(ident);
+        args.push(quote!(scopes #(.#parts)*));
+        rest = &rest[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err(format!(
+            "{name}: `list_path` has a `}}` without its `{{`: {template}"
+        ));
+    }
+    format.push_str(rest);
+    Ok(if args.is_empty() {
+        quote!(#format.to_string())
+    } else {
+        quote!(format!(#format #(, #args)*))
+    })
+}
+
+/// `crates/apikeys-sandbox/tests/vendors/mod.rs`.
+pub fn sandbox_tests(vendors: &[Vendor]) -> Result<TokenStream, String> {
+    let lifecycle_arms = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let name = ident(v.name);
+        let krate = ident(&v.crate_ident());
+        let args = v.cli.scope.iter().map(|arg| expr(arg.demo));
+        let binding = v
+            .cli
+            .scope
+            .iter()
+            .any(|arg| arg.demo.contains("scope"))
+            .then(|| quote!(let scope = &scopes.#name;));
+        quote! {
+            Vendor::#variant => {
+                #binding
+                let client = #krate::Client::builder(base)
+                    .api_key(key)
+                    .retry(RetryPolicy::disabled())
+                    .build()
+                    .unwrap();
+                Box::new(#krate::KeyScope::new(client #(, #args)*))
+            }
+        }
+    });
+    let example_arms = vendors
+        .iter()
+        .map(|v| {
+            let variant = ident(&v.variant());
+            let krate = ident(&v.crate_ident());
+            let first = v.sandbox.examples.first().ok_or(format!(
+                "{}: `sandbox.examples` is empty: name the schema whose example the listing answers",
+                v.name
+            ))?;
+            let function = ident(&heck::ToSnakeCase::to_snake_case(*first));
+            Ok(quote!(Vendor::#variant => #krate::examples::#function(),))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let unused_scopes = (!vendors
+        .iter()
+        .flat_map(|v| v.cli.scope)
+        .any(|arg| arg.demo.contains("scope")))
+    .then(|| quote!(let _ = scopes;));
+    Ok(quote! {
+        //! Each vendor's crate as the cross-vendor tests use it, one arm per row of
+        //! `xtask/src/vendors.rs`, so that a new vendor is covered without editing a test.
+        #![allow(dead_code)] // Each test file uses its own part of this.
+
+        use apikeys_common::{KeyLifecycle, RetryPolicy, Secret};
+        use apikeys_sandbox::{Sandbox, Vendor};
+        use serde_json::Value;
+
+        /// The vendor crate's `KeyScope` over the sandbox's seeded scope (the CLI demo's
+        /// arguments), authenticating with `key`.
+        pub fn lifecycle(sandbox: &Sandbox, vendor: Vendor, key: Secret) -> Box<dyn KeyLifecycle> {
+            let base = sandbox.base_url(vendor);
+            let scopes = sandbox.scopes();
+            #unused_scopes
+            match vendor {
+                #(#lifecycle_arms)*
+                other => panic!("{other}: no row in xtask/src/vendors.rs"),
+            }
+        }
+
+        /// The fragment's example the vendor's listing answers: that of the first schema of
+        /// its row's `sandbox.examples`.
+        pub fn listing_example(vendor: Vendor) -> Value {
+            match vendor {
+                #(#example_arms)*
+                other => panic!("{other}: no row in xtask/src/vendors.rs"),
+            }
+        }
+    })
+}
+
+/// `crates/apikeys-cli/tests/common/vendors.rs`.
+pub fn cli_tests(vendors: &[Vendor]) -> TokenStream {
+    let arms = vendors.iter().map(|v| {
+        let variant = ident(&v.variant());
+        let name = ident(v.name);
+        let values = v.cli.scope.iter().map(|arg| {
+            let flag = arg.flag.unwrap_or(arg.field).to_kebab_case();
+            let value = match &arg.kind {
+                ArgKind::Required { .. } => {
+                    let demo = expr(arg.demo);
+                    quote!(toml::Value::try_from(#demo).unwrap())
+                }
+                ArgKind::ForNewKeys { example, .. } => {
+                    quote!(toml::Value::Array(
+                        vec![toml::Value::String(#example.to_string())]
+                    ))
+                }
+            };
+            quote!((#flag, #value))
+        });
+        let binding = v
+            .cli
+            .scope
+            .iter()
+            .any(|arg| arg.demo.contains("scope"))
+            .then(|| quote!(let scope = &scopes.#name;));
+        quote! {
+            Vendor::#variant => {
+                #binding
+                vec![#(#values),*]
+            }
+        }
+    });
+    let unused_scopes = (!vendors
+        .iter()
+        .flat_map(|v| v.cli.scope)
+        .any(|arg| arg.demo.contains("scope")))
+    .then(|| quote!(let _ = scopes;));
+    quote! {
+        //! Each vendor's scope as the cross-vendor tests pass it, one arm per row of
+        //! `xtask/src/vendors.rs`, so that a new vendor is covered without editing a test.
+        #![allow(dead_code)] // Each test file uses its own part of this.
+
+        use apikeys_sandbox::{Sandbox, Vendor};
+
+        /// The vendor's scope flags (without `--`, as a config file's `scope` table names
+        /// them) over the sandbox's seeded scope, as the CLI's demo passes it, with a value
+        /// for each flag that new keys need.
+        pub fn scope(sandbox: &Sandbox, vendor: Vendor) -> Vec<(&'static str, toml::Value)> {
+            let scopes = sandbox.scopes();
+            #unused_scopes
+            match vendor {
+                #(#arms)*
+                other => panic!("{other}: no row in xtask/src/vendors.rs"),
+            }
         }
     }
 }

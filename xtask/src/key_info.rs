@@ -7,7 +7,7 @@
 //!   x-apikeys-key-info:
 //!     id: id                  # an integer or string property (written in decimal / as is)
 //!     name: name              # (optional) a string
-//!     enabled: is_enabled     # (optional) a boolean
+//!     enabled: is_enabled     # (optional) a boolean, or `{not: is_revoked}`: its negation
 //!     created_at: created_at  # (optional) a `date-time` string, or a schema that converts
 //!     expires_at: expiry_date #   `Into<DateTime<Utc>>` (a hand-written replacement)
 //! ```
@@ -75,10 +75,14 @@ fn conversion(
         let Some(wire) = map.get(*target) else {
             continue;
         };
-        let wire = wire
-            .as_str()
-            .ok_or(format!("`{target}`: not a property name"))?;
-        let at = |why: &str| format!("`{target}: {wire}`: {why}");
+        let (wire, negated) = wire_name(target, wire)?;
+        let at = |why: &str| {
+            if negated {
+                format!("`{target}: {{not: {wire}}}`: {why}")
+            } else {
+                format!("`{target}: {wire}`: {why}")
+            }
+        };
         let property = properties
             .get(wire)
             .ok_or_else(|| at("the schema has no such property"))?;
@@ -94,11 +98,13 @@ fn conversion(
         let optional = !required.contains(&wire)
             || property.get("nullable").and_then(Value::as_bool) == Some(true);
         let target = format_ident!("{target}");
-        let value = match (optional, converts) {
-            (true, false) => quote!(key.#field),
-            (true, true) => quote!(key.#field.map(::std::convert::Into::into)),
-            (false, false) => quote!(::std::option::Option::Some(key.#field)),
-            (false, true) => quote!(::std::option::Option::Some(key.#field.into())),
+        let value = match (optional, converts, negated) {
+            (true, _, true) => quote!(key.#field.map(|flag| !flag)),
+            (false, _, true) => quote!(::std::option::Option::Some(!key.#field)),
+            (true, false, _) => quote!(key.#field),
+            (true, true, _) => quote!(key.#field.map(::std::convert::Into::into)),
+            (false, false, _) => quote!(::std::option::Option::Some(key.#field)),
+            (false, true, _) => quote!(::std::option::Option::Some(key.#field.into())),
         };
         if kind == Kind::Id {
             let reason = format!("a `{schema}` came without its `{wire}`");
@@ -148,6 +154,29 @@ fn conversion(
     })
 }
 
+/// The property a field names, and whether it is negated: `enabled: {not: isRevoked}`.
+fn wire_name<'a>(target: &str, wire: &'a Value) -> Result<(&'a str, bool), String> {
+    if let Some(name) = wire.as_str() {
+        return Ok((name, false));
+    }
+    let not = wire
+        .as_mapping()
+        .filter(|map| map.len() == 1)
+        .and_then(|map| map.get("not"))
+        .ok_or(format!(
+            "`{target}`: not a property name (nor `{{not: property}}`)"
+        ))?;
+    let name = not
+        .as_str()
+        .ok_or(format!("`{target}: {{not: ..}}`: not a property name"))?;
+    if target != "enabled" {
+        return Err(format!(
+            "`{target}: {{not: {name}}}`: only `enabled` may be a negated boolean"
+        ));
+    }
+    Ok((name, true))
+}
+
 /// Whether `property` can fill a field of `kind`; `Ok(true)` when its type is a schema of
 /// its own, converted with `Into`.
 fn accepts(doc: &Value, property: &Value, kind: Kind) -> Result<bool, String> {
@@ -191,13 +220,14 @@ mod tests {
         let doc: Value = serde_yaml::from_str(&format!(
             "components: {{schemas: {{\
                Stamp: {{type: string}}, \
-               ApiKey: {{x-apikeys-key-info: {extension}, required: [keyId, label], properties: {{\
+               ApiKey: {{x-apikeys-key-info: {extension}, required: [keyId, label, revoked], properties: {{\
                  keyId: {{type: integer}}, maybeId: {{type: string, format: uuid}}, \
                  label: {{type: string}}, note: {{type: string}}, on: {{type: boolean}}, \
                  made: {{type: string, format: date-time}}, \
                  until: {{type: string, format: date-time, nullable: true}}, \
                  stamp: {{allOf: [{{$ref: '#/components/schemas/Stamp'}}]}}, \
-                 count: {{type: integer}}}}}}}}}}"
+                 count: {{type: integer}}, revoked: {{type: boolean}}, \
+                 gone: {{type: boolean, nullable: true}}}}}}}}}}"
         ))
         .unwrap();
         key_infos(&doc).map(|items| items.iter().map(ToString::to_string).collect())
@@ -226,6 +256,23 @@ mod tests {
         );
     }
 
+    // issue 23, part 2: a key that says it is revoked is a `KeyInfo` that is not enabled.
+    #[test]
+    fn enabled_may_be_the_negation_of_a_boolean() {
+        let code = run("{id: keyId, enabled: {not: revoked}}").unwrap();
+        assert!(
+            code.contains(
+                "info . enabled = :: std :: option :: Option :: Some (! key . revoked) ;"
+            ),
+            "{code}"
+        );
+        let code = run("{id: keyId, enabled: {not: gone}}").unwrap();
+        assert!(
+            code.contains("info . enabled = key . gone . map (| flag | ! flag) ;"),
+            "{code}"
+        );
+    }
+
     #[test]
     fn what_cannot_fill_a_key_info_is_refused() {
         for (extension, expected) in [
@@ -247,6 +294,27 @@ mod tests {
             ),
             ("{id: stamp}", "only a date may be a schema of its own"),
             ("{id: [keyId]}", "`id`: not a property name"),
+            // issue 23, part 2: negation refusals.
+            (
+                "{id: keyId, enabled: {not: label}}",
+                "`enabled: {not: label}`: a property of type `string` cannot fill it",
+            ),
+            (
+                "{id: keyId, enabled: {not: nope}}",
+                "`enabled: {not: nope}`: the schema has no such property",
+            ),
+            (
+                "{id: keyId, name: {not: revoked}}",
+                "`name: {not: revoked}`: only `enabled` may be a negated boolean",
+            ),
+            (
+                "{id: keyId, enabled: {negate: revoked}}",
+                "`enabled`: not a property name (nor `{not: property}`)",
+            ),
+            (
+                "{id: keyId, enabled: {not: [revoked]}}",
+                "`enabled: {not: ..}`: not a property name",
+            ),
         ] {
             let found = run(extension).unwrap_err();
             assert!(

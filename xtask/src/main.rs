@@ -6,6 +6,7 @@
 //! - Either takes vendor names to work on those alone.
 //! - Both also write (or check) the files derived from the vendor table: the sandbox's and
 //!   the CLI's vendor lists and the README tables.
+//! - The workspace is the one around the current directory, printed first.
 
 mod codegen;
 mod constraints;
@@ -43,7 +44,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match codegen_all(&workspace_root(), check, only) {
+    // Found at run time: a target dir shared by two clones runs one clone's binary in both.
+    let root = match std::env::current_dir()
+        .map_err(|e| format!("cannot read the current directory: {e}"))
+        .and_then(|dir| find_workspace_root(&dir))
+    {
+        Ok(root) => root,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let verb = if check { "checking" } else { "generating in" };
+    println!("{verb} the workspace at {}", root.display());
+    match codegen_all(&root, check, only) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("{message}");
@@ -108,6 +122,25 @@ fn codegen_all(root: &Path, check: bool, only: &[String]) -> Result<(), String> 
     }
 }
 
+/// The nearest directory at or above `start` whose `Cargo.toml` has a `[workspace]` table.
+fn find_workspace_root(start: &Path) -> Result<PathBuf, String> {
+    for dir in start.ancestors() {
+        let manifest = dir.join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        if text.lines().any(|line| line.trim() == "[workspace]") {
+            return Ok(dir.to_path_buf());
+        }
+    }
+    Err(format!(
+        "no Cargo.toml with a [workspace] table in {} or above it: run `cargo xtask` inside the workspace",
+        start.display()
+    ))
+}
+
+/// The workspace this xtask was compiled in: right for its own tests, which cargo runs there.
+#[cfg(test)]
 fn workspace_root() -> PathBuf {
     let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
     xtask.parent().unwrap_or(xtask).to_path_buf()

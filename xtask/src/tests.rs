@@ -92,8 +92,16 @@ const TOY: Vendor = Vendor {
         scope_doc: "The toy's account.",
         credential_doc: "a token",
         seeded_doc: "one key",
-        examples: &[],
+        examples: &["KeyPage"],
         verbs: &[],
+        auth_header: ("authorization", "Basic "),
+        list_path: "/accounts/{toy.account_id}/keys",
+        list_keys: "/keys",
+        unauthorized: r#"{"message": "no"}"#,
+        unknown_id: "999",
+        expires: true,
+        disables: false,
+        precision_ns: 1_000,
     },
     cli: crate::vendors::Cli {
         about: "Toy: the keys of one account (--account).",
@@ -178,6 +186,64 @@ fn a_new_row_reaches_the_sandbox_the_cli_and_the_tables() {
     }
     let committed = std::fs::read_to_string(root.join(crate::derived::SANDBOX)).unwrap();
     assert!(!committed.contains("Toy"));
+
+    // issue 23, part 2: the row's test facts reach the cross-vendor tests' generated modules.
+    for wanted in [
+        "Vendor::Toy => (\"authorization\", format!(\"{}{key}\", \"Basic \")),",
+        "Vendor::Toy => format!(\"/accounts/{}/keys\", scopes.toy.account_id),",
+        "Vendor::Toy => \"/keys\",",
+        r#"Vendor::Toy => "{\"message\": \"no\"}","#,
+        "Vendor::Toy => \"999\",",
+        "Vendor::Toy => KeyFields {\n                expires: true,\n                disables: false,\n                precision_ns: 1000i64,",
+    ] {
+        assert!(sandbox.contains(wanted), "{wanted}\n{sandbox}");
+    }
+    let tests = crate::derived::rust(
+        &root,
+        "tests",
+        crate::derived::sandbox_tests(&vendors).unwrap(),
+    )
+    .unwrap();
+    let compact: String = tests.split_whitespace().collect();
+    for wanted in [
+        "Vendor::Toy=>{letscope=&scopes.toy;letclient=toy_apikeys::Client::builder(base)",
+        "Box::new(toy_apikeys::KeyScope::new(client,scope.account_id))",
+        "Vendor::Toy=>toy_apikeys::examples::key_page(),",
+    ] {
+        assert!(compact.contains(wanted), "{wanted}\n{tests}");
+    }
+    let cli_tests =
+        crate::derived::rust(&root, "tests", crate::derived::cli_tests(&vendors)).unwrap();
+    let compact: String = cli_tests.split_whitespace().collect();
+    let wanted = "Vendor::Toy=>{letscope=&scopes.toy;vec![(\"account\",toml::Value::try_from(scope.account_id).unwrap())]";
+    assert!(compact.contains(wanted), "{wanted}\n{cli_tests}");
+}
+
+/// A row whose test facts cannot be generated is refused, naming the vendor and the field.
+#[test]
+fn a_row_without_its_test_facts_is_refused() {
+    let mut no_example = TOY.clone();
+    no_example.sandbox.examples = &[];
+    let error = crate::derived::sandbox_tests(&[no_example]).unwrap_err();
+    assert!(
+        error.contains("toy: `sandbox.examples` is empty"),
+        "{error}"
+    );
+    for (path, why) in [
+        ("/keys/{other.id}", "may only name fields of its own scope"),
+        ("/keys/{toy.id", "a `{` without its `}`"),
+        ("/keys/toy.id}", "a `}` without its `{`"),
+    ] {
+        let mut wrong = TOY.clone();
+        wrong.sandbox.list_path = path;
+        let tokens = crate::derived::sandbox(&[wrong]).to_string();
+        assert!(
+            tokens.contains("compile_error")
+                && tokens.contains("toy: `list_path` ")
+                && tokens.contains(why),
+            "{path}: {tokens}"
+        );
+    }
 }
 
 fn fragment(responses: &str, extra: &str) -> serde_yaml::Value {
@@ -451,13 +517,13 @@ fn an_example_must_fit_one_member_of_a_one_of() {
 /// codegen accepts a toy fragment with the shapes a next vendor likely has (basic auth,
 /// pages numbered from 1, a negated boolean, one unpaged list) into a temporary root and
 /// writes code that parses; and the cross-vendor test files name no count of vendors and
-/// no fixed-size vendor array, so they iterate `Vendor::ALL` (the table), and each `match`
-/// over vendors there ends in an arm that fails naming the vendor.
+/// no fixed-size vendor array, so they iterate `Vendor::ALL` (the table), and have no
+/// per-vendor match arm: each vendor's facts come from its row, through generated code.
 #[test]
 fn a_sixth_vendor_is_generated_and_the_cross_vendor_tests_cover_it() {
     const SIXTH: Vendor = Vendor {
         name: "sixth",
-        operations: &["list_keys"],
+        operations: &["list_keys", "list_tokens"],
         ..TOY
     };
     let fragment = r##"
@@ -478,6 +544,16 @@ paths:
       responses:
         '200': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/KeyPage'}}}}
         4XX: {description: e, content: {application/json: {schema: {$ref: '#/components/schemas/Problem'}}}}
+  /tokens:
+    get:
+      operationId: list_tokens
+      summary: List tokens
+      description: Every token, in one unpaged array.
+      x-rust-example: "client.list_tokens().send().await?;"
+      x-apikeys-pagination: {style: none, find-by: id}
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Key'}}}}}
+        4XX: {description: e, content: {application/json: {schema: {$ref: '#/components/schemas/Problem'}}}}
 components:
   securitySchemes:
     apiKey: {type: http, scheme: basic, description: "`user:password`."}
@@ -492,11 +568,12 @@ components:
       description: A key.
       type: object
       required: [id]
-      x-apikeys-key-info: {id: id, name: name}
+      x-apikeys-key-info: {id: id, name: name, enabled: {not: revoked}}
       properties:
         id: {description: The id., type: integer, format: int64}
         name: {description: The name., type: string}
-      example: {id: 1, name: ci}
+        revoked: {description: Whether it is revoked., type: boolean}
+      example: {id: 1, name: ci, revoked: false}
     Problem:
       description: An error.
       type: object
@@ -515,6 +592,8 @@ components:
     for wanted in [
         "::apikeys_common::Credential::basic(key)",
         "::apikeys_common::paginate(1u32,",
+        "info.enabled=key.revoked.map(|flag|!flag);",
+        "pubasyncfnfind(self,id:i64,)",
     ] {
         assert!(compact.contains(wanted), "{wanted}\n{code}");
     }
@@ -547,6 +626,21 @@ components:
             .collect::<Vec<_>>()
             .join(", ");
         assert!(!text.contains(&names), "{file} lists the vendors: {names}");
+        // issue 23, part 2: no per-vendor arm: a vendor's facts live in its table row.
+        for (at, line) in text.lines().enumerate() {
+            let line = line.trim_start().trim_start_matches('(');
+            let arm = VENDORS.iter().any(|v| {
+                let variant = format!("Vendor::{}", v.variant());
+                let name = format!("\"{}\"", v.name);
+                [variant, name].iter().any(|pattern| {
+                    line.strip_prefix(pattern.as_str()).is_some_and(|rest| {
+                        let rest = rest.trim_start();
+                        rest.starts_with("=>") || rest.starts_with('|')
+                    })
+                })
+            });
+            assert!(!arm, "{file}:{}: a per-vendor arm: `{line}`", at + 1);
+        }
         // A wildcard arm over vendors that quietly does nothing skips a new vendor.
         for quiet in ["_ => {}", "_ => String::new()", "_ => &age_only"] {
             assert!(
@@ -555,4 +649,40 @@ components:
             );
         }
     }
+}
+
+/// Issue 23, part 2: the binary finds the workspace from where it runs, not where it was built.
+#[test]
+fn the_workspace_root_is_found_from_a_nested_directory_at_run_time() {
+    let here = workspace_root();
+    let nested = here.join("crates/nuki-apikeys/src");
+    assert_eq!(find_workspace_root(&nested), Ok(here.clone()));
+    assert_eq!(find_workspace_root(&here), Ok(here));
+
+    // Another clone: its member's own Cargo.toml (no `[workspace]`) is passed over.
+    let clone = std::env::temp_dir().join(format!("apikeys-clone-{}", std::process::id()));
+    let member = clone.join("crates/one/src");
+    std::fs::create_dir_all(&member).unwrap();
+    std::fs::write(
+        clone.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"crates/*\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        clone.join("crates/one/Cargo.toml"),
+        "[package]\nname = \"one\"\n",
+    )
+    .unwrap();
+    let found = find_workspace_root(&member);
+    std::fs::remove_dir_all(&clone).unwrap();
+    assert_eq!(found, Ok(clone));
+}
+
+#[test]
+fn outside_any_workspace_the_root_finder_says_so() {
+    let message = find_workspace_root(Path::new("/")).unwrap_err();
+    assert!(
+        message.contains("no Cargo.toml with a [workspace] table in /"),
+        "{message}"
+    );
 }

@@ -60,6 +60,24 @@ pub struct Sandbox {
     /// fault rules accept besides the fragment's `operationId`s, as (verb, operationId): the
     /// operation the vendor crate's `KeyLifecycle` method mainly calls.
     pub verbs: &'static [(&'static str, &'static str)],
+    /// The header the credential is sent in, and what comes before the key in it.
+    pub auth_header: (&'static str, &'static str),
+    /// The key listing's path under the base URL; `{thingsboard.user_id}` stands for that
+    /// field of the seeded `Scopes`. The first of `examples` is what it answers (a bare
+    /// array of it when `list_keys` is empty).
+    pub list_path: &'static str,
+    /// Where the keys are in the listing and in that example: a JSON pointer, `""` when the
+    /// listing is a bare array.
+    pub list_keys: &'static str,
+    /// JSON whose fields the vendor's 401 body has (a subset); `""`: the body is empty.
+    pub unauthorized: &'static str,
+    /// A well-formed key id that no seeded key has (the vendor answers "not found").
+    pub unknown_id: &'static str,
+    /// What the vendor's keys can hold: an expiry, a disabled state.
+    pub expires: bool,
+    pub disables: bool,
+    /// The tick of the vendor's clock, in nanoseconds: times are cut to it.
+    pub precision_ns: i64,
 }
 
 /// The vendor's subcommand of the `apikeys` CLI.
@@ -189,6 +207,14 @@ pub const VENDORS: &[Vendor] = &[
                 ("update", "enable_api_key"),
                 ("revoke", "delete_api_key"),
             ],
+            auth_header: ("x-authorization", "ApiKey "),
+            list_path: "/api/apiKeys/{thingsboard.user_id}?pageSize=10&page=0",
+            list_keys: "/data",
+            unauthorized: r#"{"status": 401, "errorCode": 10}"#,
+            unknown_id: "00000000-0000-4000-8000-000000000000",
+            expires: true,
+            disables: true,
+            precision_ns: 1_000_000,
         },
         cli: Cli {
             about: "ThingsBoard: the API keys of one user (--user-id).",
@@ -236,6 +262,14 @@ pub const VENDORS: &[Vendor] = &[
                 ("create", "create_api_key"),
                 ("revoke", "revoke_api_key"),
             ],
+            auth_header: ("authorization", "Bearer "),
+            list_path: "/api-keys?tenant_id={sensorbucket.tenant_id}",
+            list_keys: "/data",
+            unauthorized: r#"{"error": {"code": 401}}"#,
+            unknown_id: "999999999",
+            expires: true,
+            disables: false,
+            precision_ns: 1_000,
         },
         cli: Cli {
             about: "SensorBucket: the API keys of one tenant (--tenant-id; --permission for new keys).",
@@ -321,6 +355,15 @@ pub const VENDORS: &[Vendor] = &[
                 ("update", "update_api_key"),
                 ("revoke", "delete_api_key"),
             ],
+            auth_header: ("authorization", "Bearer "),
+            // Nuki lists a bare array of keys; the example is one key.
+            list_path: "/api/key",
+            list_keys: "",
+            unauthorized: r#"{"code": 401, "reasonPhrase": "Unauthorized"}"#,
+            unknown_id: "999999999",
+            expires: false,
+            disables: false,
+            precision_ns: 1_000_000,
         },
         cli: Cli {
             about: "Nuki Web: the API keys of the account the token belongs to.",
@@ -372,6 +415,16 @@ pub const VENDORS: &[Vendor] = &[
                 ("update", "update_api_key"),
                 ("revoke", "revoke_api_key"),
             ],
+            auth_header: ("authorization", "Bearer "),
+            // Without `$select` openBalena also sends each key's secret `key` and `modified_at`,
+            // which the fragment leaves out on purpose: the fields the crate asks for.
+            list_path: "/v7/api_key?$select=id,created_at,name,description,expiry_date,is_of__actor",
+            list_keys: "/d",
+            unauthorized: "",
+            unknown_id: "999999999",
+            expires: true,
+            disables: false,
+            precision_ns: 1_000_000,
         },
         cli: Cli {
             about: "balena: the named API keys of the user the key belongs to.",
@@ -417,6 +470,14 @@ pub const VENDORS: &[Vendor] = &[
                 ("update", "update_user_api_key"),
                 ("revoke", "delete_user_api_key"),
             ],
+            auth_header: ("authorization", "Bearer "),
+            list_path: "/users/{automox.user_id}/api_keys?o={automox.org_id}",
+            list_keys: "/results",
+            unauthorized: r#"{"errors": ["Unauthorized"]}"#,
+            unknown_id: "999999999",
+            expires: true,
+            disables: true,
+            precision_ns: 1_000_000_000,
         },
         cli: Cli {
             about: "Automox: the API keys of one user in one organization (--org, --user-id).",

@@ -29,24 +29,15 @@ impl Fixture {
 
     /// An `[[account]]` of `vendor` in the sandbox's seeded scope, its credential in `env`.
     fn account(&self, vendor: Vendor, name: &str, env: &str) -> String {
-        let scopes = self.sandbox.scopes();
-        let scope = match vendor {
-            Vendor::ThingsBoard => {
-                format!(
-                    "scope = {{ user-id = \"{}\" }}\n",
-                    scopes.thingsboard.user_id
-                )
-            }
-            Vendor::SensorBucket => format!(
-                "scope = {{ tenant-id = {}, permission = [\"READ_DEVICES\"] }}\n",
-                scopes.sensorbucket.tenant_id
-            ),
-            Vendor::Automox => format!(
-                "scope = {{ org = {}, user-id = {} }}\n",
-                scopes.automox.org_id, scopes.automox.user_id
-            ),
-            Vendor::Nuki | Vendor::Balena => String::new(),
-            other => panic!("{other}: no scope in tests/audit.rs `Fixture::account`: add its arm"),
+        // The vendor table's scope, as the CLI's demo passes it.
+        let fields: Vec<String> = common::vendors::scope(&self.sandbox, vendor)
+            .into_iter()
+            .map(|(key, value)| format!("{key} = {value}"))
+            .collect();
+        let scope = if fields.is_empty() {
+            String::new()
+        } else {
+            format!("scope = {{ {} }}\n", fields.join(", "))
         };
         format!(
             "[[account]]\nname = \"{name}\"\nvendor = \"{}\"\nbase-url = \"{}\"\n{scope}\
@@ -160,14 +151,18 @@ fn a_clean_audit_of_every_vendor_exits_0_in_every_format() {
     assert!(text(&out.get_output().stderr).starts_with("audit: "));
 }
 
-/// What each vendor's keys can hold (the sandbox refuses the rest, as the vendor would).
-fn can(vendor: Vendor) -> &'static [&'static str] {
-    match vendor {
-        Vendor::ThingsBoard | Vendor::Automox => &["old", "expired", "expiring", "disabled"],
-        Vendor::SensorBucket | Vendor::Balena => &["old", "expired", "expiring"],
-        Vendor::Nuki => &["old"],
-        other => panic!("{other}: say in tests/audit.rs `can` what its keys can hold"),
+/// What each vendor's keys can hold, from the vendor table (the sandbox refuses the rest,
+/// as the vendor would).
+fn can(vendor: Vendor) -> Vec<&'static str> {
+    let fields = vendor.key_fields();
+    let mut can = vec!["old"];
+    if fields.expires {
+        can.extend(["expired", "expiring"]);
     }
+    if fields.disables {
+        can.push("disabled");
+    }
+    can
 }
 
 #[test]
@@ -175,7 +170,7 @@ fn an_audit_finds_each_finding_type_in_each_vendor() {
     let f = Fixture::start();
     let now = Utc::now();
     for &vendor in Vendor::ALL {
-        let keys = can(vendor).iter().map(|&name| match name {
+        let keys = can(vendor).into_iter().map(|name| match name {
             "old" => SeedKey::new("old").created_at(now - Duration::days(365)),
             "expired" => SeedKey::new("expired")
                 .created_at(now - Duration::days(2))
@@ -212,7 +207,7 @@ fn an_audit_finds_each_finding_type_in_each_vendor() {
         .collect();
     for &vendor in Vendor::ALL {
         let of = |name: &str| found.get(&(vendor.name().to_string(), name.to_string()));
-        for &name in can(vendor) {
+        for name in can(vendor) {
             let expected: &[&str] = match name {
                 // No expiry either.
                 "old" => &["no-expiry", "too-old"],

@@ -26,27 +26,9 @@ impl Fixture {
         let name = vendor.name();
         cmd.arg(name).args(args);
         cmd.arg("--base-url").arg(self.sandbox.base_url(vendor));
-        let scopes = self.sandbox.scopes();
-        match vendor {
-            Vendor::ThingsBoard => {
-                cmd.arg("--user-id")
-                    .arg(scopes.thingsboard.user_id.to_string());
-            }
-            Vendor::SensorBucket => {
-                cmd.arg("--tenant-id")
-                    .arg(scopes.sensorbucket.tenant_id.to_string())
-                    .arg("--permission")
-                    .arg("READ_DEVICES");
-            }
-            Vendor::Automox => {
-                cmd.arg("--org")
-                    .arg(scopes.automox.org_id.to_string())
-                    .arg("--user-id")
-                    .arg(scopes.automox.user_id.to_string());
-            }
-            // Nuki and balena need no scope flags.
-            Vendor::Nuki | Vendor::Balena => {}
-            other => panic!("{other}: no scope flags in tests/cli.rs `run_with_key`: add its arm"),
+        // The vendor table's scope flags, as the CLI's demo passes them.
+        for (flag, value) in common::vendors::scope(&self.sandbox, vendor) {
+            cmd.arg(format!("--{flag}")).arg(common::flag_value(&value));
         }
         cmd.env(
             format!("APIKEYS_{}_API_KEY", name.to_ascii_uppercase()),
@@ -329,10 +311,7 @@ fn mode(path: &std::path::Path) -> u32 {
 fn an_unknown_key_exits_4() {
     let fixture = Fixture::start();
     for &vendor in Vendor::ALL {
-        let unknown = match vendor {
-            Vendor::ThingsBoard => "00000000-0000-4000-8000-000000000000",
-            _ => "999999999",
-        };
+        let unknown = vendor.unknown_id();
         fixture
             .run(vendor, &["get", unknown])
             .assert()
@@ -400,10 +379,7 @@ fn rotating_an_unknown_key_exits_4_and_creates_nothing() {
     let fixture = Fixture::start();
     let dir = tempdir();
     for &vendor in Vendor::ALL {
-        let unknown = match vendor {
-            Vendor::ThingsBoard => "00000000-0000-0000-0000-000000000000",
-            _ => "999999999",
-        };
+        let unknown = vendor.unknown_id();
         let before = fixture.list(vendor).len();
         let file = dir.join(format!("{}-secret", vendor.name()));
         let out = fixture

@@ -79,6 +79,104 @@ impl Vendor {
             Vendor::Automox => "/automox/api",
         }
     }
+    /// The header a request sends `key` in, as the vendor expects it.
+    pub fn auth_header(self, key: &str) -> (&'static str, String) {
+        match self {
+            Vendor::ThingsBoard => ("x-authorization", format!("{}{key}", "ApiKey ")),
+            Vendor::SensorBucket => ("authorization", format!("{}{key}", "Bearer ")),
+            Vendor::Nuki => ("authorization", format!("{}{key}", "Bearer ")),
+            Vendor::Balena => ("authorization", format!("{}{key}", "Bearer ")),
+            Vendor::Automox => ("authorization", format!("{}{key}", "Bearer ")),
+        }
+    }
+    /// The path of the vendor's key listing in the seeded scope, under
+    /// [`Sandbox::base_url`](crate::Sandbox::base_url).
+    pub fn list_path(self, scopes: &Scopes) -> String {
+        match self {
+            Vendor::ThingsBoard => {
+                format!(
+                    "/api/apiKeys/{}?pageSize=10&page=0",
+                    scopes.thingsboard.user_id
+                )
+            }
+            Vendor::SensorBucket => {
+                format!("/api-keys?tenant_id={}", scopes.sensorbucket.tenant_id)
+            }
+            Vendor::Nuki => "/api/key".to_string(),
+            Vendor::Balena => {
+                "/v7/api_key?$select=id,created_at,name,description,expiry_date,is_of__actor"
+                    .to_string()
+            }
+            Vendor::Automox => {
+                format!(
+                    "/users/{}/api_keys?o={}",
+                    scopes.automox.user_id, scopes.automox.org_id
+                )
+            }
+        }
+    }
+    /// Where the keys are in the listing's JSON: a JSON pointer, `""` when the
+    /// listing is a bare array.
+    pub fn list_keys(self) -> &'static str {
+        match self {
+            Vendor::ThingsBoard => "/data",
+            Vendor::SensorBucket => "/data",
+            Vendor::Nuki => "",
+            Vendor::Balena => "/d",
+            Vendor::Automox => "/results",
+        }
+    }
+    /// JSON whose fields the vendor's 401 body has (some of them); `""` when the
+    /// body is empty.
+    pub fn unauthorized(self) -> &'static str {
+        match self {
+            Vendor::ThingsBoard => "{\"status\": 401, \"errorCode\": 10}",
+            Vendor::SensorBucket => "{\"error\": {\"code\": 401}}",
+            Vendor::Nuki => "{\"code\": 401, \"reasonPhrase\": \"Unauthorized\"}",
+            Vendor::Balena => "",
+            Vendor::Automox => "{\"errors\": [\"Unauthorized\"]}",
+        }
+    }
+    /// A well-formed key id that no seeded key has.
+    pub fn unknown_id(self) -> &'static str {
+        match self {
+            Vendor::ThingsBoard => "00000000-0000-4000-8000-000000000000",
+            Vendor::SensorBucket => "999999999",
+            Vendor::Nuki => "999999999",
+            Vendor::Balena => "999999999",
+            Vendor::Automox => "999999999",
+        }
+    }
+    /// What the vendor's keys can hold, and its clock's tick.
+    pub fn key_fields(self) -> KeyFields {
+        match self {
+            Vendor::ThingsBoard => KeyFields {
+                expires: true,
+                disables: true,
+                precision_ns: 1000000i64,
+            },
+            Vendor::SensorBucket => KeyFields {
+                expires: true,
+                disables: false,
+                precision_ns: 1000i64,
+            },
+            Vendor::Nuki => KeyFields {
+                expires: false,
+                disables: false,
+                precision_ns: 1000000i64,
+            },
+            Vendor::Balena => KeyFields {
+                expires: true,
+                disables: false,
+                precision_ns: 1000000i64,
+            },
+            Vendor::Automox => KeyFields {
+                expires: true,
+                disables: true,
+                precision_ns: 1000000000i64,
+            },
+        }
+    }
     /// A refusal with `status` in the vendor's error body, for a fault rule.
     pub(crate) fn fault_response(self, status: StatusCode, message: &str) -> Response {
         match self {
@@ -89,6 +187,17 @@ impl Vendor {
             Vendor::Automox => automox::fault_response(status, message),
         }
     }
+}
+/// What a vendor's keys can hold, and to what precision it keeps times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyFields {
+    /// A key may have an expiry.
+    pub expires: bool,
+    /// A key may be disabled.
+    pub disables: bool,
+    /// The tick of the vendor's clock, in nanoseconds: times are cut to it.
+    pub precision_ns: i64,
 }
 impl fmt::Display for Vendor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeSet;
 
+mod vendors;
+
 use apikeys_sandbox::{Sandbox, Vendor};
 use serde_json::Value;
 
@@ -59,58 +61,22 @@ struct Listing {
     keys: &'static str,
 }
 
+/// The vendor's listing, from the vendor table: a bare array (`list_keys` empty) is
+/// compared with an array of the example's one key.
 fn listing(sandbox: &Sandbox, vendor: Vendor) -> Listing {
-    let scopes = sandbox.scopes();
     let secret = sandbox.credential(vendor);
-    let bearer = (
-        "authorization",
-        format!("Bearer {}", secret.expose_secret()),
-    );
-    match vendor {
-        Vendor::ThingsBoard => Listing {
-            path: format!(
-                "/api/apiKeys/{}?pageSize=10&page=0",
-                scopes.thingsboard.user_id
-            ),
-            header: (
-                "x-authorization",
-                format!("ApiKey {}", secret.expose_secret()),
-            ),
-            example: thingsboard_apikeys::examples::page_data_api_key_info(),
-            keys: "/data",
+    let (header, value) = vendor.auth_header(secret.expose_secret());
+    let example = vendors::listing_example(vendor);
+    let keys = vendor.list_keys();
+    Listing {
+        path: vendor.list_path(sandbox.scopes()),
+        header: (header, value),
+        example: if keys.is_empty() {
+            Value::Array(vec![example])
+        } else {
+            example
         },
-        Vendor::SensorBucket => Listing {
-            path: format!("/api-keys?tenant_id={}", scopes.sensorbucket.tenant_id),
-            header: bearer,
-            example: sensorbucket_apikeys::examples::list_api_keys200_response(),
-            keys: "/data",
-        },
-        Vendor::Nuki => Listing {
-            path: "/api/key".into(),
-            header: bearer,
-            // Nuki lists a bare array of keys; the example is one key.
-            example: Value::Array(vec![nuki_apikeys::examples::api_key()]),
-            keys: "",
-        },
-        // Without `$select` openBalena also sends each key's secret `key` and `modified_at`,
-        // which the fragment leaves out on purpose: ask for the fields the crate asks for.
-        Vendor::Balena => Listing {
-            path: "/v7/api_key?$select=id,created_at,name,description,expiry_date,is_of__actor"
-                .into(),
-            header: bearer,
-            example: balena_apikeys::examples::api_key_collection(),
-            keys: "/d",
-        },
-        Vendor::Automox => Listing {
-            path: format!(
-                "/users/{}/api_keys?o={}",
-                scopes.automox.user_id, scopes.automox.org_id
-            ),
-            header: bearer,
-            example: automox_apikeys::examples::api_key_page(),
-            keys: "/results",
-        },
-        other => panic!("{other}: no listing in tests/examples.rs `listing`: add its arm"),
+        keys,
     }
 }
 

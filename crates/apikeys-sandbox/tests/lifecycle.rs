@@ -2,7 +2,9 @@
 //! list shows it → update → rotate → revoke → list no longer shows it; and a wrong
 //! credential is the typed unauthorized error.
 
-use apikeys_common::{KeyLifecycle, KeyUpdate, NewKey, RetryPolicy, Secret};
+mod vendors;
+
+use apikeys_common::{KeyLifecycle, KeyUpdate, NewKey, Secret};
 use apikeys_sandbox::{Sandbox, Vendor};
 use futures::TryStreamExt;
 
@@ -24,56 +26,19 @@ fn lifecycles(
         .collect()
 }
 
-fn client<V: apikeys_common::Vendor>(sandbox: &Sandbox, vendor: Vendor, key: Secret) -> V {
-    apikeys_common::ClientBuilder::<V>::new(sandbox.base_url(vendor))
-        .api_key(key)
-        .retry(RetryPolicy::disabled())
-        .build()
-        .unwrap()
-}
-
+/// The vendor crate's lifecycle (the table's), and an update of what its keys allow: a new
+/// name, disabling, or (neither) an empty update that reads the key back.
 fn lifecycle(sandbox: &Sandbox, vendor: Vendor, key: Secret) -> (Box<dyn KeyLifecycle>, KeyUpdate) {
-    let scopes = sandbox.scopes();
-    let rename = KeyUpdate::new().name("renamed");
-    match vendor {
-        Vendor::ThingsBoard => (
-            Box::new(thingsboard_apikeys::KeyScope::new(
-                client(sandbox, vendor, key),
-                scopes.thingsboard.user_id,
-            )),
-            KeyUpdate::new().name("renamed").enabled(false),
-        ),
-        Vendor::SensorBucket => (
-            Box::new(sensorbucket_apikeys::KeyScope::new(
-                client(sandbox, vendor, key),
-                scopes.sensorbucket.tenant_id,
-                vec![sensorbucket_apikeys::types::Permission::ReadDevices],
-            )),
-            // SensorBucket keys cannot be changed: an empty update reads the key back.
-            KeyUpdate::default(),
-        ),
-        Vendor::Nuki => (
-            Box::new(nuki_apikeys::KeyScope::new(client(sandbox, vendor, key))),
-            rename,
-        ),
-        // Creating, renaming and revoking balena keys needs a session token, which is what
-        // the sandbox hands out for balena (sent as a key is).
-        Vendor::Balena => (
-            Box::new(balena_apikeys::KeyScope::new(client(sandbox, vendor, key))),
-            rename,
-        ),
-        Vendor::Automox => (
-            Box::new(automox_apikeys::KeyScope::new(
-                client(sandbox, vendor, key),
-                scopes.automox.org_id,
-                scopes.automox.user_id,
-            )),
-            KeyUpdate::new().enabled(false),
-        ),
-        other => panic!(
-            "{other}: no lifecycle and update in tests/lifecycle.rs `lifecycle`: add its KeyScope"
-        ),
+    let lifecycle = vendors::lifecycle(sandbox, vendor, key);
+    let abilities = lifecycle.abilities();
+    let mut update = KeyUpdate::new();
+    if abilities.rename {
+        update = update.name("renamed");
     }
+    if abilities.disable {
+        update = update.enabled(false);
+    }
+    (lifecycle, update)
 }
 
 async fn ids(lifecycle: &dyn KeyLifecycle) -> Vec<String> {

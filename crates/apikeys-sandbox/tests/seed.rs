@@ -6,35 +6,16 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use apikeys_common::{KeyInfo, KeyLifecycle, RetryPolicy};
-use apikeys_sandbox::{Sandbox, SeedError, SeedKey, Vendor};
+mod vendors;
+
+use apikeys_common::{KeyInfo, KeyLifecycle};
+use apikeys_sandbox::{KeyFields, Sandbox, SeedError, SeedKey, Vendor};
 use chrono::{DateTime, Duration, Utc};
 use futures::TryStreamExt;
 
-/// What a vendor's keys can hold, and to what precision it keeps times.
-struct Fields {
-    expires: bool,
-    enabled: bool,
-    /// Nanoseconds per tick of the vendor's clock.
-    precision_ns: i64,
-}
-
-fn fields(vendor: Vendor) -> Fields {
-    let (expires, enabled, precision_ns) = match vendor {
-        Vendor::ThingsBoard => (true, true, 1_000_000),
-        Vendor::SensorBucket => (true, false, 1_000),
-        Vendor::Nuki => (false, false, 1_000_000),
-        Vendor::Balena => (true, false, 1_000_000),
-        Vendor::Automox => (true, true, 1_000_000_000),
-        other => panic!(
-            "{other}: no `fields` (expires, enabled, precision) in tests/seed.rs: add its arm"
-        ),
-    };
-    Fields {
-        expires,
-        enabled,
-        precision_ns,
-    }
+/// What a vendor's keys can hold and its precision: the vendor table's facts.
+fn fields(vendor: Vendor) -> KeyFields {
+    vendor.key_fields()
 }
 
 /// `at` cut to the vendor's precision (towards the past, as the vendors' integers do).
@@ -45,53 +26,7 @@ fn cut(at: DateTime<Utc>, precision_ns: i64) -> DateTime<Utc> {
 
 /// The vendor crate's lifecycle over the sandbox's seeded scope.
 fn lifecycle(sandbox: &Sandbox, vendor: Vendor) -> Box<dyn KeyLifecycle> {
-    let base = sandbox.base_url(vendor);
-    let key = sandbox.credential(vendor);
-    let scopes = sandbox.scopes();
-    let retry = RetryPolicy::disabled();
-    match vendor {
-        Vendor::ThingsBoard => Box::new(thingsboard_apikeys::KeyScope::new(
-            thingsboard_apikeys::Client::builder(base)
-                .api_key(key)
-                .retry(retry)
-                .build()
-                .unwrap(),
-            scopes.thingsboard.user_id,
-        )),
-        Vendor::SensorBucket => Box::new(sensorbucket_apikeys::KeyScope::new(
-            sensorbucket_apikeys::Client::builder(base)
-                .api_key(key)
-                .retry(retry)
-                .build()
-                .unwrap(),
-            scopes.sensorbucket.tenant_id,
-            Vec::new(),
-        )),
-        Vendor::Nuki => Box::new(nuki_apikeys::KeyScope::new(
-            nuki_apikeys::Client::builder(base)
-                .api_key(key)
-                .retry(retry)
-                .build()
-                .unwrap(),
-        )),
-        Vendor::Balena => Box::new(balena_apikeys::KeyScope::new(
-            balena_apikeys::Client::builder(base)
-                .jwt(key)
-                .retry(retry)
-                .build()
-                .unwrap(),
-        )),
-        Vendor::Automox => Box::new(automox_apikeys::KeyScope::new(
-            automox_apikeys::Client::builder(base)
-                .api_key(key)
-                .retry(retry)
-                .build()
-                .unwrap(),
-            scopes.automox.org_id,
-            scopes.automox.user_id,
-        )),
-        other => panic!("{other}: no `lifecycle` in tests/seed.rs: add its KeyScope"),
-    }
+    vendors::lifecycle(sandbox, vendor, sandbox.credential(vendor))
 }
 
 async fn listed(sandbox: &Sandbox, vendor: Vendor) -> Vec<KeyInfo> {
@@ -126,7 +61,7 @@ fn audit_keys(vendor: Vendor, now: DateTime<Utc>) -> Vec<SeedKey> {
                 .expires_at(now + Duration::days(1) + nanos),
         );
     }
-    if f.enabled {
+    if f.disables {
         keys.push(
             SeedKey::new("disabled")
                 .created_at(now - Duration::hours(5) + nanos)
@@ -165,7 +100,7 @@ async fn seeded_keys_read_back_through_every_vendor_crate_exactly() {
                 key.expires_at.map(|at| cut(at, f.precision_ns)),
                 "{what}"
             );
-            let enabled = f.enabled.then_some(key.enabled);
+            let enabled = f.disables.then_some(key.enabled);
             assert_eq!(info.enabled, enabled, "{what}");
         }
         // The keys really are old, expired, expiring and disabled where the vendor says so.
@@ -184,7 +119,7 @@ async fn fields_a_vendor_cannot_represent_are_refused_and_nothing_is_seeded() {
         if !f.expires {
             refused.push(("expires_at", SeedKey::new("expiring").expires_at(tomorrow)));
         }
-        if !f.enabled {
+        if !f.disables {
             refused.push(("enabled", SeedKey::new("disabled").enabled(false)));
         }
         for (field, key) in refused {
@@ -228,7 +163,7 @@ async fn fields_a_vendor_cannot_represent_are_refused_and_nothing_is_seeded() {
     for &vendor in Vendor::ALL {
         let f = fields(vendor);
         assert!(
-            !f.expires || !f.enabled || invalid.iter().any(|(v, _, _)| *v == vendor),
+            !f.expires || !f.disables || invalid.iter().any(|(v, _, _)| *v == vendor),
             "{vendor}: no refusal test: add a value it cannot hold to `invalid` in tests/seed.rs"
         );
     }

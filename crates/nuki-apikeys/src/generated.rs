@@ -3265,6 +3265,38 @@ pub mod builder {
             }
         }
     }
+    impl<'a> ListApiKeys<'a> {
+        ///Streams every item of the one unpaged response, sent when the stream is first read.
+        pub fn stream(
+            self,
+        ) -> impl ::apikeys_common::__private::Stream<
+            Item = ::std::result::Result<super::types::ApiKey, ::apikeys_common::Error>,
+        > + 'a {
+            ::apikeys_common::paginate(
+                0u32,
+                move |page: u32| {
+                    let request = self.clone();
+                    async move {
+                        let body = request.send().await?;
+                        Ok(::apikeys_common::Page::numbered(body, page, false))
+                    }
+                },
+            )
+        }
+        ///The `ApiKey` whose `apiKeyId` is `id`, from one `list_api_keys` request; none is [`Error::NotFound`](::apikeys_common::Error::NotFound).
+        pub async fn find(
+            self,
+            id: i32,
+        ) -> ::std::result::Result<super::types::ApiKey, ::apikeys_common::Error> {
+            self.send()
+                .await?
+                .into_iter()
+                .find(|item| item.api_key_id == id)
+                .ok_or_else(|| ::apikeys_common::Error::NotFound(
+                    format!("ApiKey `{id}` (no `apiKeyId` of `list_api_keys` matches)"),
+                ))
+        }
+    }
 }
 ///Read as the fragment's `x-apikeys-error` on `NukiError` says.
 impl ::apikeys_common::ErrorBody for types::NukiError {

@@ -4,10 +4,10 @@ use apikeys_common::{
     CreatedKey, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, PartialKey, Result, numeric_id,
 };
 use futures::future::BoxFuture;
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
 use crate::Client;
-use crate::types::{ApiKey, ApiKeyCreate, ApiKeyUpdate};
+use crate::types::{ApiKeyCreate, ApiKeyUpdate};
 
 const VENDOR: &str = "nuki";
 
@@ -58,17 +58,6 @@ impl KeyScope {
     pub fn client(&self) -> &Client {
         &self.client
     }
-
-    /// The key `id` as Nuki describes it.
-    async fn find(&self, id: i32) -> Result<ApiKey> {
-        self.client
-            .list_api_keys()
-            .send()
-            .await?
-            .into_iter()
-            .find(|key| key.api_key_id == id)
-            .ok_or_else(|| Error::NotFound(format!("nuki key `{id}`")))
-    }
 }
 
 impl KeyLifecycle for KeyScope {
@@ -77,14 +66,11 @@ impl KeyLifecycle for KeyScope {
     }
 
     fn list(&self) -> BoxStream<'_, Result<KeyInfo>> {
-        stream::once(async move {
-            let keys = self.client.list_api_keys().send().await?;
-            Ok::<_, Error>(stream::iter(
-                keys.into_iter().map(|key| Ok(KeyInfo::from(key))),
-            ))
-        })
-        .try_flatten()
-        .boxed()
+        self.client
+            .list_api_keys()
+            .stream()
+            .map_ok(KeyInfo::from)
+            .boxed()
     }
 
     fn create<'a>(&'a self, new: &'a NewKey) -> BoxFuture<'a, Result<CreatedKey>> {
@@ -114,7 +100,7 @@ impl KeyLifecycle for KeyScope {
         Box::pin(async move {
             let key_id: i32 = numeric_id(VENDOR, id)?;
             update.refuse_enabled(VENDOR, "delete it")?;
-            let mut key = self.find(key_id).await?;
+            let mut key = self.client.list_api_keys().find(key_id).await?;
             let Some(name) = &update.name else {
                 return Ok(KeyInfo::from(key));
             };
@@ -156,7 +142,11 @@ impl KeyLifecycle for KeyScope {
     fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<KeyInfo>> {
         Box::pin(async move {
             let key_id: i32 = numeric_id(VENDOR, id)?;
-            self.find(key_id).await.map(KeyInfo::from)
+            self.client
+                .list_api_keys()
+                .find(key_id)
+                .await
+                .map(KeyInfo::from)
         })
     }
 }

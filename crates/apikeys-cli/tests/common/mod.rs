@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use apikeys_sandbox::Sandbox;
+
+pub mod vendors;
 use assert_cmd::Command;
 
 /// A sandbox serving on its own runtime for as long as the test holds it.
@@ -82,4 +84,13 @@ pub fn thingsboard_config(sandbox: &Running, path: &std::path::Path, variable: &
         ),
     )
     .unwrap();
+}
+
+/// A scope value as a flag takes it: a list comma-separated, a string unquoted.
+pub fn flag_value(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(text) => text.clone(),
+        toml::Value::Array(items) => items.iter().map(flag_value).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
 }
