@@ -223,8 +223,9 @@ async fn revoke_undelivered(
         Err(error) => {
             failure.message = format!(
                 "{}; revoke the new {vendor} key {id_text}: its secret reached no one, and \
-                 it could not be revoked ({error})",
-                failure.message
+                 it could not be revoked ({})",
+                failure.message,
+                crate::exit::chain(&error)
             );
         }
     }
@@ -340,7 +341,11 @@ pub async fn list(
 fn rotation_failure(error: &RotationError) -> Failure {
     Failure {
         exit: exit_code(error.error()),
-        message: format!("rotation failed at the {} step: {error}", error.step()),
+        message: format!(
+            "rotation failed at the {} step: {}",
+            error.step(),
+            crate::exit::chain(error)
+        ),
     }
 }
 

@@ -452,50 +452,49 @@ impl RotationError {
 }
 
 impl fmt::Display for RotationError {
+    // The underlying error is the source, so it is not repeated here.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RotationError::Check(error) => write!(
-                f,
-                "could not check the old key, nothing was created: {error}"
-            ),
-            RotationError::Create(error @ Error::KeyCreated { .. }) => write!(
-                f,
-                "the new key was created but not completely, the old key still works: {error}"
-            ),
-            RotationError::Create(error) => {
-                write!(
-                    f,
-                    "could not create the new key, the old key still works: {error}"
-                )
+            RotationError::Check(_) => {
+                write!(f, "could not check the old key, nothing was created")
             }
-            RotationError::Confirm { created, error } => write!(
+            RotationError::Create(Error::KeyCreated { .. }) => write!(
                 f,
-                "created key `{}` but could not confirm it, the old key still works: {error}",
+                "the new key was created but not completely, the old key still works"
+            ),
+            RotationError::Create(_) => {
+                write!(f, "could not create the new key, the old key still works")
+            }
+            RotationError::Confirm { created, .. } => write!(
+                f,
+                "created key `{}` but could not confirm it, the old key still works",
                 created.key.id
             ),
             RotationError::Deliver {
                 created,
-                error,
                 unrevoked: None,
+                ..
             } => write!(
                 f,
                 "created key `{}` but could not deliver its secret, so it was revoked; the old \
-                 key still works: {error}",
+                 key still works",
                 created.key.id
             ),
+            // The revoke's error is no source (the delivery's is), so its chain is shown.
             RotationError::Deliver {
                 created,
-                error,
                 unrevoked: Some(revoke),
+                ..
             } => write!(
                 f,
-                "created key `{}` but could not deliver its secret, nor revoke it ({revoke}): \
-                 revoke it; the old key still works: {error}",
-                created.key.id
+                "created key `{}` but could not deliver its secret, nor revoke it ({}): \
+                 revoke it; the old key still works",
+                created.key.id,
+                crate::error::chain(revoke)
             ),
-            RotationError::Revoke { created, error } => write!(
+            RotationError::Revoke { created, .. } => write!(
                 f,
-                "created key `{}`, but the old key could not be revoked and still works: {error}",
+                "created key `{}`, but the old key could not be revoked and still works",
                 created.key.id
             ),
         }
