@@ -254,6 +254,8 @@ impl<T: Count> Count for Option<T> {
 /// Pages are compared by a hash of their item count and their first and last items' JSON,
 /// so the stream holds one page of items and a few numbers, however long it runs.
 ///
+/// The stream is boxed, so it is `Unpin`: `try_next()` reads it as it is, without `pin!`.
+///
 /// ```
 /// use apikeys_common::{Page, paginate};
 /// use futures::TryStreamExt;
@@ -270,7 +272,7 @@ impl<T: Count> Count for Option<T> {
 /// # Ok(())
 /// # }
 /// ```
-pub fn paginate<T, C, F, Fut>(first: C, fetch: F) -> impl Stream<Item = Result<T>>
+pub fn paginate<T, C, F, Fut>(first: C, fetch: F) -> impl Stream<Item = Result<T>> + Unpin
 where
     T: Serialize,
     C: Clone + PartialEq + std::fmt::Debug,
@@ -285,7 +287,7 @@ pub(crate) fn paginate_at_most<T, C, F, Fut>(
     max_pages: u64,
     first: C,
     fetch: F,
-) -> impl Stream<Item = Result<T>>
+) -> impl Stream<Item = Result<T>> + Unpin
 where
     T: Serialize,
     C: Clone + PartialEq + std::fmt::Debug,
@@ -293,33 +295,37 @@ where
     Fut: Future<Output = Result<Page<T, C>>>,
 {
     let progress = Progress::new(max_pages);
-    stream::try_unfold(
-        (Some(first), fetch, progress),
-        |(position, mut fetch, mut progress)| async move {
-            let Some(position) = position else {
-                return Ok::<_, Error>(None);
-            };
-            let page = fetch(position.clone()).await?;
-            if page.next.as_ref() == Some(&position) {
-                return Err(Error::Pagination(format!(
-                    "the page at {position:?} points to itself"
-                )));
-            }
-            let next = if page.items.is_empty() {
-                None
-            } else {
-                progress.check(
-                    fingerprint(&page.items),
-                    page.next.is_some(),
-                    page.pages_left,
-                )?;
-                page.next
-            };
-            let items = stream::iter(page.items.into_iter().map(Ok));
-            Ok(Some((items, (next, fetch, progress))))
-        },
+    // Pinned in a box (not `BoxStream`: no `Send` asked of `fetch`) so that callers need
+    // no `pin!` before `try_next()`.
+    Box::pin(
+        stream::try_unfold(
+            (Some(first), fetch, progress),
+            |(position, mut fetch, mut progress)| async move {
+                let Some(position) = position else {
+                    return Ok::<_, Error>(None);
+                };
+                let page = fetch(position.clone()).await?;
+                if page.next.as_ref() == Some(&position) {
+                    return Err(Error::Pagination(format!(
+                        "the page at {position:?} points to itself"
+                    )));
+                }
+                let next = if page.items.is_empty() {
+                    None
+                } else {
+                    progress.check(
+                        fingerprint(&page.items),
+                        page.next.is_some(),
+                        page.pages_left,
+                    )?;
+                    page.next
+                };
+                let items = stream::iter(page.items.into_iter().map(Ok));
+                Ok(Some((items, (next, fetch, progress))))
+            },
+        )
+        .try_flatten(),
     )
-    .try_flatten()
 }
 
 /// How many of the latest pages' fingerprints a stream keeps: a cycle through that many

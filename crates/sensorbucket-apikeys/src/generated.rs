@@ -1743,12 +1743,12 @@ pub mod builder {
     impl<'a> ListApiKeys<'a> {
         /**Streams every item of every page, fetching a page only as the stream is read.
 
-It sends the filters and the page size set on this builder with every page (a size left unset is 1000), starts at the first page whatever page or cursor is set here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when the server's pages do not advance or run past its own count.*/
+It sends the filters and the page size set on this builder with every page (a size left unset is 1000), starts at the first page whatever page or cursor is set here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when the server's pages do not advance or run past its own count. The stream is boxed (`Unpin`): `try_next()` reads it without `pin!`.*/
         pub fn stream(
             self,
         ) -> impl ::apikeys_common::__private::Stream<
             Item = ::std::result::Result<super::types::ApiKey, ::apikeys_common::Error>,
-        > + 'a {
+        > + ::std::marker::Unpin + 'a {
             let mut request = self;
             request.cursor = Ok(None);
             #[allow(unused_variables)]
