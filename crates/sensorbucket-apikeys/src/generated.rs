@@ -1418,6 +1418,20 @@ pub mod builder {
             Error<types::SensorbucketErrorResponse>,
         > {
             let Self { client, cursor, limit, tenant_id } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    cursor.as_ref().err(),
+                    limit.as_ref().err(),
+                    tenant_id.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let cursor = cursor.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let tenant_id = tenant_id.map_err(Error::InvalidRequest)?;
@@ -1586,7 +1600,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
+                api_key_id: Err(
+                    "get_api_key: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn api_key_id<V>(mut self, value: V) -> Self
@@ -1669,7 +1686,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
+                api_key_id: Err(
+                    "revoke_api_key: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn api_key_id<V>(mut self, value: V) -> Self

@@ -1651,7 +1651,9 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Err("body was not initialized".to_string()),
+                body: Err(
+                    "login: `body` is required: call `.body(..)` first".to_string(),
+                ),
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1834,7 +1836,9 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                id: Err("id was not initialized".to_string()),
+                id: Err(
+                    "delete_api_key: `id` is required: call `.id(..)` first".to_string(),
+                ),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -1912,8 +1916,14 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                id: Err("id was not initialized".to_string()),
-                body: Err("body was not initialized".to_string()),
+                id: Err(
+                    "update_api_key_description: `id` is required: call `.id(..)` first"
+                        .to_string(),
+                ),
+                body: Err(
+                    "update_api_key_description: `body` is required: call `.body(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -1944,6 +1954,19 @@ pub mod builder {
             Error<types::ThingsboardErrorResponse>,
         > {
             let Self { client, id, body } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    id.as_ref().err(),
+                    body.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let id = id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -2015,8 +2038,13 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                id: Err("id was not initialized".to_string()),
-                enabled_value: Err("enabled_value was not initialized".to_string()),
+                id: Err(
+                    "enable_api_key: `id` is required: call `.id(..)` first".to_string(),
+                ),
+                enabled_value: Err(
+                    "enable_api_key: `enabled_value` is required: call `.enabled_value(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -2048,6 +2076,19 @@ pub mod builder {
             Error<types::ThingsboardErrorResponse>,
         > {
             let Self { client, id, enabled_value } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    id.as_ref().err(),
+                    enabled_value.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let id = id.map_err(Error::InvalidRequest)?;
             let enabled_value = enabled_value.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -2116,9 +2157,15 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                user_id: Err("user_id was not initialized".to_string()),
-                page: Err("page was not initialized".to_string()),
-                page_size: Err("page_size was not initialized".to_string()),
+                user_id: Err(
+                    "get_user_api_keys: `user_id` is required: call `.user_id(..)` first"
+                        .to_string(),
+                ),
+                page: Ok(0),
+                page_size: Err(
+                    "get_user_api_keys: `page_size` is required: call `.page_size(..)` first"
+                        .to_string(),
+                ),
                 sort_order: Ok(None),
                 sort_property: Ok(None),
                 text_search: Ok(None),
@@ -2213,6 +2260,23 @@ pub mod builder {
                 sort_property,
                 text_search,
             } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    user_id.as_ref().err(),
+                    page.as_ref().err(),
+                    page_size.as_ref().err(),
+                    sort_order.as_ref().err(),
+                    sort_property.as_ref().err(),
+                    text_search.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let page = page.map_err(Error::InvalidRequest)?;
             let page_size = page_size.map_err(Error::InvalidRequest)?;
