@@ -1608,7 +1608,7 @@ for key in page.data {
 Sends a `GET` request to `/api/apiKeys/{userId}`
 
 Arguments:
-- `user_id`: The user's id (a UUID; the published spec types it as a plain string).
+- `user_id`: The user's id. The published spec types it as a plain string; it is a UUID, typed as one here so that it has one type everywhere (`KeyScope`, `SaveApiKeyRequest`).
 - `page`: Page number, from 0.
 - `page_size`: Maximum number of keys on one page (at least 1).
 - `sort_order`: Sort direction.
@@ -2146,7 +2146,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct GetUserApiKeys<'a> {
         client: &'a super::Client,
-        user_id: Result<::std::string::String, String>,
+        user_id: Result<::uuid::Uuid, String>,
         page: Result<i32, String>,
         page_size: Result<::std::num::NonZeroU32, String>,
         sort_order: Result<Option<types::GetUserApiKeysSortOrder>, String>,
@@ -2173,13 +2173,12 @@ pub mod builder {
         }
         pub fn user_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::uuid::Uuid>,
         {
             self.user_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
+                    "conversion to `:: uuid :: Uuid` for user_id failed".to_string()
                 });
             self
         }
