@@ -3396,6 +3396,7 @@ impl ::apikeys_common::Vendor for Client {
     const USER_AGENT: &'static str = concat!(
         env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")
     );
+    const NAME: &'static str = "nuki";
     fn api_key_credential(
         key: ::apikeys_common::Secret,
     ) -> ::apikeys_common::Result<::apikeys_common::Credential> {
