@@ -107,11 +107,10 @@ async fn rotate(
     json: bool,
 ) -> Result<(), Failure> {
     let mut opened = destination.open()?;
-    let rotated = rotate_with(keys, old, new, |created| {
-        let delivered = replacing_text(vendor, old, created, json)
+    let rotated = rotate_with(keys, old, new, async |created| {
+        replacing_text(vendor, old, created, json)
             .and_then(|shown| opened.deliver(&created.secret, Some(&shown)))
-            .map_err(|failure| Error::delivery(failure.message));
-        Box::pin(futures::future::ready(delivered))
+            .map_err(|failure| Error::delivery(failure.message))
     })
     .await;
     let created = match rotated {

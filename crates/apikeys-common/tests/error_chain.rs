@@ -90,3 +90,21 @@ async fn no_error_prints_its_source_again() {
         assert!(!format!("{} {error:?}", chain(error.as_ref())).contains("tb_"));
     }
 }
+
+// issue 25, point 2: the delivery callback borrows from its caller (a `&Path`), with no
+// `'static` needed. This compiles, or the test does not build.
+#[allow(dead_code)]
+async fn deliver_to(
+    keys: &dyn apikeys_common::KeyLifecycle,
+    path: &std::path::Path,
+) -> Result<CreatedKey, RotationError> {
+    apikeys_common::rotate_with(
+        keys,
+        "42",
+        &apikeys_common::NewKey::named("ci"),
+        async |created: &CreatedKey| {
+            std::fs::write(path, created.secret.expose_secret()).map_err(Error::delivery)
+        },
+    )
+    .await
+}
