@@ -11,6 +11,7 @@ use serde_yaml::Value;
 
 use crate::constraints;
 use crate::lint::{self, Facts, OpenEnum};
+use crate::required;
 use crate::vendors::Vendor;
 use crate::{error_body, fields, key_info, odata, patch, streams, surface, wire_query};
 
@@ -72,6 +73,7 @@ pub fn generate(root: &Path, vendor: &Vendor) -> Result<String, String> {
         }
     }
     constraints::name_bounds_in_setters(&mut file, &bounds);
+    required::rewrite(&mut file, &doc).map_err(|why| format!("{fragment}: {why}"))?;
     // The error schema may be swapped for a hand-written type like any other, which then
     // implements `ErrorBody` itself.
     let error_type: syn::Type = match vendor

@@ -18,6 +18,7 @@ mod key_info;
 mod lint;
 mod odata;
 mod patch;
+mod required;
 mod streams;
 mod surface;
 mod vendors;

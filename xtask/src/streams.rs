@@ -336,7 +336,8 @@ fn stream(id: &str, paging: &Value, item: TokenStream) -> Result<TokenStream, St
          It sends the filters and the page size set on this builder with every page (a size \
          left unset is {default}), starts at the first page whatever page or cursor is set \
          here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when \
-         the server's pages do not advance or run past its own count."
+         the server's pages do not advance or run past its own count. The stream is boxed \
+         (`Unpin`): `try_next()` reads it without `pin!`."
     );
     Ok(quote! {
         impl<'a> #builder<'a> {
@@ -345,7 +346,7 @@ fn stream(id: &str, paging: &Value, item: TokenStream) -> Result<TokenStream, St
                 self,
             ) -> impl ::apikeys_common::__private::Stream<
                 Item = ::std::result::Result<#item, ::apikeys_common::Error>,
-            > + 'a {
+            > + ::std::marker::Unpin + 'a {
                 let mut request = self;
                 #start
                 #[allow(unused_variables)]

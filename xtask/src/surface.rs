@@ -162,6 +162,7 @@ pub fn surface(vendor: &Vendor, doc: &Value) -> Result<TokenStream, String> {
          # }}\n\
          ```"
     );
+    let vendor_name = vendor.name;
     Ok(quote! {
         #[doc = #base_doc]
         pub const BASE_URL: &str = #base_url;
@@ -179,6 +180,7 @@ pub fn surface(vendor: &Vendor, doc: &Value) -> Result<TokenStream, String> {
         impl ::apikeys_common::Vendor for Client {
             const USER_AGENT: &'static str =
                 concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+            const NAME: &'static str = #vendor_name;
 
             fn api_key_credential(
                 key: ::apikeys_common::Secret,

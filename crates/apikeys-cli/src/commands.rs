@@ -107,11 +107,10 @@ async fn rotate(
     json: bool,
 ) -> Result<(), Failure> {
     let mut opened = destination.open()?;
-    let rotated = rotate_with(keys, old, new, |created| {
-        let delivered = replacing_text(vendor, old, created, json)
+    let rotated = rotate_with(keys, old, new, async |created| {
+        replacing_text(vendor, old, created, json)
             .and_then(|shown| opened.deliver(&created.secret, Some(&shown)))
-            .map_err(|failure| Error::delivery(failure.message));
-        Box::pin(futures::future::ready(delivered))
+            .map_err(|failure| Error::delivery(failure.message))
     })
     .await;
     let created = match rotated {
@@ -223,8 +222,9 @@ async fn revoke_undelivered(
         Err(error) => {
             failure.message = format!(
                 "{}; revoke the new {vendor} key {id_text}: its secret reached no one, and \
-                 it could not be revoked ({error})",
-                failure.message
+                 it could not be revoked ({})",
+                failure.message,
+                crate::exit::chain(&error)
             );
         }
     }
@@ -340,7 +340,11 @@ pub async fn list(
 fn rotation_failure(error: &RotationError) -> Failure {
     Failure {
         exit: exit_code(error.error()),
-        message: format!("rotation failed at the {} step: {error}", error.step()),
+        message: format!(
+            "rotation failed at the {} step: {}",
+            error.step(),
+            crate::exit::chain(error)
+        ),
     }
 }
 

@@ -186,23 +186,34 @@ impl Failure {
 
 /// What a human needs to read first about an error, then the error itself.
 fn describe(error: &Error) -> String {
+    // The library's errors do not repeat their causes: the message is the whole chain.
+    let shown = chain(error);
     match exit_code(error) {
         Exit::Auth if error.is_forbidden() => {
-            format!("the credential lacks the permission for this ({error})")
+            format!("the credential lacks the permission for this ({shown})")
         }
-        Exit::Auth => format!("the credential was refused; check {CREDENTIAL_SOURCE} ({error})"),
-        Exit::NotFound if matches!(error, Error::NotFound(_)) => error.to_string(),
-        Exit::NotFound => format!("not found ({error})"),
-        Exit::RateLimited => format!("rate limited, try again later ({error})"),
+        Exit::Auth => format!("the credential was refused; check {CREDENTIAL_SOURCE} ({shown})"),
+        Exit::NotFound if matches!(error, Error::NotFound(_)) => shown,
+        Exit::NotFound => format!("not found ({shown})"),
+        Exit::RateLimited => format!("rate limited, try again later ({shown})"),
         Exit::Network => match root_cause(error) {
             Some(cause) => format!("{error}: {cause}"),
-            None => error.to_string(),
+            None => shown,
         },
-        Exit::InvalidInput if matches!(error, Error::InvalidRequest(_)) => {
-            cli_words(&error.to_string())
-        }
-        _ => error.to_string(),
+        Exit::InvalidInput if matches!(error, Error::InvalidRequest(_)) => cli_words(&shown),
+        _ => shown,
     }
+}
+
+/// `error` and each of its causes, joined with ": " (as anyhow's `{:#}` shows them).
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut shown = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        shown.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    shown
 }
 
 /// Stands for where the credential came from until the caller says

@@ -187,6 +187,12 @@ pub trait Vendor: GeneratedClient {
     /// Sent as `User-Agent`: `<crate>/<version>`.
     const USER_AGENT: &'static str;
 
+    /// The vendor's short name (`thingsboard`), as [`KeyLifecycle::vendor`] says it: the
+    /// `vendor` field of the `apikeys.request` span.
+    ///
+    /// [`KeyLifecycle::vendor`]: crate::KeyLifecycle::vendor
+    const NAME: &'static str;
+
     /// How the vendor expects an API key (or API token) to be sent.
     fn api_key_credential(key: Secret) -> Result<Credential>;
 

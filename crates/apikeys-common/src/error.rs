@@ -14,16 +14,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong talking to a vendor's API.
 ///
+/// A variant with a cause returns it from `source()` and does not repeat it in its own
+/// message: print the whole chain (anyhow's `{:#}`, or walk `source()`) to see it.
+///
 /// Generated calls fail with `progenitor_client::Error`; `?` (or `Error::from`) turns that
 /// into this type, which reads the vendor's error body. No variant ever holds a secret.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The server could not be reached, or the connection broke.
-    #[error("could not talk to the server: {0}")]
+    #[error("could not talk to the server")]
     Transport(#[source] reqwest::Error),
     /// The request or the response took longer than the client's timeout.
-    #[error("the request timed out: {0}")]
+    #[error("the request timed out")]
     Timeout(#[source] reqwest::Error),
     /// The request was refused before it was sent: a bad argument, base URL or credential.
     #[error("invalid request: {0}")]
@@ -61,7 +64,7 @@ pub enum Error {
     /// The server created a key, but a later step of the same call failed: the key exists.
     /// Whatever is known of it (its id, its secret) is in `key`, so that the caller can
     /// keep it or revoke it; nothing created is ever dropped silently.
-    #[error("{}", created_but(key, error))]
+    #[error("{}", created_but(key))]
     KeyCreated {
         /// What is known of the key the server created.
         key: Box<crate::PartialKey>,
@@ -71,11 +74,11 @@ pub enum Error {
     },
     /// A caller could not keep a new key's secret (see
     /// [`rotate_with`](crate::rotate_with)): the file or command it was to go to failed.
-    #[error("the new secret could not be delivered: {0}")]
+    #[error("the new secret could not be delivered")]
     Delivery(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-fn created_but(key: &crate::PartialKey, error: &Error) -> String {
+fn created_but(key: &crate::PartialKey) -> String {
     let id = key.id.as_deref().map_or_else(
         || "a key whose id is unknown".to_string(),
         |id| format!("key `{id}`"),
@@ -85,7 +88,7 @@ fn created_but(key: &crate::PartialKey, error: &Error) -> String {
     } else {
         "its secret could not be read"
     };
-    format!("the server created {id} ({secret}), then: {error}")
+    format!("the server created {id} ({secret}), then a later step failed")
 }
 
 impl Error {
@@ -336,6 +339,18 @@ impl From<reqwest::Error> for Error {
 pub(crate) const MAX_URL_CHARS: usize = 200;
 /// The most characters of an `InvalidRequest` message built from another error.
 const MAX_MESSAGE_CHARS: usize = 1_000;
+
+/// `error` and each of its causes, joined with ": " (as anyhow's `{:#}`): for an error
+/// that is shown inside another one's message rather than as its source.
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut shown = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        shown.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    shown
+}
 
 /// `text` cut to `max` characters, with `…` when cut.
 pub(crate) fn shorten(text: &str, max: usize) -> String {

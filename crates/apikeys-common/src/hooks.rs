@@ -189,9 +189,9 @@ fn segment_fits(template: &str, segment: &str) -> bool {
     }
 }
 
-/// Sends a request inside a `tracing` span (operation, method, status, latency; never
-/// headers or bodies), retrying idempotent operations as the client's [`RetryPolicy`]
-/// allows. The body is read here, up to the client's limit, so that an oversized body is
+/// Sends a request inside a `tracing` span (vendor, operation, method, attempts, status,
+/// latency; never headers or bodies: see the crate README), retrying idempotent operations
+/// as the client's [`RetryPolicy`] allows. The body is read here, up to the client's limit, so that an oversized body is
 /// refused rather than buffered, and every error response is put into the vendor's error
 /// shape so the caller always gets the status and a message.
 ///
@@ -200,6 +200,7 @@ fn segment_fits(template: &str, segment: &str) -> bool {
 /// A plain function returning the instrumented future, not an `async fn`: each layer of
 /// `async` around a future moves the whole of it once more on every request.
 pub fn exec<'a, E: ErrorBody>(
+    vendor: &'static str,
     http: &'a reqwest::Client,
     state: &'a ClientState,
     operation: &'a Operation,
@@ -207,6 +208,7 @@ pub fn exec<'a, E: ErrorBody>(
 ) -> impl Future<Output = reqwest::Result<Response>> + 'a {
     let span = tracing::debug_span!(
         "apikeys.request",
+        vendor,
         operation = operation.id,
         method = %request.method(),
         attempts = field::Empty,
@@ -219,7 +221,9 @@ pub fn exec<'a, E: ErrorBody>(
     async move {
         let started = Instant::now();
         let span = recorder;
-        let outcome = send_with_retries(http, state, operation, request, &span, started).await;
+        let (outcome, attempts) = send_with_retries(http, state, operation, request, started).await;
+        // Each field is recorded once, when the call is over.
+        span.record("attempts", attempts);
         span.record(
             "latency_ms",
             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -251,9 +255,8 @@ async fn send_with_retries(
     state: &ClientState,
     operation: &Operation,
     request: Request,
-    span: &tracing::Span,
     started: Instant,
-) -> reqwest::Result<Response> {
+) -> (reqwest::Result<Response>, u32) {
     let mut attempt = 1;
     let mut request = request;
     loop {
@@ -265,21 +268,20 @@ async fn send_with_retries(
             None
         };
         let outcome = http.execute(request).await;
-        span.record("attempts", attempt);
         let (reason, asked) = match &outcome {
             Ok(response) if is_retryable_status(response.status()) => (
                 response.status().to_string(),
                 retry_after(response.headers()),
             ),
             Err(error) if is_retryable_error(error) => ("connection failed".to_string(), None),
-            _ => return outcome,
+            _ => return (outcome, attempt),
         };
         // A delay is computed only for a request that may be sent again.
         let Some(next) = spare else {
-            return outcome;
+            return (outcome, attempt);
         };
         let Some(delay) = state.retry.next_delay(attempt, started.elapsed(), asked) else {
-            return outcome;
+            return (outcome, attempt);
         };
         tracing::info!(
             attempt,
@@ -545,6 +547,7 @@ macro_rules! generated_client {
                 Output = $crate::__private::reqwest::Result<$crate::__private::reqwest::Response>,
             > {
                 $crate::hooks::exec::<$error>(
+                    <$client as $crate::Vendor>::NAME,
                     $crate::__private::ClientInfo::client(self),
                     $crate::__private::ClientInfo::inner(self),
                     Self::operation(info),

@@ -43,9 +43,11 @@ pub use secret::Secret;
 /// What every vendor crate re-exports at its root (`pub use apikeys_common::reexport::*`), so
 /// that its users depend on the vendor crate alone and meet the same names in each.
 pub mod reexport {
+    // What the lifecycle needs too (rotating without losing a secret), so that no user
+    // needs apikeys-common for it.
     pub use crate::{
-        ApiError, CreatedKey, Credential, Error, KeyInfo, KeyLifecycle, KeyUpdate, NewKey, Result,
-        RetryPolicy, RotationError, Secret,
+        ApiError, CreatedKey, Credential, Error, KeyAbilities, KeyInfo, KeyLifecycle, KeyUpdate,
+        NewKey, PartialKey, Result, RetryPolicy, RotationError, Secret, rotate_with,
     };
 }
 

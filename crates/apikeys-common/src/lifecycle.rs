@@ -308,9 +308,7 @@ pub trait KeyLifecycle: Send + Sync {
         old: &'a str,
         new: &'a NewKey,
     ) -> BoxFuture<'a, std::result::Result<CreatedKey, RotationError>> {
-        Box::pin(rotate_with(self, old, new, |_| {
-            Box::pin(futures::future::ready(Ok(())))
-        }))
+        Box::pin(rotate_with(self, old, new, async |_: &CreatedKey| Ok(())))
     }
 }
 
@@ -329,11 +327,8 @@ pub trait KeyLifecycle: Send + Sync {
 /// # async fn demo(keys: &dyn apikeys_common::KeyLifecycle) -> Result<(), apikeys_common::RotationError> {
 /// use apikeys_common::{Error, NewKey, rotate_with};
 ///
-/// let created = rotate_with(keys, "42", &NewKey::named("ci"), |created| {
-///     Box::pin(async move {
-///         std::fs::write("/run/secrets/ci", created.secret.expose_secret())
-///             .map_err(Error::delivery)
-///     })
+/// let created = rotate_with(keys, "42", &NewKey::named("ci"), async |created| {
+///     std::fs::write("/run/secrets/ci", created.secret.expose_secret()).map_err(Error::delivery)
 /// })
 /// .await?;
 /// # let _ = created; Ok(()) }
@@ -346,7 +341,9 @@ pub async fn rotate_with<K, D>(
 ) -> std::result::Result<CreatedKey, RotationError>
 where
     K: KeyLifecycle + ?Sized,
-    D: for<'k> FnOnce(&'k CreatedKey) -> BoxFuture<'k, Result<()>>,
+    // An async closure: its future may borrow both the new key and the caller's values
+    // (a `&Path`), which a `BoxFuture<'k>` of the key's lifetime could not.
+    D: AsyncFnOnce(&CreatedKey) -> Result<()>,
 {
     keys.get(old).await.map_err(RotationError::Check)?;
     let created = keys.create(new).await.map_err(RotationError::Create)?;
@@ -452,50 +449,49 @@ impl RotationError {
 }
 
 impl fmt::Display for RotationError {
+    // The underlying error is the source, so it is not repeated here.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RotationError::Check(error) => write!(
-                f,
-                "could not check the old key, nothing was created: {error}"
-            ),
-            RotationError::Create(error @ Error::KeyCreated { .. }) => write!(
-                f,
-                "the new key was created but not completely, the old key still works: {error}"
-            ),
-            RotationError::Create(error) => {
-                write!(
-                    f,
-                    "could not create the new key, the old key still works: {error}"
-                )
+            RotationError::Check(_) => {
+                write!(f, "could not check the old key, nothing was created")
             }
-            RotationError::Confirm { created, error } => write!(
+            RotationError::Create(Error::KeyCreated { .. }) => write!(
                 f,
-                "created key `{}` but could not confirm it, the old key still works: {error}",
+                "the new key was created but not completely, the old key still works"
+            ),
+            RotationError::Create(_) => {
+                write!(f, "could not create the new key, the old key still works")
+            }
+            RotationError::Confirm { created, .. } => write!(
+                f,
+                "created key `{}` but could not confirm it, the old key still works",
                 created.key.id
             ),
             RotationError::Deliver {
                 created,
-                error,
                 unrevoked: None,
+                ..
             } => write!(
                 f,
                 "created key `{}` but could not deliver its secret, so it was revoked; the old \
-                 key still works: {error}",
+                 key still works",
                 created.key.id
             ),
+            // The revoke's error is no source (the delivery's is), so its chain is shown.
             RotationError::Deliver {
                 created,
-                error,
                 unrevoked: Some(revoke),
+                ..
             } => write!(
                 f,
-                "created key `{}` but could not deliver its secret, nor revoke it ({revoke}): \
-                 revoke it; the old key still works: {error}",
-                created.key.id
+                "created key `{}` but could not deliver its secret, nor revoke it ({}): \
+                 revoke it; the old key still works",
+                created.key.id,
+                crate::error::chain(revoke)
             ),
-            RotationError::Revoke { created, error } => write!(
+            RotationError::Revoke { created, .. } => write!(
                 f,
-                "created key `{}`, but the old key could not be revoked and still works: {error}",
+                "created key `{}`, but the old key could not be revoked and still works",
                 created.key.id
             ),
         }
@@ -703,11 +699,11 @@ mod tests {
     async fn the_secret_is_delivered_after_the_confirm_and_before_the_revoke() {
         let memory = with_old_key(Memory::default());
         let seen = Mutex::new(None);
-        let created = rotate_with(&memory, "old", &NewKey::named("ci"), |created| {
+        let created = rotate_with(&memory, "old", &NewKey::named("ci"), async |created| {
             // At delivery both keys exist: the old one is revoked only afterwards.
             *seen.lock().unwrap() =
                 Some((ids(&memory), created.secret.expose_secret().to_string()));
-            Box::pin(futures::future::ready(Ok(())))
+            Ok(())
         })
         .await
         .unwrap();
@@ -720,8 +716,8 @@ mod tests {
     #[tokio::test]
     async fn a_failed_delivery_revokes_the_new_key_and_keeps_the_old_one() {
         let memory = with_old_key(Memory::default());
-        let err = rotate_with(&memory, "old", &NewKey::named("ci"), |_| {
-            Box::pin(futures::future::ready(Err(Error::delivery("disk full"))))
+        let err = rotate_with(&memory, "old", &NewKey::named("ci"), async |_| {
+            Err(Error::delivery("disk full"))
         })
         .await
         .unwrap_err();
@@ -751,8 +747,8 @@ mod tests {
             fail_revoke_of: Some("k2".into()),
             ..Memory::default()
         });
-        let err = rotate_with(&memory, "old", &NewKey::named("ci"), |_| {
-            Box::pin(futures::future::ready(Err(Error::delivery("no vault"))))
+        let err = rotate_with(&memory, "old", &NewKey::named("ci"), async |_| {
+            Err(Error::delivery("no vault"))
         })
         .await
         .unwrap_err();
@@ -781,7 +777,7 @@ mod tests {
             &memory,
             "old",
             &NewKey::named("ci"),
-            |_| -> BoxFuture<'_, Result<()>> { panic!("delivered an unconfirmed key") },
+            async |_| -> Result<()> { panic!("delivered an unconfirmed key") },
         )
         .await
         .unwrap_err();

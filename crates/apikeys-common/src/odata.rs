@@ -540,7 +540,7 @@ pub fn paginate<T, F, Fut>(
     key: impl AsRef<str>,
     default_top: u64,
     mut fetch: F,
-) -> impl Stream<Item = Result<T>>
+) -> impl Stream<Item = Result<T>> + Unpin
 where
     T: Serialize,
     F: FnMut(ODataOptions) -> Fut,

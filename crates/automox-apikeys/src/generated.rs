@@ -989,7 +989,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                id: Err("id was not initialized".to_string()),
+                id: Err(
+                    "get_organization_api_keys: `id` is required: call `.id(..)` first"
+                        .to_string(),
+                ),
                 limit: Ok(None),
                 page: Ok(None),
             }
@@ -1036,6 +1039,20 @@ pub mod builder {
             Error<types::AutomoxErrorResponse>,
         > {
             let Self { client, id, limit, page } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    id.as_ref().err(),
+                    limit.as_ref().err(),
+                    page.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let id = id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let page = page.map_err(Error::InvalidRequest)?;
@@ -1104,9 +1121,14 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                user_id: Err("user_id was not initialized".to_string()),
+                user_id: Err(
+                    "get_user_api_keys: `user_id` is required: call `.user_id(..)` first"
+                        .to_string(),
+                ),
                 limit: Ok(None),
-                o: Err("o was not initialized".to_string()),
+                o: Err(
+                    "get_user_api_keys: `o` is required: call `.o(..)` first".to_string(),
+                ),
                 page: Ok(None),
             }
         }
@@ -1160,6 +1182,21 @@ pub mod builder {
             Error<types::AutomoxErrorResponse>,
         > {
             let Self { client, user_id, limit, o, page } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    user_id.as_ref().err(),
+                    limit.as_ref().err(),
+                    o.as_ref().err(),
+                    page.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let o = o.map_err(Error::InvalidRequest)?;
@@ -1236,8 +1273,14 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                user_id: Err("user_id was not initialized".to_string()),
-                o: Err("o was not initialized".to_string()),
+                user_id: Err(
+                    "create_user_api_key: `user_id` is required: call `.user_id(..)` first"
+                        .to_string(),
+                ),
+                o: Err(
+                    "create_user_api_key: `o` is required: call `.o(..)` first"
+                        .to_string(),
+                ),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -1285,6 +1328,19 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::ApiKey>, Error<types::AutomoxErrorResponse>> {
             let Self { client, user_id, o, body } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    user_id.as_ref().err(),
+                    o.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let o = o.map_err(Error::InvalidRequest)?;
             let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
@@ -1353,9 +1409,17 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                user_id: Err("user_id was not initialized".to_string()),
-                id: Err("id was not initialized".to_string()),
-                o: Err("o was not initialized".to_string()),
+                user_id: Err(
+                    "get_user_api_key: `user_id` is required: call `.user_id(..)` first"
+                        .to_string(),
+                ),
+                id: Err(
+                    "get_user_api_key: `id` is required: call `.id(..)` first"
+                        .to_string(),
+                ),
+                o: Err(
+                    "get_user_api_key: `o` is required: call `.o(..)` first".to_string(),
+                ),
             }
         }
         pub fn user_id<V>(mut self, value: V) -> Self
@@ -1389,6 +1453,20 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::ApiKey>, Error<types::AutomoxErrorResponse>> {
             let Self { client, user_id, id, o } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    user_id.as_ref().err(),
+                    id.as_ref().err(),
+                    o.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let id = id.map_err(Error::InvalidRequest)?;
             let o = o.map_err(Error::InvalidRequest)?;
@@ -1463,9 +1541,18 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                user_id: Err("user_id was not initialized".to_string()),
-                id: Err("id was not initialized".to_string()),
-                o: Err("o was not initialized".to_string()),
+                user_id: Err(
+                    "update_user_api_key: `user_id` is required: call `.user_id(..)` first"
+                        .to_string(),
+                ),
+                id: Err(
+                    "update_user_api_key: `id` is required: call `.id(..)` first"
+                        .to_string(),
+                ),
+                o: Err(
+                    "update_user_api_key: `o` is required: call `.o(..)` first"
+                        .to_string(),
+                ),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -1522,6 +1609,20 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::ApiKey>, Error<types::AutomoxErrorResponse>> {
             let Self { client, user_id, id, o, body } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    user_id.as_ref().err(),
+                    id.as_ref().err(),
+                    o.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let id = id.map_err(Error::InvalidRequest)?;
             let o = o.map_err(Error::InvalidRequest)?;
@@ -1591,9 +1692,18 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                user_id: Err("user_id was not initialized".to_string()),
-                id: Err("id was not initialized".to_string()),
-                o: Err("o was not initialized".to_string()),
+                user_id: Err(
+                    "delete_user_api_key: `user_id` is required: call `.user_id(..)` first"
+                        .to_string(),
+                ),
+                id: Err(
+                    "delete_user_api_key: `id` is required: call `.id(..)` first"
+                        .to_string(),
+                ),
+                o: Err(
+                    "delete_user_api_key: `o` is required: call `.o(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn user_id<V>(mut self, value: V) -> Self
@@ -1627,6 +1737,20 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<()>, Error<types::AutomoxErrorResponse>> {
             let Self { client, user_id, id, o } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    user_id.as_ref().err(),
+                    id.as_ref().err(),
+                    o.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let id = id.map_err(Error::InvalidRequest)?;
             let o = o.map_err(Error::InvalidRequest)?;
@@ -1692,9 +1816,18 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                user_id: Err("user_id was not initialized".to_string()),
-                id: Err("id was not initialized".to_string()),
-                o: Err("o was not initialized".to_string()),
+                user_id: Err(
+                    "decrypt_user_api_key: `user_id` is required: call `.user_id(..)` first"
+                        .to_string(),
+                ),
+                id: Err(
+                    "decrypt_user_api_key: `id` is required: call `.id(..)` first"
+                        .to_string(),
+                ),
+                o: Err(
+                    "decrypt_user_api_key: `o` is required: call `.o(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn user_id<V>(mut self, value: V) -> Self
@@ -1731,6 +1864,20 @@ pub mod builder {
             Error<types::AutomoxErrorResponse>,
         > {
             let Self { client, user_id, id, o } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    user_id.as_ref().err(),
+                    id.as_ref().err(),
+                    o.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let id = id.map_err(Error::InvalidRequest)?;
             let o = o.map_err(Error::InvalidRequest)?;
@@ -1787,12 +1934,12 @@ pub mod builder {
     impl<'a> GetOrganizationApiKeys<'a> {
         /**Streams every item of every page, fetching a page only as the stream is read.
 
-It sends the filters and the page size set on this builder with every page (a size left unset is 500), starts at the first page whatever page or cursor is set here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when the server's pages do not advance or run past its own count.*/
+It sends the filters and the page size set on this builder with every page (a size left unset is 500), starts at the first page whatever page or cursor is set here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when the server's pages do not advance or run past its own count. The stream is boxed (`Unpin`): `try_next()` reads it without `pin!`.*/
         pub fn stream(
             self,
         ) -> impl ::apikeys_common::__private::Stream<
             Item = ::std::result::Result<super::types::ApiKey, ::apikeys_common::Error>,
-        > + 'a {
+        > + ::std::marker::Unpin + 'a {
             let mut request = self;
             #[allow(unused_variables)]
             let size = ::apikeys_common::paging::page_size(&mut request.limit, 500u64);
@@ -1822,12 +1969,12 @@ It sends the filters and the page size set on this builder with every page (a si
     impl<'a> GetUserApiKeys<'a> {
         /**Streams every item of every page, fetching a page only as the stream is read.
 
-It sends the filters and the page size set on this builder with every page (a size left unset is 500), starts at the first page whatever page or cursor is set here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when the server's pages do not advance or run past its own count.*/
+It sends the filters and the page size set on this builder with every page (a size left unset is 500), starts at the first page whatever page or cursor is set here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when the server's pages do not advance or run past its own count. The stream is boxed (`Unpin`): `try_next()` reads it without `pin!`.*/
         pub fn stream(
             self,
         ) -> impl ::apikeys_common::__private::Stream<
             Item = ::std::result::Result<super::types::ApiKey, ::apikeys_common::Error>,
-        > + 'a {
+        > + ::std::marker::Unpin + 'a {
             let mut request = self;
             #[allow(unused_variables)]
             let size = ::apikeys_common::paging::page_size(&mut request.limit, 500u64);
@@ -1912,6 +2059,7 @@ impl ::apikeys_common::Vendor for Client {
     const USER_AGENT: &'static str = concat!(
         env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")
     );
+    const NAME: &'static str = "automox";
     fn api_key_credential(
         key: ::apikeys_common::Secret,
     ) -> ::apikeys_common::Result<::apikeys_common::Credential> {

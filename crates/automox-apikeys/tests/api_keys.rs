@@ -418,7 +418,10 @@ async fn a_user_scoped_call_without_o_is_refused_before_it_is_sent() {
     let Error::InvalidRequest(why) = &error else {
         panic!("expected an invalid request, got {error:?}");
     };
-    assert!(why.contains("o was not initialized"), "{why}");
+    assert!(
+        why.contains("`o` is required: call `.o(..)` first"),
+        "{why}"
+    );
 
     let error = client
         .delete_user_api_key()

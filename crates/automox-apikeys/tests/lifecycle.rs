@@ -379,8 +379,11 @@ async fn a_rotation_whose_create_fails_never_revokes() {
         .unwrap_err();
 
     assert!(matches!(err, RotationError::Create(_)), "{err:?}");
+    // The vendor's message is the cause's, not repeated in the rotation's own.
     assert!(
-        err.to_string().contains("at most 10 active API keys"),
+        err.error()
+            .to_string()
+            .contains("at most 10 active API keys"),
         "{err}"
     );
     assert_eq!(

@@ -288,12 +288,12 @@ pub const DEFAULT_PAGE_SIZE: u64 = 100;
 /// use balena_apikeys::odata::ODataOptions;
 /// use futures::TryStreamExt;
 ///
-/// let keys = client
+/// // The stream is `Unpin`: no `pin!` is needed before `try_next()`.
+/// let mut keys = client
 ///     .api_key()
 ///     .get_all_named_user_api_keys()
 ///     .options(ODataOptions::new().top(50))
 ///     .stream();
-/// futures::pin_mut!(keys);
 /// while let Some(key) = keys.try_next().await? {
 ///     println!("{:?} {:?}", key.id, key.name);
 /// }

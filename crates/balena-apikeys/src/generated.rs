@@ -1932,6 +1932,23 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::ApiKeyCollection>, Error<types::BalenaError>> {
             let Self { client, expand, filter, orderby, select, skip, top } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    expand.as_ref().err(),
+                    filter.as_ref().err(),
+                    orderby.as_ref().err(),
+                    select.as_ref().err(),
+                    skip.as_ref().err(),
+                    top.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let expand = expand.map_err(Error::InvalidRequest)?;
             let filter = filter.map_err(Error::InvalidRequest)?;
             let orderby = orderby.map_err(Error::InvalidRequest)?;
@@ -2097,7 +2114,9 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                id: Err("id was not initialized".to_string()),
+                id: Err(
+                    "revoke_api_key: `id` is required: call `.id(..)` first".to_string(),
+                ),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -2171,8 +2190,13 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                id: Err("id was not initialized".to_string()),
-                body: Err("body was not initialized".to_string()),
+                id: Err(
+                    "update_api_key: `id` is required: call `.id(..)` first".to_string(),
+                ),
+                body: Err(
+                    "update_api_key: `body` is required: call `.body(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -2198,6 +2222,19 @@ pub mod builder {
         }
         async fn exchange(self) -> Result<ResponseValue<()>, Error<types::BalenaError>> {
             let Self { client, id, body } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    id.as_ref().err(),
+                    body.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let id = id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -2261,7 +2298,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                id: Err("id was not initialized".to_string()),
+                id: Err(
+                    "get_application_actor: `id` is required: call `.id(..)` first"
+                        .to_string(),
+                ),
                 select: Ok(None),
             }
         }
@@ -2294,6 +2334,19 @@ pub mod builder {
             Error<types::BalenaError>,
         > {
             let Self { client, id, select } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    id.as_ref().err(),
+                    select.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let id = id.map_err(Error::InvalidRequest)?;
             let select = select.map_err(Error::InvalidRequest)?;
             let url = ::apikeys_common::odata::wire_url(
@@ -2400,6 +2453,19 @@ pub mod builder {
             Error<types::BalenaError>,
         > {
             let Self { client, filter, select } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    filter.as_ref().err(),
+                    select.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let filter = filter.map_err(Error::InvalidRequest)?;
             let select = select.map_err(Error::InvalidRequest)?;
             let url = ::apikeys_common::odata::wire_url(
@@ -2469,7 +2535,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                id: Err("id was not initialized".to_string()),
+                id: Err(
+                    "get_device_actor: `id` is required: call `.id(..)` first"
+                        .to_string(),
+                ),
                 select: Ok(None),
             }
         }
@@ -2502,6 +2571,19 @@ pub mod builder {
             Error<types::BalenaError>,
         > {
             let Self { client, id, select } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    id.as_ref().err(),
+                    select.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let id = id.map_err(Error::InvalidRequest)?;
             let select = select.map_err(Error::InvalidRequest)?;
             let url = ::apikeys_common::odata::wire_url(
@@ -2571,7 +2653,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                uuid: Err("uuid was not initialized".to_string()),
+                uuid: Err(
+                    "get_device_actor_by_uuid: `uuid` is required: call `.uuid(..)` first"
+                        .to_string(),
+                ),
                 select: Ok(None),
             }
         }
@@ -2607,6 +2692,19 @@ pub mod builder {
             Error<types::BalenaError>,
         > {
             let Self { client, uuid, select } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    uuid.as_ref().err(),
+                    select.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let uuid = uuid.map_err(Error::InvalidRequest)?;
             let select = select.map_err(Error::InvalidRequest)?;
             let url = ::apikeys_common::odata::wire_url(
@@ -2756,6 +2854,7 @@ impl ::apikeys_common::Vendor for Client {
     const USER_AGENT: &'static str = concat!(
         env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")
     );
+    const NAME: &'static str = "balena";
     fn api_key_credential(
         key: ::apikeys_common::Secret,
     ) -> ::apikeys_common::Result<::apikeys_common::Credential> {

@@ -280,7 +280,9 @@ async fn a_created_key_that_is_not_listed_is_not_found_and_the_error_keeps_its_s
         .unwrap_err();
 
     assert!(err.is_not_found(), "{err:?}");
-    assert!(err.to_string().contains("ci-deploy"), "{err}");
+    // What was not found is the cause's message (KeyCreated does not repeat it).
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
+    assert!(cause.is_some_and(|c| c.contains("ci-deploy")), "{err}");
     let key = err.created_key().unwrap();
     assert_eq!(key.secret.as_ref().unwrap().expose_secret(), NEW_SECRET);
     assert_hidden(&format!("{err:?} {err}"), NEW_SECRET);

@@ -2250,7 +2250,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
+                api_key_id: Err(
+                    "update_api_key: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -2348,7 +2351,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
+                api_key_id: Err(
+                    "delete_api_key: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn api_key_id<V>(mut self, value: V) -> Self
@@ -2421,7 +2427,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
+                api_key_id: Err(
+                    "get_advanced_api_key: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn api_key_id<V>(mut self, value: V) -> Self
@@ -2506,7 +2515,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
+                api_key_id: Err(
+                    "create_advanced_api_key: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -2617,7 +2629,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
+                api_key_id: Err(
+                    "update_advanced_api_key: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -2721,7 +2736,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
+                api_key_id: Err(
+                    "delete_advanced_api_key: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn api_key_id<V>(mut self, value: V) -> Self
@@ -2795,7 +2813,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
+                api_key_id: Err(
+                    "reactivate_advanced_api_key: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn api_key_id<V>(mut self, value: V) -> Self
@@ -2869,7 +2890,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
+                api_key_id: Err(
+                    "list_api_key_tokens: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn api_key_id<V>(mut self, value: V) -> Self
@@ -2960,7 +2984,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
+                api_key_id: Err(
+                    "create_api_key_token: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -3073,8 +3100,14 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
-                id: Err("id was not initialized".to_string()),
+                api_key_id: Err(
+                    "update_api_key_token: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
+                id: Err(
+                    "update_api_key_token: `id` is required: call `.id(..)` first"
+                        .to_string(),
+                ),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -3125,6 +3158,19 @@ pub mod builder {
         }
         async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, id, body } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    api_key_id.as_ref().err(),
+                    id.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
             let id = id.map_err(Error::InvalidRequest)?;
             let body = body.and_then(|v| v.into_typed()).map_err(Error::InvalidRequest)?;
@@ -3189,8 +3235,14 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
-                id: Err("id was not initialized".to_string()),
+                api_key_id: Err(
+                    "delete_api_key_token: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
+                id: Err(
+                    "delete_api_key_token: `id` is required: call `.id(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn api_key_id<V>(mut self, value: V) -> Self
@@ -3216,6 +3268,19 @@ pub mod builder {
         }
         async fn exchange(self) -> Result<ResponseValue<()>, Error<types::NukiError>> {
             let Self { client, api_key_id, id } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    api_key_id.as_ref().err(),
+                    id.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let api_key_id = api_key_id.map_err(Error::InvalidRequest)?;
             let id = id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -3363,6 +3428,7 @@ impl ::apikeys_common::Vendor for Client {
     const USER_AGENT: &'static str = concat!(
         env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")
     );
+    const NAME: &'static str = "nuki";
     fn api_key_credential(
         key: ::apikeys_common::Secret,
     ) -> ::apikeys_common::Result<::apikeys_common::Credential> {

@@ -1418,6 +1418,20 @@ pub mod builder {
             Error<types::SensorbucketErrorResponse>,
         > {
             let Self { client, cursor, limit, tenant_id } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    cursor.as_ref().err(),
+                    limit.as_ref().err(),
+                    tenant_id.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let cursor = cursor.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
             let tenant_id = tenant_id.map_err(Error::InvalidRequest)?;
@@ -1586,7 +1600,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
+                api_key_id: Err(
+                    "get_api_key: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn api_key_id<V>(mut self, value: V) -> Self
@@ -1669,7 +1686,10 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                api_key_id: Err("api_key_id was not initialized".to_string()),
+                api_key_id: Err(
+                    "revoke_api_key: `api_key_id` is required: call `.api_key_id(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn api_key_id<V>(mut self, value: V) -> Self
@@ -1743,12 +1763,12 @@ pub mod builder {
     impl<'a> ListApiKeys<'a> {
         /**Streams every item of every page, fetching a page only as the stream is read.
 
-It sends the filters and the page size set on this builder with every page (a size left unset is 1000), starts at the first page whatever page or cursor is set here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when the server's pages do not advance or run past its own count.*/
+It sends the filters and the page size set on this builder with every page (a size left unset is 1000), starts at the first page whatever page or cursor is set here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when the server's pages do not advance or run past its own count. The stream is boxed (`Unpin`): `try_next()` reads it without `pin!`.*/
         pub fn stream(
             self,
         ) -> impl ::apikeys_common::__private::Stream<
             Item = ::std::result::Result<super::types::ApiKey, ::apikeys_common::Error>,
-        > + 'a {
+        > + ::std::marker::Unpin + 'a {
             let mut request = self;
             request.cursor = Ok(None);
             #[allow(unused_variables)]
@@ -1834,6 +1854,7 @@ impl ::apikeys_common::Vendor for Client {
     const USER_AGENT: &'static str = concat!(
         env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")
     );
+    const NAME: &'static str = "sensorbucket";
     fn api_key_credential(
         key: ::apikeys_common::Secret,
     ) -> ::apikeys_common::Result<::apikeys_common::Credential> {

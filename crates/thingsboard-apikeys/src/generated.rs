@@ -1608,7 +1608,7 @@ for key in page.data {
 Sends a `GET` request to `/api/apiKeys/{userId}`
 
 Arguments:
-- `user_id`: The user's id (a UUID; the published spec types it as a plain string).
+- `user_id`: The user's id. The published spec types it as a plain string; it is a UUID, typed as one here so that it has one type everywhere (`KeyScope`, `SaveApiKeyRequest`).
 - `page`: Page number, from 0.
 - `page_size`: Maximum number of keys on one page (at least 1).
 - `sort_order`: Sort direction.
@@ -1651,7 +1651,9 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Err("body was not initialized".to_string()),
+                body: Err(
+                    "login: `body` is required: call `.body(..)` first".to_string(),
+                ),
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -1834,7 +1836,9 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                id: Err("id was not initialized".to_string()),
+                id: Err(
+                    "delete_api_key: `id` is required: call `.id(..)` first".to_string(),
+                ),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -1912,8 +1916,14 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                id: Err("id was not initialized".to_string()),
-                body: Err("body was not initialized".to_string()),
+                id: Err(
+                    "update_api_key_description: `id` is required: call `.id(..)` first"
+                        .to_string(),
+                ),
+                body: Err(
+                    "update_api_key_description: `body` is required: call `.body(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -1944,6 +1954,19 @@ pub mod builder {
             Error<types::ThingsboardErrorResponse>,
         > {
             let Self { client, id, body } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    id.as_ref().err(),
+                    body.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let id = id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -2015,8 +2038,13 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                id: Err("id was not initialized".to_string()),
-                enabled_value: Err("enabled_value was not initialized".to_string()),
+                id: Err(
+                    "enable_api_key: `id` is required: call `.id(..)` first".to_string(),
+                ),
+                enabled_value: Err(
+                    "enable_api_key: `enabled_value` is required: call `.enabled_value(..)` first"
+                        .to_string(),
+                ),
             }
         }
         pub fn id<V>(mut self, value: V) -> Self
@@ -2048,6 +2076,19 @@ pub mod builder {
             Error<types::ThingsboardErrorResponse>,
         > {
             let Self { client, id, enabled_value } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    id.as_ref().err(),
+                    enabled_value.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let id = id.map_err(Error::InvalidRequest)?;
             let enabled_value = enabled_value.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -2105,7 +2146,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct GetUserApiKeys<'a> {
         client: &'a super::Client,
-        user_id: Result<::std::string::String, String>,
+        user_id: Result<::uuid::Uuid, String>,
         page: Result<i32, String>,
         page_size: Result<::std::num::NonZeroU32, String>,
         sort_order: Result<Option<types::GetUserApiKeysSortOrder>, String>,
@@ -2116,9 +2157,15 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                user_id: Err("user_id was not initialized".to_string()),
-                page: Err("page was not initialized".to_string()),
-                page_size: Err("page_size was not initialized".to_string()),
+                user_id: Err(
+                    "get_user_api_keys: `user_id` is required: call `.user_id(..)` first"
+                        .to_string(),
+                ),
+                page: Ok(0),
+                page_size: Err(
+                    "get_user_api_keys: `page_size` is required: call `.page_size(..)` first"
+                        .to_string(),
+                ),
                 sort_order: Ok(None),
                 sort_property: Ok(None),
                 text_search: Ok(None),
@@ -2126,13 +2173,12 @@ pub mod builder {
         }
         pub fn user_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::uuid::Uuid>,
         {
             self.user_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for user_id failed"
-                        .to_string()
+                    "conversion to `:: uuid :: Uuid` for user_id failed".to_string()
                 });
             self
         }
@@ -2213,6 +2259,23 @@ pub mod builder {
                 sort_property,
                 text_search,
             } = self;
+            {
+                let problems: ::std::vec::Vec<&str> = [
+                    user_id.as_ref().err(),
+                    page.as_ref().err(),
+                    page_size.as_ref().err(),
+                    sort_order.as_ref().err(),
+                    sort_property.as_ref().err(),
+                    text_search.as_ref().err(),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .map(::std::string::String::as_str)
+                    .collect();
+                if !problems.is_empty() {
+                    return Err(Error::InvalidRequest(problems.join("; ")));
+                }
+            }
             let user_id = user_id.map_err(Error::InvalidRequest)?;
             let page = page.map_err(Error::InvalidRequest)?;
             let page_size = page_size.map_err(Error::InvalidRequest)?;
@@ -2275,7 +2338,7 @@ pub mod builder {
     impl<'a> GetUserApiKeys<'a> {
         /**Streams every item of every page, fetching a page only as the stream is read.
 
-It sends the filters and the page size set on this builder with every page (a size left unset is 1000), starts at the first page whatever page or cursor is set here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when the server's pages do not advance or run past its own count.*/
+It sends the filters and the page size set on this builder with every page (a size left unset is 1000), starts at the first page whatever page or cursor is set here, and ends with [`Error::Pagination`](::apikeys_common::Error::Pagination) when the server's pages do not advance or run past its own count. The stream is boxed (`Unpin`): `try_next()` reads it without `pin!`.*/
         pub fn stream(
             self,
         ) -> impl ::apikeys_common::__private::Stream<
@@ -2283,7 +2346,7 @@ It sends the filters and the page size set on this builder with every page (a si
                 super::types::ApiKeyInfo,
                 ::apikeys_common::Error,
             >,
-        > + 'a {
+        > + ::std::marker::Unpin + 'a {
             let mut request = self;
             #[allow(unused_variables)]
             let size = ::apikeys_common::paging::page_size(
@@ -2370,6 +2433,7 @@ impl ::apikeys_common::Vendor for Client {
     const USER_AGENT: &'static str = concat!(
         env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")
     );
+    const NAME: &'static str = "thingsboard";
     fn api_key_credential(
         key: ::apikeys_common::Secret,
     ) -> ::apikeys_common::Result<::apikeys_common::Credential> {

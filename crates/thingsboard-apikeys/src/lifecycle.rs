@@ -131,7 +131,7 @@ impl KeyLifecycle for KeyScope {
     fn list(&self) -> BoxStream<'_, Result<KeyInfo>> {
         self.client
             .get_user_api_keys()
-            .user_id(self.user_id.to_string())
+            .user_id(self.user_id)
             .page_size(PAGE_SIZE)
             .stream()
             .map_ok(info)

@@ -63,6 +63,56 @@ async fn a_page_size_of_0_and_a_negative_page_are_refused_unsent_and_1_and_0_are
     assert!(list(1, 0).await.unwrap().data.is_empty());
 }
 
+// issue 25, point 4: a listing starts at the first page without `.page(0)`; a missing
+// value names its setter; a bound is reported whatever else is missing.
+#[tokio::test]
+async fn a_listing_starts_at_the_first_page_and_every_problem_is_named_at_once() {
+    let server = mock_server().await;
+    let client = client(&server);
+    let error = client
+        .get_user_api_keys()
+        .page_size(0)
+        .send()
+        .await
+        .unwrap_err();
+    let shown = error.to_string();
+    for said in [
+        "get_user_api_keys: `user_id` is required: call `.user_id(..)` first",
+        "get_user_api_keys: `pageSize` must be at least 1",
+    ] {
+        assert!(shown.contains(said), "{shown}");
+    }
+    assert!(!shown.contains("page` is required"), "{shown}");
+    let error = client
+        .get_user_api_keys()
+        .user_id(USER.to_string())
+        .send()
+        .await
+        .unwrap_err();
+    assert_refused(
+        &error,
+        "get_user_api_keys: `page_size` is required: call `.page_size(..)` first",
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+
+    Mock::given(method("GET"))
+        .and(path(format!("/api/apiKeys/{USER}")))
+        .and(query_param("pageSize", "5"))
+        .and(query_param("page", "0"))
+        .respond_with(empty_page())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let page = client
+        .get_user_api_keys()
+        .user_id(USER.to_string())
+        .page_size(5)
+        .send()
+        .await
+        .unwrap();
+    assert!(page.data.is_empty());
+}
+
 #[tokio::test]
 async fn an_empty_description_is_refused_unsent_and_one_character_is_sent() {
     let server = mock_server().await;

@@ -68,19 +68,22 @@ impl<'a, C: Sync, L: Listing<C> + 'a> ListRequest<'a, C, L> {
     /// field already) so that pages neither repeat nor miss a row. The stream ends after a
     /// short page; a server that answers every `$skip` with the same page is caught by the
     /// repeat, and one that pages on past [`MAX_PAGES`](crate::MAX_PAGES) by the cap: both
-    /// end the stream with [`Error::Pagination`].
-    pub fn stream(self) -> impl Stream<Item = Result<L::Row>> + 'a {
+    /// end the stream with [`Error::Pagination`]. The stream is boxed (`Unpin`), so
+    /// `try_next()` reads it without `pin!`.
+    pub fn stream(self) -> impl Stream<Item = Result<L::Row>> + Unpin + 'a {
         let ListRequest {
             client,
             listing,
             options,
         } = self;
-        stream::once(async move {
-            let options = listing.defaults(client).await?.merged_with(options);
-            let fetch = move |page| L::fetch(client, page);
-            Ok::<_, Error>(paginate(options, L::ORDER_KEY, L::PAGE_SIZE, fetch))
-        })
-        .try_flatten()
+        Box::pin(
+            stream::once(async move {
+                let options = listing.defaults(client).await?.merged_with(options);
+                let fetch = move |page| L::fetch(client, page);
+                Ok::<_, Error>(paginate(options, L::ORDER_KEY, L::PAGE_SIZE, fetch))
+            })
+            .try_flatten(),
+        )
     }
 }
 

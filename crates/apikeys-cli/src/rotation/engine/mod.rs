@@ -588,7 +588,7 @@ impl<'a> Engine<'a> {
         let answer = |result: Result<(), Error>| match result {
             Ok(()) => Reply::Ok,
             Err(error) if error.is_not_found() => Reply::Gone,
-            Err(error) => Reply::Failed(error.to_string()),
+            Err(error) => Reply::Failed(crate::exit::chain(&error)),
         };
         match call {
             Call::Check { old } => answer(keys.get(old).await.map(drop)),
@@ -600,7 +600,7 @@ impl<'a> Engine<'a> {
                         *secret = Some(created);
                         Reply::Created(id)
                     }
-                    Err(error) => Reply::Failed(error.to_string()),
+                    Err(error) => Reply::Failed(crate::exit::chain(&error)),
                 }
             }
             Call::Find { marker } => {
@@ -617,7 +617,8 @@ impl<'a> Engine<'a> {
                             .collect(),
                     ),
                     Err(error) => Reply::Failed(format!(
-                        "could not list the keys to find what a lost create left: {error}"
+                        "could not list the keys to find what a lost create left: {}",
+                        crate::exit::chain(&error)
                     )),
                 }
             }
