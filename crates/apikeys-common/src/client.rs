@@ -359,6 +359,21 @@ impl<V: Vendor> ClientBuilder<V> {
     /// TLS setup, a connection pool shared with the rest of the application) instead of
     /// one made by the builder.
     ///
+    /// `client` is a **reqwest 0.13** `Client`, re-exported as [`crate::reqwest`] (and as
+    /// `reqwest` by each vendor crate). A client of another reqwest (0.12, say) is another
+    /// type, refused by the compiler ("multiple different versions of crate `reqwest`"):
+    /// build it through the re-export, which is always the right one.
+    ///
+    /// ```no_run
+    /// use apikeys_common::reqwest;
+    ///
+    /// let http: reqwest::Client = reqwest::Client::builder()
+    ///     .timeout(apikeys_common::DEFAULT_TIMEOUT)
+    ///     .build()
+    ///     .expect("a client");
+    /// # let _ = http;
+    /// ```
+    ///
     /// The client still sends the credential and checks paths, retries, limits response
     /// sizes and traces every request: that happens around each request, whatever client
     /// sends it. What the builder sets on the client it makes is then up to yours:

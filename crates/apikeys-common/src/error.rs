@@ -17,8 +17,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// A variant with a cause returns it from `source()` and does not repeat it in its own
 /// message: print the whole chain (anyhow's `{:#}`, or walk `source()`) to see it.
 ///
-/// Generated calls fail with `progenitor_client::Error`; `?` (or `Error::from`) turns that
-/// into this type, which reads the vendor's error body. No variant ever holds a secret.
+/// Every call of the vendor crates (their generated `send()` included) fails with this
+/// type, read from the vendor's error body. No variant ever holds a secret.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -37,6 +37,10 @@ pub use lifecycle::{
     numeric_id, one_off_marker, rotate_with,
 };
 pub use paging::{MAX_PAGES, Page, paginate};
+/// The reqwest these crates are built on (0.13): [`ClientBuilder::http_client`] takes its
+/// `Client`. Name it through here (`apikeys_common::reqwest::Client`, or `<vendor
+/// crate>::reqwest::Client`) when your own crate depends on another reqwest.
+pub use reqwest;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 
@@ -47,7 +51,7 @@ pub mod reexport {
     // needs apikeys-common for it.
     pub use crate::{
         ApiError, CreatedKey, Credential, Error, KeyAbilities, KeyInfo, KeyLifecycle, KeyUpdate,
-        NewKey, PartialKey, Result, RetryPolicy, RotationError, Secret, rotate_with,
+        NewKey, PartialKey, Result, RetryPolicy, RotationError, Secret, reqwest, rotate_with,
     };
 }
 

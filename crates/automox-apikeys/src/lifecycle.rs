@@ -31,7 +31,7 @@ const VENDOR: &str = "automox";
 ///
 /// ```no_run
 /// # async fn demo() -> automox_apikeys::Result<()> {
-/// use apikeys_common::{KeyLifecycle, NewKey};
+/// use automox_apikeys::{KeyLifecycle, NewKey};
 /// use automox_apikeys::{BASE_URL, Client, KeyScope};
 ///
 /// let client = Client::builder(BASE_URL)

@@ -40,7 +40,7 @@ const VENDOR: &str = "balena";
 ///
 /// ```no_run
 /// # async fn demo() -> balena_apikeys::Result<()> {
-/// use apikeys_common::{KeyLifecycle, NewKey};
+/// use balena_apikeys::{KeyLifecycle, NewKey};
 /// use balena_apikeys::{Client, KeyScope};
 ///
 /// let client = Client::builder("https://api.balena-cloud.com")

@@ -31,7 +31,7 @@ const VENDOR: &str = "sensorbucket";
 ///
 /// ```no_run
 /// # async fn demo() -> sensorbucket_apikeys::Result<()> {
-/// use apikeys_common::{KeyLifecycle, NewKey};
+/// use sensorbucket_apikeys::{KeyLifecycle, NewKey};
 /// use sensorbucket_apikeys::types::Permission;
 /// use sensorbucket_apikeys::{BASE_URL, Client, KeyScope};
 ///

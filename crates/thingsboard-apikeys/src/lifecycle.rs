@@ -29,7 +29,7 @@ const PAGE_SIZE: u32 = 100;
 ///
 /// ```no_run
 /// # async fn demo() -> thingsboard_apikeys::Result<()> {
-/// use apikeys_common::{KeyLifecycle, NewKey};
+/// use thingsboard_apikeys::{KeyLifecycle, NewKey};
 /// use thingsboard_apikeys::{Client, KeyScope};
 ///
 /// let client = Client::builder("https://thingsboard.cloud")
