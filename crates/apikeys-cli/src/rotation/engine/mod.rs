@@ -294,7 +294,7 @@ impl<'a> Engine<'a> {
     pub async fn run(&self, plan: Vec<PlannedRotation>) -> Result<Vec<Outcome>, Abort> {
         let now = Utc::now();
         let mut open = Vec::new();
-        let mut plans: HashMap<&str, Vec<Entry>> = HashMap::new();
+        let mut plans: HashMap<String, Vec<Entry>> = HashMap::new();
         for planned in plan {
             let Some(account) = self.accounts.get(&planned.account) else {
                 continue;
@@ -310,14 +310,10 @@ impl<'a> Engine<'a> {
                 overlap: self.overlap,
             };
             let entry = self.entry(&planned.account, &plan.old, Record::Plan(plan.clone()));
-            let (name, _) = self
-                .accounts
-                .get_key_value(&planned.account)
-                .ok_or_else(|| Abort {
-                    error: self.failed(),
-                    outcomes: Vec::new(),
-                })?;
-            plans.entry(name.as_str()).or_default().push(entry);
+            plans
+                .entry(planned.account.clone())
+                .or_default()
+                .push(entry);
             open.push(Open {
                 account: planned.account,
                 rotation: Rotation::new(plan),
@@ -325,7 +321,7 @@ impl<'a> Engine<'a> {
         }
         // Every plan line of an account in one write: a kill plans all or none of them.
         for (name, entries) in plans {
-            self.append(name, &entries).map_err(|error| Abort {
+            self.append(&name, &entries).map_err(|error| Abort {
                 error,
                 outcomes: Vec::new(),
             })?;
