@@ -619,15 +619,9 @@ fn scope_template(name: &str, template: &str) -> Result<TokenStream, String> {
 pub fn sandbox_tests(vendors: &[Vendor]) -> Result<TokenStream, String> {
     let lifecycle_arms = vendors.iter().map(|v| {
         let variant = ident(&v.variant());
-        let name = ident(v.name);
         let krate = ident(&v.crate_ident());
         let args = v.cli.scope.iter().map(|arg| expr(arg.demo));
-        let binding = v
-            .cli
-            .scope
-            .iter()
-            .any(|arg| arg.demo.contains("scope"))
-            .then(|| quote!(let scope = &scopes.#name;));
+        let binding = scope_binding(v);
         quote! {
             Vendor::#variant => {
                 #binding
@@ -653,11 +647,7 @@ pub fn sandbox_tests(vendors: &[Vendor]) -> Result<TokenStream, String> {
             Ok(quote!(Vendor::#variant => #krate::examples::#function(),))
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let unused_scopes = (!vendors
-        .iter()
-        .flat_map(|v| v.cli.scope)
-        .any(|arg| arg.demo.contains("scope")))
-    .then(|| quote!(let _ = scopes;));
+    let unused_scopes = unused_scopes(vendors);
     Ok(quote! {
         //! Each vendor's crate as the cross-vendor tests use it, one arm per row of
         //! `xtask/src/vendors.rs`, so that a new vendor is covered without editing a test.
@@ -694,7 +684,6 @@ pub fn sandbox_tests(vendors: &[Vendor]) -> Result<TokenStream, String> {
 pub fn cli_tests(vendors: &[Vendor]) -> TokenStream {
     let arms = vendors.iter().map(|v| {
         let variant = ident(&v.variant());
-        let name = ident(v.name);
         let values = v.cli.scope.iter().map(|arg| {
             let flag = arg.flag.unwrap_or(arg.field).to_kebab_case();
             let value = match &arg.kind {
@@ -710,12 +699,7 @@ pub fn cli_tests(vendors: &[Vendor]) -> TokenStream {
             };
             quote!((#flag, #value))
         });
-        let binding = v
-            .cli
-            .scope
-            .iter()
-            .any(|arg| arg.demo.contains("scope"))
-            .then(|| quote!(let scope = &scopes.#name;));
+        let binding = scope_binding(v);
         quote! {
             Vendor::#variant => {
                 #binding
@@ -723,11 +707,7 @@ pub fn cli_tests(vendors: &[Vendor]) -> TokenStream {
             }
         }
     });
-    let unused_scopes = (!vendors
-        .iter()
-        .flat_map(|v| v.cli.scope)
-        .any(|arg| arg.demo.contains("scope")))
-    .then(|| quote!(let _ = scopes;));
+    let unused_scopes = unused_scopes(vendors);
     quote! {
         //! Each vendor's scope as the cross-vendor tests pass it, one arm per row of
         //! `xtask/src/vendors.rs`, so that a new vendor is covered without editing a test.
@@ -863,7 +843,6 @@ pub fn cli(vendors: &[Vendor]) -> TokenStream {
     });
     let demo_arms = vendors.iter().map(|v| {
         let variant = ident(&v.variant());
-        let name = ident(v.name);
         let fields = v.cli.scope.iter().map(|arg| {
             let field = ident(arg.field);
             let value = expr(arg.demo);
@@ -874,11 +853,7 @@ pub fn cli(vendors: &[Vendor]) -> TokenStream {
         } else {
             quote!(Scope::#variant { #(#fields),* })
         };
-        let binding = if v.cli.scope.iter().any(|arg| arg.demo.contains("scope")) {
-            quote!(let scope = &scopes.#name;)
-        } else {
-            quote!()
-        };
+        let binding = scope_binding(v);
         quote! {
             apikeys_sandbox::Vendor::#variant => {
                 #binding
@@ -996,11 +971,7 @@ pub fn cli(vendors: &[Vendor]) -> TokenStream {
             quote!(Scope::#variant { .. } => #base_url,)
         }
     });
-    let unused_scopes = (!VENDORS
-        .iter()
-        .flat_map(|v| v.cli.scope)
-        .any(|arg| arg.demo.contains("scope")))
-    .then(|| quote!(let _ = scopes;));
+    let unused_scopes = unused_scopes(VENDORS);
     quote! {
         //! The vendor subcommands, one per row of `xtask/src/vendors.rs`: their flags, the
         //! scope each vendor's lifecycle needs, and how that scope becomes a
@@ -1104,4 +1075,23 @@ pub fn cli(vendors: &[Vendor]) -> TokenStream {
             }
         }
     }
+}
+
+/// `let scope = &scopes.<name>;` where a row's demo arguments read the seeded scope.
+fn scope_binding(v: &Vendor) -> Option<TokenStream> {
+    let name = ident(v.name);
+    v.cli
+        .scope
+        .iter()
+        .any(|arg| arg.demo.contains("scope"))
+        .then(|| quote!(let scope = &scopes.#name;))
+}
+
+/// `let _ = scopes;` where no row's demo arguments read the seeded scopes.
+fn unused_scopes(vendors: &[Vendor]) -> Option<TokenStream> {
+    (!vendors
+        .iter()
+        .flat_map(|v| v.cli.scope)
+        .any(|arg| arg.demo.contains("scope")))
+    .then(|| quote!(let _ = scopes;))
 }
