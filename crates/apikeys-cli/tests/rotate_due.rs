@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use apikeys_sandbox::Vendor;
 use assert_cmd::Command;
 use common::{Running, apikeys, tempdir};
 use serde_json::Value;
@@ -59,10 +58,7 @@ impl Fixture {
     }
 
     fn credential(&self) -> String {
-        self.sandbox
-            .credential(Vendor::ThingsBoard)
-            .expose_secret()
-            .to_string()
+        self.sandbox.thingsboard_key()
     }
 
     /// `apikeys thingsboard <args>` with the sandbox's credential.
@@ -71,15 +67,7 @@ impl Fixture {
     }
 
     fn vendor_with(&self, key: &str, args: &[&str]) -> Command {
-        let mut cmd = apikeys();
-        cmd.arg("thingsboard")
-            .args(args)
-            .arg("--base-url")
-            .arg(self.sandbox.base_url(Vendor::ThingsBoard))
-            .arg("--user-id")
-            .arg(self.sandbox.scopes().thingsboard.user_id.to_string())
-            .env("APIKEYS_THINGSBOARD_API_KEY", key);
-        cmd
+        self.sandbox.thingsboard(key, args)
     }
 
     /// `apikeys rotate <args> --config <the config>`.
@@ -94,16 +82,7 @@ impl Fixture {
     }
 
     fn ids(&self) -> Vec<String> {
-        let out = self.vendor(&["list", "--json"]).assert().success();
-        let keys: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-        let mut ids: Vec<String> = keys
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["id"].as_str().unwrap().to_string())
-            .collect();
-        ids.sort();
-        ids
+        self.sandbox.thingsboard_ids()
     }
 
     fn path(&self, name: &str) -> String {

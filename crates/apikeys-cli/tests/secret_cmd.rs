@@ -7,9 +7,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use apikeys_sandbox::Vendor;
-use common::{Running, apikeys, tempdir, text};
-use serde_json::Value;
+use common::{Running, tempdir, text};
 
 /// A sandbox, a config file whose one account is its ThingsBoard user (credential in
 /// `TEST_TB_KEY`), and one key of that account due for rotation.
@@ -46,35 +44,15 @@ impl Fixture {
     }
 
     fn credential(&self) -> String {
-        self.sandbox
-            .credential(Vendor::ThingsBoard)
-            .expose_secret()
-            .to_string()
+        self.sandbox.thingsboard_key()
     }
 
     fn vendor(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut cmd = apikeys();
-        cmd.arg("thingsboard")
-            .args(args)
-            .arg("--base-url")
-            .arg(self.sandbox.base_url(Vendor::ThingsBoard))
-            .arg("--user-id")
-            .arg(self.sandbox.scopes().thingsboard.user_id.to_string())
-            .env("APIKEYS_THINGSBOARD_API_KEY", self.credential());
-        cmd
+        self.sandbox.thingsboard(&self.credential(), args)
     }
 
     fn ids(&self) -> Vec<String> {
-        let out = self.vendor(&["list", "--json"]).assert().success();
-        let keys: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-        let mut ids: Vec<String> = keys
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["id"].as_str().unwrap().to_string())
-            .collect();
-        ids.sort();
-        ids
+        self.sandbox.thingsboard_ids()
     }
 
     /// `apikeys rotate --due --apply --secret-cmd <command> ...` as a plain process.

@@ -94,3 +94,42 @@ pub fn flag_value(value: &toml::Value) -> String {
         other => other.to_string(),
     }
 }
+
+impl Running {
+    /// The sandbox's ThingsBoard credential.
+    pub fn thingsboard_key(&self) -> String {
+        self.credential(apikeys_sandbox::Vendor::ThingsBoard)
+            .expose_secret()
+            .to_string()
+    }
+
+    /// `apikeys thingsboard <args>` against the sandbox's ThingsBoard user, with `key`.
+    pub fn thingsboard(&self, key: &str, args: &[&str]) -> Command {
+        let mut cmd = apikeys();
+        cmd.arg("thingsboard")
+            .args(args)
+            .arg("--base-url")
+            .arg(self.base_url(apikeys_sandbox::Vendor::ThingsBoard))
+            .arg("--user-id")
+            .arg(self.scopes().thingsboard.user_id.to_string())
+            .env("APIKEYS_THINGSBOARD_API_KEY", key);
+        cmd
+    }
+
+    /// The ids of the sandbox's ThingsBoard user's keys, sorted.
+    pub fn thingsboard_ids(&self) -> Vec<String> {
+        let out = self
+            .thingsboard(&self.thingsboard_key(), &["list", "--json"])
+            .assert()
+            .success();
+        let keys: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        let mut ids: Vec<String> = keys
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+}
