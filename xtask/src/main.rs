@@ -148,6 +148,8 @@ fn workspace_root() -> PathBuf {
 }
 
 #[cfg(test)]
+mod contrib;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tidy;
