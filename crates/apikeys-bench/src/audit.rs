@@ -11,7 +11,7 @@
 //! set (which also holds the sandbox's work).
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,13 +22,21 @@ use futures::TryStreamExt;
 use crate::{alloc, median, mib, vendors};
 
 /// Keys seeded per vendor.
-const KEYS: usize = 2_000;
+pub(crate) const KEYS: usize = 2_000;
 const ROUNDS: usize = 5;
 
 /// Peak resident set of `pid` in bytes (`VmHWM`), if `/proc` says.
-fn peak_rss(pid: &str) -> Option<u64> {
+pub(crate) fn peak_rss(pid: &str) -> Option<u64> {
+    memory(pid, "VmHWM")
+}
+
+/// A `/proc/<pid>/status` memory field (`VmRSS`, `VmHWM`) in bytes, if `/proc` says.
+pub(crate) fn memory(pid: &str, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| {
+        l.strip_prefix(field)
+            .is_some_and(|rest| rest.starts_with(':'))
+    })?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
@@ -38,7 +46,7 @@ fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
-fn apikeys_binary() -> Option<PathBuf> {
+pub(crate) fn apikeys_binary() -> Option<PathBuf> {
     let path = std::env::current_exe().ok()?.parent()?.join("apikeys");
     path.exists().then_some(path)
 }
@@ -63,7 +71,14 @@ pub fn run() {
     sandbox_runtime.block_on(sandbox.shutdown());
 }
 
-async fn measure(sandbox: &Sandbox) {
+/// The sandbox's vendors as accounts of [`KEYS`] seeded keys each: a config naming them
+/// (credentials in `BENCH_KEY_<VENDOR>`, see [`credentials`]) and their lifecycles.
+pub(crate) struct Accounts {
+    pub config: String,
+    pub lifecycles: Vec<Box<dyn apikeys_common::KeyLifecycle>>,
+}
+
+pub(crate) fn seed(sandbox: &Sandbox) -> Accounts {
     let now = Utc::now();
     let mut config = String::new();
     let mut lifecycles = Vec::new();
@@ -86,6 +101,21 @@ async fn measure(sandbox: &Sandbox) {
         );
         lifecycles.push(lifecycle);
     }
+    Accounts { config, lifecycles }
+}
+
+/// Gives `cmd` every account's credential, as [`seed`]'s config names them.
+pub(crate) fn credentials(cmd: &mut Command, sandbox: &Sandbox) {
+    for &vendor in Vendor::ALL {
+        cmd.env(
+            format!("BENCH_KEY_{}", vendor.name().to_ascii_uppercase()),
+            sandbox.credential(vendor).expose_secret(),
+        );
+    }
+}
+
+async fn measure(sandbox: &Sandbox) {
+    let Accounts { config, lifecycles } = seed(sandbox);
 
     // Through the crates: every account at once, every key collected.
     let mut direct = Vec::new();
@@ -118,51 +148,11 @@ async fn measure(sandbox: &Sandbox) {
         );
         return;
     };
-    let path_dir = config_dir();
+    let path_dir = config_dir("audit");
     let config_path = path_dir.join("audit.toml");
     std::fs::write(&config_path, &config).unwrap();
-    let mut audit = Vec::new();
-    let mut audit_rss = 0;
-    let mut records = 0;
-    for _ in 0..ROUNDS {
-        let mut cmd = Command::new(&binary);
-        cmd.args(["audit", "--all", "--json", "--config"])
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for &vendor in Vendor::ALL {
-            cmd.env(
-                format!("BENCH_KEY_{}", vendor.name().to_ascii_uppercase()),
-                sandbox.credential(vendor).expose_secret(),
-            );
-        }
-        let started = Instant::now();
-        let mut child = cmd.spawn().unwrap();
-        let pid = child.id().to_string();
-        // Poll the child's peak while a thread drains its stdout.
-        let mut stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            let mut out = Vec::new();
-            stdout.read_to_end(&mut out).map(|_| out)
-        });
-        let mut peak = 0;
-        loop {
-            if let Some(rss) = peak_rss(&pid) {
-                peak = peak.max(rss);
-            }
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        audit.push(started.elapsed().as_secs_f64());
-        audit_rss = audit_rss.max(peak);
-        let out = reader.join().unwrap().unwrap();
-        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        records = json.as_array().map_or(0, Vec::len);
-    }
-    let audit_s = median(&mut audit);
+    let process = audit_process(&binary, &config_path, sandbox, ROUNDS);
+    let (audit_s, audit_rss, records) = (process.median_s, process.peak_rss, process.records);
     let _ = std::fs::remove_dir_all(&path_dir);
     println!(
         "| what                                   |   keys | median ms |    keys/s | peak memory                 |"
@@ -191,8 +181,67 @@ async fn measure(sandbox: &Sandbox) {
     );
 }
 
-fn config_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("apikeys-bench-audit-{}", std::process::id()));
+/// `apikeys audit --all --json` of the config at `config`, `rounds` times.
+pub(crate) struct AuditProcess {
+    /// The median wall-clock time of a whole process, in seconds.
+    pub median_s: f64,
+    /// The largest peak resident set of one process, in bytes.
+    pub peak_rss: u64,
+    /// The records its JSON held.
+    pub records: usize,
+}
+
+pub(crate) fn audit_process(
+    binary: &Path,
+    config: &Path,
+    sandbox: &Sandbox,
+    rounds: usize,
+) -> AuditProcess {
+    let mut audit = Vec::new();
+    let mut audit_rss = 0;
+    let mut records = 0;
+    for _ in 0..rounds {
+        let mut cmd = Command::new(binary);
+        cmd.args(["audit", "--all", "--json", "--config"])
+            .arg(config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        credentials(&mut cmd, sandbox);
+        let started = Instant::now();
+        let mut child = cmd.spawn().unwrap();
+        let pid = child.id().to_string();
+        // Poll the child's peak while a thread drains its stdout.
+        let mut stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            stdout.read_to_end(&mut out).map(|_| out)
+        });
+        let mut peak = 0;
+        loop {
+            if let Some(rss) = peak_rss(&pid) {
+                peak = peak.max(rss);
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        audit.push(started.elapsed().as_secs_f64());
+        audit_rss = audit_rss.max(peak);
+        let out = reader.join().unwrap().unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        records = json.as_array().map_or(0, Vec::len);
+    }
+    AuditProcess {
+        median_s: median(&mut audit),
+        peak_rss: audit_rss,
+        records,
+    }
+}
+
+pub(crate) fn config_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("apikeys-bench-{what}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -10,7 +10,10 @@
 //!   the peak while fetching and holding one page;
 //! - what the retry and tracing hooks cost when nothing fails;
 //! - `apikeys audit` of 5 accounts x 2,000 keys against listing them through the crates
-//!   (needs `cargo build --release -p apikeys-cli` first; `BENCH_ONLY=audit` runs it alone).
+//!   (needs `cargo build --release -p apikeys-cli` first; `BENCH_ONLY=audit` runs it alone);
+//! - `apikeys exporter` over the same accounts: scrape latency while an audit runs against
+//!   between audits, memory, audit time, series and bytes per 1,000 keys (the same binary;
+//!   `BENCH_ONLY=exporter`).
 //!
 //! It prints a table and always exits 0; a target that is missed is marked `MISSED`.
 //! `BENCH_SCALE=0.1` runs a tenth of the iterations (for a quick look; figures get noisier).
@@ -24,6 +27,7 @@
 
 mod alloc;
 mod audit;
+mod exporter;
 mod server;
 mod vendors;
 
@@ -647,10 +651,16 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    // `BENCH_ONLY=audit` runs the audit section alone.
-    if std::env::var("BENCH_ONLY").as_deref() != Ok("audit") {
+    // `BENCH_ONLY=audit` or `exporter` runs that section alone.
+    let only = std::env::var("BENCH_ONLY").ok();
+    if only.is_none() {
         runtime.block_on(run());
     }
     drop(runtime);
-    audit::run();
+    if only.as_deref() != Some("exporter") {
+        audit::run();
+    }
+    if only.as_deref() != Some("audit") {
+        exporter::run();
+    }
 }
