@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use clap::{ArgGroup, Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::ConfigArgs;
+use crate::exit::Failure;
 use crate::policy::PolicyArgs;
 use crate::vendors::{ABOUT, VendorCommand};
 
@@ -149,9 +150,19 @@ pub struct AuditArgs {
     /// Show every key, not only those with findings.
     #[arg(long)]
     pub all: bool,
-    /// Print CSV (one record per key) instead of tables.
+    /// Print CSV (one record per key) instead of tables (as --format csv).
     #[arg(long)]
     pub csv: bool,
+    /// What to print: tables, JSON or CSV records (one per key; --json and --csv are
+    /// shorthands), or OpenMetrics text for node_exporter's textfile collector (every
+    /// key, whatever --all says; the summary goes to stderr).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Write the document to this file instead of stdout, atomically: a new file (mode
+    /// 0644) in the same directory, synced, then renamed over it. A symbolic link or
+    /// anything but a regular file at PATH is refused.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
     /// How many accounts to list at once.
     #[arg(
         long,
@@ -166,6 +177,59 @@ pub struct AuditArgs {
     /// unless flags say otherwise. To try the command without an account.
     #[arg(long, conflicts_with = "config")]
     pub sandbox: bool,
+}
+
+impl AuditArgs {
+    /// The format the flags ask for (`json` is the global `--json`); two that disagree are
+    /// invalid input.
+    pub fn format(&self, json: bool) -> Result<Format, Failure> {
+        let shorthands = [
+            (json, Format::Json, "--json"),
+            (self.csv, Format::Csv, "--csv"),
+        ];
+        let mut chosen: Option<(Format, String)> = self
+            .format
+            .map(|format| (format, format!("--format {}", format.name())));
+        for (given, format, flag) in shorthands {
+            if !given {
+                continue;
+            }
+            match &chosen {
+                Some((other, _)) if *other == format => {}
+                Some((_, other)) => {
+                    return Err(Failure::invalid(format!(
+                        "{other} and {flag} cannot be combined"
+                    )));
+                }
+                None => chosen = Some((format, flag.to_string())),
+            }
+        }
+        Ok(chosen.map_or(Format::Table, |(format, _)| format))
+    }
+}
+
+/// `audit --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One table per account and a summary line.
+    Table,
+    /// A JSON array of records.
+    Json,
+    /// CSV records.
+    Csv,
+    /// OpenMetrics text (Prometheus).
+    Openmetrics,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Openmetrics => "openmetrics",
+        }
+    }
 }
 
 /// `rotate --due`'s flags.

@@ -20,6 +20,7 @@ mod connect;
 mod credential;
 mod demo;
 mod exit;
+mod metrics;
 mod output;
 mod policy;
 mod rotation;
