@@ -92,6 +92,12 @@ pub enum Command {
     /// the policy finds something about: expired, expiring, no-expiry, too-old, disabled.
     #[command(after_help = EXIT_CODES)]
     Audit(AuditArgs),
+    /// Serve the audit as Prometheus metrics on GET /metrics (and GET /-/healthy): every
+    /// account is audited in the background once per --interval, never because of a
+    /// scrape. The metrics name every key and its id (never a secret): listen on a
+    /// non-loopback address only where whoever can reach it may see them.
+    #[command(after_help = EXIT_CODES)]
+    Exporter(ExporterArgs),
     /// Rotate every key of the config file's accounts that the policy finds something
     /// about: without --apply, print the plan; with --apply, replace each key (create,
     /// deliver the secret to --secret-dir or --secret-cmd, confirm, revoke the old one),
@@ -230,6 +236,40 @@ impl Format {
             Format::Openmetrics => "openmetrics",
         }
     }
+}
+
+/// `exporter`'s flags.
+#[derive(Debug, Clone, Args)]
+pub struct ExporterArgs {
+    /// The accounts (read once, at the start).
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The policy (overrides the file's `[policy]` table).
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Where to serve: an address and port (port 0 picks a free one; the address served
+    /// is printed on stderr as `listening on http://ADDR`). The metrics list key names
+    /// and ids: expose them only to those who may know them.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9731")]
+    pub listen: std::net::SocketAddr,
+    /// How often to audit every account (at least 1m; each wait varies by up to 10%).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = crate::policy::parse_duration)]
+    pub interval: chrono::TimeDelta,
+    /// Allow an --interval down to 1s (for tests against a sandbox; vendors rate-limit).
+    #[arg(long, hide = true)]
+    pub allow_short_interval: bool,
+    /// How many accounts to list at once.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u16).range(1..=64)
+    )]
+    pub concurrency: u16,
+    /// Audit an in-process sandbox of every vendor instead of the config's accounts (as
+    /// `audit --sandbox`), to try the exporter without an account.
+    #[arg(long, conflicts_with = "config")]
+    pub sandbox: bool,
 }
 
 /// `rotate --due`'s flags.

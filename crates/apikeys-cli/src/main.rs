@@ -20,6 +20,7 @@ mod connect;
 mod credential;
 mod demo;
 mod exit;
+mod exporter;
 mod metrics;
 mod output;
 mod policy;
@@ -78,6 +79,7 @@ async fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Demo => return demo::run(cli.json, timeout).await,
         Command::Audit(args) => return audit::run(args, accounts, cli.json).await,
+        Command::Exporter(args) => return exporter::run(args, accounts, cli.json).await,
         Command::Rotate(args) => return rotation::command::run(args, accounts, cli.json).await,
         _ => {}
     }

@@ -24,7 +24,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::cli::{AuditArgs, Format};
-use crate::config::{self, Account, Config, Reach};
+use crate::config::{self, Account, Config, ConfigArgs, Reach};
 use crate::exit::{Exit, Failure};
 use crate::metrics;
 use crate::output;
@@ -53,7 +53,7 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
         return failure.report("audit", &[], json);
     }
     // Held until the audit is over: the sandbox serves while it lives.
-    let (config, _sandbox) = match load(&args).await {
+    let (config, _sandbox) = match load(&args.config, args.sandbox).await {
         Ok(loaded) => loaded,
         Err(failure) => return failure.report("audit", &[], json),
     };
@@ -79,19 +79,7 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
 
     let report = Report::new(&audited, &policy, now);
     // The failures first, on stderr: the reader of a long table still sees them.
-    for (account, failure) in audited
-        .iter()
-        .filter_map(|a| a.keys.as_ref().err().map(|f| (a.account, f)))
-    {
-        let who = format!(
-            "account `{}` ({})",
-            output::sanitize(&account.name),
-            account.vendor()
-        );
-        let failure = Failure {
-            exit: failure.exit,
-            message: format!("{who} could not be audited: {}", failure.message),
-        };
+    for (account, failure) in failures(&audited) {
         if json {
             output::eprint(&failure.json(account.vendor(), &[]));
         } else {
@@ -150,13 +138,53 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
 
 /// The config file's accounts, or with `--sandbox` a seeded sandbox's (which serves until
 /// it is dropped).
-pub async fn load(args: &AuditArgs) -> Result<(Config, Option<Sandbox>), Failure> {
-    if args.sandbox {
+pub async fn load(
+    config: &ConfigArgs,
+    sandbox: bool,
+) -> Result<(Config, Option<Sandbox>), Failure> {
+    if sandbox {
         let (config, sandbox) = sandbox::seeded().await?;
         Ok((config, Some(sandbox)))
     } else {
-        Ok((args.config.load()?, None))
+        Ok((config.load()?, None))
     }
+}
+
+/// Each account that could not be audited, and why, naming it.
+fn failures<'b>(audited: &'b [Audited<'_>]) -> impl Iterator<Item = (&'b Account, Failure)> {
+    audited.iter().filter_map(|a| {
+        let failure = a.keys.as_ref().err()?;
+        let who = format!(
+            "account `{}` ({})",
+            output::sanitize(&a.account.name),
+            a.account.vendor()
+        );
+        Some((
+            a.account,
+            Failure {
+                exit: failure.exit,
+                message: format!("{who} could not be audited: {}", failure.message),
+            },
+        ))
+    })
+}
+
+/// One audit of every account as metrics, with a line for each account that could not be
+/// audited: what `apikeys exporter` runs each interval. Such an account has no keys and no
+/// last success here; the exporter keeps its earlier ones.
+pub async fn metrics(
+    accounts: &[Account],
+    reach: Reach,
+    concurrency: usize,
+    policy: &Policy,
+) -> (Vec<metrics::AccountMetrics>, Vec<String>) {
+    let audited = list(accounts, reach, concurrency, &|| {}, &|| {}).await;
+    let now = Utc::now();
+    let failures = failures(&audited).map(|(_, f)| f.message).collect();
+    (
+        Report::new(&audited, policy, now).metrics(&audited, now),
+        failures,
+    )
 }
 
 /// Lists every account's keys, `concurrency` at once, in the config file's order whichever
@@ -166,7 +194,7 @@ async fn list<'a>(
     reach: Reach,
     concurrency: usize,
     on_key: &(dyn Fn() + Sync),
-    on_account: &dyn Fn(),
+    on_account: &(dyn Fn() + Sync),
 ) -> Vec<Audited<'a>> {
     let mut listed: Vec<(usize, Result<Vec<KeyInfo>, Failure>, Duration)> =
         config::list_each(accounts, reach, concurrency, on_key)

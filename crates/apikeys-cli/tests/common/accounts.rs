@@ -61,13 +61,19 @@ impl Fixture {
         let path = self.write("config.toml", config);
         let mut cmd = apikeys();
         cmd.arg(subcommand).arg("--config").arg(path);
-        for &vendor in Vendor::ALL {
-            cmd.env(
-                variable(vendor),
-                self.sandbox.credential(vendor).expose_secret(),
-            );
-        }
+        cmd.envs(self.credentials());
         cmd
+    }
+
+    /// Every vendor's credential variable (as [`Fixture::every_vendor`] names them) and value.
+    pub fn credentials(&self) -> Vec<(String, String)> {
+        Vendor::ALL
+            .iter()
+            .map(|&vendor| {
+                let secret = self.sandbox.credential(vendor);
+                (variable(vendor), secret.expose_secret().to_string())
+            })
+            .collect()
     }
 
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
