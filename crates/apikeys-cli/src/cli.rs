@@ -96,7 +96,9 @@ pub enum Command {
     /// account is audited in the background once per --interval, never because of a
     /// scrape. The metrics name every key and its id (never a secret): listen on a
     /// non-loopback address only where whoever can reach it may see them.
-    #[command(after_help = EXIT_CODES)]
+    ///
+    /// Exits 0 once stopped by Ctrl-C or SIGTERM, 2 on a bad flag or config file, 1 when
+    /// it cannot listen.
     Exporter(ExporterArgs),
     /// Rotate every key of the config file's accounts that the policy finds something
     /// about: without --apply, print the plan; with --apply, replace each key (create,

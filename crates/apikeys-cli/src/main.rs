@@ -9,6 +9,7 @@
 //! [`output`] (tables, JSON, spinner), [`exit`] (exit codes and the error line),
 //! [`credential`] (where the API key comes from), [`secrets`] (where a new secret goes),
 //! [`audit`] (every account's keys against a [`policy`]), with the accounts of [`config`],
+//! as Prometheus [`metrics`] too, served by the [`exporter`],
 //! and [`rotation`] (`rotate --due`: the keys the policy flags, journaled and resumable).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 

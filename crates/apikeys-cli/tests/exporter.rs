@@ -363,6 +363,16 @@ fn sigterm_stops_it_gracefully_and_short_intervals_are_refused() {
             .code(2)
             .stderr(predicates::str::contains("--interval must be at least 60s"));
     }
+    common::apikeys()
+        .args(["exporter", "--help"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "The metrics name every key and its id",
+        ))
+        .stdout(predicates::str::contains(
+            "Exits 0 once stopped by Ctrl-C or SIGTERM",
+        ));
     // A port in use is a failure to start, not a hang.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
