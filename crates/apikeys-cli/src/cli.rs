@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use clap::{ArgGroup, Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::ConfigArgs;
+use crate::exit::Failure;
 use crate::policy::PolicyArgs;
 use crate::vendors::{ABOUT, VendorCommand};
 
@@ -91,6 +92,14 @@ pub enum Command {
     /// the policy finds something about: expired, expiring, no-expiry, too-old, disabled.
     #[command(after_help = EXIT_CODES)]
     Audit(AuditArgs),
+    /// Serve the audit as Prometheus metrics on GET /metrics (and GET /-/healthy): every
+    /// account is audited in the background once per --interval, never because of a
+    /// scrape. The metrics name every key and its id (never a secret): listen on a
+    /// non-loopback address only where whoever can reach it may see them.
+    ///
+    /// Exits 0 once stopped by Ctrl-C or SIGTERM, 2 on a bad flag or config file, 1 when
+    /// it cannot listen.
+    Exporter(ExporterArgs),
     /// Rotate every key of the config file's accounts that the policy finds something
     /// about: without --apply, print the plan; with --apply, replace each key (create,
     /// deliver the secret to --secret-dir or --secret-cmd, confirm, revoke the old one),
@@ -149,9 +158,19 @@ pub struct AuditArgs {
     /// Show every key, not only those with findings.
     #[arg(long)]
     pub all: bool,
-    /// Print CSV (one record per key) instead of tables.
+    /// Print CSV (one record per key) instead of tables (as --format csv).
     #[arg(long)]
     pub csv: bool,
+    /// What to print: tables, JSON or CSV records (one per key; --json and --csv are
+    /// shorthands), or OpenMetrics text for node_exporter's textfile collector (every
+    /// key, whatever --all says; the summary goes to stderr).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Write the document to this file instead of stdout, atomically: a new file (mode
+    /// 0644) in the same directory, synced, then renamed over it. A symbolic link or
+    /// anything but a regular file at PATH is refused.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
     /// How many accounts to list at once.
     #[arg(
         long,
@@ -164,6 +183,93 @@ pub struct AuditArgs {
     /// vendor seeded with a key of every finding it can hold (old, expired, expiring,
     /// disabled), under the policy --max-age 365d --expiring-within 14d --disabled-keys
     /// unless flags say otherwise. To try the command without an account.
+    #[arg(long, conflicts_with = "config")]
+    pub sandbox: bool,
+}
+
+impl AuditArgs {
+    /// The format the flags ask for (`json` is the global `--json`); two that disagree are
+    /// invalid input.
+    pub fn format(&self, json: bool) -> Result<Format, Failure> {
+        let shorthands = [
+            (json, Format::Json, "--json"),
+            (self.csv, Format::Csv, "--csv"),
+        ];
+        let mut chosen: Option<(Format, String)> = self
+            .format
+            .map(|format| (format, format!("--format {}", format.name())));
+        for (given, format, flag) in shorthands {
+            if !given {
+                continue;
+            }
+            match &chosen {
+                Some((other, _)) if *other == format => {}
+                Some((_, other)) => {
+                    return Err(Failure::invalid(format!(
+                        "{other} and {flag} cannot be combined"
+                    )));
+                }
+                None => chosen = Some((format, flag.to_string())),
+            }
+        }
+        Ok(chosen.map_or(Format::Table, |(format, _)| format))
+    }
+}
+
+/// `audit --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One table per account and a summary line.
+    Table,
+    /// A JSON array of records.
+    Json,
+    /// CSV records.
+    Csv,
+    /// OpenMetrics text (Prometheus).
+    Openmetrics,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Openmetrics => "openmetrics",
+        }
+    }
+}
+
+/// `exporter`'s flags.
+#[derive(Debug, Clone, Args)]
+pub struct ExporterArgs {
+    /// The accounts (read once, at the start).
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The policy (overrides the file's `[policy]` table).
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Where to serve: an address and port (port 0 picks a free one; the address served
+    /// is printed on stderr as `listening on http://ADDR`). The metrics list key names
+    /// and ids: expose them only to those who may know them.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9731")]
+    pub listen: std::net::SocketAddr,
+    /// How often to audit every account (at least 1m; each wait varies by up to 10%).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = crate::policy::parse_duration)]
+    pub interval: chrono::TimeDelta,
+    /// Allow an --interval down to 1s (for tests against a sandbox; vendors rate-limit).
+    #[arg(long, hide = true)]
+    pub allow_short_interval: bool,
+    /// How many accounts to list at once.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u16).range(1..=64)
+    )]
+    pub concurrency: u16,
+    /// Audit an in-process sandbox of every vendor instead of the config's accounts (as
+    /// `audit --sandbox`), to try the exporter without an account.
     #[arg(long, conflicts_with = "config")]
     pub sandbox: bool,
 }

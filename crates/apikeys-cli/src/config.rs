@@ -20,7 +20,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use apikeys_common::{KeyInfo, KeyLifecycle, Secret};
 use clap::Args;
@@ -190,16 +190,20 @@ pub struct Listed {
 }
 
 /// Lists the keys of every account, `concurrency` accounts at once, yielding each one's
-/// index in `accounts` and its keys as it ends (`on_key` is told of every key as it
-/// arrives). An error never holds the account's credential.
+/// index in `accounts`, its keys and how long listing them took, as it ends (`on_key` is
+/// told of every key as it arrives). An error never holds the account's credential.
 pub fn list_each<'a>(
     accounts: &'a [Account],
     reach: Reach,
     concurrency: usize,
     on_key: &'a (dyn Fn() + Sync),
-) -> impl Stream<Item = (usize, Result<Listed, Failure>)> + 'a {
+) -> impl Stream<Item = (usize, Result<Listed, Failure>, Duration)> + 'a {
     futures::stream::iter(accounts.iter().enumerate())
-        .map(move |(index, account)| async move { (index, account.list(reach, on_key).await) })
+        .map(move |(index, account)| async move {
+            let start = Instant::now();
+            let listed = account.list(reach, on_key).await;
+            (index, listed, start.elapsed())
+        })
         .buffer_unordered(concurrency.max(1))
 }
 

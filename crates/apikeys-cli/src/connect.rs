@@ -75,6 +75,12 @@ pub fn resolve(
         Command::Audit(_) => {
             return Err(("audit", Failure::other("the audit is not a vendor command")));
         }
+        Command::Exporter(_) => {
+            return Err((
+                "exporter",
+                Failure::other("the exporter is not a vendor command"),
+            ));
+        }
         Command::Rotate(_) => {
             return Err((
                 "rotate",

@@ -9,6 +9,7 @@
 //! [`output`] (tables, JSON, spinner), [`exit`] (exit codes and the error line),
 //! [`credential`] (where the API key comes from), [`secrets`] (where a new secret goes),
 //! [`audit`] (every account's keys against a [`policy`]), with the accounts of [`config`],
+//! as Prometheus [`metrics`] too, served by the [`exporter`],
 //! and [`rotation`] (`rotate --due`: the keys the policy flags, journaled and resumable).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
@@ -20,6 +21,8 @@ mod connect;
 mod credential;
 mod demo;
 mod exit;
+mod exporter;
+mod metrics;
 mod output;
 mod policy;
 mod rotation;
@@ -77,6 +80,7 @@ async fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Demo => return demo::run(cli.json, timeout).await,
         Command::Audit(args) => return audit::run(args, accounts, cli.json).await,
+        Command::Exporter(args) => return exporter::run(args, accounts, cli.json).await,
         Command::Rotate(args) => return rotation::command::run(args, accounts, cli.json).await,
         _ => {}
     }

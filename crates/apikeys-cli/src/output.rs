@@ -2,12 +2,14 @@
 //! stderr.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::time::Duration;
 
 use apikeys_common::KeyInfo;
 use chrono::{DateTime, SecondsFormat, Utc};
 use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rustix::fs::{Mode, OFlags};
 use serde::Serialize;
 
 use crate::exit::Failure;
@@ -31,6 +33,52 @@ pub fn print(text: &str) -> Result<(), Failure> {
 /// `2>&1 | head -1`, stderr is the same closed pipe that made stdout fail.
 pub fn eprint(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Refuses, as invalid input, a `flag`'s path that is there but is not a regular file (a
+/// symbolic link, a directory, a fifo, a device): [`write_replacing`] would not follow it
+/// but replace it, which is not what its owner meant.
+pub fn check_replaceable(path: &Path, flag: &str) -> Result<(), Failure> {
+    let Ok(metadata) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    match crate::secrets::kind(&metadata.file_type()) {
+        None => Ok(()),
+        Some(kind) => Err(Failure::invalid(format!(
+            "{} is {kind}: {flag} replaces only a regular file (never through a link): \
+             remove it or choose another path",
+            path.display()
+        ))),
+    }
+}
+
+/// Writes `text` to `path` atomically, for a reader that may open it at any moment (as
+/// node_exporter's textfile collector does): a new file in the same directory (created
+/// exclusively, not through a link, mode 0644 whatever the umask: the reader is often
+/// another user), synced, renamed over `path` (a rename replaces a link planted meanwhile,
+/// never follows it), and the directory synced. The new file is removed on failure.
+pub fn write_replacing(path: &Path, text: &str) -> Result<(), Failure> {
+    let failed =
+        |e: std::io::Error| Failure::other(format!("could not write {}: {e}", path.display()));
+    check_replaceable(path, "--output")?;
+    let temporary = crate::secrets::temporary(path).map_err(failed)?;
+    let written = (|| {
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW;
+        let mode = Mode::from_raw_mode(0o644);
+        let fd = rustix::fs::open(&temporary, flags | OFlags::CLOEXEC, mode)?;
+        rustix::fs::fchmod(&fd, mode)?;
+        let mut file = std::fs::File::from(fd);
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(failed(error));
+    }
+    std::fs::File::open(crate::secrets::directory(path))
+        .and_then(|dir| dir.sync_all())
+        .map_err(failed)
 }
 
 /// Whether `c` can deceive a reader of server or config text: a control character (C0,

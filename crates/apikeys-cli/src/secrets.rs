@@ -84,7 +84,7 @@ impl Destination {
 }
 
 /// What a file that `--force` must not replace is, or `None` for a regular file.
-fn kind(file_type: &std::fs::FileType) -> Option<&'static str> {
+pub fn kind(file_type: &std::fs::FileType) -> Option<&'static str> {
     use std::os::unix::fs::FileTypeExt;
     if file_type.is_file() {
         None
@@ -206,7 +206,7 @@ impl Drop for Pending {
 }
 
 /// The directory `path` is in (`.` for a bare name).
-fn directory(path: &Path) -> &Path {
+pub fn directory(path: &Path) -> &Path {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -214,7 +214,7 @@ fn directory(path: &Path) -> &Path {
 }
 
 /// A new name beside `path`, hidden, that no other run picks.
-fn temporary(path: &Path) -> std::io::Result<PathBuf> {
+pub fn temporary(path: &Path) -> std::io::Result<PathBuf> {
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;

@@ -3,82 +3,14 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use apikeys_sandbox::{SeedKey, Vendor};
-use assert_cmd::Command;
 use chrono::{Duration, Utc};
-use common::{Running, apikeys, tempdir, text};
+use common::accounts::Fixture;
+use common::{apikeys, text};
 use predicates::prelude::*;
 use serde_json::Value;
-
-/// A sandbox on its own runtime for as long as the test holds it.
-struct Fixture {
-    sandbox: Running,
-    dir: PathBuf,
-}
-
-impl Fixture {
-    fn start() -> Fixture {
-        let sandbox = Running::start();
-        Fixture {
-            sandbox,
-            dir: tempdir(),
-        }
-    }
-
-    /// An `[[account]]` of `vendor` in the sandbox's seeded scope, its credential in `env`.
-    fn account(&self, vendor: Vendor, name: &str, env: &str) -> String {
-        // The vendor table's scope, as the CLI's demo passes it.
-        let fields: Vec<String> = common::vendors::scope(&self.sandbox, vendor)
-            .into_iter()
-            .map(|(key, value)| format!("{key} = {value}"))
-            .collect();
-        let scope = if fields.is_empty() {
-            String::new()
-        } else {
-            format!("scope = {{ {} }}\n", fields.join(", "))
-        };
-        format!(
-            "[[account]]\nname = \"{name}\"\nvendor = \"{}\"\nbase-url = \"{}\"\n{scope}\
-             credential = {{ env = \"{env}\" }}\n\n",
-            vendor.name(),
-            self.sandbox.base_url(vendor)
-        )
-    }
-
-    /// A config with one account per vendor, named after it, credentials in `KEY_<VENDOR>`.
-    fn every_vendor(&self) -> String {
-        Vendor::ALL
-            .iter()
-            .map(|&v| self.account(v, v.name(), &variable(v)))
-            .collect()
-    }
-
-    /// `apikeys audit --config <file with text>` with every vendor's credential set.
-    fn audit(&self, config: &str) -> Command {
-        let path = self.write("config.toml", config);
-        let mut cmd = apikeys();
-        cmd.arg("audit").arg("--config").arg(path);
-        for &vendor in Vendor::ALL {
-            cmd.env(
-                variable(vendor),
-                self.sandbox.credential(vendor).expose_secret(),
-            );
-        }
-        cmd
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-fn variable(vendor: Vendor) -> String {
-    format!("KEY_{}", vendor.name().to_ascii_uppercase())
-}
 
 /// The binary, with no `APIKEYS_*` variable of the caller's leaking in.
 /// A port nothing listens on.

@@ -2,53 +2,60 @@
 //! (at most `--concurrency` accounts at once), judged by the policy.
 //!
 //! Output: with no format flag, one table per account (only the keys with findings unless
-//! `--all`) and a summary line, all on stdout; with `--json` or `--csv`, one record per key
-//! on stdout and the summary on stderr, so stdout stays one document. An account that
+//! `--all`) and a summary line, all on stdout; with `--json` or `--csv` (or `--format`),
+//! one record per key on stdout and the summary on stderr, so stdout stays one document;
+//! with `--format openmetrics`, every key as Prometheus metrics ([`crate::metrics`]).
+//! `--output FILE` puts the document in a file instead, replaced atomically. An account that
 //! could not be audited is named with its error on stderr, and the rest are still
 //! reported. Exit: 8 if an account could not be audited, else 7 if the policy found
 //! anything, else 0.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use apikeys_common::KeyInfo;
+use apikeys_sandbox::Sandbox;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::cli::AuditArgs;
-use crate::config::{self, Account, Reach};
+use crate::cli::{AuditArgs, Format};
+use crate::config::{self, Account, Config, ConfigArgs, Reach};
 use crate::exit::{Exit, Failure};
+use crate::metrics;
 use crate::output;
 use crate::policy::{Finding, Policy, age_days};
 
 mod sandbox;
 
-/// One account's keys, or why it could not be listed.
-struct Audited {
-    account: Account,
+/// One account's keys, or why it could not be listed, and how long that took.
+struct Audited<'a> {
+    account: &'a Account,
     keys: Result<Vec<KeyInfo>, Failure>,
+    took: Duration,
 }
 
 /// Runs the audit and says how to exit.
 pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
-    if json && args.csv {
-        return Failure::invalid("--json and --csv cannot be combined").report("audit", &[], json);
+    let format = match args.format(json) {
+        Ok(format) => format,
+        Err(failure) => return failure.report("audit", &[], json),
+    };
+    // `--format json` reports errors as JSON too, as `--json` does.
+    let json = json || format == Format::Json;
+    if let Some(path) = &args.output
+        && let Err(failure) = output::check_replaceable(path, "--output")
+    {
+        return failure.report("audit", &[], json);
     }
     // Held until the audit is over: the sandbox serves while it lives.
-    let (config, _sandbox) = if args.sandbox {
-        match sandbox::seeded().await {
-            Ok((config, sandbox)) => (config, Some(sandbox)),
-            Err(failure) => return failure.report("audit", &[], json),
-        }
-    } else {
-        match args.config.load() {
-            Ok(config) => (config, None),
-            Err(failure) => return failure.report("audit", &[], json),
-        }
+    let (config, _sandbox) = match load(&args.config, args.sandbox).await {
+        Ok(loaded) => loaded,
+        Err(failure) => return failure.report("audit", &[], json),
     };
     let policy = args.policy.over(&config.policy);
     let now = Utc::now();
@@ -60,45 +67,19 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
             progress.set_message(format!("{seen} keys"));
         }
     };
-    let concurrency = usize::from(args.concurrency);
-    let mut listed: Vec<(usize, Result<Vec<KeyInfo>, Failure>)> =
-        config::list_each(&config.accounts, reach, concurrency, &on_key)
-            .map(|(index, listed)| {
-                progress.inc(1);
-                (index, listed.map(|listed| listed.listed))
-            })
-            .collect()
-            .await;
-    // Reported in the file's order, whichever account answered first.
-    listed.sort_by_key(|(index, _)| *index);
-    let audited: Vec<Audited> = config
-        .accounts
-        .into_iter()
-        .zip(listed)
-        .map(|(account, (_, keys))| Audited { account, keys })
-        .collect();
+    let audited = list(
+        &config.accounts,
+        reach,
+        usize::from(args.concurrency),
+        &on_key,
+        &|| progress.inc(1),
+    )
+    .await;
     progress.finish_and_clear();
 
     let report = Report::new(&audited, &policy, now);
-    let format = match (json, args.csv) {
-        (true, _) => Format::Json,
-        (_, true) => Format::Csv,
-        _ => Format::Table,
-    };
     // The failures first, on stderr: the reader of a long table still sees them.
-    for (account, failure) in audited
-        .iter()
-        .filter_map(|a| a.keys.as_ref().err().map(|f| (&a.account, f)))
-    {
-        let who = format!(
-            "account `{}` ({})",
-            output::sanitize(&account.name),
-            account.vendor()
-        );
-        let failure = Failure {
-            exit: failure.exit,
-            message: format!("{who} could not be audited: {}", failure.message),
-        };
+    for (account, failure) in failures(&audited) {
         if json {
             output::eprint(&failure.json(account.vendor(), &[]));
         } else {
@@ -112,28 +93,127 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
     } else {
         Exit::Ok
     };
-    let printed = match format {
-        Format::Table => output::print(&report.tables(args.all)),
-        Format::Json => output::print_json(&report.records(args.all)).and_then(|()| {
-            output::eprint(&output::json(
-                &serde_json::json!({ "summary": report.summary }),
-                false,
-            )?);
-            Ok(())
-        }),
-        Format::Csv => report.csv(args.all).and_then(|text| {
-            output::print(&text)?;
-            output::eprint(&report.summary.line());
-            Ok(())
-        }),
+    // The document for stdout (or --output); the summary goes to stderr unless it is part
+    // of the document (the table's last line).
+    let document = match format {
+        Format::Table => Ok(report.tables(args.all)),
+        Format::Json => output::json(&report.records(args.all), true),
+        Format::Csv => report.csv(args.all),
+        Format::Openmetrics => {
+            let snapshot = Arc::new(metrics::Snapshot {
+                accounts: report.metrics(&audited, now),
+                exporter: None,
+            });
+            metrics::encode(&snapshot)
+                .map_err(|e| Failure::other(format!("could not write the metrics: {e}")))
+        }
     };
+    let document = match document {
+        Ok(document) => document,
+        Err(failure) => return failure.report("audit", &[], json),
+    };
+    if let Some(path) = &args.output {
+        // The file is what the caller asked for: not writing it is a failure whatever the
+        // audit found (a cron job that expects 7 must still see it).
+        if let Err(failure) = output::write_replacing(path, &document) {
+            return failure.report("audit", &[], json);
+        }
+    }
+    let printed = match &args.output {
+        Some(_) => Ok(()),
+        None => output::print(&document),
+    };
+    match format {
+        Format::Table => {}
+        Format::Json => {
+            match output::json(&serde_json::json!({ "summary": report.summary }), false) {
+                Ok(summary) => output::eprint(&summary),
+                Err(failure) => return failure.report("audit", &[], json),
+            }
+        }
+        Format::Csv | Format::Openmetrics => output::eprint(&report.summary.line()),
+    }
     outcome.after_output(printed, "audit", json)
 }
 
-enum Format {
-    Table,
-    Json,
-    Csv,
+/// The config file's accounts, or with `--sandbox` a seeded sandbox's (which serves until
+/// it is dropped).
+pub async fn load(
+    config: &ConfigArgs,
+    sandbox: bool,
+) -> Result<(Config, Option<Sandbox>), Failure> {
+    if sandbox {
+        let (config, sandbox) = sandbox::seeded().await?;
+        Ok((config, Some(sandbox)))
+    } else {
+        Ok((config.load()?, None))
+    }
+}
+
+/// Each account that could not be audited, and why, naming it.
+fn failures<'b>(audited: &'b [Audited<'_>]) -> impl Iterator<Item = (&'b Account, Failure)> {
+    audited.iter().filter_map(|a| {
+        let failure = a.keys.as_ref().err()?;
+        let who = format!(
+            "account `{}` ({})",
+            output::sanitize(&a.account.name),
+            a.account.vendor()
+        );
+        Some((
+            a.account,
+            Failure {
+                exit: failure.exit,
+                message: format!("{who} could not be audited: {}", failure.message),
+            },
+        ))
+    })
+}
+
+/// One audit of every account as metrics, with a line for each account that could not be
+/// audited: what `apikeys exporter` runs each interval. Such an account has no keys and no
+/// last success here; the exporter keeps its earlier ones.
+pub async fn metrics(
+    accounts: &[Account],
+    reach: Reach,
+    concurrency: usize,
+    policy: &Policy,
+) -> (Vec<metrics::AccountMetrics>, Vec<String>) {
+    let audited = list(accounts, reach, concurrency, &|| {}, &|| {}).await;
+    let now = Utc::now();
+    let failures = failures(&audited).map(|(_, f)| f.message).collect();
+    (
+        Report::new(&audited, policy, now).metrics(&audited, now),
+        failures,
+    )
+}
+
+/// Lists every account's keys, `concurrency` at once, in the config file's order whichever
+/// answered first; `on_key` is told of every key, `on_account` of every account done.
+async fn list<'a>(
+    accounts: &'a [Account],
+    reach: Reach,
+    concurrency: usize,
+    on_key: &(dyn Fn() + Sync),
+    on_account: &(dyn Fn() + Sync),
+) -> Vec<Audited<'a>> {
+    let mut listed: Vec<(usize, Result<Vec<KeyInfo>, Failure>, Duration)> =
+        config::list_each(accounts, reach, concurrency, on_key)
+            .map(|(index, listed, took)| {
+                on_account();
+                (index, listed.map(|listed| listed.listed), took)
+            })
+            .collect()
+            .await;
+    listed.sort_by_key(|(index, _, _)| *index);
+    accounts
+        .iter()
+        .zip(listed)
+        .map(|(account, (_, keys, took))| Audited {
+            account,
+            keys,
+            took,
+        })
+        .collect()
 }
 
 /// Accounts done out of all, and keys seen, on stderr; only when stderr is a terminal.
@@ -242,7 +322,7 @@ struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    fn new(audited: &'a [Audited], policy: &Policy, now: DateTime<Utc>) -> Report<'a> {
+    fn new(audited: &'a [Audited<'a>], policy: &Policy, now: DateTime<Utc>) -> Report<'a> {
         let mut summary = Summary {
             accounts: audited.len(),
             ..Summary::default()
@@ -252,7 +332,7 @@ impl<'a> Report<'a> {
             .map(|a| {
                 let Ok(keys) = &a.keys else {
                     summary.accounts_failed += 1;
-                    return (&a.account, None);
+                    return (a.account, None);
                 };
                 // Old keys a delivered replacement's tag names: in their overlap, on schedule.
                 let retiring = crate::rotation::engine::found_in(&a.account.name, keys);
@@ -284,10 +364,38 @@ impl<'a> Report<'a> {
                         (key, findings, age_days(key, now), retires)
                     })
                     .collect();
-                (&a.account, Some(judged))
+                (a.account, Some(judged))
             })
             .collect();
         Report { accounts, summary }
+    }
+
+    /// Every account and key as metrics (`audited` is what the report was made of).
+    fn metrics(&self, audited: &[Audited<'_>], now: DateTime<Utc>) -> Vec<metrics::AccountMetrics> {
+        self.accounts
+            .iter()
+            .zip(audited)
+            .map(|((account, keys), audited)| metrics::AccountMetrics {
+                account: account.name.clone(),
+                vendor: account.vendor(),
+                up: keys.is_some(),
+                last_success: keys.as_ref().map(|_| now),
+                audit_duration: Some(audited.took),
+                keys: keys.as_ref().map(|keys| {
+                    keys.iter()
+                        .map(|(key, findings, _, retires)| metrics::KeyMetrics {
+                            id: key.id.clone(),
+                            name: key.name.clone(),
+                            enabled: key.enabled,
+                            created_at: key.created_at,
+                            expires_at: key.expires_at,
+                            findings: findings.clone(),
+                            retiring_until: *retires,
+                        })
+                        .collect()
+                }),
+            })
+            .collect()
     }
 
     fn records(&self, all: bool) -> Vec<Record<'_>> {

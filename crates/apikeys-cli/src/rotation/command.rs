@@ -83,12 +83,12 @@ async fn run_checked(args: RotateDueArgs, reach: Reach, json: bool) -> Result<Ex
     let mut listed: Vec<_> = config::list_each(&config.accounts, reach, concurrency, &|| {})
         .collect()
         .await;
-    listed.sort_by_key(|(index, _)| *index);
+    listed.sort_by_key(|(index, _, _)| *index);
     let mut unlisted = Vec::new();
     let mut plan = Vec::new();
     let mut found = Vec::new();
     // In the file's order, whichever account answered first.
-    for (account, (_, listed)) in config.accounts.iter().zip(listed) {
+    for (account, (_, listed, _)) in config.accounts.iter().zip(listed) {
         let Listed { listed, .. } = match listed {
             Ok(listed) => listed,
             Err(failure) => {

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use apikeys_sandbox::Sandbox;
 
+pub mod accounts;
+pub mod openmetrics;
 pub mod vendors;
 use assert_cmd::Command;
 
