@@ -60,26 +60,7 @@ impl Exporter {
 
     /// `GET path`: the status, the headers (names lower case) and the body.
     fn get(&self, path: &str) -> (u16, BTreeMap<String, String>, String) {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let (head, body) = response.split_once("\r\n\r\n").unwrap();
-        let mut lines = head.lines();
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap();
-        let headers = lines
-            .filter_map(|l| l.split_once(": "))
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-            .collect();
-        (status.parse().unwrap(), headers, body.to_string())
+        get(self.addr, path)
     }
 
     fn metrics(&self) -> (String, Vec<Sample>) {
@@ -122,6 +103,26 @@ impl Drop for Exporter {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `GET path` of `addr` by hand: the status, the headers (names lower case) and the body.
+/// HTTP/1.0, so that no server (Prometheus is one) answers in chunks.
+fn get(addr: SocketAddr, path: &str) -> (u16, BTreeMap<String, String>, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", addr).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+        .collect();
+    (status.parse().unwrap(), headers, body.to_string())
 }
 
 /// The value of `name`'s sample for `account` ("" for one without labels).
@@ -381,4 +382,214 @@ fn sigterm_stops_it_gracefully_and_short_intervals_are_refused() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains("could not listen on"));
+}
+
+/// A Prometheus server (Debian's `prometheus` package, which `.ci/run` installs) on a free
+/// loopback port, scraping `target` every second as job `apikeys`, with the shipped alerting
+/// rules evaluated every second; killed when dropped.
+struct Prometheus {
+    child: Child,
+    addr: SocketAddr,
+    log: std::path::PathBuf,
+}
+
+impl Prometheus {
+    /// `None`, saying why, when Prometheus is not installed.
+    fn start(dir: &std::path::Path, target: SocketAddr) -> Option<Prometheus> {
+        if Command::new("prometheus")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("skipped: prometheus is not installed (apt-get install prometheus)");
+            return None;
+        }
+        let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../contrib/prometheus/apikeys.rules.yml")
+            .canonicalize()
+            .expect("the shipped rules, contrib/prometheus/apikeys.rules.yml");
+        let config = dir.join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+                 rule_files: [{rules:?}]\n\
+                 scrape_configs:\n  - job_name: apikeys\n    static_configs:\n      \
+                 - targets: [\"{target}\"]\n"
+            ),
+        )
+        .unwrap();
+        // A port free a moment ago; should another process take it first, the readiness
+        // wait below fails with Prometheus's log.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let log = dir.join("prometheus.log");
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Some(Prometheus { child, addr, log })
+    }
+
+    /// Asks the HTTP API `path` until `done` holds of the answer's `data`, for a minute.
+    fn wait_for(&self, path: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let start = Instant::now();
+        let mut last = None;
+        while start.elapsed() < Duration::from_secs(60) {
+            if let Ok(stream) = TcpStream::connect(self.addr) {
+                drop(stream);
+                let (status, _, body) = get(self.addr, path);
+                if status == 200 {
+                    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+                    if done(&answer["data"]) {
+                        return answer["data"].clone();
+                    }
+                    last = Some(answer);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!(
+            "{path}: not within a minute; last answer {last:?}\nprometheus' log:\n{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// (account, key id) of a Prometheus series or alert.
+fn account_and_key(labels: &serde_json::Value) -> (String, String) {
+    let label = |name: &str| labels[name].as_str().unwrap_or_default().to_string();
+    (label("account"), label("key_id"))
+}
+
+#[test]
+fn prometheus_stores_what_the_audit_says_and_the_shipped_rules_fire_for_the_flagged_keys() {
+    let f = Fixture::start();
+    let now = Utc::now();
+    let days = chrono::Duration::days;
+    for &vendor in Vendor::ALL {
+        for key in [
+            SeedKey::new("e2e-old").created_at(now - days(400)),
+            SeedKey::new("e2e-expired")
+                .created_at(now - days(60))
+                .expires_at(now - days(1)),
+            // A name the exposition format must escape and Prometheus must give back whole.
+            SeedKey::new("e2e \"expiring\" \\ {soon}")
+                .created_at(now - days(20))
+                .expires_at(now + days(3)),
+            SeedKey::new("e2e-later")
+                .created_at(now - days(20))
+                .expires_at(now + days(300)),
+        ] {
+            match f.sandbox.seed(vendor, [key]) {
+                Ok(_) | Err(apikeys_sandbox::SeedError::Unsupported { .. }) => {}
+                Err(error) => panic!("{vendor}: {error}"),
+            }
+        }
+    }
+    let policy = ["--max-age", "365d", "--expiring-within", "14d"];
+
+    // What the audit says: each key's expiry, and which keys each rule must fire for.
+    let out = f
+        .audit(&f.every_vendor())
+        .args(["--all", "--json"])
+        .args(policy)
+        .assert()
+        .code(7);
+    let records: Vec<serde_json::Value> = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let mut expiries = BTreeMap::new();
+    let mut flagged: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    for record in &records {
+        let key = (
+            record["account"].as_str().unwrap().to_string(),
+            record["id"].as_str().unwrap().to_string(),
+        );
+        if let Some(expires) = record["expires_at"].as_str() {
+            let expires: chrono::DateTime<Utc> = expires.parse().unwrap();
+            let name = record["name"].as_str().unwrap_or_default().to_string();
+            expiries.insert(key.clone(), (name, expires.timestamp().to_string()));
+        }
+        for finding in record["findings"].as_array().unwrap() {
+            let alert = match finding.as_str().unwrap() {
+                "expired" => "ApiKeyExpired",
+                "expiring" => "ApiKeyExpiringSoon",
+                "too-old" => "ApiKeyTooOld",
+                _ => continue,
+            };
+            flagged.entry(alert).or_default().push(key.clone());
+        }
+    }
+    // Each vendor that can hold an expiry gave three, and each rule has keys to fire for.
+    assert!(expiries.len() >= 9, "{records:?}");
+    assert_eq!(flagged.len(), 3, "{records:?}");
+
+    let mut args = vec!["--interval", "1h"];
+    args.extend(policy);
+    let exporter = Exporter::start(&f, &args);
+    let dir = common::tempdir();
+    let Some(prometheus) = Prometheus::start(&dir, exporter.addr) else {
+        return;
+    };
+
+    let stored = prometheus.wait_for(
+        "/api/v1/query?query=apikeys_key_expiry_timestamp_seconds",
+        |data| data["result"].as_array().map(Vec::len) == Some(expiries.len()),
+    );
+    let mut series = BTreeMap::new();
+    for one in stored["result"].as_array().unwrap() {
+        let labels = &one["metric"];
+        assert_eq!(labels["job"], "apikeys", "{one}");
+        assert_eq!(labels["instance"], exporter.addr.to_string(), "{one}");
+        assert_eq!(labels["vendor"], labels["account"], "{one}");
+        let name = labels["key_name"].as_str().unwrap().to_string();
+        let value = one["value"][1].as_str().unwrap().to_string();
+        series.insert(account_and_key(labels), (name, value));
+    }
+    assert_eq!(series, expiries);
+
+    // Prometheus evaluates the shipped rules on those series: firing for the keys the audit
+    // flags, and for no other.
+    let expected: usize = flagged.values().map(Vec::len).sum();
+    let alerts = prometheus.wait_for("/api/v1/alerts", |data| {
+        data["alerts"].as_array().is_some_and(|alerts| {
+            alerts.iter().filter(|a| a["state"] == "firing").count() == expected
+        })
+    });
+    let mut fired: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    // Pending ones are left out: the exporter-absent rule, say, until the first scrape.
+    for alert in alerts["alerts"].as_array().unwrap() {
+        if alert["state"] != "firing" {
+            continue;
+        }
+        let name = alert["labels"]["alertname"].as_str().unwrap();
+        let name = *flagged
+            .keys()
+            .find(|flagged| **flagged == name)
+            .unwrap_or_else(|| panic!("an alert no key calls for: {alert}"));
+        fired
+            .entry(name)
+            .or_default()
+            .push(account_and_key(&alert["labels"]));
+    }
+    for keys in fired.values_mut().chain(flagged.values_mut()) {
+        keys.sort();
+    }
+    assert_eq!(fired, flagged);
 }
