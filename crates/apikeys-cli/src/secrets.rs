@@ -214,7 +214,7 @@ fn directory(path: &Path) -> &Path {
 }
 
 /// A new name beside `path`, hidden, that no other run picks.
-fn temporary(path: &Path) -> std::io::Result<PathBuf> {
+pub(crate) fn temporary(path: &Path) -> std::io::Result<PathBuf> {
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;

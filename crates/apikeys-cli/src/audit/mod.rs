@@ -25,6 +25,7 @@ use crate::exit::{Exit, Failure};
 use crate::output;
 use crate::policy::{Finding, Policy, age_days};
 
+mod html;
 mod sandbox;
 
 /// One account's keys, or why it could not be listed.
@@ -112,6 +113,11 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
     } else {
         Exit::Ok
     };
+    // Written before stdout: a failure to write it is reported like a failed print.
+    let written = match &args.html {
+        Some(path) => html::write(path, &report, &audited, &policy, now),
+        None => Ok(()),
+    };
     let printed = match format {
         Format::Table => output::print(&report.tables(args.all)),
         Format::Json => output::print_json(&report.records(args.all)).and_then(|()| {
@@ -127,7 +133,7 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
             Ok(())
         }),
     };
-    outcome.after_output(printed, "audit", json)
+    outcome.after_output(written.and(printed), "audit", json)
 }
 
 enum Format {
