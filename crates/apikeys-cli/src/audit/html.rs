@@ -104,6 +104,8 @@ fn page(report: &Report<'_>, audited: &[Audited], policy: &Policy, now: DateTime
                             b { (summary.accounts_failed) } span { "accounts not audited" }
                         }
                     }
+                    div.row {
+                    div { h3 { "Findings" }
                     table.counts {
                         thead { tr { th { "finding" } th.num { "keys" } } }
                         tbody {
@@ -114,6 +116,9 @@ fn page(report: &Report<'_>, audited: &[Audited], policy: &Policy, now: DateTime
                                 tr { td { span.badge.retiring { "retiring" } } td.num { (summary.keys_retiring) } }
                             }
                         }
+                    }
+                    }
+                    div { h3 { "Policy" } (policy_list(policy)) }
                     }
                     @if summary.keys_without_created_at > 0 {
                         p.note { (summary.keys_without_created_at) " keys have no creation time and were not judged for age." }
@@ -127,8 +132,6 @@ fn page(report: &Report<'_>, audited: &[Audited], policy: &Policy, now: DateTime
                             }
                         }
                     }
-                    h3 { "Policy" }
-                    (policy_list(policy))
                 }
                 @for (account, keys) in &report.accounts {
                     section.account {
@@ -373,6 +376,7 @@ section { background:#fff; border:1px solid #d0d7de; border-radius:8px; padding:
 .card { border:1px solid #d0d7de; border-radius:8px; padding:8px 16px; min-width:150px; border-left:5px solid #8c959f; }
 .card b { display:block; font-size:24px; }
 .card span { color:#57606a; }
+.row { display:flex; gap:48px; flex-wrap:wrap; align-items:flex-start; }
 .card.good { border-left-color:var(--ok); }
 .card.bad { border-left-color:var(--expired); }
 table { border-collapse:collapse; }
