@@ -185,6 +185,10 @@ pub struct AuditArgs {
     /// unless flags say otherwise. To try the command without an account.
     #[arg(long, conflicts_with = "config")]
     pub sandbox: bool,
+    /// Also write the report as one self-contained HTML page (tables and a timeline per
+    /// account) to FILE, replaced atomically; a symbolic link at FILE is refused.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 impl AuditArgs {

@@ -276,16 +276,7 @@ fn keys<'a>(accounts: &'a [Prepared<'a>]) -> Vec<PreparedKey<'a>> {
 /// Server or config text as a label value: hostile characters shown as escapes, at most
 /// [`MAX_LABEL_CHARS`] characters.
 fn label(text: &str) -> String {
-    let safe = output::sanitize(text);
-    match safe.char_indices().nth(MAX_LABEL_CHARS) {
-        None => safe,
-        Some((cut, _)) => {
-            let mut bounded = safe[..cut].to_string();
-            bounded.pop();
-            bounded.push('…');
-            bounded
-        }
-    }
+    output::sanitize_bounded(text, MAX_LABEL_CHARS)
 }
 
 fn seconds(duration: Duration) -> f64 {

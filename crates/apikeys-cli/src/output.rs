@@ -57,10 +57,10 @@ pub fn check_replaceable(path: &Path, flag: &str) -> Result<(), Failure> {
 /// exclusively, not through a link, mode 0644 whatever the umask: the reader is often
 /// another user), synced, renamed over `path` (a rename replaces a link planted meanwhile,
 /// never follows it), and the directory synced. The new file is removed on failure.
-pub fn write_replacing(path: &Path, text: &str) -> Result<(), Failure> {
+pub fn write_replacing(path: &Path, text: &str, flag: &str) -> Result<(), Failure> {
     let failed =
         |e: std::io::Error| Failure::other(format!("could not write {}: {e}", path.display()));
-    check_replaceable(path, "--output")?;
+    check_replaceable(path, flag)?;
     let temporary = crate::secrets::temporary(path).map_err(failed)?;
     let written = (|| {
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW;
@@ -108,6 +108,21 @@ pub fn sanitize(text: &str) -> String {
         }
     }
     safe
+}
+
+/// [`sanitize`]d and at most `max` characters, the last of them `…` when cut: server text
+/// for a metric label or a page, where an unbounded name would swamp the rest.
+pub fn sanitize_bounded(text: &str, max: usize) -> String {
+    let safe = sanitize(text);
+    match safe.char_indices().nth(max) {
+        None => safe,
+        Some((cut, _)) => {
+            let mut bounded = safe[..cut].to_string();
+            bounded.pop();
+            bounded.push('…');
+            bounded
+        }
+    }
 }
 
 /// `value` as JSON (indented when `pretty`), every [`hostile`] character escaped as

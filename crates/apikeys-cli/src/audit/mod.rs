@@ -30,6 +30,7 @@ use crate::metrics;
 use crate::output;
 use crate::policy::{Finding, Policy, age_days};
 
+mod html;
 mod sandbox;
 
 /// One account's keys, or why it could not be listed, and how long that took.
@@ -47,10 +48,14 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
     };
     // `--format json` reports errors as JSON too, as `--json` does.
     let json = json || format == Format::Json;
-    if let Some(path) = &args.output
-        && let Err(failure) = output::check_replaceable(path, "--output")
-    {
-        return failure.report("audit", &[], json);
+    // Before any vendor is asked: a path that would be refused is refused now.
+    let files = [(&args.output, "--output"), (&args.html, "--html")];
+    for (path, flag) in files {
+        if let Some(path) = path
+            && let Err(failure) = output::check_replaceable(path, flag)
+        {
+            return failure.report("audit", &[], json);
+        }
     }
     // Held until the audit is over: the sandbox serves while it lives.
     let (config, _sandbox) = match load(&args.config, args.sandbox).await {
@@ -112,10 +117,16 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
         Ok(document) => document,
         Err(failure) => return failure.report("audit", &[], json),
     };
-    if let Some(path) = &args.output {
-        // The file is what the caller asked for: not writing it is a failure whatever the
-        // audit found (a cron job that expects 7 must still see it).
-        if let Err(failure) = output::write_replacing(path, &document) {
+    // The files are what the caller asked for: not writing one is a failure whatever the
+    // audit found (a cron job that expects 7 must still see it).
+    if let Some(path) = &args.output
+        && let Err(failure) = output::write_replacing(path, &document, "--output")
+    {
+        return failure.report("audit", &[], json);
+    }
+    if let Some(path) = &args.html {
+        let page = html::page(&report, &audited, &policy, now).into_string();
+        if let Err(failure) = output::write_replacing(path, &page, "--html") {
             return failure.report("audit", &[], json);
         }
     }
