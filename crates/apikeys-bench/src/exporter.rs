@@ -152,11 +152,11 @@ pub fn run() {
     let per_thousand = |n: f64| n * 1000.0 / keys;
     let (during_p50, during_p99) = (median(&mut during), percentile(&mut during, 0.99));
     let (between_p50, between_p99) = (median(&mut between), percentile(&mut between, 0.99));
-    println!(
-        "| scrapes of /metrics ({:.0} KiB each)     | count | p50 ms | p99 ms |",
+    let header = format!(
+        "scrapes of /metrics ({:.0} KiB each)",
         full.len() as f64 / 1024.0
     );
-    println!("|------------------------------------------|------:|-------:|-------:|");
+    println!("| {header:<40} | count | p50 ms | p99 ms |");
     println!(
         "| between audits (the baseline)            | {:>5} | {between_p50:>6.2} | {between_p99:>6.2} |",
         between.len()
