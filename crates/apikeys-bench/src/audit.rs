@@ -54,14 +54,7 @@ pub(crate) fn apikeys_binary() -> Option<PathBuf> {
 /// Runs the section (outside any runtime: it starts two).
 pub fn run() {
     println!("\n## apikeys audit: 5 accounts x {KEYS} keys (sandbox in-process)\n");
-    // The sandbox on its own runtime, whose threads the allocator does not count.
-    let sandbox_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .on_thread_start(alloc::ignore_this_thread)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sandbox = sandbox_runtime.block_on(Sandbox::start()).unwrap();
+    let (sandbox_runtime, sandbox) = start_sandbox();
     let clients = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -69,6 +62,18 @@ pub fn run() {
     clients.block_on(measure(&sandbox));
     drop(clients);
     sandbox_runtime.block_on(sandbox.shutdown());
+}
+
+/// A sandbox serving on a runtime of its own, whose one thread the allocator does not count.
+pub(crate) fn start_sandbox() -> (tokio::runtime::Runtime, Sandbox) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .on_thread_start(alloc::ignore_this_thread)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sandbox = runtime.block_on(Sandbox::start()).unwrap();
+    (runtime, sandbox)
 }
 
 /// The sandbox's vendors as accounts of [`KEYS`] seeded keys each: a config naming them

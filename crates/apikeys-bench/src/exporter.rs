@@ -14,10 +14,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use apikeys_sandbox::{Fault, FaultRule, Sandbox, Vendor};
+use apikeys_sandbox::{Fault, FaultRule, Vendor};
 
 use crate::audit::{self, KEYS, apikeys_binary, config_dir, credentials, memory, peak_rss};
-use crate::{alloc, median};
+use crate::median;
 
 /// How long the scrapes go on.
 const SCRAPING: Duration = Duration::from_secs(15);
@@ -33,13 +33,7 @@ pub fn run() {
         );
         return;
     };
-    let sandbox_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .on_thread_start(alloc::ignore_this_thread)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sandbox = sandbox_runtime.block_on(Sandbox::start()).unwrap();
+    let (sandbox_runtime, sandbox) = audit::start_sandbox();
     let accounts = audit::seed(&sandbox);
     let dir = config_dir("exporter");
     let config = dir.join("accounts.toml");
@@ -51,7 +45,7 @@ pub fn run() {
         .set_faults(
             Vendor::ALL
                 .iter()
-                .map(|&vendor| FaultRule::new(vendor, "list", Fault::Delay(Duration::ZERO))),
+                .map(|&vendor| FaultRule::new(vendor, "list", Fault::delay(Duration::ZERO))),
         )
         .unwrap();
     let list_calls = || -> u64 { sandbox.faults().iter().map(|rule| rule.matched).sum() };

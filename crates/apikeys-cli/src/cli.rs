@@ -146,15 +146,37 @@ pub enum Action {
     Rotate(RotateArgs),
 }
 
-/// `audit`'s flags.
+/// What `audit` and `exporter` audit, and how.
 #[derive(Debug, Clone, Args)]
-pub struct AuditArgs {
+pub struct Audited {
     /// The accounts.
     #[command(flatten)]
     pub config: ConfigArgs,
     /// The policy (overrides the file's `[policy]` table).
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// How many accounts to list at once.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u16).range(1..=64)
+    )]
+    pub concurrency: u16,
+    /// Audit an in-process sandbox of every vendor instead of the config's accounts: each
+    /// vendor seeded with a key of every finding it can hold (old, expired, expiring,
+    /// disabled), under the policy --max-age 365d --expiring-within 14d --disabled-keys
+    /// unless flags say otherwise. To try the command without an account.
+    #[arg(long, conflicts_with = "config")]
+    pub sandbox: bool,
+}
+
+/// `audit`'s flags.
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// The accounts, the policy, how many at once.
+    #[command(flatten)]
+    pub accounts: Audited,
     /// Show every key, not only those with findings.
     #[arg(long)]
     pub all: bool,
@@ -171,20 +193,6 @@ pub struct AuditArgs {
     /// anything but a regular file at PATH is refused.
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
-    /// How many accounts to list at once.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 8,
-        value_parser = clap::value_parser!(u16).range(1..=64)
-    )]
-    pub concurrency: u16,
-    /// Audit an in-process sandbox of every vendor instead of the config's accounts: each
-    /// vendor seeded with a key of every finding it can hold (old, expired, expiring,
-    /// disabled), under the policy --max-age 365d --expiring-within 14d --disabled-keys
-    /// unless flags say otherwise. To try the command without an account.
-    #[arg(long, conflicts_with = "config")]
-    pub sandbox: bool,
     /// Also write the report as one self-contained HTML page (tables and a timeline per
     /// account) to FILE, replaced atomically; a symbolic link at FILE is refused.
     #[arg(long, value_name = "FILE")]
@@ -247,12 +255,9 @@ impl Format {
 /// `exporter`'s flags.
 #[derive(Debug, Clone, Args)]
 pub struct ExporterArgs {
-    /// The accounts (read once, at the start).
+    /// The accounts (read once, at the start), the policy, how many at once.
     #[command(flatten)]
-    pub config: ConfigArgs,
-    /// The policy (overrides the file's `[policy]` table).
-    #[command(flatten)]
-    pub policy: PolicyArgs,
+    pub accounts: Audited,
     /// Where to serve: an address and port (port 0 picks a free one; the address served
     /// is printed on stderr as `listening on http://ADDR`). The metrics list key names
     /// and ids: expose them only to those who may know them.
@@ -264,18 +269,6 @@ pub struct ExporterArgs {
     /// Allow an --interval down to 1s (for tests against a sandbox; vendors rate-limit).
     #[arg(long, hide = true)]
     pub allow_short_interval: bool,
-    /// How many accounts to list at once.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 8,
-        value_parser = clap::value_parser!(u16).range(1..=64)
-    )]
-    pub concurrency: u16,
-    /// Audit an in-process sandbox of every vendor instead of the config's accounts (as
-    /// `audit --sandbox`), to try the exporter without an account.
-    #[arg(long, conflicts_with = "config")]
-    pub sandbox: bool,
 }
 
 /// `rotate --due`'s flags.

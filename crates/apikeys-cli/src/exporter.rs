@@ -48,11 +48,11 @@ pub async fn run(args: ExporterArgs, reach: Reach, json: bool) -> Exit {
         Err(failure) => return failure.report("exporter", &[], json),
     };
     // Held until the server stops: the sandbox serves while it lives.
-    let (config, _sandbox) = match audit::load(&args.config, args.sandbox).await {
+    let (config, _sandbox) = match audit::load(&args.accounts.config, args.accounts.sandbox).await {
         Ok(loaded) => loaded,
         Err(failure) => return failure.report("exporter", &[], json),
     };
-    let policy = args.policy.over(&config.policy);
+    let policy = args.accounts.policy.over(&config.policy);
     let listener = match TcpListener::bind(args.listen).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -93,7 +93,7 @@ pub async fn run(args: ExporterArgs, reach: Reach, json: bool) -> Exit {
         config.accounts,
         Audit {
             reach,
-            concurrency: usize::from(args.concurrency),
+            concurrency: usize::from(args.accounts.concurrency),
             policy,
         },
         accounts,

@@ -58,11 +58,11 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
         }
     }
     // Held until the audit is over: the sandbox serves while it lives.
-    let (config, _sandbox) = match load(&args.config, args.sandbox).await {
+    let (config, _sandbox) = match load(&args.accounts.config, args.accounts.sandbox).await {
         Ok(loaded) => loaded,
         Err(failure) => return failure.report("audit", &[], json),
     };
-    let policy = args.policy.over(&config.policy);
+    let policy = args.accounts.policy.over(&config.policy);
     let now = Utc::now();
     let progress = progress(config.accounts.len());
     let seen = AtomicU64::new(0);
@@ -75,7 +75,7 @@ pub async fn run(args: AuditArgs, reach: Reach, json: bool) -> Exit {
     let audited = list(
         &config.accounts,
         reach,
-        usize::from(args.concurrency),
+        usize::from(args.accounts.concurrency),
         &on_key,
         &|| progress.inc(1),
     )
