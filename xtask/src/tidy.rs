@@ -46,6 +46,11 @@ fn internal_path_dependencies_carry_a_version() {
     }
     let mut missing = Vec::new();
     for (place, deps) in tables {
+        // A path-only dev-dependency is dropped from the published manifest: the way to
+        // let a vendor crate's doctests use the sandbox, whose tests use the vendor crate.
+        if place.ends_with("[dev-dependencies]") {
+            continue;
+        }
         for (name, spec) in deps.as_table().into_iter().flatten() {
             if spec.get("path").is_some() && spec.get("version").is_none() {
                 missing.push(format!("{place}: `{name}`"));
@@ -134,6 +139,122 @@ fn publishable_crates_carry_their_metadata_and_docs() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Text that once made a README example wrong and that no compiler flags: clippy does not
+/// lint doctests.
+const STALE_IN_READMES: &[(&str, &str)] = &[
+    (
+        ".map_err(Error::from)",
+        "a useless conversion: `?` converts already",
+    ),
+    (
+        "progenitor_client::Error",
+        "generated calls fail with the crate's own `Error`",
+    ),
+    (
+        "default_provider().install_default()",
+        "rustls 0.23.48 deprecates ring's provider: `rustls_ring_config()`",
+    ),
+];
+
+/// The code blocks of a Markdown file: (line number, info string, code).
+fn code_blocks(text: &str) -> Vec<(usize, String, String)> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(usize, String, String)> = None;
+    for (number, line) in text.lines().enumerate() {
+        let fence = line.trim_start().strip_prefix("```");
+        match (open.take(), fence) {
+            (None, Some(info)) => open = Some((number + 1, info.trim().to_string(), String::new())),
+            (Some(block), Some(_)) => blocks.push(block),
+            (Some((start, info, mut code)), None) => {
+                code.push_str(line);
+                code.push('\n');
+                open = Some((start, info, code));
+            }
+            (None, None) => {}
+        }
+    }
+    assert!(open.is_none(), "a code block is never closed");
+    blocks
+}
+
+/// The README of the workspace and of each crate, and the file whose doctests compile it.
+fn readmes() -> Vec<(PathBuf, Option<PathBuf>)> {
+    let root = workspace_root();
+    // The sandbox's tests use every vendor crate, so its doctests compile the root README.
+    let mut readmes = vec![(
+        root.join("README.md"),
+        Some(root.join("crates/apikeys-sandbox/src/lib.rs")),
+    )];
+    for dir in crate_dirs() {
+        let lib = dir.join("src/lib.rs");
+        readmes.push((dir.join("README.md"), lib.exists().then_some(lib)));
+    }
+    readmes
+}
+
+#[test]
+fn every_readme_example_is_a_compiled_doctest() {
+    let root = workspace_root();
+    let mut problems = Vec::new();
+    for (readme, lib) in readmes() {
+        let name = readme.strip_prefix(&root).unwrap().display().to_string();
+        // A crate that is not published may have none (the benchmarks).
+        let Ok(text) = fs::read_to_string(&readme) else {
+            continue;
+        };
+        let mut rust_blocks = 0;
+        for (line, info, _) in code_blocks(&text) {
+            let words: Vec<&str> = info.split(',').map(str::trim).collect();
+            // rustdoc reads a block with no language as Rust.
+            if info.is_empty() {
+                problems.push(format!("{name}:{line}: a code block without a language"));
+            }
+            if !(info.is_empty() || words[0] == "rust") {
+                continue;
+            }
+            rust_blocks += 1;
+            for skip in ["ignore", "compile_fail", "text"] {
+                if words.contains(&skip) {
+                    problems.push(format!(
+                        "{name}:{line}: `{info}`: README examples compile (`no_run` if they need a server)"
+                    ));
+                }
+            }
+        }
+        // In the prose too: it tells users what to write.
+        for (stale, why) in STALE_IN_READMES {
+            if text.contains(stale) {
+                problems.push(format!("{name}: `{stale}`: {why}"));
+            }
+        }
+        let include = if name == "README.md" {
+            "include_str!(\"../../../README.md\")"
+        } else {
+            "include_str!(\"../README.md\")"
+        };
+        let compiled = lib
+            .as_ref()
+            .and_then(|lib| fs::read_to_string(lib).ok())
+            .is_some_and(|source| source.contains(include));
+        if rust_blocks > 0 && !compiled {
+            problems.push(format!(
+                "{name}: {rust_blocks} Rust example(s), but no library's doctests include it"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_readme_check_sees_what_it_refuses() {
+    let blocks =
+        code_blocks("a\n```rust,ignore\nlet x = 1;\n```\n```sh\nls\n```\n```\nfn f() {}\n```\n");
+    let infos: Vec<&str> = blocks.iter().map(|(_, info, _)| info.as_str()).collect();
+    assert_eq!(infos, ["rust,ignore", "sh", ""]);
+    assert_eq!(blocks[0].0, 2);
+    assert_eq!(blocks[0].2, "let x = 1;\n");
 }
 
 #[test]

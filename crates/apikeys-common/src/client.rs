@@ -387,9 +387,9 @@ impl<V: Vendor> ClientBuilder<V> {
     ///   `.connect_timeout(..)` (the defaults here are [`DEFAULT_TIMEOUT`] and
     ///   [`DEFAULT_CONNECT_TIMEOUT`]), or one hung request waits forever.
     /// - **User agent** and **extra root certificates**: set them on your client.
-    /// - **`rustls-ring`**: reqwest then has no crypto provider of its own, so building a
-    ///   client yourself panics until the application installs one, once:
-    ///   `rustls::crypto::ring::default_provider().install_default()`.
+    /// - **`rustls-ring`**: reqwest then has no crypto provider of its own, so a client you
+    ///   build panics unless you hand it the builder's TLS configuration:
+    ///   `.tls_backend_preconfigured(apikeys_common::rustls_ring_config()?)`.
     ///
     /// [`timeout`](Self::timeout), [`connect_timeout`](Self::connect_timeout),
     /// [`user_agent`](Self::user_agent) and `add_root_certificate` configure the client the

@@ -25,6 +25,8 @@ mod secret;
 pub mod testing;
 #[cfg(any(feature = "rustls", feature = "rustls-ring", feature = "native-tls"))]
 mod tls;
+#[cfg(feature = "rustls-ring")]
+pub use tls::rustls_ring_config;
 
 pub use client::{
     Checked, ClientBuilder, ClientState, Credential, DEFAULT_CONNECT_TIMEOUT,

@@ -303,6 +303,11 @@ pub trait KeyLifecycle: Send + Sync {
     ///
     /// It is [`rotate_with`] with nothing to deliver: to store the new secret before the
     /// old key goes, call [`rotate_with`].
+    ///
+    /// `old` may be the key this scope's own client authenticates with: its last step, the
+    /// revoke, is the old key's last call. From then on that client gets 401
+    /// ([`Error::is_unauthorized`]); build a new one from [`CreatedKey::secret`] (the
+    /// workspace README shows it).
     fn rotate<'a>(
         &'a self,
         old: &'a str,

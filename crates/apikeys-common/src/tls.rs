@@ -41,6 +41,28 @@ pub(crate) fn configure(
     }
 }
 
+/// The TLS configuration the builder gives its own client with the `rustls-ring` feature:
+/// ring, the platform's certificate verifier, safe protocol versions, HTTP/2 and HTTP/1.1.
+///
+/// With `rustls-ring` reqwest has no crypto provider of its own, so a `reqwest::Client` you
+/// build yourself (for [`ClientBuilder::http_client`](crate::ClientBuilder::http_client))
+/// panics unless it is handed a complete configuration:
+///
+/// ```no_run
+/// # fn demo() -> apikeys_common::Result<()> {
+/// let http = reqwest::Client::builder()
+///     .tls_backend_preconfigured(apikeys_common::rustls_ring_config()?)
+///     .build()?;
+/// # let _ = http;
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "rustls-ring")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rustls-ring")))]
+pub fn rustls_ring_config() -> Result<rustls::ClientConfig> {
+    with_ring::client_config(Vec::new())
+}
+
 #[cfg(feature = "rustls-ring")]
 mod with_ring {
     use std::sync::Arc;
@@ -56,7 +78,7 @@ mod with_ring {
     /// platform's verifier (plus `roots`), safe protocol versions, and ALPN for HTTP/2.
     pub(super) fn client_config(roots: Vec<CertificateDer<'static>>) -> Result<ClientConfig> {
         let invalid = |e: rustls::Error| Error::InvalidRequest(format!("TLS configuration: {e}"));
-        let provider = Arc::new(ring::default_provider());
+        let provider = Arc::new(provider());
         let verifier = verifier(roots, provider.clone()).map_err(invalid)?;
         let mut config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -66,6 +88,17 @@ mod with_ring {
             .with_no_client_auth();
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(config)
+    }
+
+    /// rustls 0.23's only ring provider. rustls 0.23.48 deprecates it because ring has no
+    /// post-quantum key exchange, and names no ring replacement: that exchange is
+    /// aws-lc-rs's, which this feature exists to leave out (the `rustls` feature has it).
+    #[expect(
+        deprecated,
+        reason = "the ring provider is what the rustls-ring feature is for"
+    )]
+    fn provider() -> CryptoProvider {
+        ring::default_provider()
     }
 
     #[cfg(not(target_os = "android"))]

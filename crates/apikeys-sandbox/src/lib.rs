@@ -14,6 +14,12 @@ mod odata;
 mod seed;
 mod vendors;
 
+/// The workspace README's examples, compiled with the sandbox's doctests: its tests already
+/// depend on every vendor crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct WorkspaceReadme;
+
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;

@@ -99,10 +99,11 @@ pub(crate) fn build() -> (Router, Secret, ThingsBoardScope, Seeder) {
         sessions: Vec::new(),
         seq: 0,
     };
-    let credential = seed_example(&mut tb, user_id);
+    let (api_key_id, credential) = seed_example(&mut tb, user_id);
     let scope = ThingsBoardScope {
         tenant_id,
         user_id,
+        api_key_id,
         username: "tenant@thingsboard.org".into(),
         password: "tenant".into(),
     };
@@ -124,23 +125,20 @@ pub(crate) fn build() -> (Router, Secret, ThingsBoardScope, Seeder) {
 }
 
 /// Seeds the user's keys from the fragment's `PageDataApiKeyInfo` example, with fresh ids
-/// and values and the sandbox's tenant and user, and returns the credential's value.
+/// and values and the sandbox's tenant and user, and returns the credential's id and value.
 ///
 /// The example's first key is the credential: enabled and never expiring, since the
 /// example's expiry is a date near today and a sandbox must not lose its own credential.
 /// The others keep the example's description, creation time, expiry and `enabled`. Should
 /// the example not read (its unit test fails first), the credential alone is seeded.
-fn seed_example(tb: &mut Tb, user_id: Uuid) -> String {
+fn seed_example(tb: &mut Tb, user_id: Uuid) -> (Uuid, String) {
     let keys = example::<PageData>(examples::PAGE_DATA_API_KEY_INFO)
         .map(|page| page.data)
         .unwrap_or_default();
     let mut keys = keys.into_iter();
     let credential = match keys.next() {
-        Some(first) => {
-            let (_, value) = tb.push_key(user_id, first.description, true, first.created_time, 0);
-            value
-        }
-        None => tb.insert_key(user_id, "Sandbox credential".into(), true, 0),
+        Some(first) => tb.push_key(user_id, first.description, true, first.created_time, 0),
+        None => tb.push_key(user_id, "Sandbox credential".into(), true, now_ms(), 0),
     };
     for key in keys {
         tb.push_key(
@@ -754,6 +752,9 @@ pub struct ThingsBoardScope {
     pub tenant_id: Uuid,
     /// The user's id: pass it to `get_user_api_keys().user_id(..)` and in `SaveApiKeyRequest`.
     pub user_id: Uuid,
+    /// The id of the credential's own key: revoking or disabling it makes the credential
+    /// fail with 401.
+    pub api_key_id: Uuid,
     /// The user's login (`login()` takes it with [`ThingsBoardScope::password`]).
     pub username: String,
     /// The user's password.
@@ -764,8 +765,8 @@ impl std::fmt::Display for ThingsBoardScope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "tenant {}, user {} (login {} / {})",
-            self.tenant_id, self.user_id, self.username, self.password
+            "tenant {}, user {} (key {}; login {} / {})",
+            self.tenant_id, self.user_id, self.api_key_id, self.username, self.password
         )
     }
 }
@@ -814,6 +815,7 @@ mod tests {
             .collect();
         assert_eq!(seeded, expected);
         assert_eq!(tb.keys[0].value, credential.expose_secret());
+        assert_eq!(tb.keys[0].id, scope.api_key_id);
         assert!(tb.keys.iter().all(|k| k.user_id == scope.user_id));
         assert!(tb.keys.iter().all(|k| k.id != page.data[0].id.id));
         assert_eq!(tb.tenant_id, scope.tenant_id);

@@ -311,6 +311,41 @@ mod thingsboard {
             "{e:?}"
         );
     }
+
+    /// Rotating the key the client authenticates with: the rotation completes (its last
+    /// step revokes that key with itself), the old client then gets 401, and a client
+    /// rebuilt from the delivered secret works.
+    #[tokio::test]
+    async fn rotating_the_clients_own_key_leaves_the_old_client_unauthorized() {
+        use thingsboard_apikeys::{KeyLifecycle, KeyScope, NewKey};
+
+        let sandbox = Sandbox::start().await.unwrap();
+        let scope = &sandbox.scopes().thingsboard;
+        let old = client(&sandbox, sandbox.credential(Vendor::ThingsBoard));
+        let keys = KeyScope::new(old.clone(), scope.user_id);
+        let own = scope.api_key_id.to_string();
+        let new = keys.rotate(&own, &NewKey::named("rotated")).await.unwrap();
+
+        let user = scope.user_id;
+        let e = old
+            .get_user_api_keys()
+            .user_id(user)
+            .page_size(100)
+            .send()
+            .await;
+        let e = e.unwrap_err();
+        assert!(e.is_unauthorized(), "{e:?}");
+        let rebuilt = client(&sandbox, new.secret);
+        let listed = rebuilt
+            .get_user_api_keys()
+            .user_id(user)
+            .page_size(100)
+            .send();
+        let listed = listed.await.unwrap();
+        let ids: Vec<String> = listed.data.iter().map(|k| k.id.id.to_string()).collect();
+        assert!(ids.contains(&new.key.id), "{ids:?}");
+        assert!(!ids.contains(&own), "{ids:?}");
+    }
 }
 
 mod sensorbucket {
@@ -1234,6 +1269,27 @@ mod automox {
             .retry(RetryPolicy::disabled())
             .build()
             .unwrap()
+    }
+
+    /// As at ThingsBoard: after rotating the client's own key the old client gets 401 and
+    /// one rebuilt from the delivered secret works.
+    #[tokio::test]
+    async fn rotating_the_clients_own_key_leaves_the_old_client_unauthorized() {
+        use automox_apikeys::{KeyLifecycle, KeyScope, NewKey};
+
+        let sandbox = Sandbox::start().await.unwrap();
+        let scope = &sandbox.scopes().automox;
+        let keys = |key: Secret| KeyScope::new(client(&sandbox, key), scope.org_id, scope.user_id);
+        let old = keys(sandbox.credential(Vendor::Automox));
+        let own = scope.api_key_id.to_string();
+        let new = old.rotate(&own, &NewKey::named("rotated")).await.unwrap();
+
+        let e = old.list().try_collect::<Vec<_>>().await.unwrap_err();
+        assert!(e.is_unauthorized(), "{e:?}");
+        let rebuilt = keys(new.secret);
+        let ids: Vec<String> = rebuilt.list().map_ok(|k| k.id).try_collect().await.unwrap();
+        assert!(ids.contains(&new.key.id), "{ids:?}");
+        assert!(!ids.contains(&own), "{ids:?}");
     }
 
     /// The seeded user's keys' names: the fragment's `ApiKeyPage` example's.

@@ -14,10 +14,11 @@ const ID: uuid::Uuid = uuid!("a81c0e70-c8d4-11f0-8a3b-1f2e3d4c5b6a");
 
 fn own_client() -> reqwest::Client {
     // With `rustls-ring`, reqwest has no crypto provider of its own: an application that
-    // builds its own client picks one, once (the README says so).
+    // builds its own client hands it the builder's TLS configuration (the README says so).
+    let builder = reqwest::Client::builder();
     #[cfg(feature = "rustls-ring")]
-    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    let builder = builder.tls_backend_preconfigured(apikeys_common::rustls_ring_config().unwrap());
+    builder
         .user_agent("my-app/1.0")
         .timeout(Duration::from_secs(5))
         .build()

@@ -46,7 +46,10 @@ fn test_pki() -> TestPki {
     let leaf = leaf.signed_by(&leaf_key, &ca).unwrap();
 
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let server = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+    // The test server's provider: ring builds without aws-lc-rs under every backend.
+    #[expect(deprecated, reason = "rustls 0.23 has no other ring provider")]
+    let provider = ring::default_provider();
+    let server = ServerConfig::builder_with_provider(Arc::new(provider))
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
