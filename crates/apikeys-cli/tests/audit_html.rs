@@ -14,7 +14,21 @@ use common::accounts::Fixture;
 use common::{Running, apikeys, tempdir, text};
 use serde_json::Value;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+/// The browsers tried, by the names distributions give them: Debian's `chromium` (which
+/// `.ci/run` installs), Ubuntu's `chromium-browser`, Google's `google-chrome`.
+const BROWSERS: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
+
+/// The first of [`BROWSERS`] that starts.
+fn browser() -> Option<&'static str> {
+    BROWSERS.into_iter().find(|name| {
+        std::process::Command::new(name)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    })
+}
 
 /// `apikeys audit --sandbox --all --json --html <dir>/report.html`: the page and the records.
 fn sandbox_report(dir: &Path) -> (PathBuf, String, Vec<Value>) {
@@ -32,12 +46,12 @@ fn sandbox_report(dir: &Path) -> (PathBuf, String, Vec<Value>) {
 /// Chromium's rendered DOM of `page` (`None`: chromium is not installed); killed after a
 /// minute.
 fn rendered(page: &Path, dir: &Path) -> Option<String> {
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!("skipped: {CHROMIUM} is not installed");
+    let Some(browser) = browser() else {
+        eprintln!("skipped: none of {BROWSERS:?} is installed (apt-get install chromium)");
         return None;
-    }
+    };
     let dom = dir.join("dom.html");
-    let mut child = std::process::Command::new(CHROMIUM)
+    let mut child = std::process::Command::new(browser)
         .args([
             "--headless",
             "--no-sandbox",
