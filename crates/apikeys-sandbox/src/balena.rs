@@ -995,6 +995,17 @@ pub struct BalenaScope {
     pub device_key: Secret,
 }
 
+impl BalenaScope {
+    /// The keys besides the credential, for [`Sandbox::other_credentials`](crate::Sandbox::other_credentials).
+    pub(crate) fn other_credentials(&self) -> Vec<(&'static str, Secret)> {
+        vec![
+            ("read-only API key", self.api_key.clone()),
+            ("provisioning key", self.provisioning_key.clone()),
+            ("device key", self.device_key.clone()),
+        ]
+    }
+}
+
 impl std::fmt::Display for BalenaScope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

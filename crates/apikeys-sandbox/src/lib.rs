@@ -121,6 +121,17 @@ impl Sandbox {
         self.credentials.get(vendor).clone()
     }
 
+    /// The vendor's seeded keys that may do less than [`Sandbox::credential`], named: for a
+    /// test of what a key may not do. Only balena's credential, a session token, has any:
+    /// its read-only API key, provisioning key and device key ([`BalenaScope`]).
+    pub fn other_credentials(&self, vendor: Vendor) -> Vec<(&'static str, Secret)> {
+        if vendor == Vendor::Balena {
+            self.scopes.balena.other_credentials()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// The seeded users, tenants, organizations and ids each vendor's calls need.
     pub fn scopes(&self) -> &Scopes {
         &self.scopes

@@ -1,6 +1,6 @@
 //! `apikeys-sandbox [--port N] [--host ADDR] [--seed FILE] [--faults FILE]`: serves every vendor's emulated
 //! API-key endpoints until Ctrl-C, after printing each one's base URL, credential and scope,
-//! and balena's read-only, provisioning and device keys.
+//! and the keys that may do less than the credential.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -12,8 +12,8 @@ const USAGE: &str = "usage: apikeys-sandbox [--port N] [--host ADDR] [--seed FIL
 
 Serves an in-memory emulation of the API-key endpoints of every vendor of the apikeys
 workspace on one HTTP port, and prints each vendor's base URL, a valid credential and
-its seeded scope (ThingsBoard's and Automox's name the credential's own key id), and
-balena's other keys: a read-only API key, a provisioning key and a device key. --port 0 (the default) picks a free port; --host defaults to
+its seeded scope (with the credential's own key id where the credential is a key), and
+the seeded keys that may do less than the credential (a read-only API key, say). --port 0 (the default) picks a free port; --host defaults to
 127.0.0.1. Stop it with Ctrl-C; nothing is kept.
 
 --seed FILE adds keys at start from a TOML file with one array of tables per vendor,
@@ -158,17 +158,9 @@ async fn main() -> ExitCode {
             sandbox.credential(vendor).expose_secret()
         );
         println!("  scope:      {scope}");
-        // balena's credential is a session token, which may do anything: a test of what a
-        // key may not do needs the others.
-        if vendor == Vendor::Balena {
-            let balena = &scopes.balena;
-            for (what, key) in [
-                ("read-only API key", &balena.api_key),
-                ("provisioning key ", &balena.provisioning_key),
-                ("device key       ", &balena.device_key),
-            ] {
-                println!("  {what}: {}", key.expose_secret());
-            }
+        // A test of what a key may not do needs keys that may do less than the credential.
+        for (what, key) in sandbox.other_credentials(vendor) {
+            println!("  {what}: {}", key.expose_secret());
         }
         if let Some((_, ids)) = seeded.iter().find(|(v, _)| *v == vendor) {
             println!("  seeded:     {} keys from the seed file", ids.len());
