@@ -375,4 +375,107 @@ mod tests {
         assert!(!text.contains("NaN") && !text.contains("Inf"), "{text}");
         assert!(text.ends_with("# EOF\n"));
     }
+
+    use proptest::prelude::*;
+
+    /// Any time chrono can hold, or none.
+    fn time() -> impl Strategy<Value = Option<DateTime<Utc>>> {
+        let (min, max) = (
+            DateTime::<Utc>::MIN_UTC.timestamp(),
+            DateTime::<Utc>::MAX_UTC.timestamp(),
+        );
+        proptest::option::of((min..=max).prop_filter_map("in chrono's range", |secs| {
+            DateTime::from_timestamp(secs, 0)
+        }))
+    }
+
+    fn any_key() -> impl Strategy<Value = KeyMetrics> {
+        (
+            any::<String>(),
+            proptest::option::of(any::<String>()),
+            proptest::option::of(any::<bool>()),
+            time(),
+            time(),
+            proptest::sample::subsequence(
+                vec![
+                    Finding::Expired,
+                    Finding::Expiring,
+                    Finding::NoExpiry,
+                    Finding::TooOld,
+                    Finding::Disabled,
+                ],
+                0..=5,
+            ),
+            time(),
+        )
+            .prop_map(
+                |(id, name, enabled, created_at, expires_at, findings, retiring_until)| {
+                    KeyMetrics {
+                        id,
+                        name,
+                        enabled,
+                        created_at,
+                        expires_at,
+                        findings,
+                        retiring_until,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        /// Whatever names, ids and times servers send, the document is well formed: one
+        /// sample per line with a finite value, no control character but the line breaks,
+        /// no label value longer than the bound, and the end marker.
+        #[test]
+        fn any_server_text_and_times_make_a_well_formed_document(
+            account in any::<String>(),
+            up in any::<bool>(),
+            keys in proptest::collection::vec(any_key(), 0..8),
+            last_success in time(),
+        ) {
+            let count = keys.len();
+            let snapshot = Arc::new(Snapshot {
+                accounts: vec![AccountMetrics {
+                    account,
+                    vendor: "nuki",
+                    up,
+                    last_success,
+                    audit_duration: Some(Duration::from_millis(1)),
+                    keys: Some(keys),
+                }],
+                exporter: None,
+            });
+            let text = encode(&snapshot).unwrap();
+            prop_assert!(text.ends_with("# EOF\n"));
+            prop_assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+            let mut expiries = 0;
+            for line in text.lines().filter(|line| !line.starts_with('#')) {
+                let (series, value) = line.rsplit_once(' ').unwrap();
+                let value: f64 = value.parse().unwrap();
+                prop_assert!(value.is_finite(), "{line}");
+                prop_assert!(series.ends_with('}') || !series.contains('{'), "{line}");
+                // Each label value (between `="` and the next unescaped `"`) is bounded.
+                for value in series.split("=\"").skip(1) {
+                    let mut chars = 0;
+                    let mut escaped = false;
+                    for c in value.chars() {
+                        match (escaped, c) {
+                            (false, '"') => break,
+                            (false, '\\') => escaped = true,
+                            _ => {
+                                escaped = false;
+                                chars += 1;
+                            }
+                        }
+                    }
+                    prop_assert!(chars <= MAX_LABEL_CHARS, "{line}");
+                }
+                if series.starts_with("apikeys_key_expiry_timestamp_seconds{") {
+                    expiries += 1;
+                }
+            }
+            prop_assert!(expiries <= count);
+        }
+    }
 }

@@ -32,7 +32,8 @@ impl Credential {
     /// or `<name>: <secret>` when `scheme` is empty.
     ///
     /// Fails when `name` is not a header name (`X-Api Key`, say) or the secret cannot be a
-    /// header value (a newline, say); the error does not contain the secret.
+    /// header value (a newline, say, or anything but ASCII: RFC 9110 keeps other bytes for
+    /// obsolete text, and http 1.6 refuses them); the error does not contain the secret.
     pub fn header(name: &str, scheme: &str, secret: Secret) -> Result<Self> {
         let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
             Error::InvalidRequest(format!("`{name}` cannot be the name of an HTTP header"))
@@ -41,11 +42,17 @@ impl Credential {
             "" => secret.expose_secret().to_string(),
             scheme => format!("{scheme} {}", secret.expose_secret()),
         };
-        let mut value = HeaderValue::from_str(&text).map_err(|_| {
+        let refused = || {
             Error::InvalidRequest(format!(
                 "the credential for `{name}` has characters a header cannot carry"
             ))
-        })?;
+        };
+        // Checked here too, so that a non-ASCII secret fails the same way whichever http
+        // 1.x a build resolves (1.5 took it as opaque bytes).
+        if !text.is_ascii() {
+            return Err(refused());
+        }
+        let mut value = HeaderValue::from_str(&text).map_err(|_| refused())?;
         value.set_sensitive(true);
         Ok(Credential {
             name: header,
@@ -633,6 +640,23 @@ mod tests {
             let err = normalize_base_url(bad, true).unwrap_err();
             assert!(matches!(err, Error::InvalidRequest(_)), "{bad}: {err:?}");
         }
+    }
+
+    #[test]
+    fn a_secret_a_header_cannot_carry_is_refused_without_showing_it() {
+        // Non-ASCII fails here whatever http 1.x is resolved (1.5 let it through).
+        for secret in ["SECRETé", "SECRET🔑", "SECRET\nX", "SECRET\u{7f}"] {
+            let err = Credential::header("authorization", "Bearer", Secret::from(secret))
+                .err()
+                .unwrap_or_else(|| panic!("{secret:?} was taken"));
+            let shown = format!("{err} {err:?}");
+            assert!(
+                shown.contains("has characters a header cannot carry"),
+                "{shown}"
+            );
+            assert!(!shown.contains("SECRET"), "{shown}");
+        }
+        assert!(Credential::header("x-api-key", "", Secret::from("a1~+/=:._-")).is_ok());
     }
 
     #[test]

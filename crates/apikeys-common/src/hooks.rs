@@ -874,7 +874,8 @@ mod tests {
         /// once every escape is undone.
         #[test]
         fn an_echoed_credential_never_reaches_the_error(
-            secret in "[A-Za-z0-9._~+/=:-]{1,20}[A-Za-z0-9éß日🔑]{1,4}[A-Za-z0-9._/-]{6,30}",
+            // What a header can carry (`Credential::header` refuses anything but ASCII).
+            secret in "[A-Za-z0-9._~+/=:-]{1,20}[A-Za-z0-9!#$*]{1,4}[A-Za-z0-9._/-]{6,30}",
             escapes in proptest::collection::vec(0u8..12, 64),
             before in "[ -~]{0,40}",
             shape in 0u8..5,
